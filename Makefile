@@ -1,0 +1,52 @@
+# `make demo` and `make test` set up everything they need (Debian packages, a
+# virtualenv in .venv with xenha and its test dependencies) and are safe to re-run.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.xenha-installed
+
+# What the agents, the tests and the lab run against: the real cluster stack.
+APT_PACKAGES := pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
+	fence-agents cluster-glue libxml2-utils iproute2 procps
+
+.PHONY: setup deps venv test lint demo clean
+
+setup: deps venv
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+test: setup
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# Until the lab lands, the demo is the most end-to-end thing that exists: install the
+# agents into a scratch root, check them, and remove them again.
+demo: setup
+	@root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; set -e; \
+	$(VENV)/bin/xenha install --root "$$root"; \
+	$(VENV)/bin/xenha install --root "$$root" --check; \
+	$(VENV)/bin/xenha uninstall --root "$$root"; \
+	test -z "$$(ls -A "$$root")" && echo "demo: install/check/uninstall round trip left nothing behind"
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

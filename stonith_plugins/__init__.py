@@ -1,0 +1,1 @@
+"""Fence agents (`fence_xenha_*`); `xenha install` puts launchers for them in place."""

@@ -1,0 +1,89 @@
+import os
+import stat
+
+import pytest
+
+from xenha import install as lib
+
+
+@pytest.fixture
+def agents(tmp_path):
+    """The shipped agents plus one of each kind, so the round trip is never vacuous."""
+    return lib.shipped_agents() + [
+        lib.Agent("xenha.cli.main", lib.OCF_DIR + "/probe-agent"),
+        lib.Agent("xenha.cli.main", lib.FENCE_DIR + "/fence_probe"),
+    ]
+
+
+def tree(root):
+    return sorted(
+        os.path.relpath(os.path.join(d, n), str(root))
+        for d, dirs, files in os.walk(str(root))
+        for n in dirs + files
+    )
+
+
+def test_round_trip_leaves_nothing(tmp_path, agents):
+    written = lib.install(str(tmp_path), agents=agents)
+    assert sorted(written) == sorted(a.relpath for a in agents)
+    for a in agents:
+        mode = os.stat(str(tmp_path / a.relpath)).st_mode
+        assert mode & stat.S_IXUSR
+    assert all(s == "ok" for _, s in lib.check(str(tmp_path), agents=agents))
+    removed, kept = lib.uninstall(str(tmp_path))
+    assert kept == []
+    assert tree(tmp_path) == []
+
+
+def test_reinstall_is_harmless(tmp_path, agents):
+    lib.install(str(tmp_path), agents=agents)
+    assert lib.install(str(tmp_path), agents=agents) == []
+    lib.uninstall(str(tmp_path))
+    assert tree(tmp_path) == []
+
+
+def test_launcher_runs_the_module_with_this_python(tmp_path, agents):
+    lib.install(str(tmp_path), python="/opt/py/bin/python3", agents=agents)
+    text = (tmp_path / agents[-1].relpath).read_text()
+    assert text.startswith("#!/opt/py/bin/python3\n")
+    assert "from xenha.cli.main import main\nmain()\n" in text
+
+
+def test_check_reports_missing_and_stale(tmp_path, agents):
+    lib.install(str(tmp_path), agents=agents)
+    os.remove(str(tmp_path / agents[-1].relpath))
+    (tmp_path / agents[-2].relpath).write_text("#!/bin/sh\n")
+    states = dict(lib.check(str(tmp_path), agents=agents))
+    assert states[agents[-1].relpath] == "missing"
+    assert states[agents[-2].relpath] == "stale"
+    lib.install(str(tmp_path), agents=agents)
+    assert all(s == "ok" for _, s in lib.check(str(tmp_path), agents=agents))
+
+
+def test_foreign_file_is_never_overwritten(tmp_path, agents):
+    target = tmp_path / lib.FENCE_DIR / "fence_probe"
+    target.parent.mkdir(parents=True)
+    target.write_text("someone else's\n")
+    with pytest.raises(lib.InstallError, match="not installed by xenha"):
+        lib.install(str(tmp_path), agents=agents)
+    assert target.read_text() == "someone else's\n"
+
+
+def test_uninstall_keeps_edited_files_and_existing_dirs(tmp_path, agents):
+    (tmp_path / "usr" / "sbin").mkdir(parents=True)
+    (tmp_path / "usr" / "sbin" / "sshd").write_text("not ours\n")
+    lib.install(str(tmp_path), agents=agents)
+    edited = tmp_path / agents[-2].relpath
+    edited.write_text("locally edited\n")
+    removed, kept = lib.uninstall(str(tmp_path))
+    assert agents[-2].relpath in kept
+    assert edited.read_text() == "locally edited\n"
+    assert (tmp_path / "usr" / "sbin" / "sshd").read_text() == "not ours\n"
+    assert not (tmp_path / lib.OCF_DIR).exists() or agents[-2].relpath.startswith(lib.OCF_DIR)
+
+
+def test_corrupt_manifest_is_a_clear_error(tmp_path, agents):
+    lib.install(str(tmp_path), agents=agents)
+    (tmp_path / lib.MANIFEST).write_text("{not json")
+    with pytest.raises(lib.InstallError, match="corrupt"):
+        lib.uninstall(str(tmp_path))

@@ -1,0 +1,1 @@
+"""The `xenha` operator command."""

@@ -1,0 +1,189 @@
+"""Put the agents where Pacemaker looks for them, and take them away again.
+
+Every agent is a module with a ``main()`` in the ``ocf_agents`` or
+``stonith_plugins`` package. On a node it is run through a three-line launcher
+whose interpreter is the Python that has xenha installed, so the agent always
+imports the xenha it was installed with. ``install`` writes a manifest of the
+files and directories it created; ``uninstall`` removes exactly those (files
+only while they still hold what install wrote).
+"""
+
+import hashlib
+import json
+import os
+import pkgutil
+import sys
+
+from xenha.errors import XenhaError
+
+OCF_DIR = "usr/lib/ocf/resource.d/xenha"
+FENCE_DIR = "usr/sbin"
+MANIFEST = "var/lib/xenha/install-manifest.json"
+
+
+class Agent:
+    """One executable to install: its module and where it goes under the root."""
+
+    def __init__(self, module, relpath):
+        self.module = module
+        self.relpath = relpath
+
+    def launcher(self, python):
+        return (
+            "#!{python}\n"
+            "# Installed by `xenha install`; `xenha uninstall` removes it.\n"
+            "from {module} import main\n"
+            "main()\n"
+        ).format(python=python, module=self.module)
+
+    def __repr__(self):
+        return "Agent(%r, %r)" % (self.module, self.relpath)
+
+
+def _modules(package):
+    pkg = __import__(package)
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def shipped_agents():
+    """The OCF agents (``xen_vm`` -> ``xen-vm``) and fence agents this xenha ships."""
+    agents = [
+        Agent("ocf_agents." + m, OCF_DIR + "/" + m.replace("_", "-"))
+        for m in _modules("ocf_agents")
+    ]
+    agents += [
+        Agent("stonith_plugins." + m, FENCE_DIR + "/" + m) for m in _modules("stonith_plugins")
+    ]
+    return agents
+
+
+def _sha(data):
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _load_manifest(root):
+    text = _read(os.path.join(root, MANIFEST))
+    if text is None:
+        return {"files": {}, "dirs": []}
+    try:
+        data = json.loads(text)
+        return {"files": dict(data["files"]), "dirs": list(data["dirs"])}
+    except (ValueError, KeyError, TypeError):
+        raise InstallError(  # noqa: B904 - the cause is the file's content, named here
+            "install manifest %s is corrupt; fix or remove it" % os.path.join(root, MANIFEST)
+        )
+
+
+def _save_manifest(root, manifest):
+    path = os.path.join(root, MANIFEST)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+    os.rename(tmp, path)
+
+
+def _makedirs(root, relpath, created):
+    """Create relpath's missing directories, recording each one (outermost first)."""
+    missing = []
+    path = relpath
+    while path and not os.path.isdir(os.path.join(root, path)):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        os.mkdir(os.path.join(root, path), 0o755)
+        if path not in created:
+            created.append(path)
+
+
+class InstallError(XenhaError):
+    """Install or uninstall cannot proceed; the message says why."""
+
+
+def install(root="/", python=None, agents=None):
+    """Install (or refresh) the launchers; return the relative paths written."""
+    python = python or sys.executable
+    agents = shipped_agents() if agents is None else agents
+    manifest = _load_manifest(root)
+    for relpath in (os.path.dirname(MANIFEST), OCF_DIR, FENCE_DIR):
+        _makedirs(root, relpath, manifest["dirs"])
+    _save_manifest(root, manifest)
+    written = []
+    for agent in agents:
+        _makedirs(root, os.path.dirname(agent.relpath), manifest["dirs"])
+        path = os.path.join(root, agent.relpath)
+        content = agent.launcher(python)
+        current = _read(path)
+        if current is not None and agent.relpath not in manifest["files"] and current != content:
+            raise InstallError(
+                "%s exists and was not installed by xenha; not overwriting it" % path
+            )
+        if current != content or not os.access(path, os.X_OK):
+            tmp = path + ".xenha-tmp"
+            with open(tmp, "w") as f:
+                f.write(content)
+            os.chmod(tmp, 0o755)
+            os.rename(tmp, path)
+            written.append(agent.relpath)
+        manifest["files"][agent.relpath] = _sha(content)
+        _save_manifest(root, manifest)
+    return written
+
+
+def check(root="/", python=None, agents=None):
+    """Return ``[(relpath, state)]`` with state ``ok``, ``missing`` or ``stale``."""
+    python = python or sys.executable
+    agents = shipped_agents() if agents is None else agents
+    report = []
+    for agent in agents:
+        path = os.path.join(root, agent.relpath)
+        current = _read(path)
+        if current is None:
+            state = "missing"
+        elif current != agent.launcher(python) or not os.access(path, os.X_OK):
+            state = "stale"
+        else:
+            state = "ok"
+        report.append((agent.relpath, state))
+    return report
+
+
+def uninstall(root="/"):
+    """Remove what install recorded; return ``(removed, kept)`` relative paths.
+
+    A recorded file that was changed since install is kept (and reported), as
+    is a recorded directory that is not empty.
+    """
+    manifest = _load_manifest(root)
+    removed, kept = [], []
+    for relpath, sha in sorted(manifest["files"].items()):
+        path = os.path.join(root, relpath)
+        current = _read(path)
+        if current is None:
+            continue
+        if _sha(current) != sha:
+            kept.append(relpath)
+            continue
+        os.remove(path)
+        removed.append(relpath)
+    manifest_path = os.path.join(root, MANIFEST)
+    if kept:
+        manifest["files"] = {p: manifest["files"][p] for p in kept}
+        _save_manifest(root, manifest)
+    elif os.path.exists(manifest_path):
+        os.remove(manifest_path)
+    for relpath in reversed(manifest["dirs"]):
+        try:
+            os.rmdir(os.path.join(root, relpath))
+            removed.append(relpath + "/")
+        except OSError:
+            if os.path.isdir(os.path.join(root, relpath)):
+                kept.append(relpath + "/")
+    return removed, kept
