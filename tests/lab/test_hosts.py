@@ -1,0 +1,69 @@
+"""The lab's hosts are real: corosync + pacemakerd per namespace set, power cuts are real."""
+
+import os
+import time
+
+import pytest
+
+from xenha.errors import XenhaError
+from xenha.lab import network, pool
+from xenha.lab.hosts import STATE
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within %ss" % timeout)
+        time.sleep(0.2)
+
+
+def online(lab, via):
+    nodes, dc = lab.members(via=via)
+    return {n for n, up in nodes.items() if up}
+
+
+def test_each_host_is_its_own_machine(lab3):
+    h1, h2, _ = lab3.hosts
+    assert h1.exec(["hostname"]).strip() == "host1"
+    assert h2.exec(["hostname"]).strip() == "host2"
+    # Own PID namespace (the init is PID 1), own /run, own address.
+    assert h1.exec(["cat", "/proc/1/comm"]).strip() == "bash"
+    h1.exec(["touch", "/run/xenha/only-on-host1"])
+    assert h2.exec(["ls", "/run/xenha"]).split() == []
+    assert h1.address in h1.exec(["ip", "-4", "-o", "addr", "show", "eth0"])
+    # Real corosync membership of all three.
+    members = h1.exec(["corosync-quorumtool", "-l"])
+    assert all(h.name in members for h in lab3.hosts), members
+
+
+def test_power_cut_and_reboot(lab3):
+    h1, _, h3 = lab3.hosts
+    h3.power_cut()
+    assert not h3.is_on()
+    with pytest.raises(XenhaError, match="powered off"):
+        h3.exec(["true"])
+    wait_for(lambda: online(lab3, h1) == {"host1", "host2"})
+    h3.power_on()
+    lab3.wait_online(["host1", "host2", "host3"], timeout=60)
+
+
+def test_partition_and_heal(lab3):
+    h1, h2, h3 = lab3.hosts
+    network.partition([[h1.cable, h2.cable], [h3.cable]])
+    wait_for(lambda: online(lab3, h1) == {"host1", "host2"})
+    # The lone host loses quorum: its view no longer has the others online.
+    wait_for(lambda: "partition WITHOUT quorum" in h3.exec(["crm_mon", "-1"], check=False))
+    network.heal([h.cable for h in lab3.hosts])
+    lab3.wait_online(["host1", "host2", "host3"], timeout=60)
+
+
+def test_down_leaves_nothing_behind():
+    lab = pool.Lab(2)
+    lab.up(progress=lambda msg: None)
+    pids = [h.init.pid() for h in lab.hosts]
+    pool.down()
+    assert network.lab_namespaces() == []
+    assert not STATE.exists()
+    for pid in pids:
+        assert not os.path.exists("/proc/%d" % pid)

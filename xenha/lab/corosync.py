@@ -1,0 +1,49 @@
+"""corosync.conf for the lab's hosts (every brace block on its own lines, as corosync wants)."""
+
+TEMPLATE = """\
+totem {{
+	version: 2
+	cluster_name: {cluster}
+	transport: knet
+	token: {token}
+	crypto_cipher: none
+	crypto_hash: none
+}}
+
+logging {{
+	to_stderr: no
+	to_logfile: yes
+	logfile: /var/log/corosync/corosync.log
+	to_syslog: no
+	timestamp: on
+}}
+
+quorum {{
+	provider: corosync_votequorum
+{quorum}}}
+
+nodelist {{
+{nodes}}}
+"""
+
+NODE = """\
+	node {{
+		name: {name}
+		nodeid: {index}
+		ring0_addr: {address}
+	}}
+"""
+
+
+def render(hosts, quorum="majority", token_ms=1000, cluster="xenha-lab"):
+    """Lab corosync.conf; ``quorum`` is ``majority`` or ``two-node`` (2 hosts only)."""
+    if quorum == "two-node":
+        if len(hosts) != 2:
+            raise ValueError("two-node quorum needs exactly 2 hosts, not %d" % len(hosts))
+        extra = "\ttwo_node: 1\n"
+    elif quorum == "majority":
+        extra = ""
+    else:
+        raise ValueError("unknown quorum mode %r" % quorum)
+    nodes = "".join(NODE.format(name=h.name, index=h.index, address=h.address) for h in hosts)
+    return TEMPLATE.format(cluster=cluster, token=token_ms, quorum=extra, nodes=nodes)

@@ -1,0 +1,90 @@
+"""The lab network: one bridge, one namespace and cable per host, partitions by routing.
+
+Partitions use blackhole routes inside the hosts' namespaces: packets to the
+other side are dropped silently, as on a real broken link, and only iproute2
+is needed (no firewall modules on this machine).
+"""
+
+from xenha.lab.proc import run
+
+BRIDGE = "xhlab0"
+PREFIX = "198.18.0."  # RFC 2544 benchmarking range; nothing here leaves the machine
+GATEWAY = PREFIX + "1"
+NETNS_PREFIX = "xhlab-"
+
+
+def create_bridge():
+    run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    run(["ip", "addr", "add", GATEWAY + "/24", "dev", BRIDGE])
+    run(["ip", "link", "set", BRIDGE, "up"])
+
+
+def lab_namespaces():
+    out = run(["ip", "netns", "list"])
+    return [line.split()[0] for line in out.splitlines() if line.startswith(NETNS_PREFIX)]
+
+
+def remove_all():
+    """Remove every lab namespace (their veths go with them) and the bridge; idempotent."""
+    for ns in lab_namespaces():
+        run(["ip", "netns", "del", ns], check=False)
+    run(["ip", "link", "del", BRIDGE], check=False)
+
+
+class Cable:
+    """A namespace with an ``eth0`` plugged into the lab bridge at ``address``."""
+
+    def __init__(self, name, address, veth):
+        self.netns = NETNS_PREFIX + name
+        self.address = address
+        self.veth = veth
+
+    def plug(self):
+        run(["ip", "netns", "add", self.netns])
+        run(
+            [
+                "ip",
+                "link",
+                "add",
+                self.veth,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                self.netns,
+            ]
+        )
+        run(["ip", "link", "set", self.veth, "master", BRIDGE, "up"])
+        for argv in (
+            ["ip", "addr", "add", self.address + "/24", "dev", "eth0"],
+            ["ip", "link", "set", "eth0", "up"],
+            ["ip", "link", "set", "lo", "up"],
+        ):
+            self.ns(argv)
+
+    def ns(self, argv, **kw):
+        return run(["ip", "netns", "exec", self.netns] + argv, **kw)
+
+    def block(self, address):
+        self.ns(["ip", "route", "replace", "blackhole", address + "/32"])
+
+    def unblock_all(self):
+        out = self.ns(["ip", "route", "show", "type", "blackhole"])
+        for line in out.splitlines():
+            self.ns(["ip", "route", "del", "blackhole", line.split()[1]], check=False)
+
+
+def partition(groups):
+    """Cut every link between cables of different groups (a list of lists of Cables)."""
+    for i, group in enumerate(groups):
+        others = [c for j, g in enumerate(groups) if j != i for c in g]
+        for cable in group:
+            for other in others:
+                cable.block(other.address)
+
+
+def heal(cables):
+    for cable in cables:
+        cable.unblock_all()

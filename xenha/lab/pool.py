@@ -1,0 +1,111 @@
+"""The lab as a whole: bring N hosts up as one cluster, inspect it, take everything down."""
+
+import json
+import shutil
+import time
+import xml.etree.ElementTree as ET
+
+from xenha.errors import XenhaError
+from xenha.lab import corosync, network
+from xenha.lab.hosts import STATE, Host
+from xenha.lab.proc import PidFile, run
+
+# Until the generated configuration is loaded: elect a DC fast, fence nothing.
+SEED_PROPERTIES = {"dc-deadtime": "2s", "stonith-enabled": "false"}
+
+
+class Lab:
+    def __init__(self, n_hosts):
+        if not 2 <= n_hosts <= 16:
+            raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
+        self.hosts = [Host(i) for i in range(1, n_hosts + 1)]
+
+    @classmethod
+    def current(cls):
+        """The lab described by the state directory, or an error if none is up."""
+        try:
+            n = json.loads((STATE / "lab.json").read_text())["hosts"]
+        except (OSError, ValueError, KeyError):
+            raise XenhaError("no lab is up (run `xenha lab up`)") from None
+        return cls(n)
+
+    def host(self, name):
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise XenhaError(
+            "no lab host %r (hosts: %s)" % (name, ", ".join(h.name for h in self.hosts))
+        )
+
+    def up(self, quorum=None, token_ms=1000, progress=print, timeout=90):
+        """Create and boot every host, and wait for one cluster with all of them online."""
+        down()  # a stale lab from a killed run must not get in the way
+        quorum = quorum or ("two-node" if len(self.hosts) == 2 else "majority")
+        conf = corosync.render(self.hosts, quorum=quorum, token_ms=token_ms)
+        try:
+            STATE.mkdir(parents=True)
+            (STATE / "lab.json").write_text(
+                json.dumps({"hosts": len(self.hosts), "quorum": quorum})
+            )
+            network.create_bridge()
+            for h in self.hosts:
+                h.create(conf)
+                seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
+                h.power_on()
+            progress("%d hosts booted; waiting for the cluster to form" % len(self.hosts))
+            self.wait_online([h.name for h in self.hosts], timeout=timeout)
+        except BaseException:
+            down()
+            raise
+        progress("cluster up: %s online" % ", ".join(h.name for h in self.hosts))
+
+    def members(self, via=None):
+        """``{node: online?}`` and the DC, as the cluster (seen from ``via``) reports it."""
+        via = via or next(h for h in self.hosts if h.is_on())
+        xml = via.exec(["crm_mon", "--output-as=xml"], check=False)
+        try:
+            root = ET.fromstring(xml[xml.index("<") :])
+        except (ValueError, ET.ParseError):
+            return {}, None
+        nodes = {
+            n.get("name"): n.get("online") == "true" for n in root.iter("node") if n.get("name")
+        }
+        dc = root.find("summary/current_dc")
+        return nodes, (dc.get("name") if dc is not None and dc.get("present") == "true" else None)
+
+    def wait_online(self, names, timeout=90):
+        deadline = time.monotonic() + timeout
+        while True:
+            nodes, dc = self.members()
+            if dc and all(nodes.get(n) for n in names):
+                return
+            if time.monotonic() > deadline:
+                raise XenhaError(
+                    "cluster did not form within %ss (nodes: %s, DC: %s)" % (timeout, nodes, dc)
+                )
+            time.sleep(0.25)
+
+
+def seed_cib(path):
+    """An initial CIB with the seed properties (before the cluster writes its own)."""
+    empty = run(["cibadmin", "--empty"])
+    path.write_text(empty)
+    for name, value in SEED_PROPERTIES.items():
+        run(
+            ["crm_attribute", "-t", "crm_config", "-n", name, "-v", value],
+            env={"CIB_file": str(path), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+    shutil.chown(path, "hacluster", "haclient")
+    path.chmod(0o600)
+
+
+def down():
+    """Power off every lab host, stop every lab process, remove namespaces, bridge and files.
+
+    Works from whatever is left on disk, so it also cleans up after a killed run.
+    """
+    if STATE.exists():
+        for pidfile in STATE.glob("**/*.pid"):
+            PidFile(pidfile).kill()
+    network.remove_all()
+    shutil.rmtree(STATE, ignore_errors=True)
