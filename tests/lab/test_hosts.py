@@ -67,3 +67,22 @@ def test_down_leaves_nothing_behind():
     assert not STATE.exists()
     for pid in pids:
         assert not os.path.exists("/proc/%d" % pid)
+
+
+def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
+    lab = pool.Lab(2, quorum="qdevice")
+    try:
+        lab.up(progress=lambda msg: None)
+        h1, h2 = lab.hosts
+        assert "Qdevice" in h1.exec(["corosync-quorumtool", "-s"])
+        network.partition([[h1.cable], [h2.cable]])
+
+        def quorate(h):
+            return "Quorate:          Yes" in h.exec(["corosync-quorumtool", "-s"], check=False)
+
+        wait_for(lambda: not quorate(h1) or not quorate(h2))
+        time.sleep(3)  # let the arbiter's vote settle
+        assert [quorate(h1), quorate(h2)].count(True) == 1
+        assert quorate(h1)  # ffsplit's tie-breaker: the lowest node ID
+    finally:
+        pool.down()

@@ -35,9 +35,26 @@ NODE = """\
 """
 
 
-def render(hosts, quorum="majority", token_ms=1000, cluster="xenha-lab"):
-    """Lab corosync.conf; ``quorum`` is ``majority`` or ``two-node`` (2 hosts only)."""
-    if quorum == "two-node":
+QDEVICE = """\
+	device {{
+		model: net
+		votes: 1
+		net {{
+			host: {host}
+			algorithm: ffsplit
+			tls: off
+		}}
+	}}
+"""
+
+QUORUM_MODES = ("majority", "two-node", "qdevice")
+
+
+def render(hosts, quorum="majority", token_ms=1000, cluster="xenha-lab", arbiter=None):
+    """Lab corosync.conf for ``quorum`` in QUORUM_MODES (``arbiter``: qnetd's address)."""
+    if quorum == "qdevice":
+        extra = QDEVICE.format(host=arbiter)
+    elif quorum == "two-node":
         if len(hosts) != 2:
             raise ValueError("two-node quorum needs exactly 2 hosts, not %d" % len(hosts))
         extra = "\ttwo_node: 1\n"

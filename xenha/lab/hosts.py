@@ -1,31 +1,26 @@
-"""Lab pool hosts: each one a set of Linux namespaces running real corosync and pacemakerd.
+"""Lab machines: each one a set of Linux namespaces with an init of its own.
 
-A host is a network namespace on the lab bridge plus, inside it, a process
-started with ``unshare --mount --uts --pid --ipc --fork``: the host's init.
-The init mounts the host's own /etc/corosync, /var/lib/pacemaker, logs, a
-fresh /run and /dev/shm, then runs corosync and pacemakerd in the foreground.
-Killing the init kills every process of the host at once: a power cut.
+A machine is a network namespace on the lab bridge plus, inside it, a process
+started with ``unshare --mount --uts --pid --ipc --fork``: the machine's init.
+The init bind-mounts the machine's private directories over the real ones,
+mounts a fresh /run, /dev/shm and /proc, then runs the machine's services in
+the foreground. Killing the init kills every process of the machine at once:
+a power cut.
+
+A pool host runs corosync (and corosync-qdevice when the cluster has an
+arbiter) and pacemakerd; the arbiter runs corosync-qnetd.
 """
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from xenha.errors import XenhaError
 from xenha.lab import network
 from xenha.lab.proc import PidFile, run
 
-STATE = Path("/var/lib/xenha-lab")  # not under /run: the hosts mount a /run of their own
-
-# The host's own copies of the machine's cluster directories, bind-mounted over them.
-MOUNTS = (
-    "etc/corosync",
-    "var/lib/pacemaker",
-    "var/lib/corosync",
-    "var/log/pacemaker",
-    "var/log/corosync",
-)
-PACEMAKER_SUBDIRS = ("cib", "pengine", "blackbox", "cores")
+STATE = Path("/var/lib/xenha-lab")  # not under /run: the machines mount a /run of their own
 
 INIT = """\
 set -e
@@ -35,42 +30,36 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t proc proc /proc
 hostname {name}
-mkdir -p /run/crm /run/xenha
-chown hacluster:haclient /run/crm
-corosync -f &
-until corosync-cfgtool -s >/dev/null 2>&1; do sleep 0.1; done
-pacemakerd -f &
+{services}
 wait
 """
 
 
-class Host:
-    """Lab pool host number ``index`` (1..N): its name, address, files and power."""
+class Machine:
+    """A lab machine: its name, address, private directories, services and power."""
 
-    def __init__(self, index):
-        self.index = index
-        self.name = "host%d" % index
-        self.address = network.PREFIX + str(10 + index)
-        self.root = STATE / self.name
-        self.cable = network.Cable(self.name, self.address, "xhv%d" % index)
+    mounts = ()  # directories (relative to /) the machine has private copies of
+    services = ""  # shell lines its init runs; long-running ones end with &
+
+    def __init__(self, name, address, veth):
+        self.name = name
+        self.address = address
+        self.root = STATE / name
+        self.cable = network.Cable(name, address, veth)
         self.init = PidFile(self.root / "init.pid")
 
-    def create(self, corosync_conf):
-        """Lay out the host's private directories and plug it into the lab network."""
-        for d in MOUNTS:
+    def create(self):
+        """Lay out the private directories and plug the machine into the lab network."""
+        for d in self.mounts:
             (self.root / d).mkdir(parents=True, exist_ok=True)
-        pcmk = self.root / "var/lib/pacemaker"
-        for d in [pcmk, self.root / "var/log/pacemaker"] + [pcmk / s for s in PACEMAKER_SUBDIRS]:
-            d.mkdir(exist_ok=True)
-            shutil.chown(d, "hacluster", "haclient")
-        (self.root / "etc/corosync/corosync.conf").write_text(corosync_conf)
-        (self.root / "init.sh").write_text(
-            INIT.format(mounts=" ".join(MOUNTS), root=self.root, name=self.name)
+        script = INIT.format(
+            mounts=" ".join(self.mounts), root=self.root, name=self.name, services=self.services
         )
+        (self.root / "init.sh").write_text(script)
         self.cable.plug()
 
     def power_on(self):
-        """Boot: a fresh init in fresh namespaces (fresh /run, corosync and pacemaker)."""
+        """Boot: a fresh init in fresh namespaces."""
         if self.is_on():
             return
         with open(self.root / "console.log", "ab") as log:
@@ -96,33 +85,83 @@ class Host:
                 start_new_session=True,
             )
         # The init is unshare's child: PID 1 of the new PID namespace.
-        self.init.write(self._child_of(proc.pid))
-
-    @staticmethod
-    def _child_of(pid, timeout=5.0):
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                children = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()
-            except OSError:
-                children = []
-            if children:
-                return int(children[0])
-            time.sleep(0.01)
-        raise XenhaError("lab host init (unshare pid %d) did not start" % pid)
+        self.init.write(_child_of(proc.pid))
 
     def is_on(self):
         return self.init.pid() is not None
 
     def power_cut(self):
-        """Kill the init and with it every process of the host, as a power cut does."""
+        """Kill the init and with it every process of the machine, as a power cut does."""
         self.init.kill()
 
     def exec(self, argv, **kw):
-        """Run a command inside the running host (its mounts, hostname, network, IPC, PIDs)."""
+        """Run a command inside the running machine (mounts, hostname, network, IPC, PIDs)."""
         pid = self.init.pid()
         if pid is None:
             raise XenhaError("%s is powered off" % self.name)
         return run(["nsenter", "-t", str(pid), "-m", "-u", "-n", "-i", "-p", "--"] + argv, **kw)
+
+
+def _child_of(pid, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            children = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()
+        except OSError:
+            children = []
+        if children:
+            return int(children[0])
+        time.sleep(0.01)
+    raise XenhaError("lab machine init (unshare pid %d) did not start" % pid)
+
+
+class Host(Machine):
+    """Pool host number ``index`` (1..N), running corosync and pacemakerd."""
+
+    mounts = (
+        "etc/corosync",
+        "var/lib/pacemaker",
+        "var/lib/corosync",
+        "var/log/pacemaker",
+        "var/log/corosync",
+    )
+    pacemaker_subdirs = ("cib", "pengine", "blackbox", "cores")
+
+    def __init__(self, index, qdevice=False):
+        super().__init__("host%d" % index, network.PREFIX + str(10 + index), "xhv%d" % index)
+        self.index = index
+        self.services = "\n".join(
+            [
+                "mkdir -p /run/crm /run/xenha",
+                "chown hacluster:haclient /run/crm",
+                "corosync -f &",
+                "until corosync-cfgtool -s >/dev/null 2>&1; do sleep 0.1; done",
+                "corosync-qdevice -f &" if qdevice else "",
+                "pacemakerd -f &",
+            ]
+        )
+
+    def create(self, corosync_conf):
+        super().create()
+        pcmk = self.root / "var/lib/pacemaker"
+        for d in [pcmk, self.root / "var/log/pacemaker"] + [
+            pcmk / s for s in self.pacemaker_subdirs
+        ]:
+            d.mkdir(exist_ok=True)
+            shutil.chown(d, "hacluster", "haclient")
+        (self.root / "etc/corosync/corosync.conf").write_text(corosync_conf)
+
+
+class Arbiter(Machine):
+    """The quorum arbiter of a 2-node cluster: corosync-qnetd on its own machine.
+
+    TLS between qdevice and qnetd is off in the lab (no certificate authority to
+    run); production deployments keep corosync's default TLS.
+    """
+
+    ADDRESS = network.PREFIX + "2"
+    mounts = ("etc/corosync",)
+
+    def __init__(self):
+        super().__init__("arbiter", self.ADDRESS, "xhvq")
+        self.services = "corosync-qnetd -f -s off -l %s &" % self.ADDRESS

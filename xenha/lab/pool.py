@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from xenha.errors import XenhaError
 from xenha.lab import corosync, network
-from xenha.lab.hosts import STATE, Host
+from xenha.lab.hosts import STATE, Arbiter, Host
 from xenha.lab.proc import PidFile, run
 
 # Until the generated configuration is loaded: elect a DC fast, fence nothing.
@@ -15,19 +15,30 @@ SEED_PROPERTIES = {"dc-deadtime": "2s", "stonith-enabled": "false"}
 
 
 class Lab:
-    def __init__(self, n_hosts):
+    """N pool hosts on one bridge; with quorum ``qdevice``, an arbiter machine too."""
+
+    def __init__(self, n_hosts, quorum=None):
         if not 2 <= n_hosts <= 16:
             raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
-        self.hosts = [Host(i) for i in range(1, n_hosts + 1)]
+        self.quorum = quorum or ("two-node" if n_hosts == 2 else "majority")
+        if self.quorum not in corosync.QUORUM_MODES:
+            raise XenhaError(
+                "quorum is one of %s, not %r" % (", ".join(corosync.QUORUM_MODES), quorum)
+            )
+        if self.quorum == "two-node" and n_hosts != 2:
+            raise XenhaError("two-node quorum needs exactly 2 hosts")
+        qdevice = self.quorum == "qdevice"
+        self.hosts = [Host(i, qdevice=qdevice) for i in range(1, n_hosts + 1)]
+        self.arbiter = Arbiter() if qdevice else None
 
     @classmethod
     def current(cls):
         """The lab described by the state directory, or an error if none is up."""
         try:
-            n = json.loads((STATE / "lab.json").read_text())["hosts"]
+            state = json.loads((STATE / "lab.json").read_text())
+            return cls(state["hosts"], state["quorum"])
         except (OSError, ValueError, KeyError):
             raise XenhaError("no lab is up (run `xenha lab up`)") from None
-        return cls(n)
 
     def host(self, name):
         for h in self.hosts:
@@ -37,17 +48,22 @@ class Lab:
             "no lab host %r (hosts: %s)" % (name, ", ".join(h.name for h in self.hosts))
         )
 
-    def up(self, quorum=None, token_ms=1000, progress=print, timeout=90):
-        """Create and boot every host, and wait for one cluster with all of them online."""
+    def machines(self):
+        return self.hosts + ([self.arbiter] if self.arbiter else [])
+
+    def up(self, token_ms=1000, progress=print, timeout=90):
+        """Create and boot every machine, and wait for one cluster with all hosts online."""
         down()  # a stale lab from a killed run must not get in the way
-        quorum = quorum or ("two-node" if len(self.hosts) == 2 else "majority")
-        conf = corosync.render(self.hosts, quorum=quorum, token_ms=token_ms)
+        arbiter = self.arbiter.address if self.arbiter else None
+        conf = corosync.render(self.hosts, self.quorum, token_ms=token_ms, arbiter=arbiter)
         try:
             STATE.mkdir(parents=True)
-            (STATE / "lab.json").write_text(
-                json.dumps({"hosts": len(self.hosts), "quorum": quorum})
-            )
+            state = {"hosts": len(self.hosts), "quorum": self.quorum}
+            (STATE / "lab.json").write_text(json.dumps(state))
             network.create_bridge()
+            if self.arbiter:
+                self.arbiter.create()
+                self.arbiter.power_on()
             for h in self.hosts:
                 h.create(conf)
                 seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
