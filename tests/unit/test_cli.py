@@ -1,3 +1,4 @@
+import argparse
 import os
 
 import pytest
@@ -6,10 +7,20 @@ from xenha import install as lib
 from xenha.cli.main import build_parser
 
 
+def command_paths(parser=None, prefix=()):
+    """Every command and nested subcommand, e.g. ``("lab", "up")``."""
+    parser = parser or build_parser()
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in sorted(action.choices.items()):
+                paths.append(prefix + (name,))
+                paths += command_paths(sub, prefix + (name,))
+    return paths
+
+
 def subcommands():
-    parser = build_parser()
-    action = next(a for a in parser._actions if a.dest == "command")
-    return sorted(action.choices)
+    return sorted(p[0] for p in command_paths() if len(p) == 1)
 
 
 def test_top_level_help_lists_every_command(xenha):
@@ -19,11 +30,11 @@ def test_top_level_help_lists_every_command(xenha):
         assert name in r.stdout
 
 
-@pytest.mark.parametrize("name", subcommands())
-def test_every_command_has_useful_help(xenha, name):
-    r = xenha(name, "--help")
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_command_has_useful_help(xenha, path):
+    r = xenha(*(path + ("--help",)))
     assert r.returncode == 0, r.stderr
-    assert "usage: xenha " + name in r.stdout
+    assert "usage: xenha " + " ".join(path) in r.stdout
     assert len(r.stdout.splitlines()) > 3
 
 

@@ -94,12 +94,16 @@ class Machine:
         """Kill the init and with it every process of the machine, as a power cut does."""
         self.init.kill()
 
-    def exec(self, argv, **kw):
-        """Run a command inside the running machine (mounts, hostname, network, IPC, PIDs)."""
+    def enter(self, argv):
+        """The command line that runs ``argv`` inside the running machine."""
         pid = self.init.pid()
         if pid is None:
             raise XenhaError("%s is powered off" % self.name)
-        return run(["nsenter", "-t", str(pid), "-m", "-u", "-n", "-i", "-p", "--"] + argv, **kw)
+        return ["nsenter", "-t", str(pid), "-m", "-u", "-n", "-i", "-p", "--"] + list(argv)
+
+    def exec(self, argv, **kw):
+        """Run ``argv`` inside the machine (its mounts, hostname, network, IPC, PIDs)."""
+        return run(self.enter(argv), **kw)
 
 
 def _child_of(pid, timeout=5.0):

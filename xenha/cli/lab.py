@@ -1,0 +1,182 @@
+"""`xenha lab …`: a real Pacemaker/Corosync pool on this machine (needs root)."""
+
+import argparse
+import subprocess
+
+from xenha.errors import XenhaError
+
+
+def register(sub):
+    p = sub.add_parser(
+        "lab",
+        help="the local lab: a real multi-node cluster on this machine",
+        description="The local lab: pool hosts as Linux namespace sets on a private bridge "
+        "(198.18.0.0/24), each running real corosync and pacemakerd. Needs root. "
+        "Run `xenha lab COMMAND --help` for a command's options.",
+    )
+    lab = p.add_subparsers(dest="lab_command", metavar="COMMAND")
+    lab.required = True
+
+    s = lab.add_parser(
+        "up",
+        help="create the lab and wait until the cluster has formed",
+        description="Create N pool hosts (removing any stale lab first), boot them and wait "
+        "until every host is an online cluster member. On failure or Ctrl-C, everything "
+        "created is removed again.",
+    )
+    s.add_argument("--hosts", type=int, default=3, metavar="N", help="pool hosts (default 3)")
+    s.add_argument(
+        "--quorum",
+        choices=("majority", "two-node", "qdevice"),
+        help="majority (default for 3+ hosts), two-node (default for 2 hosts: corosync "
+        "two_node), or qdevice (a corosync-qnetd arbiter machine gives the extra vote)",
+    )
+    s.add_argument(
+        "--token", type=int, default=1000, metavar="MS", help="corosync token timeout (1000)"
+    )
+    s.set_defaults(func=run_up)
+
+    s = lab.add_parser(
+        "down",
+        help="remove everything the lab made",
+        description="Power off every lab machine, stop every lab process and remove the lab's "
+        "namespaces, bridge and files. Also cleans up after a killed lab command.",
+    )
+    s.set_defaults(func=run_down)
+
+    s = lab.add_parser(
+        "status",
+        help="show each host's power and the cluster membership",
+        description="Show each lab machine's power state and the cluster membership and DC as "
+        "seen from each running host.",
+    )
+    s.set_defaults(func=run_status)
+
+    s = lab.add_parser(
+        "crash",
+        help="cut a host's power without its BMC knowing",
+        description="Kill HOST's init and with it every process of the host: a power cut. "
+        "Its BMC still reports power on, as after a real PSU or mainboard failure.",
+    )
+    s.add_argument("host", metavar="HOST")
+    s.set_defaults(func=run_crash)
+
+    s = lab.add_parser(
+        "boot",
+        help="power a crashed host on again",
+        description="Boot HOST afresh (new /run, corosync and pacemaker); it rejoins the cluster.",
+    )
+    s.add_argument("host", metavar="HOST")
+    s.set_defaults(func=run_boot)
+
+    s = lab.add_parser(
+        "partition",
+        help="split the lab network into groups",
+        description="Cut the network between groups of hosts, e.g. `xenha lab partition "
+        "host1,host2 / host3`. Hosts not named form one more group. `xenha lab heal` undoes it.",
+    )
+    s.add_argument("groups", nargs="+", metavar="GROUP", help="comma-separated hosts; '/' between")
+    s.set_defaults(func=run_partition)
+
+    s = lab.add_parser("heal", help="undo every partition", description="Reconnect every lab host.")
+    s.set_defaults(func=run_heal)
+
+    s = lab.add_parser(
+        "exec",
+        help="run a command inside a host",
+        description="Run CMD inside HOST (its mounts, network, hostname), e.g. "
+        "`xenha lab exec host1 -- crm_mon -1`.",
+    )
+    s.add_argument("host", metavar="HOST")
+    s.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD")
+    s.set_defaults(func=run_exec)
+
+
+def _lab():
+    from xenha.lab.pool import Lab
+
+    return Lab.current()
+
+
+def run_up(args):
+    from xenha.lab.pool import Lab
+
+    Lab(args.hosts, args.quorum).up(token_ms=args.token)
+    return 0
+
+
+def run_down(args):
+    from xenha.lab.pool import down
+
+    down()
+    print("lab removed")
+    return 0
+
+
+def run_status(args):
+    lab = _lab()
+    print("quorum: %s" % lab.quorum)
+    for m in lab.machines():
+        print("%-8s %-15s power %s" % (m.name, m.address, "on" if m.is_on() else "off"))
+    for h in lab.hosts:
+        if h.is_on():
+            nodes, dc = lab.members(via=h)
+            view = " ".join(
+                "%s:%s" % (n, "online" if up else "offline") for n, up in sorted(nodes.items())
+            )
+            print("%s sees  %s  DC=%s" % (h.name, view, dc or "none"))
+    return 0
+
+
+def run_crash(args):
+    _lab().host(args.host).power_cut()
+    print("%s: power cut" % args.host)
+    return 0
+
+
+def run_boot(args):
+    _lab().host(args.host).power_on()
+    print("%s: booting" % args.host)
+    return 0
+
+
+def parse_groups(words, lab):
+    """``['host1,host2', '/', 'host3']`` (or ``'host1,host2/host3'``) -> lists of hosts."""
+    groups = [
+        [lab.host(n) for n in g.replace(",", " ").split()] for g in " ".join(words).split("/")
+    ]
+    groups = [g for g in groups if g]
+    named = [h for g in groups for h in g]
+    if len(named) != len(set(h.name for h in named)):
+        raise XenhaError("a host is named in two groups")
+    rest = [h for h in lab.hosts if h not in named]
+    if rest:
+        groups.append(rest)
+    if len(groups) < 2:
+        raise XenhaError("a partition needs at least two groups, e.g. host1,host2 / host3")
+    return groups
+
+
+def run_partition(args):
+    from xenha.lab import network
+
+    lab = _lab()
+    groups = parse_groups(args.groups, lab)
+    network.partition([[h.cable for h in g] for g in groups])
+    print("partitioned: " + " / ".join(",".join(h.name for h in g) for g in groups))
+    return 0
+
+
+def run_heal(args):
+    from xenha.lab import network
+
+    network.heal([h.cable for h in _lab().hosts])
+    print("lab network healed")
+    return 0
+
+
+def run_exec(args):
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        raise XenhaError("no command given: xenha lab exec HOST -- CMD")
+    return subprocess.call(_lab().host(args.host).enter(cmd))
