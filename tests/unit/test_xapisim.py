@@ -1,10 +1,14 @@
 """The XAPI simulator answers like xapi: through the official SDK, with xapi's error codes."""
 
+import json
+import os
+import subprocess
 import time
 
 import pytest
 import XenAPI
 
+from tests.conftest import BIN
 from xenha.lab.xapisim.testing import running_pool
 
 
@@ -218,3 +222,24 @@ def test_other_config_appliances_and_pbds():
         assert api.PBD.get_currently_attached(pbd) is False
         api.PBD.plug(pbd)
         assert api.PBD.get_currently_attached(pbd) is True
+
+
+def test_xenha_lab_sim_serves_and_prints_endpoints():
+    proc = subprocess.Popen(
+        [os.path.join(BIN, "xenha"), "lab", "sim", "--hosts", "2", "--vms", "3", "--json"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+    )
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert [h["name"] for h in info["hosts"]] == ["host1", "host2"]
+        assert len(info["vms"]) == 3
+        s = XenAPI.Session(info["hosts"][0]["http"])
+        with open(info["password_file"]) as f:
+            s.xenapi.login_with_password("root", f.read().strip())
+        assert len(s.xenapi.host.get_all()) == 2
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+        proc.stdout.close()
+    assert not os.path.exists(info["state_dir"])
