@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -10,6 +11,8 @@ import XenAPI
 
 from tests.conftest import BIN
 from xenha.lab.xapisim.testing import running_pool
+from xenha.xapi import Settings
+from xenha.xapi.transport import endpoint
 
 
 @pytest.fixture
@@ -243,3 +246,36 @@ def test_xenha_lab_sim_serves_and_prints_endpoints():
         assert proc.wait(10) == 0
         proc.stdout.close()
     assert not os.path.exists(info["state_dir"])
+
+
+def test_injected_latency_and_errors_are_per_call(sim):
+    api = login(sim).xenapi
+    sim.inject("VM.get_all", "", 0.3, False, None, 1)
+    sim.inject("host.get_all", sim.master.name, 0, False, ["INTERNAL_ERROR", "injected"], 1)
+    started = time.monotonic()
+    api.VM.get_all()
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    api.VM.get_all()
+    assert time.monotonic() - started < 0.3
+    assert failure(api.host.get_all) == ["INTERNAL_ERROR", "injected"]
+    assert len(api.host.get_all()) == 3
+
+
+def test_partition_cuts_slaves_from_the_master(sim):
+    api = login(sim).xenapi
+    cut = sim.slaves[0]
+    session = login(sim)._session
+    sim.partition([[sim.master.name, sim.slaves[1].name], [cut.name]])
+    # the master cannot reach the host: xapi considers it dead at once
+    vm = vm_on(api, api.host.get_by_uuid(cut.uuid))
+    api.VM.power_state_reset(vm)
+    # a pool session used on the cut-off slave gets no answer (its xapi waits for the master)
+    uri, transport = endpoint(Settings(url=cut.url, timeout=0.5), cut.url)
+    raw = XenAPI.Session(uri, transport=transport)
+    with pytest.raises(socket.timeout):
+        getattr(raw, "VM.get_all")(session)
+    # the other side of the partition still works, and the cut-off slave serves local reads
+    assert len(api.host.get_all()) == 3
+    assert local_login(sim, cut).xenapi.host.get_all()
+    sim.partition([])
