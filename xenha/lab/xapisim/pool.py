@@ -199,9 +199,48 @@ class SimPool:
         for doms in self.truth.domains.values():
             doms.pop(vm_uuid, None)
 
-    def require_reach(self, ctx_host, host_ref):
-        """Forwarding a call to ``host_ref``: HOST_OFFLINE if the master cannot get there."""
+    # -- messages between hosts ------------------------------------------------------
+    # Every effect one host's xapi has on another goes through these, each naming its
+    # sender and checking the network: in one process they are method calls; with one
+    # process per host they become calls between the hosts' endpoints (docs/xapi.md).
+
+    def require_reach(self, sender, host_ref):
+        """Forwarding to ``host_ref``: HOST_OFFLINE if ``sender`` cannot get there."""
         target = next((h for h in self.hosts if h.ref == host_ref), None)
-        if target is None or not self.reach(ctx_host, target):
+        if target is None or not self.reach(sender, target):
             raise Failure("HOST_OFFLINE", host_ref)
         return target
+
+    def create_domain(self, sender, host_ref, vm_uuid):
+        """The VM's new host builds its domain; return the domid."""
+        return self.truth.start(self.require_reach(sender, host_ref).uuid, vm_uuid)
+
+    def destroy_domain(self, sender, host_ref, vm_uuid):
+        self.truth.stop(self.require_reach(sender, host_ref).uuid, vm_uuid)
+
+    def migrate_domain(self, sender, src_ref, dst_ref, vm_uuid):
+        src = self.require_reach(sender, src_ref)
+        dst = self.require_reach(sender, dst_ref)
+        if src is dst:
+            raise Failure("OPERATION_NOT_ALLOWED", "the VM already runs on the destination host")
+        return self.truth.migrate(src.uuid, dst.uuid, vm_uuid)
+
+    def has_domain(self, host, vm_uuid):
+        """A host asks its own hypervisor."""
+        return vm_uuid in self.truth.domains.get(host.uuid, {})
+
+    def follow(self, sender, target, master_address, db):
+        """Tell ``target`` its master; its xapi restarts as a slave with a copy of ``db``."""
+        if sender is not target and not self.reach(sender, target):
+            raise Failure("HOST_OFFLINE", target.ref)
+        target.role, target.master_address = "slave", master_address
+        target.db = db.copy()
+        target.restart_xapi()
+        target.needs_resync = True
+
+    def become_master(self, sender, target, db):
+        """``target``'s xapi restarts as master serving ``db``."""
+        if sender is not target and not self.reach(sender, target):
+            raise Failure("HOST_OFFLINE", target.ref)
+        target.role, target.master_address, target.db = "master", target.address, db
+        target.restart_xapi()

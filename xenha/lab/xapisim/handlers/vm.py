@@ -34,23 +34,17 @@ def _vm(ctx, ref, op):
     return vm
 
 
-def _resident_host(ctx, vm):
-    """The call is forwarded to the VM's host: it must be reachable."""
-    return ctx.pool.require_reach(ctx.host, vm["resident_on"])
-
-
 def _can_boot_on(ctx, host_ref):
     host = ctx.db.record("host", host_ref)
     if not host["enabled"]:
         raise Failure("HOST_DISABLED", host_ref)
     if not ctx.pool.is_host_alive(ctx.host, host_ref):
         raise Failure("HOST_OFFLINE", host_ref)
-    return ctx.pool.require_reach(ctx.host, host_ref)
 
 
 def _boot(ctx, ref, vm, host_ref, paused):
-    target = _can_boot_on(ctx, host_ref)
-    domid = ctx.pool.truth.start(target.uuid, vm["uuid"])
+    _can_boot_on(ctx, host_ref)
+    domid = ctx.pool.create_domain(ctx.host, host_ref, vm["uuid"])
     ctx.db.set("VM", ref, "resident_on", host_ref)
     vm["power_state"] = "Paused" if paused else "Running"
     vm["domid"] = str(domid)
@@ -93,8 +87,7 @@ def start_on(ctx, ref, host_ref, start_paused, force):
 def _shutdown(ctx, ref, op):
     vm = _vm(ctx, ref, op)
     if vm["power_state"] != "Suspended":
-        host = _resident_host(ctx, vm)
-        ctx.pool.truth.stop(host.uuid, vm["uuid"])
+        ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
     _halted(ctx, ref, vm)
     return ""
 
@@ -111,9 +104,8 @@ def hard_shutdown(ctx, ref):
 
 def _reboot(ctx, ref, op):
     vm = _vm(ctx, ref, op)
-    host = _resident_host(ctx, vm)
-    ctx.pool.truth.stop(host.uuid, vm["uuid"])
-    vm["domid"] = str(ctx.pool.truth.start(host.uuid, vm["uuid"]))
+    ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
+    vm["domid"] = str(ctx.pool.create_domain(ctx.host, vm["resident_on"], vm["uuid"]))
     vm["power_state"] = "Running"
     return ""
 
@@ -131,8 +123,7 @@ def hard_reboot(ctx, ref):
 @call("VM.suspend")
 def suspend(ctx, ref):
     vm = _vm(ctx, ref, "suspend")
-    host = _resident_host(ctx, vm)
-    ctx.pool.truth.stop(host.uuid, vm["uuid"])
+    ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
     _halted(ctx, ref, vm)
     vm["power_state"] = "Suspended"
     return ""
@@ -152,11 +143,8 @@ def resume(ctx, ref, start_paused, force):
 @call("VM.pool_migrate")
 def pool_migrate(ctx, ref, host_ref, options):
     vm = _vm(ctx, ref, "pool_migrate")
-    src = _resident_host(ctx, vm)
-    dst = _can_boot_on(ctx, host_ref)
-    if src is dst:
-        raise Failure("OPERATION_NOT_ALLOWED", "the VM already runs on the destination host")
-    vm["domid"] = str(ctx.pool.truth.migrate(src.uuid, dst.uuid, vm["uuid"]))
+    _can_boot_on(ctx, host_ref)
+    vm["domid"] = str(ctx.pool.migrate_domain(ctx.host, vm["resident_on"], host_ref, vm["uuid"]))
     ctx.db.set("VM", ref, "resident_on", host_ref)
     return ""
 
@@ -171,7 +159,7 @@ def power_state_reset(ctx, ref):
     if vm["power_state"] in ("Running", "Paused"):
         resident = vm["resident_on"]
         if resident == ctx.host.ref:
-            if vm["uuid"] in ctx.pool.truth.domains.get(ctx.host.uuid, {}):
+            if ctx.pool.has_domain(ctx.host, vm["uuid"]):
                 raise Failure("DOMAIN_EXISTS", ref)
         elif resident != NULL_REF and ctx.pool.is_host_alive(ctx.host, resident):
             raise Failure("HOST_IS_LIVE", resident)
