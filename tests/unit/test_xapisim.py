@@ -279,3 +279,22 @@ def test_partition_cuts_slaves_from_the_master(sim):
     assert len(api.host.get_all()) == 3
     assert local_login(sim, cut).xenapi.host.get_all()
     sim.partition([])
+
+
+def test_a_dead_domain_reaches_the_database_only_through_its_hosts_xapi(sim):
+    api = login(sim).xenapi
+    slave_ref = api.host.get_by_uuid(sim.slaves[0].uuid)
+    vm = vm_on(api, slave_ref)
+    gm = api.VM.get_guest_metrics(vm)
+    assert api.VM_guest_metrics.get_live(gm) is True
+    sim.set_guest_alive(api.VM.get_uuid(vm), False)
+    assert api.VM_guest_metrics.get_live(gm) is False
+    sim.kill_domain(api.VM.get_uuid(vm))  # the host's xapi sees it and tells the master
+    assert api.VM.get_power_state(vm) == "Halted"
+    other = vm_on(api, api.host.get_by_uuid(sim.slaves[1].uuid))
+    sim.isolate(sim.slaves[1].name, True)
+    sim.kill_domain(api.VM.get_uuid(other))  # nobody hears about it ...
+    assert api.VM.get_power_state(other) == "Running"
+    sim.isolate(sim.slaves[1].name, False)
+    api.pool.get_all()  # ... until the host is back in touch with its master
+    assert api.VM.get_power_state(other) == "Halted"

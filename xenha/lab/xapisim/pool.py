@@ -13,7 +13,7 @@ import time
 
 from .db import now_datetime
 from .errors import Failure, Unreachable
-from .schema import NULL_REF
+from .lifecycle import force_halted
 from .sessions import SessionTable
 from .truth import Truth
 
@@ -171,9 +171,7 @@ class SimPool:
                 vm["power_state"] = "Running"
                 continue
             if vm["uuid"] not in running:
-                db.set("VM", ref, "resident_on", NULL_REF)
-                vm["power_state"] = "Halted"
-                vm["domid"] = "-1"
+                force_halted(db, ref)
         h.needs_resync = False
 
     # -- physical events (the control API) ---------------------------------------
@@ -195,9 +193,19 @@ class SimPool:
             self.resync_host(h.db, h)
 
     def kill_domain(self, vm_uuid):
-        """A domain dies behind xapi's back (the DB keeps saying Running)."""
-        for doms in self.truth.domains.values():
-            doms.pop(vm_uuid, None)
+        """A domain dies (guest crash, killed by hand). The host's xapi tells the
+        database the VM is halted if it can reach its master; otherwise the database
+        keeps saying Running until the host resyncs."""
+        for h in self.hosts:
+            if not self.has_domain(h, vm_uuid):
+                continue
+            self.truth.stop(h.uuid, vm_uuid)
+            h.needs_resync = True
+            if h.up:
+                try:
+                    self.resync_host(self.master_of(h).db, h)
+                except Unreachable:
+                    pass
 
     # -- messages between hosts ------------------------------------------------------
     # Every effect one host's xapi has on another goes through these, each naming its

@@ -66,6 +66,7 @@ CLASSES = {
             "is_a_snapshot": False,
             "is_control_domain": False,
             "appliance": NULL_REF,
+            "guest_metrics": NULL_REF,
             "order": "0",
             "start_delay": "0",
             "shutdown_delay": "0",
@@ -88,6 +89,19 @@ CLASSES = {
             "shutdown_delay",
             "ha_restart_priority",
         ),
+    },
+    "VM_guest_metrics": {
+        "defaults": {
+            "os_version": {},
+            "PV_drivers_version": {},
+            "PV_drivers_up_to_date": False,
+            "networks": {},
+            "other": {},
+            "last_updated": None,
+            "other_config": {},
+            "live": False,
+        },
+        "rw": ("other_config",),
     },
     "VM_appliance": {
         "defaults": {

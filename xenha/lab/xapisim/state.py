@@ -14,6 +14,7 @@ import ipaddress
 import json
 
 from .db import Database
+from .lifecycle import running_on
 from .options import FIRST_ADDRESS
 from .pool import HostRuntime, SimPool
 
@@ -105,10 +106,8 @@ def build(desc, password, first_address=FIRST_ADDRESS):
         pool.truth.add_host(rec["uuid"])
     for vm_ref, host_name in placements:
         host = pool.host(host_name)
-        vm = db.record("VM", vm_ref)
-        vm["domid"] = str(pool.truth.start(host.uuid, vm["uuid"]))
-        vm["power_state"] = "Running"
-        db.set("VM", vm_ref, "resident_on", host.ref)
+        domid = pool.truth.start(host.uuid, db.record("VM", vm_ref)["uuid"])
+        running_on(db, vm_ref, host.ref, domid)
     for h in pool.hosts:
         if h.role == "slave":
             h.db = db.copy()  # the replica each slave holds

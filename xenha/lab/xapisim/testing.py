@@ -61,9 +61,10 @@ class SimPoolHandle:
             return f.read().strip()
 
     def __getattr__(self, name):
-        """Control calls: power_off(host), power_on(host), isolate(host, on), partition(
-        groups), kill_domain(vm), truth(), double_runs(), session_count(originator),
-        set_session_cap(group, n), host_state(host), record(cls, uuid, host),
+        """Control calls: power_off(host), power_on(host), isolate(host, on),
+        partition(groups), kill_domain(vm), set_guest_alive(vm, alive), truth(),
+        double_runs(), session_count(originator), set_session_cap(group, n),
+        host_state(host), record(cls, uuid, host),
         set_field(cls, uuid, field, value, host), inject(method, host, latency, hang,
         error, count), clear_injections(), set_timing(name, seconds)."""
         if name.startswith("_"):

@@ -1,6 +1,7 @@
 """VM lifecycle as xapi does it (xapi_vm.ml, xapi_vm_lifecycle.ml), acting on the truth."""
 
 from ..errors import Failure
+from ..lifecycle import force_halted, running_on
 from ..schema import NULL_REF
 from . import call
 
@@ -45,17 +46,8 @@ def _can_boot_on(ctx, host_ref):
 def _boot(ctx, ref, vm, host_ref, paused):
     _can_boot_on(ctx, host_ref)
     domid = ctx.pool.create_domain(ctx.host, host_ref, vm["uuid"])
-    ctx.db.set("VM", ref, "resident_on", host_ref)
-    vm["power_state"] = "Paused" if paused else "Running"
-    vm["domid"] = str(domid)
+    running_on(ctx.db, ref, host_ref, domid, paused)
     return ""
-
-
-def _halted(ctx, ref, vm):
-    """force_state_reset to Halted: the DB forgets where the VM ran."""
-    ctx.db.set("VM", ref, "resident_on", NULL_REF)
-    vm["power_state"] = "Halted"
-    vm["domid"] = "-1"
 
 
 @call("VM.start")
@@ -88,7 +80,7 @@ def _shutdown(ctx, ref, op):
     vm = _vm(ctx, ref, op)
     if vm["power_state"] != "Suspended":
         ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
-    _halted(ctx, ref, vm)
+    force_halted(ctx.db, ref)
     return ""
 
 
@@ -124,7 +116,7 @@ def hard_reboot(ctx, ref):
 def suspend(ctx, ref):
     vm = _vm(ctx, ref, "suspend")
     ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
-    _halted(ctx, ref, vm)
+    force_halted(ctx.db, ref)
     vm["power_state"] = "Suspended"
     return ""
 
@@ -163,5 +155,5 @@ def power_state_reset(ctx, ref):
                 raise Failure("DOMAIN_EXISTS", ref)
         elif resident != NULL_REF and ctx.pool.is_host_alive(ctx.host, resident):
             raise Failure("HOST_IS_LIVE", resident)
-    _halted(ctx, ref, vm)
+    force_halted(ctx.db, ref)
     return ""
