@@ -298,3 +298,21 @@ def test_a_dead_domain_reaches_the_database_only_through_its_hosts_xapi(sim):
     sim.isolate(sim.slaves[1].name, False)
     api.pool.get_all()  # ... until the host is back in touch with its master
     assert api.VM.get_power_state(other) == "Halted"
+
+
+def test_pause_suspend_resume_and_vm_metrics(sim):
+    api = login(sim).xenapi
+    vm = api.VM.get_by_uuid(sim.vms[1])
+    started = api.VM_metrics.get_start_time(api.VM.get_metrics(vm))
+    assert started.value > "2000"
+    api.VM.pause(vm)
+    assert api.VM.get_power_state(vm) == "Paused"
+    assert failure(api.VM.pause, vm) == ["VM_BAD_POWER_STATE", vm, "running", "paused"]
+    api.VM.unpause(vm)
+    api.VM.suspend(vm)
+    assert api.VM.get_power_state(vm) == "Suspended"
+    assert api.VM.get_uuid(vm) not in sum(sim.truth()["domains"].values(), [])
+    target = api.host.get_by_uuid(sim.slaves[1].uuid)
+    api.VM.resume_on(vm, target, False, False)
+    assert api.VM.get_resident_on(vm) == target
+    assert api.VM.get_uuid(vm) in sim.truth()["domains"][sim.slaves[1].uuid]

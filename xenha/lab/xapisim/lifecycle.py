@@ -5,6 +5,11 @@ from .db import now_datetime
 from .schema import NULL_REF
 
 
+def create_vm(db, **fields):
+    """A VM record with its VM_metrics, as xapi creates them together."""
+    return db.create("VM", metrics=db.create("VM_metrics"), **fields)
+
+
 def force_halted(db, ref):
     """The DB forgets where the VM ran; its guest agent falls silent."""
     vm = db.record("VM", ref)
@@ -19,6 +24,7 @@ def running_on(db, ref, host_ref, domid, paused=False):
     db.set("VM", ref, "resident_on", host_ref)
     vm["power_state"] = "Paused" if paused else "Running"
     vm["domid"] = str(domid)
+    db.record("VM_metrics", vm["metrics"])["start_time"] = now_datetime()
     if not paused:
         set_guest_live(db, ref, True)
 

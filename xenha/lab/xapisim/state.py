@@ -14,7 +14,7 @@ import ipaddress
 import json
 
 from .db import Database
-from .lifecycle import running_on
+from .lifecycle import create_vm, running_on
 from .options import FIRST_ADDRESS
 from .pool import HostRuntime, SimPool
 
@@ -61,8 +61,8 @@ def build(desc, password, first_address=FIRST_ADDRESS):
             enabled=h.get("enabled", True),
             other_config=dict(h.get("other_config", {})),
         )
-        dom0 = db.create(
-            "VM",
+        dom0 = create_vm(
+            db,
             name_label="Control domain on host: %s" % h["name"],
             is_control_domain=True,
             power_state="Running",
@@ -79,8 +79,8 @@ def build(desc, password, first_address=FIRST_ADDRESS):
     }
     placements = []
     for v in desc.get("vms", []):
-        ref = db.create(
-            "VM",
+        ref = create_vm(
+            db,
             uuid=v.get("uuid"),
             name_label=v["name"],
             is_a_template=bool(v.get("is_a_template", False)),

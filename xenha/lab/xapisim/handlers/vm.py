@@ -12,6 +12,8 @@ ALLOWED = {
     "clean_reboot": ["Running"],
     "pool_migrate": ["Running"],
     "suspend": ["Running"],
+    "pause": ["Running"],
+    "unpause": ["Paused"],
     "resume": ["Suspended"],
     "hard_reboot": ["Paused", "Running"],
     "hard_shutdown": ["Paused", "Suspended", "Running"],
@@ -121,15 +123,40 @@ def suspend(ctx, ref):
     return ""
 
 
-@call("VM.resume")
-def resume(ctx, ref, start_paused, force):
+def _resume(ctx, ref, boot):
     vm = _vm(ctx, ref, "resume")
     vm["power_state"] = "Halted"  # the host is chosen as for start
     try:
-        return start(ctx, ref, start_paused, force)
+        return boot()
     except Failure:
         vm["power_state"] = "Suspended"
         raise
+
+
+@call("VM.resume")
+def resume(ctx, ref, start_paused, force):
+    return _resume(ctx, ref, lambda: start(ctx, ref, start_paused, force))
+
+
+@call("VM.resume_on")
+def resume_on(ctx, ref, host_ref, start_paused, force):
+    return _resume(ctx, ref, lambda: start_on(ctx, ref, host_ref, start_paused, force))
+
+
+@call("VM.pause")
+def pause(ctx, ref):
+    vm = _vm(ctx, ref, "pause")
+    ctx.pool.require_reach(ctx.host, vm["resident_on"])
+    vm["power_state"] = "Paused"
+    return ""
+
+
+@call("VM.unpause")
+def unpause(ctx, ref):
+    vm = _vm(ctx, ref, "unpause")
+    ctx.pool.require_reach(ctx.host, vm["resident_on"])
+    vm["power_state"] = "Running"
+    return ""
 
 
 @call("VM.pool_migrate")
