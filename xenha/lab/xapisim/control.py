@@ -13,9 +13,10 @@ from .schema import CLASSES
 
 
 class Control:
-    def __init__(self, pool, info):
+    def __init__(self, pool, info, endpoints=None):
         self.pool = pool
         self.info_doc = info
+        self.endpoints = endpoints or {}
 
     def info(self):
         """Endpoints, hosts, VMs and the password file."""
@@ -27,8 +28,12 @@ class Control:
         return True
 
     def power_on(self, host):
+        """Boot the host; in a lab namespace that was recreated, listen again inside it."""
+        h = self.pool.host(host)
+        if h.name in self.endpoints:
+            self.endpoints[h.name].relisten_if_moved()
         with self.pool.lock:
-            self.pool.power_on(self.pool.host(host))
+            self.pool.power_on(h)
         return True
 
     def isolate(self, host, isolated=True):
@@ -89,6 +94,9 @@ class Control:
                 "role": h.role,
                 "master_address": h.master_address,
                 "emergency": self.pool.in_emergency(h),
+                "reaches": [
+                    o.name for o in self.pool.hosts if o is not h and self.pool.reach(h, o)
+                ],
             }
 
     def record(self, cls, uuid, host=""):

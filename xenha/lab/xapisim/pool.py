@@ -35,6 +35,8 @@ class HostRuntime:
         self.role = role  # "master" or "slave": what this host's xapi believes
         self.master_address = master_address
         self.db = db
+        self.netns = None  # lab hosts: the network namespace its endpoint lives in
+        self.socket = None  # path of its local xapi socket, if served
         self.up = True
         self.isolated = False
         self.partition = 0  # hosts in different partitions cannot reach each other
@@ -60,6 +62,7 @@ class SimPool:
         self.truth = Truth()
         self.injections = []  # see rpc.Injection
         self.stopping = threading.Event()
+        self.prober = None  # netns.Prober when hosts live in network namespaces
 
     # -- lookup ---------------------------------------------------------------
 
@@ -82,7 +85,9 @@ class SimPool:
         """Can host ``a`` talk to host ``b`` over the pool network?"""
         if a is b:
             return a.up
-        return a.up and b.up and not a.isolated and not b.isolated and a.partition == b.partition
+        if not (a.up and b.up) or a.isolated or b.isolated or a.partition != b.partition:
+            return False
+        return self.prober is None or self.prober.reachable(a, b)
 
     def master_of(self, h):
         """The xapi ``h`` sends its database traffic to; Unreachable if it cannot get there."""

@@ -100,9 +100,9 @@ def build(desc, password, first_address=FIRST_ADDRESS):
         ref = refs[h["name"]]
         rec = db.record("host", ref)
         role = "master" if h["name"] == master_name else "slave"
-        pool.hosts.append(
-            HostRuntime(ref, rec["uuid"], h["name"], rec["address"], role, master_address, db)
-        )
+        host = HostRuntime(ref, rec["uuid"], h["name"], rec["address"], role, master_address, db)
+        host.netns, host.socket = h.get("netns"), h.get("socket")
+        pool.hosts.append(host)
         pool.truth.add_host(rec["uuid"])
     for vm_ref, host_name in placements:
         host = pool.host(host_name)
