@@ -84,7 +84,7 @@ def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
             assert sim.host_state("h2")["emergency"] is True
             c.xenapi.VM.power_state_reset(vm)
             assert sim.truth()["domains"][h2.uuid] == [sim.vms[0]]  # still running there
-        # a pool session used at the cut-off slave gets no answer
+        # a pool session used at the cut-off slave gets no answer ...
         with Client(st, cache_dir=str(tmp_path)) as c:
             c._ensure()
             c._use(h2.url, c._ref)
@@ -92,6 +92,11 @@ def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
                 c.xenapi.pool.get_all()
         ip("-n", ns2, "route", "del", "blackhole", SUBNET + "11/32")
         wait_for(lambda: sim.host_state("h2")["emergency"] is False)
+        # ... and once the link is back, the slave relays it over the lab network
+        with Client(st, cache_dir=str(tmp_path)) as c:
+            c._ensure()
+            c._use(h2.url, c._ref)
+            assert len(c.xenapi.host.get_all()) == 2
         # a reboot in a fresh namespace: the endpoint listens again inside it
         sim.power_off("h2")
         subprocess.run(["ip", "netns", "del", ns2], check=True)

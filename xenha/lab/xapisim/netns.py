@@ -4,9 +4,11 @@ a blackhole route really separates them."""
 
 import contextlib
 import ctypes
+import http.client
 import os
 import socket
 import threading
+import xmlrpc.client
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -75,3 +77,25 @@ class Prober:
             return True
         except OSError:
             return False
+
+
+def relay(host, master, port, method, params, timeout=600.0):
+    """A slave's xapi passes a call to its master over the lab network, from inside the
+    slave's namespace; return the master's response struct. OSError: no answer."""
+    with entered(host.netns):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn = http.client.HTTPConnection(master.address, port, timeout=timeout)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((master.address, port))
+        conn.sock = sock
+        body = xmlrpc.client.dumps(tuple(params), method, allow_none=True).encode("utf-8")
+        conn.request("POST", "/", body, {"Content-Type": "text/xml"})
+        response = conn.getresponse()
+        if response.status != 200:
+            raise OSError("master answered HTTP %d" % response.status)
+        return xmlrpc.client.loads(response.read())[0][0]
+    except (http.client.HTTPException, xmlrpc.client.ResponseError) as e:
+        raise OSError(str(e)) from None
+    finally:
+        conn.close()

@@ -63,6 +63,7 @@ class SimPool:
         self.injections = []  # see rpc.Injection
         self.stopping = threading.Event()
         self.prober = None  # netns.Prober when hosts live in network namespaces
+        self.port = None  # the hosts' common HTTP port, once serving
 
     # -- lookup ---------------------------------------------------------------
 

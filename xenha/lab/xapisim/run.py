@@ -49,9 +49,9 @@ def start(args):
             sockets.setdefault(h.name, os.path.join(args.socket_dir, h.name, "xapi"))
     ports = (args.port, args.https_port)
     urls, endpoints = serve(pool, Dispatcher(pool), ssl_context, sockets, ports)
+    pool.port = int(urls[pool.hosts[0].name]["http"].rsplit(":", 1)[1].rstrip("/"))
     if any(h.netns for h in pool.hosts):
-        port = int(urls[pool.hosts[0].name]["http"].rsplit(":", 1)[1].rstrip("/"))
-        pool.prober = Prober(pool.hosts, port, stopping=pool.stopping)
+        pool.prober = Prober(pool.hosts, pool.port, stopping=pool.stopping)
         pool.prober.start()
     master = next(h for h in pool.hosts if h.role == "master")
     db = master.db
