@@ -158,3 +158,14 @@ def test_concurrent_processes_share_the_cached_session(sim, tmp_path):
     procs = [subprocess.Popen(argv) for _ in range(6)]
     assert [p.wait(60) for p in procs] == [0] * 6
     assert sim.session_count("agent") == 1
+
+
+def test_cached_session_survives_a_planned_master_change(sim, tmp_path):
+    st = settings(sim, sim.master)
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        new = c.resolve_host(sim.slaves[1].name)
+        c.xenapi.pool.designate_new_master(new)
+    # both xapis restarted: the cached session is invalid and the old master is a slave
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        assert c.xenapi.host.get_uuid(c.master()) == sim.slaves[1].uuid
+        assert c.xenapi.host.get_uuid(c.this_host()) == sim.master.uuid

@@ -250,14 +250,14 @@ def test_xenha_lab_sim_serves_and_prints_endpoints():
 
 def test_injected_latency_and_errors_are_per_call(sim):
     api = login(sim).xenapi
-    sim.inject("VM.get_all", "", 0.3, False, None, 1)
+    sim.inject("VM.get_all", "", 0.6, False, None, 1)
     sim.inject("host.get_all", sim.master.name, 0, False, ["INTERNAL_ERROR", "injected"], 1)
     started = time.monotonic()
     api.VM.get_all()
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 0.6
     started = time.monotonic()
-    api.VM.get_all()
-    assert time.monotonic() - started < 0.3
+    api.VM.get_all()  # count=1: only the first call was delayed
+    assert time.monotonic() - started < 0.5
     assert failure(api.host.get_all) == ["INTERNAL_ERROR", "injected"]
     assert len(api.host.get_all()) == 3
 
@@ -279,3 +279,40 @@ def test_partition_cuts_slaves_from_the_master(sim):
     assert len(api.host.get_all()) == 3
     assert local_login(sim, cut).xenapi.host.get_all()
     sim.partition([])
+
+
+def test_a_dead_domain_reaches_the_database_only_through_its_hosts_xapi(sim):
+    api = login(sim).xenapi
+    slave_ref = api.host.get_by_uuid(sim.slaves[0].uuid)
+    vm = vm_on(api, slave_ref)
+    gm = api.VM.get_guest_metrics(vm)
+    assert api.VM_guest_metrics.get_live(gm) is True
+    sim.set_guest_alive(api.VM.get_uuid(vm), False)
+    assert api.VM_guest_metrics.get_live(gm) is False
+    sim.kill_domain(api.VM.get_uuid(vm))  # the host's xapi sees it and tells the master
+    assert api.VM.get_power_state(vm) == "Halted"
+    other = vm_on(api, api.host.get_by_uuid(sim.slaves[1].uuid))
+    sim.isolate(sim.slaves[1].name, True)
+    sim.kill_domain(api.VM.get_uuid(other))  # nobody hears about it ...
+    assert api.VM.get_power_state(other) == "Running"
+    sim.isolate(sim.slaves[1].name, False)
+    api.pool.get_all()  # ... until the host is back in touch with its master
+    assert api.VM.get_power_state(other) == "Halted"
+
+
+def test_pause_suspend_resume_and_vm_metrics(sim):
+    api = login(sim).xenapi
+    vm = api.VM.get_by_uuid(sim.vms[1])
+    started = api.VM_metrics.get_start_time(api.VM.get_metrics(vm))
+    assert started.value > "2000"
+    api.VM.pause(vm)
+    assert api.VM.get_power_state(vm) == "Paused"
+    assert failure(api.VM.pause, vm) == ["VM_BAD_POWER_STATE", vm, "running", "paused"]
+    api.VM.unpause(vm)
+    api.VM.suspend(vm)
+    assert api.VM.get_power_state(vm) == "Suspended"
+    assert api.VM.get_uuid(vm) not in sum(sim.truth()["domains"].values(), [])
+    target = api.host.get_by_uuid(sim.slaves[1].uuid)
+    api.VM.resume_on(vm, target, False, False)
+    assert api.VM.get_resident_on(vm) == target
+    assert api.VM.get_uuid(vm) in sim.truth()["domains"][sim.slaves[1].uuid]

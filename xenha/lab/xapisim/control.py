@@ -7,14 +7,16 @@ sees of XAPI is only XAPI.
 import threading
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
+from .lifecycle import set_guest_live
 from .rpc import Injection
 from .schema import CLASSES
 
 
 class Control:
-    def __init__(self, pool, info):
+    def __init__(self, pool, info, endpoints=None):
         self.pool = pool
         self.info_doc = info
+        self.endpoints = endpoints or {}
 
     def info(self):
         """Endpoints, hosts, VMs and the password file."""
@@ -26,8 +28,12 @@ class Control:
         return True
 
     def power_on(self, host):
+        """Boot the host; in a lab namespace that was recreated, listen again inside it."""
+        h = self.pool.host(host)
+        if h.name in self.endpoints:
+            self.endpoints[h.name].relisten_if_moved()
         with self.pool.lock:
-            self.pool.power_on(self.pool.host(host))
+            self.pool.power_on(h)
         return True
 
     def isolate(self, host, isolated=True):
@@ -49,6 +55,14 @@ class Control:
     def kill_domain(self, vm_uuid):
         with self.pool.lock:
             self.pool.kill_domain(vm_uuid)
+        return True
+
+    def set_guest_alive(self, vm_uuid, alive):
+        """The guest agent of a running VM reports (or hangs): VM_guest_metrics.live."""
+        with self.pool.lock:
+            for h in self.pool.hosts:
+                if h.role == "master" and h.up:
+                    set_guest_live(h.db, h.db.by_uuid("VM", vm_uuid), alive)
         return True
 
     def truth(self):
@@ -80,6 +94,9 @@ class Control:
                 "role": h.role,
                 "master_address": h.master_address,
                 "emergency": self.pool.in_emergency(h),
+                "reaches": [
+                    o.name for o in self.pool.hosts if o is not h and self.pool.reach(h, o)
+                ],
             }
 
     def record(self, cls, uuid, host=""):

@@ -16,3 +16,11 @@ class Failure(Exception):
 class Unreachable(Exception):
     """The host serving a call cannot reach the host it depends on (the master): the call
     blocks, as a real slave's xapi blocks on its master connection."""
+
+
+class Forward(Exception):
+    """The call must travel to ``master`` over the lab network (hosts in namespaces)."""
+
+    def __init__(self, host, master):
+        super().__init__(host.name, master.name)
+        self.host, self.master = host, master

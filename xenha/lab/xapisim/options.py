@@ -20,4 +20,15 @@ def add_arguments(p):
         default=FIRST_ADDRESS,
         help="loopback address of the first host; the others follow (default %(default)s)",
     )
+    p.add_argument(
+        "--port", type=int, default=0, help="HTTP port of every host (default: a free one)"
+    )
+    p.add_argument(
+        "--https-port", type=int, default=0, help="HTTPS port of every host (default: a free one)"
+    )
     p.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
+    p.add_argument(
+        "--until-stdin-closes",
+        action="store_true",
+        help="also stop when standard input closes (the parent process died)",
+    )

@@ -13,7 +13,7 @@ import time
 
 from .db import now_datetime
 from .errors import Failure, Unreachable
-from .schema import NULL_REF
+from .lifecycle import force_halted
 from .sessions import SessionTable
 from .truth import Truth
 
@@ -35,6 +35,8 @@ class HostRuntime:
         self.role = role  # "master" or "slave": what this host's xapi believes
         self.master_address = master_address
         self.db = db
+        self.netns = None  # lab hosts: the network namespace its endpoint lives in
+        self.socket = None  # path of its local xapi socket, if served
         self.up = True
         self.isolated = False
         self.partition = 0  # hosts in different partitions cannot reach each other
@@ -60,6 +62,8 @@ class SimPool:
         self.truth = Truth()
         self.injections = []  # see rpc.Injection
         self.stopping = threading.Event()
+        self.prober = None  # netns.Prober when hosts live in network namespaces
+        self.port = None  # the hosts' common HTTP port, once serving
 
     # -- lookup ---------------------------------------------------------------
 
@@ -82,7 +86,9 @@ class SimPool:
         """Can host ``a`` talk to host ``b`` over the pool network?"""
         if a is b:
             return a.up
-        return a.up and b.up and not a.isolated and not b.isolated and a.partition == b.partition
+        if not (a.up and b.up) or a.isolated or b.isolated or a.partition != b.partition:
+            return False
+        return self.prober is None or self.prober.reachable(a, b)
 
     def master_of(self, h):
         """The xapi ``h`` sends its database traffic to; Unreachable if it cannot get there."""
@@ -171,9 +177,7 @@ class SimPool:
                 vm["power_state"] = "Running"
                 continue
             if vm["uuid"] not in running:
-                db.set("VM", ref, "resident_on", NULL_REF)
-                vm["power_state"] = "Halted"
-                vm["domid"] = "-1"
+                force_halted(db, ref)
         h.needs_resync = False
 
     # -- physical events (the control API) ---------------------------------------
@@ -195,9 +199,19 @@ class SimPool:
             self.resync_host(h.db, h)
 
     def kill_domain(self, vm_uuid):
-        """A domain dies behind xapi's back (the DB keeps saying Running)."""
-        for doms in self.truth.domains.values():
-            doms.pop(vm_uuid, None)
+        """A domain dies (guest crash, killed by hand). The host's xapi tells the
+        database the VM is halted if it can reach its master; otherwise the database
+        keeps saying Running until the host resyncs."""
+        for h in self.hosts:
+            if not self.has_domain(h, vm_uuid):
+                continue
+            self.truth.stop(h.uuid, vm_uuid)
+            h.needs_resync = True
+            if h.up:
+                try:
+                    self.resync_host(self.master_of(h).db, h)
+                except Unreachable:
+                    pass
 
     # -- messages between hosts ------------------------------------------------------
     # Every effect one host's xapi has on another goes through these, each naming its

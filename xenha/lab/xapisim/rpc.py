@@ -5,8 +5,9 @@ import inspect
 import time
 import traceback
 
-from .errors import Failure, Unreachable
+from .errors import Failure, Forward, Unreachable
 from .handlers import CALLS, Ctx, generic, is_read_only, load_all
+from .netns import relay
 from .schema import CLASSES
 
 # What a slave-local (emergency) session may do besides reading.
@@ -57,15 +58,21 @@ class Dispatcher:
         with self.pool.lock:
             self.pool.tick()
             try:
-                value = self._dispatch(host, method, list(params))
+                return {"Status": "Success", "Value": self._dispatch(host, method, list(params))}
             except Failure as f:
                 return {"Status": "Failure", "ErrorDescription": f.description()}
             except Unreachable:
                 raise Hang(method) from None
+            except Forward as f:
+                forward = f
             except Exception as e:  # a simulator bug must not look like a network error
                 traceback.print_exc()
                 return {"Status": "Failure", "ErrorDescription": ["INTERNAL_ERROR", repr(e)]}
-        return {"Status": "Success", "Value": value}
+        # Outside the lock: the master's endpoint is served by this same process.
+        try:
+            return relay(forward.host, forward.master, self.pool.port, method, params)
+        except OSError:
+            raise Hang(method) from None
 
     def _take_injection(self, method, host):
         with self.pool.lock:
@@ -95,6 +102,8 @@ class Dispatcher:
         serving, session = host, host.sessions.get(session_ref)
         if session is None and host.role == "slave":
             serving = self.pool.master_of(host)  # a slave checks sessions with its master
+            if host.netns and serving.netns:
+                raise Forward(host, serving)
             session = serving.sessions.get(session_ref)
         if session is None:
             raise Failure("SESSION_INVALID", session_ref)

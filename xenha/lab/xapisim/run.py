@@ -13,6 +13,7 @@ import threading
 
 from . import state
 from .control import Control, ControlServer
+from .netns import Prober
 from .options import add_arguments
 from .rpc import Dispatcher
 from .server import serve
@@ -42,10 +43,16 @@ def start(args):
     if args.https:
         cert, key, fingerprint = make_certificate(directory, [h.address for h in pool.hosts])
         ssl_context = server_context(cert, key)
-    sockets = None
+    sockets = {h.name: h.socket for h in pool.hosts if h.socket}
     if args.socket_dir:
-        sockets = {h.name: os.path.join(args.socket_dir, h.name, "xapi") for h in pool.hosts}
-    urls, _ = serve(pool, Dispatcher(pool), ssl_context, sockets)
+        for h in pool.hosts:
+            sockets.setdefault(h.name, os.path.join(args.socket_dir, h.name, "xapi"))
+    ports = (args.port, args.https_port)
+    urls, endpoints = serve(pool, Dispatcher(pool), ssl_context, sockets, ports)
+    pool.port = int(urls[pool.hosts[0].name]["http"].rsplit(":", 1)[1].rstrip("/"))
+    if any(h.netns for h in pool.hosts):
+        pool.prober = Prober(pool.hosts, pool.port, stopping=pool.stopping)
+        pool.prober.start()
     master = next(h for h in pool.hosts if h.role == "master")
     db = master.db
     info = {
@@ -65,7 +72,7 @@ def start(args):
             if not r["is_control_domain"]
         ],
     }
-    control = ControlServer(Control(pool, info))
+    control = ControlServer(Control(pool, info, endpoints))
     info["control"] = control.start()
     threading.Thread(target=_ticker, args=(pool,), daemon=True).start()
     return info, pool
@@ -85,6 +92,8 @@ def run(args):
         print(
             "simulated pool (master %s), password file %s" % (info["master"], info["password_file"])
         )
+        if info["ca_file"]:
+            print("HTTPS certificate %s, SHA-256 %s" % (info["ca_file"], info["fingerprint"]))
         for h in info["hosts"]:
             print("  %-10s %s  %s" % (h["name"], h["uuid"], "  ".join(
                 h[k] for k in ("http", "https", "socket") if k in h)))  # fmt: skip
@@ -94,6 +103,8 @@ def run(args):
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
+    if args.until_stdin_closes:
+        threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
     done.wait()
     pool.stopping.set()
     if not args.state_dir:

@@ -4,7 +4,10 @@ Values are kept in their XML-RPC wire form (xapi sends int64 as strings, referen
 "OpaqueRef:…", enums as their names), so records go out unchanged.
 """
 
+import xmlrpc.client
+
 NULL_REF = "OpaqueRef:NULL"
+EPOCH = xmlrpc.client.DateTime("19700101T00:00:00Z")
 API_VERSION = ("2", "21")
 
 # Fields a client may change with set_<field> (and add_to_/remove_from_ for maps).
@@ -66,6 +69,8 @@ CLASSES = {
             "is_a_snapshot": False,
             "is_control_domain": False,
             "appliance": NULL_REF,
+            "guest_metrics": NULL_REF,
+            "metrics": NULL_REF,
             "order": "0",
             "start_delay": "0",
             "shutdown_delay": "0",
@@ -88,6 +93,31 @@ CLASSES = {
             "shutdown_delay",
             "ha_restart_priority",
         ),
+    },
+    "VM_metrics": {
+        "defaults": {
+            "memory_actual": str(1 << 30),
+            "VCPUs_number": "1",
+            "state": [],
+            "start_time": EPOCH,
+            "install_time": EPOCH,
+            "last_updated": None,
+            "other_config": {},
+        },
+        "rw": ("other_config",),
+    },
+    "VM_guest_metrics": {
+        "defaults": {
+            "os_version": {},
+            "PV_drivers_version": {},
+            "PV_drivers_up_to_date": False,
+            "networks": {},
+            "other": {},
+            "last_updated": None,
+            "other_config": {},
+            "live": False,
+        },
+        "rw": ("other_config",),
     },
     "VM_appliance": {
         "defaults": {

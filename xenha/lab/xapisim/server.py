@@ -12,6 +12,7 @@ import threading
 import xmlrpc.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .netns import entered
 from .rpc import Hang
 
 HANG_SECONDS = 600.0
@@ -92,52 +93,79 @@ class Endpoint:
 
     def __init__(self, pool, dispatcher, host):
         self.pool, self.dispatcher, self.host = pool, dispatcher, host
-        self.servers = []
+        self.tcp = []  # (scheme, ssl context, server)
+        self.netns_id = None
+
+    def listen(self, scheme, port, ssl_context):
+        with entered(self.host.netns):
+            srv = TCPEndpoint(self, self.host.address, port, ssl_context)
+        self.tcp.append((scheme, ssl_context, srv))
+        if self.host.netns:
+            self.netns_id = _inode(self.host.netns)
+        return srv
+
+    def relisten_if_moved(self):
+        """The lab recreated the host's namespace (a reboot): listen again inside it."""
+        if not self.host.netns or _inode(self.host.netns) == self.netns_id:
+            return False
+        old, self.tcp = self.tcp, []
+        for scheme, ctx, srv in old:
+            srv.shutdown()
+            srv.server_close()
+            _start(self.listen(scheme, srv.server_address[1], ctx))
+        return True
 
 
-def _bind_all(endpoints, make, tries=20):
+def _inode(path):
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+def _start(srv):
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+
+
+def _bind_all(endpoints, scheme, port, ssl_context, tries=20):
     """Listen on every host's address with one common port (the HOST_IS_SLAVE answer
-    names an address only, so clients keep the port they were given)."""
-    for _ in range(tries):
+    names an address only, so clients keep the port they were given); port 0: the
+    first free one."""
+    for _ in range(tries if port == 0 else 1):
         servers = []
         try:
-            first = make(endpoints[0], 0)
-            servers.append(first)
-            port = first.server_address[1]
-            for ep in endpoints[1:]:
-                servers.append(make(ep, port))
-            return port, servers
+            p = port
+            for ep in endpoints:
+                servers.append(ep.listen(scheme, p, ssl_context))
+                p = servers[0].server_address[1]
+            return p, servers
         except OSError as e:
+            for ep in endpoints:
+                ep.tcp = [t for t in ep.tcp if t[2] not in servers]
             for s in servers:
                 s.server_close()
-            if e.errno != errno.EADDRINUSE:
+            if e.errno != errno.EADDRINUSE or port != 0:
                 raise
     raise OSError(errno.EADDRINUSE, "no common free port for the simulated hosts")
 
 
-def serve(pool, dispatcher, ssl_context=None, socket_paths=None):
+def serve(pool, dispatcher, ssl_context=None, socket_paths=None, ports=(0, 0)):
     """Start the listeners; return ({host name: {"http": url, "https": url, "socket":
-    path}}, [servers])."""
+    path}}, {host name: Endpoint})."""
     endpoints = [Endpoint(pool, dispatcher, h) for h in pool.hosts]
     urls = {ep.host.name: {} for ep in endpoints}
-    all_servers = []
-    schemes = [("http", None)] + ([("https", ssl_context)] if ssl_context else [])
-    for scheme, ctx in schemes:
-        port, servers = _bind_all(
-            endpoints, lambda ep, p, ctx=ctx: TCPEndpoint(ep, ep.host.address, p, ctx)
-        )
-        for ep, srv in zip(endpoints, servers):
+    started = []
+    schemes = [("http", ports[0], None)]
+    if ssl_context:
+        schemes.append(("https", ports[1], ssl_context))
+    for scheme, port, ctx in schemes:
+        port, servers = _bind_all(endpoints, scheme, port, ctx)
+        for ep in endpoints:
             urls[ep.host.name][scheme] = "%s://%s:%d/" % (scheme, ep.host.address, port)
-            ep.servers.append(srv)
-        all_servers += servers
+        started += servers
     for ep in endpoints:
         path = (socket_paths or {}).get(ep.host.name)
         if path:
-            srv = UnixEndpoint(ep, path)
+            started.append(UnixEndpoint(ep, path))
             urls[ep.host.name]["socket"] = path
-            all_servers.append(srv)
-    for srv in all_servers:
-        threading.Thread(
-            target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
-        ).start()
-    return urls, all_servers
+    for srv in started:
+        _start(srv)
+    return urls, {ep.host.name: ep for ep in endpoints}

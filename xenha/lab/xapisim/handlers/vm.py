@@ -1,6 +1,7 @@
 """VM lifecycle as xapi does it (xapi_vm.ml, xapi_vm_lifecycle.ml), acting on the truth."""
 
 from ..errors import Failure
+from ..lifecycle import force_halted, running_on
 from ..schema import NULL_REF
 from . import call
 
@@ -11,6 +12,8 @@ ALLOWED = {
     "clean_reboot": ["Running"],
     "pool_migrate": ["Running"],
     "suspend": ["Running"],
+    "pause": ["Running"],
+    "unpause": ["Paused"],
     "resume": ["Suspended"],
     "hard_reboot": ["Paused", "Running"],
     "hard_shutdown": ["Paused", "Suspended", "Running"],
@@ -45,17 +48,8 @@ def _can_boot_on(ctx, host_ref):
 def _boot(ctx, ref, vm, host_ref, paused):
     _can_boot_on(ctx, host_ref)
     domid = ctx.pool.create_domain(ctx.host, host_ref, vm["uuid"])
-    ctx.db.set("VM", ref, "resident_on", host_ref)
-    vm["power_state"] = "Paused" if paused else "Running"
-    vm["domid"] = str(domid)
+    running_on(ctx.db, ref, host_ref, domid, paused)
     return ""
-
-
-def _halted(ctx, ref, vm):
-    """force_state_reset to Halted: the DB forgets where the VM ran."""
-    ctx.db.set("VM", ref, "resident_on", NULL_REF)
-    vm["power_state"] = "Halted"
-    vm["domid"] = "-1"
 
 
 @call("VM.start")
@@ -88,7 +82,7 @@ def _shutdown(ctx, ref, op):
     vm = _vm(ctx, ref, op)
     if vm["power_state"] != "Suspended":
         ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
-    _halted(ctx, ref, vm)
+    force_halted(ctx.db, ref)
     return ""
 
 
@@ -124,20 +118,45 @@ def hard_reboot(ctx, ref):
 def suspend(ctx, ref):
     vm = _vm(ctx, ref, "suspend")
     ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
-    _halted(ctx, ref, vm)
+    force_halted(ctx.db, ref)
     vm["power_state"] = "Suspended"
     return ""
 
 
-@call("VM.resume")
-def resume(ctx, ref, start_paused, force):
+def _resume(ctx, ref, boot):
     vm = _vm(ctx, ref, "resume")
     vm["power_state"] = "Halted"  # the host is chosen as for start
     try:
-        return start(ctx, ref, start_paused, force)
+        return boot()
     except Failure:
         vm["power_state"] = "Suspended"
         raise
+
+
+@call("VM.resume")
+def resume(ctx, ref, start_paused, force):
+    return _resume(ctx, ref, lambda: start(ctx, ref, start_paused, force))
+
+
+@call("VM.resume_on")
+def resume_on(ctx, ref, host_ref, start_paused, force):
+    return _resume(ctx, ref, lambda: start_on(ctx, ref, host_ref, start_paused, force))
+
+
+@call("VM.pause")
+def pause(ctx, ref):
+    vm = _vm(ctx, ref, "pause")
+    ctx.pool.require_reach(ctx.host, vm["resident_on"])
+    vm["power_state"] = "Paused"
+    return ""
+
+
+@call("VM.unpause")
+def unpause(ctx, ref):
+    vm = _vm(ctx, ref, "unpause")
+    ctx.pool.require_reach(ctx.host, vm["resident_on"])
+    vm["power_state"] = "Running"
+    return ""
 
 
 @call("VM.pool_migrate")
@@ -163,5 +182,5 @@ def power_state_reset(ctx, ref):
                 raise Failure("DOMAIN_EXISTS", ref)
         elif resident != NULL_REF and ctx.pool.is_host_alive(ctx.host, resident):
             raise Failure("HOST_IS_LIVE", resident)
-    _halted(ctx, ref, vm)
+    force_halted(ctx.db, ref)
     return ""
