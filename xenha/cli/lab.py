@@ -1,4 +1,4 @@
-"""`xenha lab …`: a real Pacemaker/Corosync pool on this machine (needs root)."""
+"""`xenha lab …`: a real Pacemaker/Corosync pool on this machine, and its simulators."""
 
 import argparse
 import subprocess
@@ -80,6 +80,18 @@ def register(sub):
 
     s = lab.add_parser("heal", help="undo every partition", description="Reconnect every lab host.")
     s.set_defaults(func=run_heal)
+
+    s = lab.add_parser(
+        "sim",
+        help="serve a simulated XAPI pool on loopback and print its endpoints",
+        description="Serve a simulated XAPI pool: one XML-RPC endpoint per host on its own "
+        "loopback address (same port for all), until interrupted. The password file, the "
+        "endpoints and the control URL (sim.* calls) are printed. Needs no root.",
+    )
+    from xenha.lab.xapisim.options import add_arguments
+
+    add_arguments(s)
+    s.set_defaults(func=run_sim)
 
     s = lab.add_parser(
         "exec",
@@ -173,6 +185,12 @@ def run_heal(args):
     network.heal([h.cable for h in _lab().hosts])
     print("lab network healed")
     return 0
+
+
+def run_sim(args):
+    from xenha.lab.xapisim.run import run
+
+    return run(args)
 
 
 def run_exec(args):
