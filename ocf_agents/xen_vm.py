@@ -1,0 +1,211 @@
+"""ocf:xenha:xen-vm - one VM of a XAPI pool, run on the host of the node Pacemaker picks.
+
+Safety rules: a VM Running on another live host is never started here; a VM the
+pool database still shows on a dead host is taken over only after Pacemaker's
+fencing history shows that host's node fenced after the VM last started there;
+"cannot tell" (XAPI unreachable) is an error, never "not running".
+"""
+
+import time
+
+from xenha import ocf
+from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, pool, xapi_time
+
+AGENT = ocf.Agent(
+    "xen-vm",
+    version="1.0",
+    shortdesc="A VM of a XAPI pool (XenServer / XCP-ng)",
+    longdesc="Starts, stops, monitors and live-migrates one VM of a XAPI pool on the "
+    "pool host of the Pacemaker node it runs on. The VM is named by UUID (or a unique "
+    "name-label). A VM the pool still shows running on a dead host is taken over only "
+    "once Pacemaker has fenced that host.",
+    parameters=[
+        ocf.Parameter(
+            "vm",
+            "VM UUID or unique name-label",
+            "The VM to manage: its UUID (preferred) or a name-label that no other VM has.",
+            required=True,
+            unique=True,
+        ),
+        *CONNECTION_PARAMETERS,
+        ocf.Parameter(
+            "shutdown_timeout",
+            "Seconds for a clean shutdown before a hard one",
+            "How long stop waits for the guest to shut down cleanly before it forces the VM "
+            "off. Default: two thirds of the stop operation's timeout.",
+            type="integer",
+            parse=ocf.positive,
+        ),
+        ocf.Parameter(
+            "check_guest",
+            "Check the guest agent at monitor depth 10",
+            "At OCF_CHECK_LEVEL 10, also require the guest agent (PV drivers) to report the "
+            "guest alive.",
+            type="boolean",
+            default="false",
+        ),
+    ],
+)
+
+LIVE = ("Running", "Paused")
+
+
+def _vm(p):
+    """The VM's ref; an unknown or ambiguous name is a configuration error."""
+    return p.client.resolve_vm(p.res.params.vm)
+
+
+def _state(p, vm):
+    return p.api.VM.get_power_state(vm), p.api.VM.get_resident_on(vm)
+
+
+def _wait_for(p, vm, power_state, host, deadline):
+    """Poll until the VM is ``power_state`` (on ``host`` unless None) or time runs out."""
+    while True:
+        state, there = _state(p, vm)
+        if state == power_state and (host is None or there == host):
+            return True
+        if time.time() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
+def _take_over_from_dead_host(p, vm, there):
+    """The VM is recorded live on another host: refuse unless that host is dead and its
+    node was fenced after the VM last started; then clear the stale record."""
+    what = "VM %s" % p.res.params.vm
+    if p.client.host_is_live(there):
+        raise ocf.generic(
+            "%s is running on live host %s; not starting a second copy" % (what, p.describe(there))
+        )
+    started = xapi_time(p.api.VM_metrics.get_start_time(p.api.VM.get_metrics(vm)))
+    p.require_fenced(there, started, what)
+    p.res.log.warning("%s: declaring fenced host %s dead", what, p.describe(there))
+    p.api.host.declare_dead(there)
+
+
+@AGENT.action("start", timeout=120)
+def start(res):
+    deadline = time.time() + res.timeout * 0.9
+    with pool(res, timeout=res.timeout * 0.8) as p:
+        vm, here = _vm(p), p.local_host()
+        state, there = _state(p, vm)
+        if state in LIVE and there != here:
+            _take_over_from_dead_host(p, vm, there)
+            state, there = _state(p, vm)
+            if state in LIVE:
+                raise ocf.generic(
+                    "VM %s is still recorded %s after the takeover" % (res.params.vm, state)
+                )
+        if state == "Paused":
+            p.api.VM.unpause(vm)
+        elif state == "Suspended":
+            p.api.VM.resume_on(vm, here, False, False)
+        elif state == "Halted":
+            p.api.VM.start_on(vm, here, False, False)
+        if not _wait_for(p, vm, "Running", here, deadline):
+            raise ocf.generic("VM %s did not reach Running on this host" % res.params.vm)
+        res.log.info("VM %s is running here", res.params.vm)
+
+
+@AGENT.action("stop", timeout=120)
+def stop(res):
+    deadline = time.time() + res.timeout * 0.9
+    clean_for = res.params.shutdown_timeout
+    if clean_for is None:
+        clean_for = res.timeout * 2 / 3
+    with pool(res, timeout=max(5.0, res.timeout * 0.8)) as p:
+        vm, here = _vm(p), p.local_host()
+        state, there = _state(p, vm)
+        if state not in LIVE or there != here:
+            res.log.info("VM %s is %s, not on this host", res.params.vm, state)
+            return ocf.SUCCESS
+        try:
+            p.api.VM.clean_shutdown(vm)
+        except Exception as e:  # the guest may ignore it; the hard shutdown follows
+            res.log.warning("clean shutdown of VM %s failed: %s", res.params.vm, e)
+        if not _wait_for(p, vm, "Halted", None, min(deadline, time.time() + clean_for)):
+            res.log.warning("VM %s did not shut down cleanly; forcing it off", res.params.vm)
+            p.api.VM.hard_shutdown(vm)
+        if not _wait_for(p, vm, "Halted", None, deadline):
+            raise ocf.generic(
+                "VM %s is still %s after a hard shutdown" % (res.params.vm, _state(p, vm)[0])
+            )
+        res.log.info("VM %s is halted", res.params.vm)
+
+
+@AGENT.action("monitor", timeout=30, interval=10, depth=0)
+@AGENT.action("monitor", timeout=30, interval=60, depth=10)
+def monitor(res):
+    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
+        vm, here = _vm(p), p.local_host()
+        state, there = _state(p, vm)
+        if state not in LIVE:
+            return res.not_running("VM %s is %s" % (res.params.vm, state))
+        if there != here:
+            return res.not_running("VM %s runs on another host" % res.params.vm)
+        if state == "Paused":
+            res.log.warning("VM %s is paused on this host", res.params.vm)
+        if res.depth >= 10 and res.params.check_guest:
+            _check_guest(p, vm)
+    return ocf.SUCCESS
+
+
+def _check_guest(p, vm):
+    metrics = p.api.VM.get_guest_metrics(vm)
+    if metrics == NULL_REF:
+        raise ocf.generic("VM %s: no guest agent reports from the guest" % p.res.params.vm)
+    if not p.api.VM_guest_metrics.get_live(metrics):
+        raise ocf.generic("VM %s: the guest agent stopped reporting" % p.res.params.vm)
+
+
+@AGENT.action("migrate_to", timeout=300)
+def migrate_to(res):
+    target = res.meta("migrate_target")
+    if not target:
+        raise ocf.configured("migrate_to without OCF_RESKEY_CRM_meta_migrate_target")
+    with pool(res, timeout=res.timeout * 0.9) as p:
+        vm, here, dest = _vm(p), p.local_host(), p.host_of_node(target)
+        state, there = _state(p, vm)
+        if state in LIVE and there == dest:
+            return ocf.SUCCESS
+        if state != "Running" or there != here:
+            raise ocf.generic(
+                "VM %s is not running on this host; cannot migrate it" % res.params.vm
+            )
+        p.api.VM.pool_migrate(vm, dest, {"live": "true"})
+        if _state(p, vm) != ("Running", dest):
+            raise ocf.generic(
+                "VM %s is not running on %s after the migration" % (res.params.vm, target)
+            )
+        res.log.info("VM %s migrated to %s", res.params.vm, target)
+
+
+@AGENT.action("migrate_from", timeout=60)
+def migrate_from(res):
+    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
+        vm, here = _vm(p), p.local_host()
+        state, there = _state(p, vm)
+        if state != "Running" or there != here:
+            raise ocf.generic(
+                "VM %s did not arrive on this host (it is %s elsewhere)" % (res.params.vm, state)
+            )
+
+
+@AGENT.action("validate-all", timeout=30)
+def validate_all(res):
+    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
+        vm = _vm(p)
+        if p.api.VM.get_is_a_template(vm):
+            raise ocf.configured("%s is a template, not a VM" % res.params.vm)
+        if p.api.VM.get_is_control_domain(vm):
+            raise ocf.configured("%s is a control domain, not a VM" % res.params.vm)
+        p.local_host()
+
+
+def main():
+    AGENT.run()
+
+
+if __name__ == "__main__":
+    main()
