@@ -30,9 +30,24 @@ ISOLATED_SCORE = 5  # a slave that cannot reach the master (a candidate if it di
 NEVER = "-INFINITY"  # a host in maintenance
 
 
-def _target_file(res):
+def _state_file(res, what):
+    """This node's state for the clone: ``started`` (Pacemaker started the instance
+    here) and ``promote-target`` (the node a running transition promotes)."""
     rsctmp = res.env.get("HA_RSCTMP", "/run/resource-agents")
-    return os.path.join(rsctmp, "xenha-%s.promote-target" % res.instance.split(":")[0])
+    return os.path.join(rsctmp, "xenha-%s.%s" % (res.instance.split(":")[0], what))
+
+
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def _in_maintenance(api, host):
@@ -59,14 +74,17 @@ def _wait_master(p, host, want, deadline):
 
 @AGENT.action("start", timeout=60)
 def start(res):
-    """There is nothing to start (xapi runs on every host): succeed once xapi answers."""
+    """xapi runs on every host anyway: the instance starts once xapi answers here."""
+    _write(_state_file(res, "started"), "")
     if monitor(res) == ocf.NOT_RUNNING:
+        _remove(_state_file(res, "started"))
         raise ocf.generic("xapi does not answer on this host")
 
 
 @AGENT.action("stop", timeout=60)
 def stop(res):
-    res.log.info("xapi keeps running; only the promotion score goes")
+    """xapi keeps running; the instance and its promotion score go."""
+    _remove(_state_file(res, "started"))
     _score(res, None)
 
 
@@ -75,21 +93,33 @@ def stop(res):
 def monitor(res):
     from xenha.xapi import XapiUnreachable
 
+    if not os.path.exists(_state_file(res, "started")):
+        return res.not_running("the instance is not started on this node")
     with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
         try:
-            reachable = p.client.master_reachable()
-            api = p.api if reachable else p.client.emergency().xenapi
-            here = p.local_host() if reachable else api.session.get_this_host(api.session_ref)
+            here, master, maintenance = _observe(p)
         except XapiUnreachable as e:
             return res.not_running("xapi does not answer on this host: %s" % e)
-        master = p.client.master() if reachable else None
-        if _in_maintenance(api, here):
-            _score(res, NEVER)
-        elif master == here:
-            _score(res, PROMOTED_SCORE)
-        else:
-            _score(res, REACHABLE_SCORE if reachable else ISOLATED_SCORE)
+    if maintenance:
+        _score(res, NEVER)
+    elif master == here:
+        _score(res, PROMOTED_SCORE)
+    else:
+        _score(res, REACHABLE_SCORE if master else ISOLATED_SCORE)
     return ocf.RUNNING_PROMOTED if master == here else ocf.SUCCESS
+
+
+def _observe(p):
+    """(this host, the master or None if unreachable, whether this host is in maintenance)."""
+    if p.client.master_reachable():
+        here = p.local_host()
+        return here, p.client.master(), _in_maintenance(p.api, here)
+    local = p.local_view()
+    try:
+        here = local.client.this_host()
+        return here, None, _in_maintenance(local.api, here)
+    finally:
+        local.close()
 
 
 @AGENT.action("promote", timeout=300)
@@ -111,18 +141,18 @@ def promote(res):
 
 def _emergency_takeover(p):
     """The master is unreachable: take over once it is confirmed fenced; return this host."""
-    em = p.client.emergency()
-    api = em.xenapi
-    here = api.session.get_this_host(api.session_ref)
-    pool_ref = api.pool.get_all()[0]
-    old = api.pool.get_master(pool_ref)
-    if old == here:
-        return here
-    boot = api.host.get_other_config(old).get("boot_time")
-    since = int(float(boot)) if boot else None
-    node = p.require_fenced(old, since, "pool master role")
-    p.res.log.warning("master node %s is fenced; emergency transition to master here", node)
-    api.pool.emergency_transition_to_master()
+    local = p.local_view()
+    try:
+        api = local.api
+        here = local.client.this_host()
+        old = api.pool.get_master(api.pool.get_all()[0])
+        if old != here:
+            what = "pool master %s does not answer" % local.describe(old)
+            node = local.require_fenced(old, local.last_seen(old), what)
+            p.res.log.warning("master node %s is fenced; emergency transition here", node)
+            api.pool.emergency_transition_to_master()
+    finally:
+        local.close()
     recovered = p.api.pool.recover_slaves()
     p.res.log.info("recovered %d slave(s)", len(recovered))
     return here
@@ -130,47 +160,53 @@ def _emergency_takeover(p):
 
 @AGENT.action("demote", timeout=120)
 def demote(res):
+    """Hand the master role over: to the node the transition promotes (notify data),
+    else to the best other host; a pool always has a master, so with no other host
+    able to take it, the role stays until a promotion elsewhere takes it."""
     deadline = time.time() + res.timeout * 0.9
     with pool(res, timeout=min(30.0, res.timeout / 3)) as p:
         here = p.local_host()
         if p.client.master() != here:
             return ocf.SUCCESS
-        target = _planned_target(res)
-        if not target or target == p.node():
-            res.log.info("no promotion planned elsewhere; the promotion will take the role")
+        target = _planned_target(res, p)
+        if target is None:
+            res.log.warning("no other host can take the pool master role; it stays here")
             return ocf.SUCCESS
-        res.log.info("planned move: handing the pool master role to %s", target)
-        p.api.pool.designate_new_master(p.host_of_node(target))
+        res.log.info("handing the pool master role to %s", p.describe(target))
+        p.api.pool.designate_new_master(target)
         if not _wait_master(p, here, False, deadline):
-            raise ocf.generic("the pool master role did not move to %s in time" % target)
+            raise ocf.generic("the master role did not move to %s in time" % p.describe(target))
     _score(res, REACHABLE_SCORE)
 
 
-def _planned_target(res):
+def _planned_target(res, p):
+    """The host to hand over to: the node being promoted, else the first (by name) other
+    live host that is enabled and not in maintenance; None if there is none."""
     promote = pacemaker.notify_data(res.env)["promote"]
-    if promote:
-        return promote[0]
     try:
-        with open(_target_file(res)) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
+        with open(_state_file(res, "promote-target")) as f:
+            promote = promote or [f.read().strip()]
+    except FileNotFoundError:
+        pass
+    here = p.local_host()
+    if promote and promote[0] and promote[0] != p.node():
+        return p.host_of_node(promote[0])
+    others = [
+        (p.api.host.get_name_label(h), h)
+        for h in p.api.host.get_all()
+        if h != here and p.client.host_is_live(h) and not _in_maintenance(p.api, h)
+    ]
+    return min(others)[1] if others else None
 
 
 @AGENT.action("notify", timeout=30)
 def notify(res):
     """Remember which node a transition promotes, so demote can hand over to it."""
     data = pacemaker.notify_data(res.env)
-    path = _target_file(res)
     if data["type"] == "pre" and data["promote"]:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(data["promote"][0])
+        _write(_state_file(res, "promote-target"), data["promote"][0])
     elif data["type"] == "post" and data["operation"] == "promote":
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+        _remove(_state_file(res, "promote-target"))
 
 
 @AGENT.action("validate-all", timeout=30)

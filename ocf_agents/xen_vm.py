@@ -9,7 +9,8 @@ fencing history shows that host's node fenced after the VM last started there;
 import time
 
 from xenha import ocf
-from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, pool, xapi_time
+from xenha.errors import XenhaError
+from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, is_connection_error, pool, xapi_time
 
 AGENT = ocf.Agent(
     "xen-vm",
@@ -56,7 +57,24 @@ def _vm(p):
 
 
 def _state(p, vm):
-    return p.api.VM.get_power_state(vm), p.api.VM.get_resident_on(vm)
+    rec = p.api.VM.get_record(vm)
+    return rec["power_state"], rec["resident_on"]
+
+
+def _vm_to_stop(p, here):
+    """The VM's ref, or None when the name resolves to nothing live on this host (a VM
+    that does not exist is stopped; an ambiguous name is an error only if one of its
+    VMs runs here)."""
+    try:
+        return _vm(p)
+    except XenhaError as e:
+        if is_connection_error(e):
+            raise
+        refs = p.api.VM.get_by_name_label(p.res.params.vm)
+        if any(_state(p, ref) in ((s, here) for s in LIVE) for ref in refs):
+            raise ocf.configured(str(e)) from None
+        p.res.log.info("%s; nothing of that name runs on this host", e)
+        return None
 
 
 def _wait_for(p, vm, power_state, host, deadline):
@@ -70,17 +88,27 @@ def _wait_for(p, vm, power_state, host, deadline):
         time.sleep(0.2)
 
 
+def _last_start_there(p, vm, host):
+    """The latest known time (epoch) the VM started on ``host`` (VM_metrics.start_time)
+    or the pool last saw ``host`` alive; a fence must come after it."""
+    times = [p.last_seen(host)]
+    metrics = p.api.VM.get_record(vm).get("metrics", NULL_REF)
+    if metrics != NULL_REF:
+        times.append(xapi_time(p.api.VM_metrics.get_start_time(metrics)))
+    known = [t for t in times if t]
+    return max(known) if known else None
+
+
 def _take_over_from_dead_host(p, vm, there):
-    """The VM is recorded live on another host: refuse unless that host is dead and its
-    node was fenced after the VM last started; then clear the stale record."""
-    what = "VM %s" % p.res.params.vm
-    if p.client.host_is_live(there):
-        raise ocf.generic(
-            "%s is running on live host %s; not starting a second copy" % (what, p.describe(there))
-        )
-    started = xapi_time(p.api.VM_metrics.get_start_time(p.api.VM.get_metrics(vm)))
-    p.require_fenced(there, started, what)
-    p.res.log.warning("%s: declaring fenced host %s dead", what, p.describe(there))
+    """The VM is recorded live on another host: refuse unless that host's node was fenced
+    after the VM last started there (or the host was last seen); then declare the host
+    dead, which XAPI itself refuses while the host still answers."""
+    p.require_fenced(
+        there,
+        _last_start_there(p, vm, there),
+        "VM %s is recorded running on host %s" % (p.res.params.vm, p.describe(there)),
+    )
+    p.res.log.warning("declaring fenced host %s dead", p.describe(there))
     p.api.host.declare_dead(there)
 
 
@@ -115,7 +143,10 @@ def stop(res):
     if clean_for is None:
         clean_for = res.timeout * 2 / 3
     with pool(res, timeout=max(5.0, res.timeout * 0.8)) as p:
-        vm, here = _vm(p), p.local_host()
+        here = p.local_host()
+        vm = _vm_to_stop(p, here)
+        if vm is None:
+            return ocf.SUCCESS
         state, there = _state(p, vm)
         if state not in LIVE or there != here:
             res.log.info("VM %s is %s, not on this host", res.params.vm, state)

@@ -8,6 +8,8 @@ is the host whose name-label is the node name, ``host_map`` overrides that.
 
 import calendar
 import contextlib
+import copy
+import os
 import time
 
 from xenha import ocf, pacemaker
@@ -106,7 +108,8 @@ class Pool:
             insecure=p.xapi_insecure,
             timeout=timeout,
         )
-        self.client = Client(settings, originator="xenha-" + res.agent.name)
+        cache = os.path.join(res.env.get("HA_RSCTMP", "/run/resource-agents"), "xenha-xapi")
+        self.client = Client(settings, originator="xenha-" + res.agent.name, cache_dir=cache)
         self.api = self.client.xenapi
         self._local = None
 
@@ -141,27 +144,47 @@ class Pool:
                 return node
         return self.api.host.get_name_label(host)
 
+    def local_view(self):
+        """The same questions through this host's slave-local session (master gone)."""
+        view = copy.copy(self)
+        view.client = self.client.emergency()
+        view.api = view.client.xenapi
+        view._local = None
+        return view
+
+    def last_seen(self, host):
+        """Epoch of the pool's last sign of life from ``host``: its last heartbeat
+        (host_metrics.last_updated) or boot (other_config boot_time), None if unknown."""
+        times = [xapi_time(self.api.host_metrics.get_last_updated(self.api.host.get_metrics(host)))]
+        boot = self.api.host.get_other_config(host).get("boot_time", "")
+        try:
+            times.append(int(float(boot)))
+        except ValueError:
+            pass
+        known = [t for t in times if t]
+        return max(known) if known else None
+
     def describe(self, host):
         return "%s (%s)" % (self.api.host.get_name_label(host), self.api.host.get_uuid(host))
 
     def require_fenced(self, host, since, what):
         """Raise unless Pacemaker fenced ``host``'s node at or after ``since`` (epoch).
 
-        ``what`` says what depends on it, for the exit reason. Returns the node name.
+        ``what`` is the situation, for the exit reason. Returns the node name.
         """
         node = self.node_of_host(host)
         if since is None:
             raise ocf.generic(
-                "%s: cannot tell when it started on %s, so cannot tell whether node %s was "
-                "fenced since; refusing" % (what, self.describe(host), node)
+                "%s, and it cannot tell since when, so no fence of node %s can be trusted; "
+                "refusing" % (what, node)
             )
         when = pacemaker.fenced_since(node, since)
         if when is None:
             raise ocf.generic(
-                "%s: host %s is not answering but Pacemaker's fencing history shows no "
-                "successful fence of node %s since %s; refusing (fence it, or confirm with "
+                "%s, and Pacemaker's fencing history shows no successful fence of node %s "
+                "since %s; refusing (never two copies: fence the node, or confirm with "
                 "stonith_admin --confirm %s once it is really off)"
-                % (what, self.describe(host), node, _utc(since), node)
+                % (what, node, _utc(since), node)
             )
         self.res.log.info("node %s was fenced at %s", node, _utc(when))
         return node
@@ -183,6 +206,11 @@ def pool(res, timeout):
     with a reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING."""
     from xenha.xapi import XapiError, XapiUnreachable
 
+    secret = res.params.xapi_password_file
+    if secret and not os.path.exists(secret):
+        raise ocf.OcfError(
+            ocf.ERR_INSTALLED, "XAPI password file %s is missing on this node" % secret
+        )
     p = None
     try:
         p = Pool(res, timeout)
