@@ -151,11 +151,8 @@ def stop(res):
         if state not in LIVE or there != here:
             res.log.info("VM %s is %s, not on this host", res.params.vm, state)
             return ocf.SUCCESS
-        try:
-            p.api.VM.clean_shutdown(vm)
-        except Exception as e:  # the guest may ignore it; the hard shutdown follows
-            res.log.warning("clean shutdown of VM %s failed: %s", res.params.vm, e)
-        if not _wait_for(p, vm, "Halted", None, min(deadline, time.time() + clean_for)):
+        _clean_shutdown(p, vm, clean_for)
+        if _state(p, vm)[0] != "Halted":
             res.log.warning("VM %s did not shut down cleanly; forcing it off", res.params.vm)
             p.api.VM.hard_shutdown(vm)
         if not _wait_for(p, vm, "Halted", None, deadline):
@@ -163,6 +160,19 @@ def stop(res):
                 "VM %s is still %s after a hard shutdown" % (res.params.vm, _state(p, vm)[0])
             )
         res.log.info("VM %s is halted", res.params.vm)
+
+
+def _clean_shutdown(p, vm, seconds):
+    """Ask the guest to shut down, giving XAPI ``seconds`` to report it done."""
+    from xenha.xapi import XapiError, XapiUnreachable
+
+    patient = p.with_timeout(seconds)
+    try:
+        patient.api.VM.clean_shutdown(vm)
+    except (XapiError, XapiUnreachable) as e:  # the hard shutdown follows
+        p.res.log.warning("clean shutdown of VM %s: %s", p.res.params.vm, e)
+    finally:
+        patient.close()
 
 
 @AGENT.action("monitor", timeout=30, interval=10, depth=0)

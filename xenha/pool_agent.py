@@ -144,6 +144,10 @@ class Pool:
                 return node
         return self.api.host.get_name_label(host)
 
+    def with_timeout(self, seconds):
+        """The same pool and session with another per-call timeout."""
+        return Pool(self.res, seconds)
+
     def local_view(self):
         """The same questions through this host's slave-local session (master gone)."""
         view = copy.copy(self)
@@ -218,7 +222,7 @@ def pool(res, timeout):
     except XapiUnreachable as e:
         raise ocf.generic("cannot reach XAPI: %s" % e) from None
     except XapiError as e:
-        raise ocf.generic("XAPI error: %s" % e) from None
+        raise ocf.generic(str(e)) from None
     except pacemaker.PacemakerError as e:
         raise ocf.generic(str(e)) from None
     except XenhaError as e:

@@ -4,7 +4,10 @@ Values are kept in their XML-RPC wire form (xapi sends int64 as strings, referen
 "OpaqueRef:…", enums as their names), so records go out unchanged.
 """
 
+import xmlrpc.client
+
 NULL_REF = "OpaqueRef:NULL"
+NEVER = xmlrpc.client.DateTime("19700101T00:00:00Z")  # xapi's DateTime for "never"
 API_VERSION = ("2", "21")
 
 # Fields a client may change with set_<field> (and add_to_/remove_from_ for maps).
@@ -76,6 +79,8 @@ CLASSES = {
             "allowed_operations": [],
             "current_operations": {},
             "blocked_operations": {},
+            "metrics": NULL_REF,
+            "guest_metrics": NULL_REF,
             "other_config": {},
             "tags": [],
         },
@@ -88,6 +93,23 @@ CLASSES = {
             "shutdown_delay",
             "ha_restart_priority",
         ),
+    },
+    "VM_metrics": {
+        "defaults": {
+            "start_time": NEVER,  # set when a domain starts on a host
+            "last_updated": None,
+            "other_config": {},
+        },
+        "rw": ("other_config",),
+    },
+    "VM_guest_metrics": {
+        "defaults": {
+            "live": True,  # the guest agent is reporting
+            "PV_drivers_up_to_date": True,
+            "last_updated": None,
+            "other_config": {},
+        },
+        "rw": ("other_config",),
     },
     "VM_appliance": {
         "defaults": {

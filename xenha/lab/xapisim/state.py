@@ -14,6 +14,7 @@ import ipaddress
 import json
 
 from .db import Database
+from .handlers.vm import started
 from .options import FIRST_ADDRESS
 from .pool import HostRuntime, SimPool
 
@@ -85,6 +86,7 @@ def build(desc, password, first_address=FIRST_ADDRESS):
             is_a_template=bool(v.get("is_a_template", False)),
             order=str(v.get("order", 0)),
             other_config=dict(v.get("other_config", {})),
+            metrics=db.create("VM_metrics"),
         )
         if v.get("appliance"):
             db.set("VM", ref, "appliance", apps[v["appliance"]])
@@ -107,6 +109,7 @@ def build(desc, password, first_address=FIRST_ADDRESS):
         host = pool.host(host_name)
         vm = db.record("VM", vm_ref)
         vm["domid"] = str(pool.truth.start(host.uuid, vm["uuid"]))
+        started(db, vm)
         vm["power_state"] = "Running"
         db.set("VM", vm_ref, "resident_on", host.ref)
     for h in pool.hosts:

@@ -1,5 +1,6 @@
 """VM lifecycle as xapi does it (xapi_vm.ml, xapi_vm_lifecycle.ml), acting on the truth."""
 
+from ..db import now_datetime
 from ..errors import Failure
 from ..schema import NULL_REF
 from . import call
@@ -48,9 +49,16 @@ def _can_boot_on(ctx, host_ref):
     return ctx.pool.require_reach(ctx.host, host_ref)
 
 
+def started(db, vm):
+    """A domain of ``vm`` started: VM_metrics.start_time, and a guest agent reporting."""
+    db.record("VM_metrics", vm["metrics"])["start_time"] = now_datetime()
+    vm["guest_metrics"] = db.create("VM_guest_metrics")
+
+
 def _boot(ctx, ref, vm, host_ref, paused):
     target = _can_boot_on(ctx, host_ref)
     domid = ctx.pool.truth.start(target.uuid, vm["uuid"])
+    started(ctx.db, vm)
     ctx.db.set("VM", ref, "resident_on", host_ref)
     vm["power_state"] = "Paused" if paused else "Running"
     vm["domid"] = str(domid)
@@ -60,6 +68,7 @@ def _boot(ctx, ref, vm, host_ref, paused):
 def _halted(ctx, ref, vm):
     """force_state_reset to Halted: the DB forgets where the VM ran."""
     ctx.db.set("VM", ref, "resident_on", NULL_REF)
+    vm["guest_metrics"] = NULL_REF
     vm["power_state"] = "Halted"
     vm["domid"] = "-1"
 
@@ -147,6 +156,22 @@ def resume(ctx, ref, start_paused, force):
     except Failure:
         vm["power_state"] = "Suspended"
         raise
+
+
+@call("VM.resume_on")
+def resume_on(ctx, ref, host_ref, start_paused, force):
+    vm = _vm(ctx, ref, "resume")
+    ctx.db.record("host", host_ref)
+    return _boot(ctx, ref, vm, host_ref, start_paused)
+
+
+@call("VM.unpause")
+def unpause(ctx, ref):
+    vm = ctx.db.record("VM", ref)
+    if vm["power_state"] != "Paused":
+        raise Failure("VM_BAD_POWER_STATE", ref, "paused", vm["power_state"].lower())
+    vm["power_state"] = "Running"
+    return ""
 
 
 @call("VM.pool_migrate")
