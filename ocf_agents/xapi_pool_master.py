@@ -110,16 +110,19 @@ def monitor(res):
 
 
 def _observe(p):
-    """(this host, the master or None if unreachable, whether this host is in maintenance)."""
-    if p.client.master_reachable():
-        here = p.local_host()
-        return here, p.client.master(), _in_maintenance(p.api, here)
+    """(this host, the master or None if unreachable, whether this host is in maintenance).
+
+    The slave-local session asks this host's own xapi, so a host whose xapi is down
+    is seen as such even while the master answers."""
     local = p.local_view()
     try:
         here = local.client.this_host()
-        return here, None, _in_maintenance(local.api, here)
+        if not p.client.master_reachable():
+            return here, None, _in_maintenance(local.api, here)
     finally:
         local.close()
+    here = p.local_host()
+    return here, p.client.master(), _in_maintenance(p.api, here)
 
 
 @AGENT.action("promote", timeout=300)
