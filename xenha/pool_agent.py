@@ -179,16 +179,15 @@ class Pool:
         node = self.node_of_host(host)
         if since is None:
             raise ocf.generic(
-                "%s, and it cannot tell since when, so no fence of node %s can be trusted; "
-                "refusing" % (what, node)
+                "%s, and there is no telling since when, so no fence of node %s can be "
+                "trusted; refusing" % (what, node)
             )
         when = pacemaker.fenced_since(node, since)
         if when is None:
             raise ocf.generic(
                 "%s, and Pacemaker's fencing history shows no successful fence of node %s "
-                "since %s; refusing (never two copies: fence the node, or confirm with "
-                "stonith_admin --confirm %s once it is really off)"
-                % (what, node, _utc(since), node)
+                "since %s; refusing until it is fenced (or confirmed off with "
+                "stonith_admin --confirm %s)" % (what, node, _utc(since), node)
             )
         self.res.log.info("node %s was fenced at %s", node, _utc(when))
         return node
