@@ -16,7 +16,6 @@ imported on every monitor, so it only uses the standard library's light parts.
 import os
 import sys
 import time
-import traceback
 import types
 
 SUCCESS = 0
@@ -383,6 +382,8 @@ class Agent:
                 res.exit_reason(e.reason)
             return e.rc
         except Exception as e:
+            import traceback
+
             res.log.error("%s failed unexpectedly:\n%s", action, traceback.format_exc())
             res.exit_reason("%s failed: %s: %s" % (action, type(e).__name__, e))
             return ERR_GENERIC

@@ -6,10 +6,7 @@ tool that fails or times out is "cannot tell" (:class:`PacemakerError`), never
 "no": in particular, no fencing history is ever read as "was fenced".
 """
 
-import calendar
 import os
-import re
-import subprocess
 
 from xenha.errors import XenhaError
 
@@ -21,6 +18,8 @@ class PacemakerError(XenhaError):
 
 
 def _run(argv, timeout):
+    import subprocess
+
     try:
         p = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True
@@ -66,15 +65,16 @@ class FenceEvent:
         )
 
 
-_STAMP = re.compile(
-    r"^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.\d+)?\s*(Z|([+-])(\d\d):?(\d\d))?$"
-)
+_STAMP = r"^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.\d+)?\s*(Z|([+-])(\d\d):?(\d\d))?$"
 
 
 def parse_timestamp(text):
     """Seconds since the epoch of a Pacemaker time: ``2026-11-21 22:00:00Z`` or
     ``2026-11-21 23:00:00 +01:00`` (how crm_time_as_string prints a completed time)."""
-    m = _STAMP.match(text.strip())
+    import calendar
+    import re
+
+    m = re.match(_STAMP, text.strip())
     if not m:
         raise PacemakerError("unreadable time in fencing history: %r" % text)
     y, mo, d, h, mi, s = (int(x) for x in m.group(1, 2, 3, 4, 5, 6))

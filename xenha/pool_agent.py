@@ -6,7 +6,6 @@ Pool hosts are identified by UUID or unique name-label; by default a node's host
 is the host whose name-label is the node name, ``host_map`` overrides that.
 """
 
-import calendar
 import contextlib
 import copy
 import os
@@ -83,6 +82,8 @@ CONNECTION_PARAMETERS = [
 
 def xapi_time(value):
     """Epoch seconds of an XML-RPC DateTime (``20261121T22:00:00Z``), None if unset."""
+    import calendar
+
     text = str(getattr(value, "value", value)).rstrip("Z")
     try:
         stamp = calendar.timegm(time.strptime(text, "%Y%m%dT%H:%M:%S"))
