@@ -70,8 +70,8 @@ def _vm_to_stop(p, here):
     except XenhaError as e:
         if is_connection_error(e):
             raise
-        refs = p.api.VM.get_by_name_label(p.res.params.vm)
-        if any(_state(p, ref) in ((s, here) for s in LIVE) for ref in refs):
+        live_here = [(state, here) for state in LIVE]
+        if any(_state(p, ref) in live_here for ref in p.api.VM.get_by_name_label(p.res.params.vm)):
             raise ocf.configured(str(e)) from None
         p.res.log.info("%s; nothing of that name runs on this host", e)
         return None
