@@ -95,7 +95,7 @@ def monitor(res):
 
     if not os.path.exists(_state_file(res, "started")):
         return res.not_running("the instance is not started on this node")
-    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
         try:
             here, master, maintenance = _observe(p)
         except XapiUnreachable as e:
@@ -128,7 +128,7 @@ def _observe(p):
 @AGENT.action("promote", timeout=300)
 def promote(res):
     deadline = time.time() + res.timeout * 0.9
-    with pool(res, timeout=min(30.0, res.timeout / 3)) as p:
+    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
         if p.client.master_reachable():
             here = p.local_host()
             if p.client.master() == here:
@@ -167,7 +167,7 @@ def demote(res):
     else to the best other host; a pool always has a master, so with no other host
     able to take it, the role stays until a promotion elsewhere takes it."""
     deadline = time.time() + res.timeout * 0.9
-    with pool(res, timeout=min(30.0, res.timeout / 3)) as p:
+    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
         here = p.local_host()
         if p.client.master() != here:
             return ocf.SUCCESS
@@ -214,7 +214,7 @@ def notify(res):
 
 @AGENT.action("validate-all", timeout=30)
 def validate_all(res):
-    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
         p.local_host()
 
 

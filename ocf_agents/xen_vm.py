@@ -115,7 +115,7 @@ def _take_over_from_dead_host(p, vm, there):
 @AGENT.action("start", timeout=120)
 def start(res):
     deadline = time.time() + res.timeout * 0.9
-    with pool(res, timeout=res.timeout * 0.8) as p:
+    with pool(res, timeout=res.timeout * 0.4) as p:
         vm, here = _vm(p), p.local_host()
         state, there = _state(p, vm)
         if state in LIVE and there != here:
@@ -142,7 +142,7 @@ def stop(res):
     clean_for = res.params.shutdown_timeout
     if clean_for is None:
         clean_for = res.timeout * 2 / 3
-    with pool(res, timeout=max(5.0, res.timeout * 0.8)) as p:
+    with pool(res, timeout=res.timeout * 0.4) as p:
         here = p.local_host()
         vm = _vm_to_stop(p, here)
         if vm is None:
@@ -178,9 +178,14 @@ def _clean_shutdown(p, vm, seconds):
 @AGENT.action("monitor", timeout=30, interval=10, depth=0)
 @AGENT.action("monitor", timeout=30, interval=60, depth=10)
 def monitor(res):
-    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
-        vm, here = _vm(p), p.local_host()
-        state, there = _state(p, vm)
+    from xenha.xapi import XapiUnreachable
+
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+        try:
+            vm, here = _vm(p), p.local_host()
+            state, there = _state(p, vm)
+        except XapiUnreachable as e:
+            return _monitor_without_master(p, e)
         if state not in LIVE:
             return res.not_running("VM %s is %s" % (res.params.vm, state))
         if there != here:
@@ -190,6 +195,28 @@ def monitor(res):
         if res.depth >= 10 and res.params.check_guest:
             _check_guest(p, vm)
     return ocf.SUCCESS
+
+
+def _monitor_without_master(p, error):
+    """The pool master does not answer (it may be failing over): this host's own xapi
+    can still vouch for a VM it runs; anything else is "cannot tell", an error."""
+    from xenha.xapi import XapiUnreachable
+
+    local = p.local_view()
+    try:
+        vm, here = local.client.resolve_vm(p.res.params.vm), local.client.this_host()
+        state, there = _state(local, vm)
+    except XapiUnreachable:
+        raise ocf.generic("cannot reach XAPI: %s" % error) from None
+    finally:
+        local.close()
+    if state in LIVE and there == here:
+        p.res.log.warning("pool master unreachable; this host's xapi runs VM %s", p.res.params.vm)
+        return ocf.SUCCESS
+    raise ocf.generic(
+        "cannot reach the pool master (%s) and this host's xapi does not run VM %s"
+        % (error, p.res.params.vm)
+    )
 
 
 def _check_guest(p, vm):
@@ -205,7 +232,7 @@ def migrate_to(res):
     target = res.meta("migrate_target")
     if not target:
         raise ocf.configured("migrate_to without OCF_RESKEY_CRM_meta_migrate_target")
-    with pool(res, timeout=res.timeout * 0.9) as p:
+    with pool(res, timeout=res.timeout * 0.4) as p:
         vm, here, dest = _vm(p), p.local_host(), p.host_of_node(target)
         state, there = _state(p, vm)
         if state in LIVE and there == dest:
@@ -224,7 +251,7 @@ def migrate_to(res):
 
 @AGENT.action("migrate_from", timeout=60)
 def migrate_from(res):
-    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
         vm, here = _vm(p), p.local_host()
         state, there = _state(p, vm)
         if state != "Running" or there != here:
@@ -235,7 +262,7 @@ def migrate_from(res):
 
 @AGENT.action("validate-all", timeout=30)
 def validate_all(res):
-    with pool(res, timeout=min(10.0, res.timeout / 2)) as p:
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
         vm = _vm(p)
         if p.api.VM.get_is_a_template(vm):
             raise ocf.configured("%s is a template, not a VM" % res.params.vm)

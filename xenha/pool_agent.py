@@ -207,7 +207,11 @@ def is_connection_error(e):
 @contextlib.contextmanager
 def pool(res, timeout):
     """A :class:`Pool` for one action; XAPI and Pacemaker failures become OCF errors
-    with a reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING."""
+    with a reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING.
+
+    ``timeout`` is per XAPI call; a client that followed a master which stopped
+    answering retries once through the configured endpoint, so actions give each
+    call at most a quarter to two fifths of their own timeout."""
     from xenha.xapi import XapiError, XapiUnreachable
 
     secret = res.params.xapi_password_file

@@ -86,6 +86,16 @@ def test_monitor_when_xapi_does_not_answer_is_an_error_never_not_running(pcmk, s
     assert r.rc == ocf.ERR_GENERIC  # not even a probe says "not running" when it cannot tell
 
 
+def test_monitor_while_the_master_is_down_asks_this_hosts_own_xapi(pcmk, sim):
+    sim.power_off("host1")  # the pool master
+    meta = {"timeout": 8000, "interval": 10000}
+    here = xen_vm(pcmk, "monitor", "host3", meta=meta)
+    assert here.rc == ocf.SUCCESS and "pool master unreachable" in here.stderr
+    elsewhere = xen_vm(pcmk, "monitor", "host2", meta=meta)
+    assert elsewhere.rc == ocf.ERR_GENERIC  # it cannot tell, so never "not running"
+    assert "cannot reach the pool master" in elsewhere.reason
+
+
 def test_monitor_with_nothing_listening_is_an_error(pcmk):
     r = xen_vm(pcmk, "monitor", "host3", params={"xapi_url": "http://127.0.0.1:9/"})
     assert r.rc == ocf.ERR_GENERIC and "cannot reach XAPI" in r.reason
@@ -200,7 +210,7 @@ def test_stop_fails_when_the_vm_cannot_be_stopped(pcmk, sim):
 
 def test_stop_when_xapi_does_not_answer_fails(pcmk, sim):
     sim.inject("*", "host3", 0, True)
-    r = xen_vm(pcmk, "stop", "host3", meta={"timeout": 6000})
+    r = xen_vm(pcmk, "stop", "host3", meta={"timeout": 4000})
     assert r.rc == ocf.ERR_GENERIC and "cannot reach XAPI" in r.reason
 
 
