@@ -3,7 +3,7 @@
 Planned moves use ``Pool.designate_new_master`` (VMs keep running). When the
 master is dead, a slave takes over with ``Pool.emergency_transition_to_master``
 and ``Pool.recover_slaves`` - only after Pacemaker's fencing history shows the
-old master's node fenced since it last booted.
+old master's node fenced after the pool last saw it alive.
 """
 
 import os
@@ -91,15 +91,26 @@ def stop(res):
 @AGENT.action("monitor", timeout=30, interval=9, role="Promoted")
 @AGENT.action("monitor", timeout=30, interval=10, role="Unpromoted")
 def monitor(res):
+    """Promoted on the master, Unpromoted on slaves, not running where this host's own
+    xapi (asked through a slave-local session) does not answer."""
     from xenha.xapi import XapiUnreachable
 
     if not os.path.exists(_state_file(res, "started")):
         return res.not_running("the instance is not started on this node")
     with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+        local = p.local_view()
         try:
-            here, master, maintenance = _observe(p)
-        except XapiUnreachable as e:
-            return res.not_running("xapi does not answer on this host: %s" % e)
+            try:
+                here = local.client.this_host()
+            except XapiUnreachable as e:
+                return res.not_running("xapi does not answer on this host: %s" % e)
+            if p.client.master_reachable():
+                here, master, api = p.local_host(), p.client.master(), p.api
+            else:
+                master, api = None, local.api
+            maintenance = _in_maintenance(api, here)
+        finally:
+            local.close()
     if maintenance:
         _score(res, NEVER)
     elif master == here:
@@ -107,22 +118,6 @@ def monitor(res):
     else:
         _score(res, REACHABLE_SCORE if master else ISOLATED_SCORE)
     return ocf.RUNNING_PROMOTED if master == here else ocf.SUCCESS
-
-
-def _observe(p):
-    """(this host, the master or None if unreachable, whether this host is in maintenance).
-
-    The slave-local session asks this host's own xapi, so a host whose xapi is down
-    is seen as such even while the master answers."""
-    local = p.local_view()
-    try:
-        here = local.client.this_host()
-        if not p.client.master_reachable():
-            return here, None, _in_maintenance(local.api, here)
-    finally:
-        local.close()
-    here = p.local_host()
-    return here, p.client.master(), _in_maintenance(p.api, here)
 
 
 @AGENT.action("promote", timeout=300)
