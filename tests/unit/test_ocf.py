@@ -221,3 +221,19 @@ def test_run_exits_with_the_code_and_honours_the_exit_reason_prefix():
     assert r.returncode == ocf.ERR_ARGS and "usage:" in r.stderr
     r = run_script("usage")
     assert r.returncode == 0 and r.stdout.startswith("usage: demo")
+
+
+def test_logging_to_syslog_with_the_facility_pacemaker_passes(monkeypatch):
+    import syslog
+
+    calls = []
+    monkeypatch.setattr(syslog, "openlog", lambda *a: calls.append(("openlog",) + a))
+    monkeypatch.setattr(syslog, "syslog", lambda *a: calls.append(("syslog",) + a))
+    log = ocf.Log("demo", "demo1", {"HA_LOGFACILITY": "local5"})
+    assert not log.to_stderr or sys.stderr.isatty()
+    log.warning("disk %s", "full")
+    log.debug("not without HA_debug")
+    assert calls == [
+        ("openlog", "demo(demo1)", syslog.LOG_PID, syslog.LOG_LOCAL5),
+        ("syslog", syslog.LOG_WARNING, "disk full"),
+    ]
