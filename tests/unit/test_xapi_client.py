@@ -2,6 +2,8 @@
 typed errors and name resolution."""
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -141,3 +143,29 @@ def test_names_resolve_only_when_unique(tmp_path):
         with pytest.raises(XenhaError, match="no host with UUID"):
             c.resolve_host("33333333-3333-4333-8333-333333333333")
         assert c.xenapi.host.get_name_label(c.resolve_host("h2")) == "h2"
+
+
+def test_concurrent_processes_share_the_cached_session(sim, tmp_path):
+    code = (
+        "import sys\n"
+        "from xenha.xapi import Client, Settings\n"
+        "st = Settings(url=sys.argv[1], password_file=sys.argv[2])\n"
+        "for _ in range(20):\n"
+        "    with Client(st, originator='agent', cache_dir=sys.argv[3]) as c:\n"
+        "        c.xenapi.VM.get_all()\n"
+    )
+    argv = [sys.executable, "-c", code, sim.slaves[0].url, sim.password_file, str(tmp_path)]
+    procs = [subprocess.Popen(argv) for _ in range(6)]
+    assert [p.wait(60) for p in procs] == [0] * 6
+    assert sim.session_count("agent") == 1
+
+
+def test_cached_session_survives_a_planned_master_change(sim, tmp_path):
+    st = settings(sim, sim.master)
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        new = c.resolve_host(sim.slaves[1].name)
+        c.xenapi.pool.designate_new_master(new)
+    # both xapis restarted: the cached session is invalid and the old master is a slave
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        assert c.xenapi.host.get_uuid(c.master()) == sim.slaves[1].uuid
+        assert c.xenapi.host.get_uuid(c.this_host()) == sim.master.uuid

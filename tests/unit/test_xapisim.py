@@ -1,11 +1,18 @@
 """The XAPI simulator answers like xapi: through the official SDK, with xapi's error codes."""
 
+import json
+import os
+import socket
+import subprocess
 import time
 
 import pytest
 import XenAPI
 
+from tests.conftest import BIN
 from xenha.lab.xapisim.testing import running_pool
+from xenha.xapi import Settings
+from xenha.xapi.transport import endpoint
 
 
 @pytest.fixture
@@ -218,3 +225,94 @@ def test_other_config_appliances_and_pbds():
         assert api.PBD.get_currently_attached(pbd) is False
         api.PBD.plug(pbd)
         assert api.PBD.get_currently_attached(pbd) is True
+
+
+def test_xenha_lab_sim_serves_and_prints_endpoints():
+    proc = subprocess.Popen(
+        [os.path.join(BIN, "xenha"), "lab", "sim", "--hosts", "2", "--vms", "3", "--json"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+    )
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert [h["name"] for h in info["hosts"]] == ["host1", "host2"]
+        assert len(info["vms"]) == 3
+        s = XenAPI.Session(info["hosts"][0]["http"])
+        with open(info["password_file"]) as f:
+            s.xenapi.login_with_password("root", f.read().strip())
+        assert len(s.xenapi.host.get_all()) == 2
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+        proc.stdout.close()
+    assert not os.path.exists(info["state_dir"])
+
+
+def test_injected_latency_and_errors_are_per_call(sim):
+    api = login(sim).xenapi
+    sim.inject("VM.get_all", "", 0.3, False, None, 1)
+    sim.inject("host.get_all", sim.master.name, 0, False, ["INTERNAL_ERROR", "injected"], 1)
+    started = time.monotonic()
+    api.VM.get_all()
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    api.VM.get_all()
+    assert time.monotonic() - started < 0.3
+    assert failure(api.host.get_all) == ["INTERNAL_ERROR", "injected"]
+    assert len(api.host.get_all()) == 3
+
+
+def test_partition_cuts_slaves_from_the_master(sim):
+    api = login(sim).xenapi
+    cut = sim.slaves[0]
+    session = login(sim)._session
+    sim.partition([[sim.master.name, sim.slaves[1].name], [cut.name]])
+    # the master cannot reach the host: xapi considers it dead at once
+    vm = vm_on(api, api.host.get_by_uuid(cut.uuid))
+    api.VM.power_state_reset(vm)
+    # a pool session used on the cut-off slave gets no answer (its xapi waits for the master)
+    uri, transport = endpoint(Settings(url=cut.url, timeout=0.5), cut.url)
+    raw = XenAPI.Session(uri, transport=transport)
+    with pytest.raises(socket.timeout):
+        getattr(raw, "VM.get_all")(session)
+    # the other side of the partition still works, and the cut-off slave serves local reads
+    assert len(api.host.get_all()) == 3
+    assert local_login(sim, cut).xenapi.host.get_all()
+    sim.partition([])
+
+
+def test_a_dead_domain_reaches_the_database_only_through_its_hosts_xapi(sim):
+    api = login(sim).xenapi
+    slave_ref = api.host.get_by_uuid(sim.slaves[0].uuid)
+    vm = vm_on(api, slave_ref)
+    gm = api.VM.get_guest_metrics(vm)
+    assert api.VM_guest_metrics.get_live(gm) is True
+    sim.set_guest_alive(api.VM.get_uuid(vm), False)
+    assert api.VM_guest_metrics.get_live(gm) is False
+    sim.kill_domain(api.VM.get_uuid(vm))  # the host's xapi sees it and tells the master
+    assert api.VM.get_power_state(vm) == "Halted"
+    other = vm_on(api, api.host.get_by_uuid(sim.slaves[1].uuid))
+    sim.isolate(sim.slaves[1].name, True)
+    sim.kill_domain(api.VM.get_uuid(other))  # nobody hears about it ...
+    assert api.VM.get_power_state(other) == "Running"
+    sim.isolate(sim.slaves[1].name, False)
+    api.pool.get_all()  # ... until the host is back in touch with its master
+    assert api.VM.get_power_state(other) == "Halted"
+
+
+def test_pause_suspend_resume_and_vm_metrics(sim):
+    api = login(sim).xenapi
+    vm = api.VM.get_by_uuid(sim.vms[1])
+    started = api.VM_metrics.get_start_time(api.VM.get_metrics(vm))
+    assert started.value > "2000"
+    api.VM.pause(vm)
+    assert api.VM.get_power_state(vm) == "Paused"
+    assert failure(api.VM.pause, vm) == ["VM_BAD_POWER_STATE", vm, "running", "paused"]
+    api.VM.unpause(vm)
+    api.VM.suspend(vm)
+    assert api.VM.get_power_state(vm) == "Suspended"
+    assert api.VM.get_uuid(vm) not in sum(sim.truth()["domains"].values(), [])
+    target = api.host.get_by_uuid(sim.slaves[1].uuid)
+    api.VM.resume_on(vm, target, False, False)
+    assert api.VM.get_resident_on(vm) == target
+    assert api.VM.get_uuid(vm) in sim.truth()["domains"][sim.slaves[1].uuid]

@@ -7,6 +7,7 @@ sees of XAPI is only XAPI.
 import threading
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
+from .lifecycle import set_guest_live
 from .rpc import Injection
 from .schema import CLASSES
 
@@ -49,6 +50,14 @@ class Control:
     def kill_domain(self, vm_uuid):
         with self.pool.lock:
             self.pool.kill_domain(vm_uuid)
+        return True
+
+    def set_guest_alive(self, vm_uuid, alive):
+        """The guest agent of a running VM reports (or hangs): VM_guest_metrics.live."""
+        with self.pool.lock:
+            for h in self.pool.hosts:
+                if h.role == "master" and h.up:
+                    set_guest_live(h.db, h.db.by_uuid("VM", vm_uuid), alive)
         return True
 
     def truth(self):

@@ -21,3 +21,8 @@ def add_arguments(p):
         help="loopback address of the first host; the others follow (default %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
+    p.add_argument(
+        "--until-stdin-closes",
+        action="store_true",
+        help="also stop when standard input closes (the parent process died)",
+    )

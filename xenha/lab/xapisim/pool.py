@@ -13,7 +13,7 @@ import time
 
 from .db import now_datetime
 from .errors import Failure, Unreachable
-from .schema import NULL_REF
+from .lifecycle import force_halted
 from .sessions import SessionTable
 from .truth import Truth
 
@@ -171,9 +171,7 @@ class SimPool:
                 vm["power_state"] = "Running"
                 continue
             if vm["uuid"] not in running:
-                db.set("VM", ref, "resident_on", NULL_REF)
-                vm["power_state"] = "Halted"
-                vm["domid"] = "-1"
+                force_halted(db, ref)
         h.needs_resync = False
 
     # -- physical events (the control API) ---------------------------------------
@@ -195,13 +193,62 @@ class SimPool:
             self.resync_host(h.db, h)
 
     def kill_domain(self, vm_uuid):
-        """A domain dies behind xapi's back (the DB keeps saying Running)."""
-        for doms in self.truth.domains.values():
-            doms.pop(vm_uuid, None)
+        """A domain dies (guest crash, killed by hand). The host's xapi tells the
+        database the VM is halted if it can reach its master; otherwise the database
+        keeps saying Running until the host resyncs."""
+        for h in self.hosts:
+            if not self.has_domain(h, vm_uuid):
+                continue
+            self.truth.stop(h.uuid, vm_uuid)
+            h.needs_resync = True
+            if h.up:
+                try:
+                    self.resync_host(self.master_of(h).db, h)
+                except Unreachable:
+                    pass
 
-    def require_reach(self, ctx_host, host_ref):
-        """Forwarding a call to ``host_ref``: HOST_OFFLINE if the master cannot get there."""
+    # -- messages between hosts ------------------------------------------------------
+    # Every effect one host's xapi has on another goes through these, each naming its
+    # sender and checking the network: in one process they are method calls; with one
+    # process per host they become calls between the hosts' endpoints (docs/xapi.md).
+
+    def require_reach(self, sender, host_ref):
+        """Forwarding to ``host_ref``: HOST_OFFLINE if ``sender`` cannot get there."""
         target = next((h for h in self.hosts if h.ref == host_ref), None)
-        if target is None or not self.reach(ctx_host, target):
+        if target is None or not self.reach(sender, target):
             raise Failure("HOST_OFFLINE", host_ref)
         return target
+
+    def create_domain(self, sender, host_ref, vm_uuid):
+        """The VM's new host builds its domain; return the domid."""
+        return self.truth.start(self.require_reach(sender, host_ref).uuid, vm_uuid)
+
+    def destroy_domain(self, sender, host_ref, vm_uuid):
+        self.truth.stop(self.require_reach(sender, host_ref).uuid, vm_uuid)
+
+    def migrate_domain(self, sender, src_ref, dst_ref, vm_uuid):
+        src = self.require_reach(sender, src_ref)
+        dst = self.require_reach(sender, dst_ref)
+        if src is dst:
+            raise Failure("OPERATION_NOT_ALLOWED", "the VM already runs on the destination host")
+        return self.truth.migrate(src.uuid, dst.uuid, vm_uuid)
+
+    def has_domain(self, host, vm_uuid):
+        """A host asks its own hypervisor."""
+        return vm_uuid in self.truth.domains.get(host.uuid, {})
+
+    def follow(self, sender, target, master_address, db):
+        """Tell ``target`` its master; its xapi restarts as a slave with a copy of ``db``."""
+        if sender is not target and not self.reach(sender, target):
+            raise Failure("HOST_OFFLINE", target.ref)
+        target.role, target.master_address = "slave", master_address
+        target.db = db.copy()
+        target.restart_xapi()
+        target.needs_resync = True
+
+    def become_master(self, sender, target, db):
+        """``target``'s xapi restarts as master serving ``db``."""
+        if sender is not target and not self.reach(sender, target):
+            raise Failure("HOST_OFFLINE", target.ref)
+        target.role, target.master_address, target.db = "master", target.address, db
+        target.restart_xapi()

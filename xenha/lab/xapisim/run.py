@@ -85,6 +85,8 @@ def run(args):
         print(
             "simulated pool (master %s), password file %s" % (info["master"], info["password_file"])
         )
+        if info["ca_file"]:
+            print("HTTPS certificate %s, SHA-256 %s" % (info["ca_file"], info["fingerprint"]))
         for h in info["hosts"]:
             print("  %-10s %s  %s" % (h["name"], h["uuid"], "  ".join(
                 h[k] for k in ("http", "https", "socket") if k in h)))  # fmt: skip
@@ -94,6 +96,8 @@ def run(args):
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
+    if args.until_stdin_closes:
+        threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
     done.wait()
     pool.stopping.set()
     if not args.state_dir:

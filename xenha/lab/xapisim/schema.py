@@ -7,7 +7,7 @@ Values are kept in their XML-RPC wire form (xapi sends int64 as strings, referen
 import xmlrpc.client
 
 NULL_REF = "OpaqueRef:NULL"
-NEVER = xmlrpc.client.DateTime("19700101T00:00:00Z")  # xapi's DateTime for "never"
+EPOCH = xmlrpc.client.DateTime("19700101T00:00:00Z")
 API_VERSION = ("2", "21")
 
 # Fields a client may change with set_<field> (and add_to_/remove_from_ for maps).
@@ -69,6 +69,8 @@ CLASSES = {
             "is_a_snapshot": False,
             "is_control_domain": False,
             "appliance": NULL_REF,
+            "guest_metrics": NULL_REF,
+            "metrics": NULL_REF,
             "order": "0",
             "start_delay": "0",
             "shutdown_delay": "0",
@@ -79,8 +81,6 @@ CLASSES = {
             "allowed_operations": [],
             "current_operations": {},
             "blocked_operations": {},
-            "metrics": NULL_REF,
-            "guest_metrics": NULL_REF,
             "other_config": {},
             "tags": [],
         },
@@ -96,7 +96,11 @@ CLASSES = {
     },
     "VM_metrics": {
         "defaults": {
-            "start_time": NEVER,  # set when a domain starts on a host
+            "memory_actual": str(1 << 30),
+            "VCPUs_number": "1",
+            "state": [],
+            "start_time": EPOCH,
+            "install_time": EPOCH,
             "last_updated": None,
             "other_config": {},
         },
@@ -104,10 +108,14 @@ CLASSES = {
     },
     "VM_guest_metrics": {
         "defaults": {
-            "live": True,  # the guest agent is reporting
-            "PV_drivers_up_to_date": True,
+            "os_version": {},
+            "PV_drivers_version": {},
+            "PV_drivers_up_to_date": False,
+            "networks": {},
+            "other": {},
             "last_updated": None,
             "other_config": {},
+            "live": False,
         },
         "rw": ("other_config",),
     },

@@ -14,7 +14,7 @@ import ipaddress
 import json
 
 from .db import Database
-from .handlers.vm import started
+from .lifecycle import create_vm, running_on
 from .options import FIRST_ADDRESS
 from .pool import HostRuntime, SimPool
 
@@ -61,8 +61,8 @@ def build(desc, password, first_address=FIRST_ADDRESS):
             enabled=h.get("enabled", True),
             other_config=dict(h.get("other_config", {})),
         )
-        dom0 = db.create(
-            "VM",
+        dom0 = create_vm(
+            db,
             name_label="Control domain on host: %s" % h["name"],
             is_control_domain=True,
             power_state="Running",
@@ -79,14 +79,13 @@ def build(desc, password, first_address=FIRST_ADDRESS):
     }
     placements = []
     for v in desc.get("vms", []):
-        ref = db.create(
-            "VM",
+        ref = create_vm(
+            db,
             uuid=v.get("uuid"),
             name_label=v["name"],
             is_a_template=bool(v.get("is_a_template", False)),
             order=str(v.get("order", 0)),
             other_config=dict(v.get("other_config", {})),
-            metrics=db.create("VM_metrics"),
         )
         if v.get("appliance"):
             db.set("VM", ref, "appliance", apps[v["appliance"]])
@@ -107,11 +106,8 @@ def build(desc, password, first_address=FIRST_ADDRESS):
         pool.truth.add_host(rec["uuid"])
     for vm_ref, host_name in placements:
         host = pool.host(host_name)
-        vm = db.record("VM", vm_ref)
-        vm["domid"] = str(pool.truth.start(host.uuid, vm["uuid"]))
-        started(db, vm)
-        vm["power_state"] = "Running"
-        db.set("VM", vm_ref, "resident_on", host.ref)
+        domid = pool.truth.start(host.uuid, db.record("VM", vm_ref)["uuid"])
+        running_on(db, vm_ref, host.ref, domid)
     for h in pool.hosts:
         if h.role == "slave":
             h.db = db.copy()  # the replica each slave holds

@@ -61,9 +61,10 @@ class SimPoolHandle:
             return f.read().strip()
 
     def __getattr__(self, name):
-        """Control calls: power_off(host), power_on(host), isolate(host, on), partition(
-        groups), kill_domain(vm), truth(), double_runs(), session_count(originator),
-        set_session_cap(group, n), host_state(host), record(cls, uuid, host),
+        """Control calls: power_off(host), power_on(host), isolate(host, on),
+        partition(groups), kill_domain(vm), set_guest_alive(vm, alive), truth(),
+        double_runs(), session_count(originator), set_session_cap(group, n),
+        host_state(host), record(cls, uuid, host),
         set_field(cls, uuid, field, value, host), inject(method, host, latency, hang,
         error, count), clear_injections(), set_timing(name, seconds)."""
         if name.startswith("_"):
@@ -79,7 +80,8 @@ def running_pool(hosts=3, vms=4, state=None, https=False, sockets=False, timing=
     ``timing``: overrides of heartbeat_interval, assumed_dead_interval, db_sync_interval.
     """
     directory = tempfile.mkdtemp(prefix="xapisim-")
-    argv = [sys.executable, "-m", "xenha.lab.xapisim", "--json", "--state-dir", directory]
+    argv = [sys.executable, "-m", "xenha.lab.xapisim", "--json", "--until-stdin-closes"]
+    argv += ["--state-dir", directory]
     if state is None and timing:
         from .state import describe
 
@@ -96,7 +98,10 @@ def running_pool(hosts=3, vms=4, state=None, https=False, sockets=False, timing=
         argv.append("--https")
     if sockets:
         argv += ["--socket-dir", os.path.join(directory, "sockets")]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, universal_newlines=True)
+    # The simulator stops when our end of its stdin closes, even if we are killed.
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True
+    )
     try:
         line = proc.stdout.readline()
         if not line:
@@ -109,5 +114,6 @@ def running_pool(hosts=3, vms=4, state=None, https=False, sockets=False, timing=
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdin.close()
         proc.stdout.close()
         shutil.rmtree(directory, ignore_errors=True)

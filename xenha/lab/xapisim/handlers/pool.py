@@ -18,13 +18,9 @@ def designate_new_master(ctx, host_ref):
     for h in pool.hosts:
         following = h.role == "slave" and h.master_address == old.address
         if h is not new and following and pool.reach(old, h):
-            h.master_address = new.address
-            h.db = old.db.copy()
-            h.restart_xapi()
-    new.role, new.db = "master", old.db
-    old.role, old.master_address, old.db = "slave", new.address, old.db.copy()
-    for h in (old, new):
-        h.restart_xapi()
+            pool.follow(old, h, new.address, old.db)
+    pool.become_master(old, new, old.db.copy())
+    pool.follow(old, old, new.address, old.db)
     return ""
 
 
@@ -32,21 +28,16 @@ def designate_new_master(ctx, host_ref):
 def emergency_transition_to_master(ctx):
     """A slave takes over with its replica of the database; its xapi restarts as master."""
     h = ctx.host
-    if h.role == "master":
-        return ""
-    h.role, h.master_address = "master", h.address
-    _set_master(h.db, h.ref)
-    h.restart_xapi()
+    if h.role != "master":
+        _set_master(h.db, h.ref)
+        ctx.pool.become_master(h, h, h.db)
     return ""
 
 
 @call("pool.emergency_reset_master")
 def emergency_reset_master(ctx, master_address):
     """Point this host at another master; its xapi restarts as a slave."""
-    h = ctx.host
-    h.role, h.master_address = "slave", master_address
-    h.restart_xapi()
-    h.needs_resync = True
+    ctx.pool.follow(ctx.host, ctx.host, master_address, ctx.host.db)
     return ""
 
 
@@ -60,9 +51,6 @@ def recover_slaves(ctx):
         if h is None or h is m or not pool.reach(m, h):
             continue
         if h.role == "slave" and pool.in_emergency(h):
-            h.master_address = m.address
-            h.db = m.db.copy()
-            h.restart_xapi()
-            h.needs_resync = True
+            pool.follow(m, h, m.address, m.db)
             recovered.append(ref)
     return recovered

@@ -1,7 +1,7 @@
 """VM lifecycle as xapi does it (xapi_vm.ml, xapi_vm_lifecycle.ml), acting on the truth."""
 
-from ..db import now_datetime
 from ..errors import Failure
+from ..lifecycle import force_halted, running_on
 from ..schema import NULL_REF
 from . import call
 
@@ -12,6 +12,8 @@ ALLOWED = {
     "clean_reboot": ["Running"],
     "pool_migrate": ["Running"],
     "suspend": ["Running"],
+    "pause": ["Running"],
+    "unpause": ["Paused"],
     "resume": ["Suspended"],
     "hard_reboot": ["Paused", "Running"],
     "hard_shutdown": ["Paused", "Suspended", "Running"],
@@ -35,42 +37,19 @@ def _vm(ctx, ref, op):
     return vm
 
 
-def _resident_host(ctx, vm):
-    """The call is forwarded to the VM's host: it must be reachable."""
-    return ctx.pool.require_reach(ctx.host, vm["resident_on"])
-
-
 def _can_boot_on(ctx, host_ref):
     host = ctx.db.record("host", host_ref)
     if not host["enabled"]:
         raise Failure("HOST_DISABLED", host_ref)
     if not ctx.pool.is_host_alive(ctx.host, host_ref):
         raise Failure("HOST_OFFLINE", host_ref)
-    return ctx.pool.require_reach(ctx.host, host_ref)
-
-
-def started(db, vm):
-    """A domain of ``vm`` started: VM_metrics.start_time, and a guest agent reporting."""
-    db.record("VM_metrics", vm["metrics"])["start_time"] = now_datetime()
-    vm["guest_metrics"] = db.create("VM_guest_metrics")
 
 
 def _boot(ctx, ref, vm, host_ref, paused):
-    target = _can_boot_on(ctx, host_ref)
-    domid = ctx.pool.truth.start(target.uuid, vm["uuid"])
-    started(ctx.db, vm)
-    ctx.db.set("VM", ref, "resident_on", host_ref)
-    vm["power_state"] = "Paused" if paused else "Running"
-    vm["domid"] = str(domid)
+    _can_boot_on(ctx, host_ref)
+    domid = ctx.pool.create_domain(ctx.host, host_ref, vm["uuid"])
+    running_on(ctx.db, ref, host_ref, domid, paused)
     return ""
-
-
-def _halted(ctx, ref, vm):
-    """force_state_reset to Halted: the DB forgets where the VM ran."""
-    ctx.db.set("VM", ref, "resident_on", NULL_REF)
-    vm["guest_metrics"] = NULL_REF
-    vm["power_state"] = "Halted"
-    vm["domid"] = "-1"
 
 
 @call("VM.start")
@@ -102,9 +81,8 @@ def start_on(ctx, ref, host_ref, start_paused, force):
 def _shutdown(ctx, ref, op):
     vm = _vm(ctx, ref, op)
     if vm["power_state"] != "Suspended":
-        host = _resident_host(ctx, vm)
-        ctx.pool.truth.stop(host.uuid, vm["uuid"])
-    _halted(ctx, ref, vm)
+        ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
+    force_halted(ctx.db, ref)
     return ""
 
 
@@ -120,9 +98,8 @@ def hard_shutdown(ctx, ref):
 
 def _reboot(ctx, ref, op):
     vm = _vm(ctx, ref, op)
-    host = _resident_host(ctx, vm)
-    ctx.pool.truth.stop(host.uuid, vm["uuid"])
-    vm["domid"] = str(ctx.pool.truth.start(host.uuid, vm["uuid"]))
+    ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
+    vm["domid"] = str(ctx.pool.create_domain(ctx.host, vm["resident_on"], vm["uuid"]))
     vm["power_state"] = "Running"
     return ""
 
@@ -140,36 +117,44 @@ def hard_reboot(ctx, ref):
 @call("VM.suspend")
 def suspend(ctx, ref):
     vm = _vm(ctx, ref, "suspend")
-    host = _resident_host(ctx, vm)
-    ctx.pool.truth.stop(host.uuid, vm["uuid"])
-    _halted(ctx, ref, vm)
+    ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
+    force_halted(ctx.db, ref)
     vm["power_state"] = "Suspended"
     return ""
 
 
-@call("VM.resume")
-def resume(ctx, ref, start_paused, force):
+def _resume(ctx, ref, boot):
     vm = _vm(ctx, ref, "resume")
     vm["power_state"] = "Halted"  # the host is chosen as for start
     try:
-        return start(ctx, ref, start_paused, force)
+        return boot()
     except Failure:
         vm["power_state"] = "Suspended"
         raise
 
 
+@call("VM.resume")
+def resume(ctx, ref, start_paused, force):
+    return _resume(ctx, ref, lambda: start(ctx, ref, start_paused, force))
+
+
 @call("VM.resume_on")
 def resume_on(ctx, ref, host_ref, start_paused, force):
-    vm = _vm(ctx, ref, "resume")
-    ctx.db.record("host", host_ref)
-    return _boot(ctx, ref, vm, host_ref, start_paused)
+    return _resume(ctx, ref, lambda: start_on(ctx, ref, host_ref, start_paused, force))
+
+
+@call("VM.pause")
+def pause(ctx, ref):
+    vm = _vm(ctx, ref, "pause")
+    ctx.pool.require_reach(ctx.host, vm["resident_on"])
+    vm["power_state"] = "Paused"
+    return ""
 
 
 @call("VM.unpause")
 def unpause(ctx, ref):
-    vm = ctx.db.record("VM", ref)
-    if vm["power_state"] != "Paused":
-        raise Failure("VM_BAD_POWER_STATE", ref, "paused", vm["power_state"].lower())
+    vm = _vm(ctx, ref, "unpause")
+    ctx.pool.require_reach(ctx.host, vm["resident_on"])
     vm["power_state"] = "Running"
     return ""
 
@@ -177,11 +162,8 @@ def unpause(ctx, ref):
 @call("VM.pool_migrate")
 def pool_migrate(ctx, ref, host_ref, options):
     vm = _vm(ctx, ref, "pool_migrate")
-    src = _resident_host(ctx, vm)
-    dst = _can_boot_on(ctx, host_ref)
-    if src is dst:
-        raise Failure("OPERATION_NOT_ALLOWED", "the VM already runs on the destination host")
-    vm["domid"] = str(ctx.pool.truth.migrate(src.uuid, dst.uuid, vm["uuid"]))
+    _can_boot_on(ctx, host_ref)
+    vm["domid"] = str(ctx.pool.migrate_domain(ctx.host, vm["resident_on"], host_ref, vm["uuid"]))
     ctx.db.set("VM", ref, "resident_on", host_ref)
     return ""
 
@@ -196,9 +178,9 @@ def power_state_reset(ctx, ref):
     if vm["power_state"] in ("Running", "Paused"):
         resident = vm["resident_on"]
         if resident == ctx.host.ref:
-            if vm["uuid"] in ctx.pool.truth.domains.get(ctx.host.uuid, {}):
+            if ctx.pool.has_domain(ctx.host, vm["uuid"]):
                 raise Failure("DOMAIN_EXISTS", ref)
         elif resident != NULL_REF and ctx.pool.is_host_alive(ctx.host, resident):
             raise Failure("HOST_IS_LIVE", resident)
-    _halted(ctx, ref, vm)
+    force_halted(ctx.db, ref)
     return ""
