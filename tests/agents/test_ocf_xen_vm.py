@@ -308,18 +308,10 @@ def test_missing_password_file_is_local(pcmk):
 # -- deeper checks and other power states ---------------------------------------------------
 
 
-def guest_metrics_uuid(sim, vm):
-    from xenha.xapi import Client, Settings
-
-    settings = Settings(url=sim.master.url, password_file=sim.password_file)
-    with Client(settings, cache_dir=None) as c:
-        return c.xenapi.VM_guest_metrics.get_uuid(c.xenapi.VM.get_guest_metrics(c.resolve_vm(vm)))
-
-
 def test_depth_10_checks_the_guest_agent_when_asked(pcmk, sim):
     deep = {"params": {"check_guest": "true"}, "meta": {"interval": 60000}, "depth": 10}
     assert xen_vm(pcmk, "monitor", "host3", **deep).rc == ocf.SUCCESS
-    sim.set_field("VM_guest_metrics", guest_metrics_uuid(sim, WEB), "live", False)
+    sim.set_guest_alive(WEB, False)
     r = xen_vm(pcmk, "monitor", "host3", **deep)
     assert r.rc == ocf.ERR_GENERIC and "guest agent stopped reporting" in r.reason
     # depth 0, or check_guest off: the guest is not looked at
