@@ -1,0 +1,221 @@
+"""ocf:xenha:xapi-pool-master - promotable clone whose Promoted instance is the pool master.
+
+Planned moves use ``Pool.designate_new_master`` (VMs keep running). When the
+master is dead, a slave takes over with ``Pool.emergency_transition_to_master``
+and ``Pool.recover_slaves`` - only after Pacemaker's fencing history shows the
+old master's node fenced after the pool last saw it alive.
+"""
+
+import os
+import time
+
+from xenha import ocf, pacemaker
+from xenha.pool_agent import CONNECTION_PARAMETERS, pool
+
+AGENT = ocf.Agent(
+    "xapi-pool-master",
+    version="1.0",
+    shortdesc="The pool master role of a XAPI pool",
+    longdesc="A promotable clone with one instance per pool host: the Promoted instance "
+    "is the pool master, the Unpromoted ones are slaves. Promotion moves the master role "
+    "(designate_new_master while the master lives; emergency transition and slave "
+    "recovery once a dead master has been fenced). Run it with notify=true so a planned "
+    "move hands the role over at demote.",
+    parameters=CONNECTION_PARAMETERS,
+)
+
+PROMOTED_SCORE = 100  # the current master: no needless switches
+REACHABLE_SCORE = 10  # a slave that reaches the master
+ISOLATED_SCORE = 5  # a slave that cannot reach the master (a candidate if it died)
+NEVER = "-INFINITY"  # a host in maintenance
+
+
+def _state_file(res, what):
+    """This node's state for the clone: ``started`` (Pacemaker started the instance
+    here) and ``promote-target`` (the node a running transition promotes)."""
+    rsctmp = res.env.get("HA_RSCTMP", "/run/resource-agents")
+    return os.path.join(rsctmp, "xenha-%s.%s" % (res.instance.split(":")[0], what))
+
+
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _in_maintenance(api, host):
+    return not api.host.get_enabled(host) or (
+        api.host.get_other_config(host).get("MAINTENANCE_MODE", "") == "true"
+    )
+
+
+def _score(res, score):
+    try:
+        pacemaker.set_promotion_score(res.instance, score)
+    except pacemaker.PacemakerError as e:
+        res.log.warning("cannot set the promotion score: %s", e)
+
+
+def _wait_master(p, host, want, deadline):
+    """Poll until ``host`` is (want=True) or is not (want=False) the pool master."""
+    while (p.client.master() == host) != want:
+        if time.time() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+@AGENT.action("start", timeout=60)
+def start(res):
+    """xapi runs on every host anyway: the instance starts once xapi answers here."""
+    _write(_state_file(res, "started"), "")
+    if monitor(res) == ocf.NOT_RUNNING:
+        _remove(_state_file(res, "started"))
+        raise ocf.generic("xapi does not answer on this host")
+
+
+@AGENT.action("stop", timeout=60)
+def stop(res):
+    """xapi keeps running; the instance and its promotion score go."""
+    _remove(_state_file(res, "started"))
+    _score(res, None)
+
+
+@AGENT.action("monitor", timeout=30, interval=9, role="Promoted")
+@AGENT.action("monitor", timeout=30, interval=10, role="Unpromoted")
+def monitor(res):
+    """Promoted on the master, Unpromoted on slaves, not running where this host's own
+    xapi (asked through a slave-local session) does not answer."""
+    from xenha.xapi import XapiUnreachable
+
+    if not os.path.exists(_state_file(res, "started")):
+        return res.not_running("the instance is not started on this node")
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+        local = p.local_view()
+        try:
+            try:
+                here = local.client.this_host()
+            except XapiUnreachable as e:
+                return res.not_running("xapi does not answer on this host: %s" % e)
+            if p.client.master_reachable():
+                here, master, api = p.local_host(), p.client.master(), p.api
+            else:
+                master, api = None, local.api
+            maintenance = _in_maintenance(api, here)
+        finally:
+            local.close()
+    if maintenance:
+        _score(res, NEVER)
+    elif master == here:
+        _score(res, PROMOTED_SCORE)
+    else:
+        _score(res, REACHABLE_SCORE if master else ISOLATED_SCORE)
+    return ocf.RUNNING_PROMOTED if master == here else ocf.SUCCESS
+
+
+@AGENT.action("promote", timeout=300)
+def promote(res):
+    deadline = time.time() + res.timeout * 0.9
+    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
+        if p.client.master_reachable():
+            here = p.local_host()
+            if p.client.master() == here:
+                return ocf.SUCCESS
+            res.log.info("planned move: designating this host the new pool master")
+            p.api.pool.designate_new_master(here)
+        else:
+            here = _emergency_takeover(p)
+        if not _wait_master(p, here, True, deadline):
+            raise ocf.generic("this host did not become the pool master in time")
+    _score(res, PROMOTED_SCORE)
+
+
+def _emergency_takeover(p):
+    """The master is unreachable: take over once it is confirmed fenced; return this host."""
+    local = p.local_view()
+    try:
+        api = local.api
+        here = local.client.this_host()
+        old = api.pool.get_master(api.pool.get_all()[0])
+        if old != here:
+            what = "pool master %s does not answer" % local.describe(old)
+            node = local.require_fenced(old, local.last_seen(old), what)
+            p.res.log.warning("master node %s is fenced; emergency transition here", node)
+            api.pool.emergency_transition_to_master()
+    finally:
+        local.close()
+    recovered = p.api.pool.recover_slaves()
+    p.res.log.info("recovered %d slave(s)", len(recovered))
+    return here
+
+
+@AGENT.action("demote", timeout=120)
+def demote(res):
+    """Hand the master role over: to the node the transition promotes (notify data),
+    else to the best other host; a pool always has a master, so with no other host
+    able to take it, the role stays until a promotion elsewhere takes it."""
+    deadline = time.time() + res.timeout * 0.9
+    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
+        here = p.local_host()
+        if p.client.master() != here:
+            return ocf.SUCCESS
+        target = _planned_target(res, p)
+        if target is None:
+            res.log.warning("no other host can take the pool master role; it stays here")
+            return ocf.SUCCESS
+        res.log.info("handing the pool master role to %s", p.describe(target))
+        p.api.pool.designate_new_master(target)
+        if not _wait_master(p, here, False, deadline):
+            raise ocf.generic("the master role did not move to %s in time" % p.describe(target))
+    _score(res, REACHABLE_SCORE)
+
+
+def _planned_target(res, p):
+    """The host to hand over to: the node being promoted, else the first (by name) other
+    live host that is enabled and not in maintenance; None if there is none."""
+    promote = pacemaker.notify_data(res.env)["promote"]
+    try:
+        with open(_state_file(res, "promote-target")) as f:
+            promote = promote or [f.read().strip()]
+    except FileNotFoundError:
+        pass
+    here = p.local_host()
+    if promote and promote[0] and promote[0] != p.node():
+        return p.host_of_node(promote[0])
+    others = [
+        (p.api.host.get_name_label(h), h)
+        for h in p.api.host.get_all()
+        if h != here and p.client.host_is_live(h) and not _in_maintenance(p.api, h)
+    ]
+    return min(others)[1] if others else None
+
+
+@AGENT.action("notify", timeout=30)
+def notify(res):
+    """Remember which node a transition promotes, so demote can hand over to it."""
+    data = pacemaker.notify_data(res.env)
+    if data["type"] == "pre" and data["promote"]:
+        _write(_state_file(res, "promote-target"), data["promote"][0])
+    elif data["type"] == "post" and data["operation"] == "promote":
+        _remove(_state_file(res, "promote-target"))
+
+
+@AGENT.action("validate-all", timeout=30)
+def validate_all(res):
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+        p.local_host()
+
+
+def main():
+    AGENT.run()
+
+
+if __name__ == "__main__":
+    main()

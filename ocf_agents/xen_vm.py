@@ -1,0 +1,279 @@
+"""ocf:xenha:xen-vm - one VM of a XAPI pool, run on the host of the node Pacemaker picks.
+
+Safety rules: a VM Running on another live host is never started here; a VM the
+pool database still shows on a dead host is taken over only after Pacemaker's
+fencing history shows that host's node fenced after the VM last started there;
+"cannot tell" (XAPI unreachable) is an error, never "not running".
+"""
+
+import time
+
+from xenha import ocf
+from xenha.errors import XenhaError
+from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, is_connection_error, pool, xapi_time
+
+AGENT = ocf.Agent(
+    "xen-vm",
+    version="1.0",
+    shortdesc="A VM of a XAPI pool (XenServer / XCP-ng)",
+    longdesc="Starts, stops, monitors and live-migrates one VM of a XAPI pool on the "
+    "pool host of the Pacemaker node it runs on. The VM is named by UUID (or a unique "
+    "name-label). A VM the pool still shows running on a dead host is taken over only "
+    "once Pacemaker has fenced that host.",
+    parameters=[
+        ocf.Parameter(
+            "vm",
+            "VM UUID or unique name-label",
+            "The VM to manage: its UUID (preferred) or a name-label that no other VM has.",
+            required=True,
+            unique=True,
+        ),
+        *CONNECTION_PARAMETERS,
+        ocf.Parameter(
+            "shutdown_timeout",
+            "Seconds for a clean shutdown before a hard one",
+            "How long stop waits for the guest to shut down cleanly before it forces the VM "
+            "off. Default: two thirds of the stop operation's timeout.",
+            type="integer",
+            parse=ocf.positive,
+        ),
+        ocf.Parameter(
+            "check_guest",
+            "Check the guest agent at monitor depth 10",
+            "At OCF_CHECK_LEVEL 10, also require the guest agent (PV drivers) to report the "
+            "guest alive.",
+            type="boolean",
+            default="false",
+        ),
+    ],
+)
+
+LIVE = ("Running", "Paused")
+
+
+def _vm(p):
+    """The VM's ref; an unknown or ambiguous name is a configuration error."""
+    return p.client.resolve_vm(p.res.params.vm)
+
+
+def _state(p, vm):
+    rec = p.api.VM.get_record(vm)
+    return rec["power_state"], rec["resident_on"]
+
+
+def _vm_to_stop(p, here):
+    """The VM's ref, or None when the name resolves to nothing live on this host (a VM
+    that does not exist is stopped; an ambiguous name is an error only if one of its
+    VMs runs here)."""
+    try:
+        return _vm(p)
+    except XenhaError as e:
+        if is_connection_error(e):
+            raise
+        live_here = [(state, here) for state in LIVE]
+        if any(_state(p, ref) in live_here for ref in p.api.VM.get_by_name_label(p.res.params.vm)):
+            raise ocf.configured(str(e)) from None
+        p.res.log.info("%s; nothing of that name runs on this host", e)
+        return None
+
+
+def _wait_for(p, vm, power_state, host, deadline):
+    """Poll until the VM is ``power_state`` (on ``host`` unless None) or time runs out."""
+    while True:
+        state, there = _state(p, vm)
+        if state == power_state and (host is None or there == host):
+            return True
+        if time.time() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
+def _last_start_there(p, vm, host):
+    """The latest known time (epoch) the VM started on ``host`` (VM_metrics.start_time)
+    or the pool last saw ``host`` alive; a fence must come after it."""
+    times = [p.last_seen(host)]
+    metrics = p.api.VM.get_record(vm).get("metrics", NULL_REF)
+    if metrics != NULL_REF:
+        times.append(xapi_time(p.api.VM_metrics.get_start_time(metrics)))
+    known = [t for t in times if t]
+    return max(known) if known else None
+
+
+def _take_over_from_dead_host(p, vm, there):
+    """The VM is recorded live on another host: refuse unless that host's node was fenced
+    after the VM last started there (or the host was last seen); then declare the host
+    dead, which XAPI itself refuses while the host still answers."""
+    p.require_fenced(
+        there,
+        _last_start_there(p, vm, there),
+        "VM %s is recorded running on host %s" % (p.res.params.vm, p.describe(there)),
+    )
+    p.res.log.warning("declaring fenced host %s dead", p.describe(there))
+    p.api.host.declare_dead(there)
+
+
+@AGENT.action("start", timeout=120)
+def start(res):
+    deadline = time.time() + res.timeout * 0.9
+    with pool(res, timeout=res.timeout * 0.4) as p:
+        vm, here = _vm(p), p.local_host()
+        state, there = _state(p, vm)
+        if state in LIVE and there != here:
+            _take_over_from_dead_host(p, vm, there)
+            state, there = _state(p, vm)
+            if state in LIVE:
+                raise ocf.generic(
+                    "VM %s is still recorded %s after the takeover" % (res.params.vm, state)
+                )
+        if state == "Paused":
+            p.api.VM.unpause(vm)
+        elif state == "Suspended":
+            p.api.VM.resume_on(vm, here, False, False)
+        elif state == "Halted":
+            p.api.VM.start_on(vm, here, False, False)
+        if not _wait_for(p, vm, "Running", here, deadline):
+            raise ocf.generic("VM %s did not reach Running on this host" % res.params.vm)
+        res.log.info("VM %s is running here", res.params.vm)
+
+
+@AGENT.action("stop", timeout=120)
+def stop(res):
+    deadline = time.time() + res.timeout * 0.9
+    clean_for = res.params.shutdown_timeout
+    if clean_for is None:
+        clean_for = res.timeout * 2 / 3
+    with pool(res, timeout=res.timeout * 0.4) as p:
+        here = p.local_host()
+        vm = _vm_to_stop(p, here)
+        if vm is None:
+            return ocf.SUCCESS
+        state, there = _state(p, vm)
+        if state not in LIVE or there != here:
+            res.log.info("VM %s is %s, not on this host", res.params.vm, state)
+            return ocf.SUCCESS
+        _clean_shutdown(p, vm, clean_for)
+        if _state(p, vm)[0] != "Halted":
+            res.log.warning("VM %s did not shut down cleanly; forcing it off", res.params.vm)
+            p.api.VM.hard_shutdown(vm)
+        if not _wait_for(p, vm, "Halted", None, deadline):
+            raise ocf.generic(
+                "VM %s is still %s after a hard shutdown" % (res.params.vm, _state(p, vm)[0])
+            )
+        res.log.info("VM %s is halted", res.params.vm)
+
+
+def _clean_shutdown(p, vm, seconds):
+    """Ask the guest to shut down, giving XAPI ``seconds`` to report it done."""
+    from xenha.xapi import XapiError, XapiUnreachable
+
+    patient = p.with_timeout(seconds)
+    try:
+        patient.api.VM.clean_shutdown(vm)
+    except (XapiError, XapiUnreachable) as e:  # the hard shutdown follows
+        p.res.log.warning("clean shutdown of VM %s: %s", p.res.params.vm, e)
+    finally:
+        patient.close()
+
+
+@AGENT.action("monitor", timeout=30, interval=10, depth=0)
+@AGENT.action("monitor", timeout=30, interval=60, depth=10)
+def monitor(res):
+    from xenha.xapi import XapiUnreachable
+
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+        try:
+            vm, here = _vm(p), p.local_host()
+            state, there = _state(p, vm)
+        except XapiUnreachable as e:
+            return _monitor_without_master(p, e)
+        if state not in LIVE:
+            return res.not_running("VM %s is %s" % (res.params.vm, state))
+        if there != here:
+            return res.not_running("VM %s runs on another host" % res.params.vm)
+        if state == "Paused":
+            res.log.warning("VM %s is paused on this host", res.params.vm)
+        if res.depth >= 10 and res.params.check_guest:
+            _check_guest(p, vm)
+    return ocf.SUCCESS
+
+
+def _monitor_without_master(p, error):
+    """The pool master does not answer (it may be failing over): this host's own xapi
+    can still vouch for a VM it runs; anything else is "cannot tell", an error."""
+    from xenha.xapi import XapiUnreachable
+
+    local = p.local_view()
+    try:
+        vm, here = local.client.resolve_vm(p.res.params.vm), local.client.this_host()
+        state, there = _state(local, vm)
+    except XapiUnreachable:
+        raise ocf.generic("cannot reach XAPI: %s" % error) from None
+    finally:
+        local.close()
+    if state in LIVE and there == here:
+        p.res.log.warning("pool master unreachable; this host's xapi runs VM %s", p.res.params.vm)
+        return ocf.SUCCESS
+    raise ocf.generic(
+        "cannot reach the pool master (%s) and this host's xapi does not run VM %s"
+        % (error, p.res.params.vm)
+    )
+
+
+def _check_guest(p, vm):
+    metrics = p.api.VM.get_guest_metrics(vm)
+    if metrics == NULL_REF:
+        raise ocf.generic("VM %s: no guest agent reports from the guest" % p.res.params.vm)
+    if not p.api.VM_guest_metrics.get_live(metrics):
+        raise ocf.generic("VM %s: the guest agent stopped reporting" % p.res.params.vm)
+
+
+@AGENT.action("migrate_to", timeout=300)
+def migrate_to(res):
+    target = res.meta("migrate_target")
+    if not target:
+        raise ocf.configured("migrate_to without OCF_RESKEY_CRM_meta_migrate_target")
+    with pool(res, timeout=res.timeout * 0.4) as p:
+        vm, here, dest = _vm(p), p.local_host(), p.host_of_node(target)
+        state, there = _state(p, vm)
+        if state in LIVE and there == dest:
+            return ocf.SUCCESS
+        if state != "Running" or there != here:
+            raise ocf.generic(
+                "VM %s is not running on this host; cannot migrate it" % res.params.vm
+            )
+        p.api.VM.pool_migrate(vm, dest, {"live": "true"})
+        if _state(p, vm) != ("Running", dest):
+            raise ocf.generic(
+                "VM %s is not running on %s after the migration" % (res.params.vm, target)
+            )
+        res.log.info("VM %s migrated to %s", res.params.vm, target)
+
+
+@AGENT.action("migrate_from", timeout=60)
+def migrate_from(res):
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+        vm, here = _vm(p), p.local_host()
+        state, there = _state(p, vm)
+        if state != "Running" or there != here:
+            raise ocf.generic(
+                "VM %s did not arrive on this host (it is %s elsewhere)" % (res.params.vm, state)
+            )
+
+
+@AGENT.action("validate-all", timeout=30)
+def validate_all(res):
+    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+        vm = _vm(p)
+        if p.api.VM.get_is_a_template(vm):
+            raise ocf.configured("%s is a template, not a VM" % res.params.vm)
+        if p.api.VM.get_is_control_domain(vm):
+            raise ocf.configured("%s is a control domain, not a VM" % res.params.vm)
+        p.local_host()
+
+
+def main():
+    AGENT.run()
+
+
+if __name__ == "__main__":
+    main()

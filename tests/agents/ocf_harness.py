@@ -1,0 +1,159 @@
+"""Drive the installed OCF agents as Pacemaker would, against the XAPI simulator.
+
+Each action runs the launcher ``xenha install`` wrote, in a fresh process, with
+the environment Pacemaker's executor sets (OCF_ROOT, OCF_RESOURCE_INSTANCE,
+OCF_RESKEY_*, OCF_RESKEY_CRM_meta_* with the node name in ``on_node``,
+HA_RSCTMP). There is no running cluster here, so the two Pacemaker tools the
+agents ask are supplied on PATH: ``stonith_admin`` prints the fencing history
+the test recorded, in the XML format of Pacemaker 2.1's ``stonith_admin
+--history --output-as=xml``; ``crm_attribute`` records the promotion scores.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from tests.conftest import run_xenha
+
+PREFIX = "ocf-exit-reason:"
+
+
+def install_agents():
+    """Install the launchers under a world-readable scratch root; return (root, ocf dir)."""
+    root = tempfile.mkdtemp(prefix="xenha-ocf-")
+    os.chmod(root, 0o755)  # ocf-tester runs meta-data as nobody
+    r = run_xenha("install", "--root", root)
+    assert r.returncode == 0, r.stderr
+    return root, os.path.join(root, "usr/lib/ocf/resource.d/xenha")
+
+
+def utc(epoch):
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.reasons = [
+            line[len(PREFIX) :] for line in proc.stderr.splitlines() if line.startswith(PREFIX)
+        ]
+
+    @property
+    def reason(self):
+        return self.reasons[0] if self.reasons else ""
+
+    def __repr__(self):
+        return "Result(rc=%d, reasons=%r, stderr=%r)" % (self.rc, self.reasons, self.stderr)
+
+
+class Pacemaker:
+    """What the agents see of Pacemaker on one simulated cluster."""
+
+    def __init__(self, sim, ocf_dir):
+        self.sim = sim
+        self.ocf_dir = ocf_dir
+        self.dir = tempfile.mkdtemp(prefix="xenha-pcmk-")
+        self.bin = os.path.join(self.dir, "bin")
+        self.rsctmp = os.path.join(self.dir, "rsctmp")
+        os.mkdir(self.bin)
+        self.events = []
+        self.fencer_rc = 0
+        self._shim(
+            "stonith_admin",
+            'cat "%s/history.xml"\nexit $(cat "%s/history.rc")\n' % (self.dir, self.dir),
+        )
+        self._shim("crm_attribute", 'echo "$@" >> "%s/crm_attribute.log"\n' % self.dir)
+        self._write_history()
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _shim(self, name, body):
+        path = os.path.join(self.bin, name)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body)
+        os.chmod(path, 0o755)
+
+    def fence(self, node, when=None, action="off", status="success"):
+        """Record a fencing operation against ``node`` completed at ``when`` (epoch)."""
+        self.events.append((node, action, status, time.time() if when is None else when))
+        self._write_history()
+
+    def fencer_down(self):
+        """The fencer does not answer: stonith_admin says so, as the real one does."""
+        self.fencer_rc = 102
+        self._write_history()
+
+    def _write_history(self):
+        if self.fencer_rc:
+            doc = (
+                '<pacemaker-result api-version="2.25" request="stonith_admin">\n'
+                '  <status code="102" message="Not connected">\n'
+                "    <errors>\n"
+                "      <error>Could not connect to fencer: Transport endpoint is not connected"
+                "</error>\n"
+                "    </errors>\n"
+                "  </status>\n"
+                "</pacemaker-result>\n"
+            )
+        else:
+            items = "".join(
+                '    <fence_event action="%s" target="%s" client="pacemaker-controld.1342" '
+                'origin="host3" status="%s" delegate="host3" completed="%s"/>\n'
+                % (action, node, status, utc(when))
+                for node, action, status, when in self.events
+            )
+            doc = (
+                '<pacemaker-result api-version="2.25" request="stonith_admin --history">\n'
+                '  <list name="fencing history" count="%d">\n%s  </list>\n'
+                '  <status code="0" message="OK"/>\n'
+                "</pacemaker-result>\n"
+            ) % (len(self.events), items)
+        with open(os.path.join(self.dir, "history.xml"), "w") as f:
+            f.write(doc)
+        with open(os.path.join(self.dir, "history.rc"), "w") as f:
+            f.write(str(self.fencer_rc))
+
+    def scores(self):
+        """The crm_attribute calls the agents made, one argument string each."""
+        try:
+            with open(os.path.join(self.dir, "crm_attribute.log")) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def env(self, node, instance, params=None, meta=None, depth=None):
+        """The environment Pacemaker's executor gives an agent on ``node``."""
+        env = {
+            "PATH": "%s:%s" % (self.bin, os.environ["PATH"]),
+            "OCF_ROOT": "/usr/lib/ocf",
+            "OCF_RA_VERSION_MAJOR": "1",
+            "OCF_RA_VERSION_MINOR": "1",
+            "OCF_RESOURCE_INSTANCE": instance,
+            "HA_RSCTMP": self.rsctmp,
+            "OCF_RESKEY_xapi_url": next((h.url for h in self.sim.hosts if h.name == node), ""),
+            "OCF_RESKEY_xapi_password_file": self.sim.password_file,
+            "OCF_RESKEY_CRM_meta_on_node": node,
+            "OCF_RESKEY_CRM_meta_timeout": "20000",
+        }
+        if depth is not None:
+            env["OCF_CHECK_LEVEL"] = str(depth)
+        env.update({"OCF_RESKEY_" + k: str(v) for k, v in (params or {}).items()})
+        env.update({"OCF_RESKEY_CRM_meta_" + k: str(v) for k, v in (meta or {}).items()})
+        return {k: v for k, v in env.items() if v != "<unset>"}
+
+    def run(self, agent, action, node, instance="rsc", params=None, meta=None, depth=None):
+        """Run ``agent action`` on ``node``; ``<unset>`` as a value removes the variable."""
+        proc = subprocess.run(
+            [os.path.join(self.ocf_dir, agent), action],
+            env=self.env(node, instance, params, meta, depth),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            timeout=120,
+        )
+        return Result(proc)

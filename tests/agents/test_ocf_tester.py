@@ -1,0 +1,84 @@
+"""resource-agents' ocf-tester passes for both agents, against the XAPI simulator.
+
+ocf-tester also runs meta-data as user nobody, so the agents are installed here the
+way a pool host runs them: launchers for the system Python (/usr/bin/python3), with
+xenha and the official XenAPI SDK on its path (this virtualenv's copy of the SDK,
+linked into a directory nobody can read).
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from tests.agents.ocf_harness import Pacemaker
+from tests.conftest import REPO
+from xenha import install
+from xenha.lab.xapisim.testing import running_pool
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture(scope="module")
+def node():
+    """(ocf dir, PYTHONPATH) of agents installed for the system Python."""
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        pytest.skip("%s is missing: ocf-tester needs agents nobody can run" % SYSTEM_PYTHON)
+    import XenAPI
+
+    root = tempfile.mkdtemp(prefix="xenha-node-")
+    os.chmod(root, 0o755)
+    sdk = os.path.join(root, "sdk")
+    os.mkdir(sdk)
+    os.symlink(os.path.dirname(XenAPI.__file__), os.path.join(sdk, "XenAPI"))
+    install.install(root, python=SYSTEM_PYTHON)
+    yield os.path.join(root, install.OCF_DIR), "%s:%s" % (REPO, sdk)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, **params):
+    pcmk = Pacemaker(sim, ocf_dir)
+    try:
+        env = pcmk.env(node_name, "unused")
+        args = ["ocf-tester", "-n", "%s-test" % agent]
+        params = dict(
+            params,
+            xapi_url=env["OCF_RESKEY_xapi_url"],
+            xapi_password_file=sim.password_file,
+            CRM_meta_on_node=node_name,
+        )
+        for key, value in sorted(params.items()):
+            args += ["-o", "%s=%s" % (key, value)]
+        clean = {k: v for k, v in env.items() if k.startswith(("PATH", "HA_", "OCF_ROOT"))}
+        clean["PYTHONPATH"] = pythonpath
+        return subprocess.run(
+            args + [os.path.join(ocf_dir, agent)],
+            env=clean,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            universal_newlines=True,
+            timeout=300,
+        )
+    finally:
+        pcmk.close()
+
+
+def test_ocf_tester_passes_for_xen_vm(node):
+    ocf_dir, pythonpath = node
+    with running_pool(hosts=3, vms=3) as sim:
+        vm = sim.vms[1]  # running on host2, where ocf-tester stops and starts it
+        r = ocf_tester(sim, ocf_dir, pythonpath, "xen-vm", "host2", vm=vm)
+        assert r.returncode == 0, r.stdout
+        assert "passed all tests" in r.stdout
+        assert sim.double_runs() == []
+
+
+def test_ocf_tester_passes_for_xapi_pool_master(node):
+    ocf_dir, pythonpath = node
+    with running_pool(hosts=3, vms=3) as sim:
+        r = ocf_tester(sim, ocf_dir, pythonpath, "xapi-pool-master", "host2")
+        assert r.returncode == 0, r.stdout
+        assert "passed all tests" in r.stdout
+        assert sim.double_runs() == []

@@ -1,0 +1,169 @@
+"""ocf:xenha:xapi-pool-master as Pacemaker drives the promotable clone, on the simulator.
+
+Pool: host1 (master), host2, host3, one VM running on each. Every test ends with
+the hypervisor truth's invariant (no VM on two hosts at once).
+"""
+
+import shutil
+
+import pytest
+
+from tests.agents.ocf_harness import Pacemaker, install_agents
+from xenha import ocf
+from xenha.lab.xapisim.testing import running_pool
+
+HOSTS = ("host1", "host2", "host3")
+
+
+@pytest.fixture(scope="module")
+def ocf_dir():
+    root, path = install_agents()
+    yield path
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def sim():
+    with running_pool(hosts=3, vms=3) as s:
+        yield s
+        assert s.double_runs() == []
+
+
+@pytest.fixture
+def pcmk(sim, ocf_dir):
+    p = Pacemaker(sim, ocf_dir)
+    yield p
+    p.close()
+
+
+def master(pcmk, action, node, **kw):
+    return pcmk.run("xapi-pool-master", action, node, instance="pool-master:0", **kw)
+
+
+@pytest.fixture
+def started(pcmk):
+    for node in HOSTS:
+        assert master(pcmk, "start", node).rc == ocf.SUCCESS
+    return pcmk
+
+
+def roles(pcmk):
+    return [master(pcmk, "monitor", node).rc for node in HOSTS]
+
+
+def pool_master(sim):
+    (name,) = [
+        n for n in HOSTS if sim.host_state(n)["role"] == "master" and sim.host_state(n)["up"]
+    ]
+    return name
+
+
+def test_monitor_reports_roles_and_sets_promotion_scores(started):
+    assert roles(started) == [ocf.RUNNING_PROMOTED, ocf.SUCCESS, ocf.SUCCESS]
+    assert started.scores()[-3:] == [
+        "--promotion=pool-master:0 --update=100",
+        "--promotion=pool-master:0 --update=10",
+        "--promotion=pool-master:0 --update=10",
+    ]
+
+
+def test_not_running_before_start_after_stop_and_where_xapi_is_down(pcmk, sim):
+    probe = master(pcmk, "monitor", "host2", meta={"interval": 0})
+    assert (probe.rc, probe.reasons) == (ocf.NOT_RUNNING, [])
+    assert master(pcmk, "start", "host2").rc == ocf.SUCCESS
+    assert master(pcmk, "stop", "host2").rc == ocf.SUCCESS
+    assert master(pcmk, "monitor", "host2").rc == ocf.NOT_RUNNING
+    assert pcmk.scores()[-1] == "--promotion=pool-master:0 --delete"
+    assert master(pcmk, "start", "host3").rc == ocf.SUCCESS
+    sim.power_off("host3")
+    r = master(pcmk, "monitor", "host3", meta={"timeout": 4000, "interval": 10000})
+    assert r.rc == ocf.NOT_RUNNING and "xapi does not answer" in r.reason
+    r = master(pcmk, "start", "host3", meta={"timeout": 4000})
+    assert r.rc == ocf.ERR_GENERIC and "xapi does not answer" in r.reason
+
+
+def test_a_host_in_maintenance_is_never_promoted(started, sim):
+    sim.set_field("host", sim.host("host2").uuid, "enabled", False)
+    assert master(started, "monitor", "host2").rc == ocf.SUCCESS
+    assert started.scores()[-1] == "--promotion=pool-master:0 --update=-INFINITY"
+
+
+def test_planned_move_by_promote_keeps_every_vm_running(started, sim):
+    before = sim.truth()["domains"]
+    assert master(started, "promote", "host2").rc == ocf.SUCCESS
+    assert pool_master(sim) == "host2"
+    assert roles(started) == [ocf.SUCCESS, ocf.RUNNING_PROMOTED, ocf.SUCCESS]
+    assert sim.host_state("host3")["master_address"] == sim.host("host2").address
+    assert master(started, "promote", "host2").rc == ocf.SUCCESS  # already master
+    assert sim.truth()["domains"] == before
+
+
+def test_planned_move_as_pacemaker_runs_it_demote_hands_over_to_the_promoted_node(started, sim):
+    before = sim.truth()["domains"]
+    notify = {
+        "notify_type": "pre",
+        "notify_operation": "demote",
+        "notify_demote_uname": "host1",
+        "notify_promote_uname": "host3",
+    }
+    for node in HOSTS:
+        assert master(started, "notify", node, meta=notify).rc == ocf.SUCCESS
+    assert master(started, "demote", "host1").rc == ocf.SUCCESS
+    assert pool_master(sim) == "host3"
+    assert master(started, "promote", "host3").rc == ocf.SUCCESS
+    post = dict(notify, notify_type="post", notify_operation="promote")
+    assert master(started, "notify", "host3", meta=post).rc == ocf.SUCCESS
+    assert roles(started) == [ocf.SUCCESS, ocf.SUCCESS, ocf.RUNNING_PROMOTED]
+    assert sim.truth()["domains"] == before
+
+
+def test_demote_with_no_planned_target_hands_over_to_another_live_host(started, sim):
+    sim.set_field("host", sim.host("host2").uuid, "enabled", False)
+    assert master(started, "demote", "host1").rc == ocf.SUCCESS
+    assert pool_master(sim) == "host3"  # host2 is in maintenance
+    assert master(started, "demote", "host1").rc == ocf.SUCCESS  # not master: nothing to do
+
+
+def test_dead_master_is_replaced_only_once_fenced(started, sim):
+    sim.power_off("host1")
+    r = master(started, "promote", "host2", meta={"timeout": 30000})
+    assert r.rc == ocf.ERR_GENERIC
+    assert "no successful fence of node host1" in r.reason
+    assert sim.host_state("host2")["role"] == "slave"
+    started.fence("host1", action="reboot")
+    r = master(started, "promote", "host2", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS, r
+    assert sim.host_state("host2")["role"] == "master"
+    # recover_slaves: the surviving slave follows the new master
+    assert sim.host_state("host3")["master_address"] == sim.host("host2").address
+    assert [master(started, "monitor", n).rc for n in ("host2", "host3")] == [8, 0]
+
+
+def test_dead_master_and_a_fencer_that_cannot_tell(started, sim):
+    sim.power_off("host1")
+    started.fencer_down()
+    r = master(started, "promote", "host3", meta={"timeout": 30000})
+    assert r.rc == ocf.ERR_GENERIC and "fencing history unavailable" in r.reason
+    assert sim.host_state("host3")["role"] == "slave"
+
+
+def test_monitor_on_a_slave_whose_master_is_dead(started, sim):
+    sim.power_off("host1")
+    r = master(started, "monitor", "host2", meta={"timeout": 6000})
+    assert r.rc == ocf.SUCCESS, r
+    assert started.scores()[-1] == "--promotion=pool-master:0 --update=5"
+
+
+@pytest.mark.parametrize(
+    "params,rc,why",
+    [
+        ({"xapi_insecure": "perhaps"}, ocf.ERR_CONFIGURED, "parameter xapi_insecure"),
+        ({"host_map": "host2"}, ocf.ERR_CONFIGURED, "parameter host_map"),
+        ({"host_map": "host2:ghost"}, ocf.ERR_CONFIGURED, "cannot find the pool host"),
+        ({"xapi_password_file": "/nonexistent"}, ocf.ERR_INSTALLED, "missing on this node"),
+    ],
+)
+def test_bad_parameters(pcmk, params, rc, why):
+    r = master(pcmk, "validate-all", "host2", params=params)
+    assert r.rc == rc and why in r.reason
+    assert master(pcmk, "validate-all", "host2").rc == ocf.SUCCESS

@@ -1,0 +1,151 @@
+"""xenha.pacemaker: the fencing history parser (Pacemaker 2.1's XML), node name, scores.
+
+The fixtures in tests/data/ are in the exact shape ``stonith_admin --history NODE
+--verbose --output-as=xml`` prints with Pacemaker 2.1 (lib/fencing/st_output.c:
+one ``fence_event`` per operation inside the ``fencing history`` list, the
+completion time as crm_time_as_string prints it, then the ``status`` element).
+"""
+
+import os
+import stat
+
+import pytest
+
+from xenha import pacemaker
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+
+
+def fixture(name):
+    with open(os.path.join(DATA, name)) as f:
+        return f.read()
+
+
+HISTORY = fixture("stonith_admin_history_node2.xml")
+NOT_CONNECTED = fixture("stonith_admin_not_connected.xml")
+
+EPOCH_2210 = 1795299005  # 2026-11-21 22:10:05 UTC
+
+
+def test_timestamps_in_both_forms_pacemaker_prints():
+    assert pacemaker.parse_timestamp("2026-11-21 22:10:05Z") == EPOCH_2210
+    assert pacemaker.parse_timestamp("2026-11-21 23:10:05 +01:00") == EPOCH_2210
+    assert pacemaker.parse_timestamp("2026-11-21 17:10:05 -05:00") == EPOCH_2210
+    with pytest.raises(pacemaker.PacemakerError):
+        pacemaker.parse_timestamp("yesterday")
+
+
+def test_parse_history():
+    events = pacemaker.parse_fence_history(HISTORY)
+    assert [(e.action, e.status) for e in events] == [
+        ("reboot", "pending"),
+        ("off", "success"),
+        ("reboot", "failed"),
+        ("on", "success"),
+    ]
+    assert events[0].completed is None
+    assert events[1].completed == EPOCH_2210
+    assert events[2].completed == EPOCH_2210 + 30 * 60 - 5
+
+
+def test_a_failed_query_is_an_error_not_an_empty_history():
+    with pytest.raises(
+        pacemaker.PacemakerError, match="Not connected.*Could not connect to fencer"
+    ):
+        pacemaker.parse_fence_history(NOT_CONNECTED)
+    with pytest.raises(pacemaker.PacemakerError, match="status 102"):
+        pacemaker.parse_fence_history(
+            '<pacemaker-result><fence_history status="102"/></pacemaker-result>'
+        )
+    with pytest.raises(pacemaker.PacemakerError, match="unreadable"):
+        pacemaker.parse_fence_history("<pacemaker-result")
+
+
+@pytest.fixture
+def shim(tmp_path, monkeypatch):
+    """Put a fake Pacemaker tool first on PATH: it prints ``output`` and exits ``rc``."""
+
+    def make(tool, output, rc=0):
+        path = tmp_path / tool
+        (tmp_path / (tool + ".out")).write_text(output)
+        path.write_text(
+            '#!/bin/sh\necho "$@" >> "%s.args"\ncat "%s.out"\nexit %d\n' % (path, path, rc)
+        )
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+        return path
+
+    monkeypatch.setenv("PATH", "%s:%s" % (tmp_path, os.environ["PATH"]))
+    return make
+
+
+def test_fenced_since_counts_only_successful_off_or_reboot_after_the_time(shim):
+    tool = shim("stonith_admin", HISTORY)
+    assert pacemaker.fenced_since("node2", EPOCH_2210 - 60) == EPOCH_2210
+    assert pacemaker.fenced_since("node2", EPOCH_2210) == EPOCH_2210
+    # later there is only a failed reboot and a power-on: not fenced since then
+    assert pacemaker.fenced_since("node2", EPOCH_2210 + 1) is None
+    args = (tool.parent / "stonith_admin.args").read_text().split()
+    assert args[:5] == ["--history", "node2", "--verbose", "--output-as=xml", "--timeout"]
+
+
+def test_history_of_another_node_does_not_count(shim):
+    shim("stonith_admin", HISTORY)
+    assert pacemaker.fenced_since("node3", 0) is None
+
+
+def test_fencer_unreachable_is_cannot_tell(shim):
+    shim("stonith_admin", NOT_CONNECTED, rc=102)
+    with pytest.raises(pacemaker.PacemakerError):
+        pacemaker.fenced_since("node1", 0)
+
+
+def test_real_stonith_admin_without_a_cluster_is_cannot_tell():
+    # This machine runs no fencer: the real tool answers "Not connected".
+    with pytest.raises(pacemaker.PacemakerError, match="Not connected|failed"):
+        pacemaker.fenced_since("node1", 0, timeout=5)
+
+
+def test_hung_tool_times_out(shim, tmp_path):
+    (tmp_path / "stonith_admin").write_text("#!/bin/sh\nexec sleep 30\n")
+    (tmp_path / "stonith_admin").chmod(0o755)
+    with pytest.raises(pacemaker.PacemakerError, match="did not answer"):
+        pacemaker.fence_history("node1", timeout=0.5)
+
+
+def test_node_name_from_pacemaker_env_else_crm_node(shim):
+    assert pacemaker.node_name({"OCF_RESKEY_CRM_meta_on_node": "node7"}) == "node7"
+    shim("crm_node", "node8\n")
+    assert pacemaker.node_name({}) == "node8"
+    shim("crm_node", "", rc=102)
+    with pytest.raises(pacemaker.PacemakerError, match="cannot tell this node's name"):
+        pacemaker.node_name({})
+
+
+def test_notify_data():
+    data = pacemaker.notify_data(
+        {
+            "OCF_RESKEY_CRM_meta_notify_type": "pre",
+            "OCF_RESKEY_CRM_meta_notify_operation": "demote",
+            "OCF_RESKEY_CRM_meta_notify_promote_uname": "node2 ",
+            "OCF_RESKEY_CRM_meta_notify_demote_uname": "node1",
+            "OCF_RESKEY_CRM_meta_notify_active_uname": "node1 node2 node3",
+        }
+    )
+    assert data["type"] == "pre" and data["operation"] == "demote"
+    assert data["promote"] == ["node2"] and data["demote"] == ["node1"]
+    assert data["active"] == ["node1", "node2", "node3"] and data["stop"] == []
+
+
+def test_promotion_scores_through_crm_attribute(shim):
+    tool = shim("crm_attribute", "")
+    pacemaker.set_promotion_score("pool-master", 100)
+    pacemaker.set_promotion_score("pool-master", "-INFINITY")
+    pacemaker.set_promotion_score("pool-master", None)
+    assert (tool.parent / "crm_attribute.args").read_text().splitlines() == [
+        "--promotion=pool-master --update=100",
+        "--promotion=pool-master --update=-INFINITY",
+        "--promotion=pool-master --delete",
+    ]
+    shim("crm_attribute", "", rc=102)
+    with pytest.raises(pacemaker.PacemakerError):
+        pacemaker.set_promotion_score("pool-master", 5)

@@ -1,0 +1,402 @@
+"""OCF 1.1 resource-agent plumbing: metadata, typed parameters, exit codes and reasons.
+
+An agent module declares an :class:`Agent` (its metadata and parameters), then
+one short function per action, registered with ``@AGENT.action(...)``; its
+``main()`` calls ``AGENT.run()``. Each handler receives a :class:`Resource`
+(typed parameters, Pacemaker meta attributes, probe detection, logging) and
+returns an exit code or raises :class:`OcfError` with an exit reason.
+
+Conventions follow resource-agents' ``ocf.py`` and the OCF spec: instance
+parameters come from ``OCF_RESKEY_<name>``, exit reasons are written to stderr
+after the ``ocf-exit-reason:`` prefix, a probe is a monitor with interval 0,
+and a missing required parameter never makes ``stop`` fail. This module is
+imported on every monitor, so it only uses the standard library's light parts.
+"""
+
+import os
+import sys
+import time
+import types
+
+SUCCESS = 0
+ERR_GENERIC = 1
+ERR_ARGS = 2
+ERR_UNIMPLEMENTED = 3
+ERR_PERM = 4
+ERR_INSTALLED = 5
+ERR_CONFIGURED = 6
+NOT_RUNNING = 7
+RUNNING_PROMOTED = 8
+FAILED_PROMOTED = 9
+
+OCF_VERSION = "1.1"
+ROLES = ("Promoted", "Unpromoted")
+# Content types both resource-agents' metadata.rng and ra-api-1.dtd accept.
+TYPES = ("string", "integer", "boolean")
+TRUE_WORDS = ("1", "yes", "true", "on", "y", "ja")
+FALSE_WORDS = ("0", "no", "false", "off", "n", "nein")
+
+
+class OcfError(Exception):
+    """End the action with ``rc``; ``reason`` becomes the OCF exit reason."""
+
+    def __init__(self, rc, reason):
+        Exception.__init__(self, reason)
+        self.rc = rc
+        self.reason = reason
+
+
+def configured(reason):
+    """The configuration is wrong: OCF_ERR_CONFIGURED with a reason (for ``raise``)."""
+    return OcfError(ERR_CONFIGURED, reason)
+
+
+def generic(reason):
+    """The action failed: OCF_ERR_GENERIC with a reason (for ``raise``)."""
+    return OcfError(ERR_GENERIC, reason)
+
+
+def parse_boolean(text):
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError("%r is not a boolean (use true or false)" % text)
+
+
+def parse_integer(text):
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError("%r is not an integer" % text) from None
+
+
+def positive(number):
+    """A ``parse`` for integer parameters that must be above zero."""
+    if number <= 0:
+        raise ValueError("%d is not a positive number" % number)
+    return number
+
+
+_PARSERS = {"string": lambda text: text, "integer": parse_integer, "boolean": parse_boolean}
+
+
+def _escape(text):
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
+
+
+class Parameter:
+    """One instance parameter: metadata, and how its value is parsed.
+
+    ``parse`` (optional) turns the string into the value handlers see and
+    raises ValueError with a message for a bad one; it runs after the type's
+    own check. Empty values count as unset.
+    """
+
+    def __init__(
+        self,
+        name,
+        shortdesc,
+        longdesc,
+        type="string",
+        default=None,
+        required=False,
+        unique=False,
+        reloadable=False,
+        parse=None,
+    ):
+        if type not in TYPES:
+            raise ValueError("parameter %s: type must be one of %s" % (name, ", ".join(TYPES)))
+        self.name = name
+        self.shortdesc = shortdesc
+        self.longdesc = longdesc
+        self.type = type
+        self.default = default
+        self.required = required
+        self.unique = unique
+        self.reloadable = reloadable
+        self.parse = parse
+
+    def value(self, text):
+        """The typed value of ``text`` (None or empty = the default)."""
+        if text is None or text == "":
+            text = self.default
+        if text is None:
+            return None
+        try:
+            value = _PARSERS[self.type](str(text))
+            return self.parse(value) if self.parse else value
+        except ValueError as e:
+            raise configured("parameter %s: %s" % (self.name, e)) from None
+
+    def to_xml(self):
+        attrs = ' name="%s"' % _escape(self.name)
+        if self.unique:
+            attrs += ' unique="1"'
+        if self.required:
+            attrs += ' required="1"'
+        if self.reloadable:
+            attrs += ' reloadable="1"'
+        default = "" if self.default is None else ' default="%s"' % _escape(self.default)
+        return (
+            "  <parameter%s>\n"
+            '   <longdesc lang="en">%s</longdesc>\n'
+            '   <shortdesc lang="en">%s</shortdesc>\n'
+            '   <content type="%s"%s/>\n'
+            "  </parameter>\n"
+        ) % (attrs, _escape(self.longdesc), _escape(self.shortdesc), self.type, default)
+
+
+class ActionSpec:
+    """One ``<action>`` advertised in the metadata (an action may have several)."""
+
+    def __init__(self, name, timeout, interval=None, depth=None, role=None):
+        if role is not None and role not in ROLES:
+            raise ValueError("action %s: role must be one of %s" % (name, ", ".join(ROLES)))
+        self.name = name
+        self.timeout = timeout
+        self.interval = interval
+        self.depth = depth
+        self.role = role
+
+    def to_xml(self):
+        attrs = ' name="%s" timeout="%ds"' % (self.name, self.timeout)
+        if self.interval is not None:
+            attrs += ' interval="%ds"' % self.interval
+        if self.depth is not None:
+            attrs += ' depth="%d"' % self.depth
+        if self.role is not None:
+            attrs += ' role="%s"' % self.role
+        return "  <action%s/>\n" % attrs
+
+
+class Log:
+    """Logging the resource-agents way: syslog when HA_LOGFACILITY is set, a file
+    when HA_LOGFILE is, stderr otherwise (and always on a terminal); debug
+    messages only with HA_debug=1. Each line names the agent and instance."""
+
+    LEVELS = {"debug": 7, "info": 6, "warning": 4, "error": 3}
+
+    def __init__(self, agent, instance, env):
+        self.tag = "%s(%s)" % (agent, instance or "-")
+        self.debug_on = env.get("HA_debug", "0") not in ("", "0")
+        self.facility = env.get("HA_LOGFACILITY", "")
+        self.logfile = env.get("HA_LOGFILE", "")
+        self.to_stderr = (not self.facility and not self.logfile) or sys.stderr.isatty()
+        self._syslog = None
+
+    def _emit(self, level, msg, *args):
+        if level == "debug" and not self.debug_on:
+            return
+        if args:
+            msg = msg % args
+        if self.facility and self.facility != "none":
+            self._write_syslog(level, msg)
+        if self.logfile:
+            stamp = time.strftime("%b %d %T ")
+            line = "%s[%d]:\t%s%s: %s\n" % (self.tag, os.getpid(), stamp, level.upper(), msg)
+            try:
+                with open(self.logfile, "a") as f:
+                    f.write(line)
+            except OSError:
+                pass
+        if self.to_stderr:
+            sys.stderr.write("%s %s: %s\n" % (self.tag, level.upper(), msg))
+
+    def _write_syslog(self, level, msg):
+        import syslog
+
+        if self._syslog is None:
+            facility = getattr(syslog, "LOG_" + self.facility.upper(), syslog.LOG_DAEMON)
+            syslog.openlog(self.tag, syslog.LOG_PID, facility)
+            self._syslog = syslog
+        self._syslog.syslog(self.LEVELS[level], msg.replace("\x00", "\n"))
+
+    def debug(self, msg, *args):
+        self._emit("debug", msg, *args)
+
+    def info(self, msg, *args):
+        self._emit("info", msg, *args)
+
+    def warning(self, msg, *args):
+        self._emit("warning", msg, *args)
+
+    def error(self, msg, *args):
+        self._emit("error", msg, *args)
+
+
+class Resource:
+    """What one invocation knows: action, typed parameters, meta attributes, log."""
+
+    def __init__(self, agent, action, env):
+        self.agent = agent
+        self.action = action
+        self.env = env
+        self.instance = env.get("OCF_RESOURCE_INSTANCE", "")
+        self.log = Log(agent.name, self.instance, env)
+        self.params = types.SimpleNamespace()
+        self._exit_reason = None
+
+    def meta(self, name, default=None):
+        """A Pacemaker meta attribute (``OCF_RESKEY_CRM_meta_<name>``, dashes as underscores)."""
+        return self.env.get("OCF_RESKEY_CRM_meta_" + name.replace("-", "_"), default)
+
+    @property
+    def interval(self):
+        """The operation's interval in seconds (0 for a one-shot operation)."""
+        try:
+            return int(self.meta("interval", "0") or "0") / 1000.0
+        except ValueError:
+            return 0.0
+
+    @property
+    def is_probe(self):
+        """A probe: monitor with interval 0, asking whether the resource is active here."""
+        return self.action == "monitor" and self.interval == 0
+
+    @property
+    def depth(self):
+        """OCF_CHECK_LEVEL: 0 (cheap), 10 (medium) or 20 (thorough)."""
+        try:
+            return int(self.env.get("OCF_CHECK_LEVEL", "0") or "0")
+        except ValueError:
+            return 0
+
+    @property
+    def timeout(self):
+        """Seconds this action may take: Pacemaker's timeout, else the advertised one."""
+        try:
+            return int(self.meta("timeout", "")) / 1000.0
+        except ValueError:
+            specs = [s for s in self.agent.specs if s.name == self.action]
+            return float(specs[0].timeout) if specs else 20.0
+
+    def not_running(self, reason):
+        """OCF_NOT_RUNNING; unexpected outside a probe, so then it carries a reason."""
+        if self.is_probe or self.action != "monitor":
+            self.log.info(reason)
+        else:
+            self.exit_reason(reason)
+        return NOT_RUNNING
+
+    def exit_reason(self, reason):
+        """Print the OCF exit reason (once; Pacemaker takes the first) and log it."""
+        if self._exit_reason is None:
+            self._exit_reason = reason
+            prefix = self.env.get("OCF_EXIT_REASON_PREFIX", "ocf-exit-reason:")
+            sys.stderr.write("%s%s\n" % (prefix, reason))
+            sys.stderr.flush()
+        self.log.error(reason)
+
+
+class Agent:
+    """An OCF agent: its metadata, parameters and action handlers."""
+
+    def __init__(self, name, shortdesc, longdesc, version, parameters):
+        self.name = name
+        self.shortdesc = shortdesc
+        self.longdesc = longdesc
+        self.version = version
+        self.parameters = list(parameters)
+        names = [p.name for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ValueError("agent %s: a parameter is declared twice" % name)
+        self.specs = []
+        self.handlers = {}
+        self.action("meta-data", timeout=5)(self._print_metadata)
+
+    def action(self, name, timeout, interval=None, depth=None, role=None):
+        """Decorator: handle ``name`` and advertise it (stack it for several entries)."""
+        self.specs.append(ActionSpec(name, timeout, interval, depth, role))
+
+        def register(func):
+            self.handlers[name] = func
+            return func
+
+        return register
+
+    def metadata(self):
+        return (
+            '<?xml version="1.0"?>\n'
+            '<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">\n'
+            '<resource-agent name="%s" version="%s">\n'
+            " <version>%s</version>\n"
+            ' <longdesc lang="en">%s</longdesc>\n'
+            ' <shortdesc lang="en">%s</shortdesc>\n'
+            " <parameters>\n%s </parameters>\n"
+            " <actions>\n%s </actions>\n"
+            "</resource-agent>\n"
+        ) % (
+            _escape(self.name),
+            _escape(self.version),
+            OCF_VERSION,
+            _escape(self.longdesc),
+            _escape(self.shortdesc),
+            "".join(p.to_xml() for p in self.parameters),
+            "".join(s.to_xml() for s in self.specs),
+        )
+
+    def _print_metadata(self, res):
+        sys.stdout.write(self.metadata())
+        return SUCCESS
+
+    def usage(self):
+        return "usage: %s {%s}\n" % (self.name, "|".join(sorted(self.handlers)))
+
+    def _load_params(self, res):
+        """Parse every parameter into ``res.params``; a missing required one is an error
+        (ERR_CONFIGURED), except for stop, which then has nothing it could have started."""
+        for p in self.parameters:
+            setattr(res.params, p.name, p.value(res.env.get("OCF_RESKEY_" + p.name)))
+        missing = [
+            p.name for p in self.parameters if p.required and getattr(res.params, p.name) is None
+        ]
+        if missing:
+            reason = "required parameter %s is not set" % ", ".join(missing)
+            if res.action == "stop":
+                res.log.warning("%s; nothing to stop", reason)
+                raise OcfError(SUCCESS, None)
+            raise configured(reason)
+
+    def execute(self, action, env):
+        """Run one action; return its exit code (never raises)."""
+        res = Resource(self, action, env)
+        handler = self.handlers.get(action)
+        if handler is None:
+            sys.stderr.write(self.usage())
+            return ERR_UNIMPLEMENTED
+        try:
+            if action != "meta-data":
+                self._load_params(res)
+            rc = handler(res)
+            return SUCCESS if rc is None else rc
+        except OcfError as e:
+            if e.reason:
+                res.exit_reason(e.reason)
+            return e.rc
+        except Exception as e:
+            import traceback
+
+            res.log.error("%s failed unexpectedly:\n%s", action, traceback.format_exc())
+            res.exit_reason("%s failed: %s: %s" % (action, type(e).__name__, e))
+            return ERR_GENERIC
+
+    def run(self, argv=None, env=None):
+        """Entry point of the agent executable: run ``argv[1]`` and exit with its code."""
+        argv = sys.argv if argv is None else argv
+        env = os.environ if env is None else env
+        action = argv[1] if len(argv) > 1 else env.get("__OCF_ACTION", "")
+        if action in ("usage", "help", "-h", "--help"):
+            sys.stdout.write(self.usage())
+            sys.exit(SUCCESS)
+        if not action:
+            sys.stderr.write(self.usage())
+            sys.exit(ERR_ARGS)
+        sys.exit(self.execute(action, env))

@@ -1,0 +1,184 @@
+"""What agents ask Pacemaker: this node's name, notify data, fencing history, promotion scores.
+
+Everything goes through Pacemaker's own command-line tools (``crm_node``,
+``stonith_admin``, ``crm_attribute``), found on PATH, each with a timeout. A
+tool that fails or times out is "cannot tell" (:class:`PacemakerError`), never
+"no": in particular, no fencing history is ever read as "was fenced".
+"""
+
+import os
+
+from xenha.errors import XenhaError
+
+TOOL_TIMEOUT = 10.0
+
+
+class PacemakerError(XenhaError):
+    """A Pacemaker tool did not answer or answered something unreadable."""
+
+
+def _run(argv, timeout):
+    import subprocess
+
+    try:
+        p = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True
+        )
+    except OSError as e:
+        raise PacemakerError("cannot run %s: %s" % (argv[0], e)) from None
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise PacemakerError("%s did not answer within %gs" % (argv[0], timeout)) from None
+    return p.returncode, out, err
+
+
+def node_name(env=None, timeout=TOOL_TIMEOUT):
+    """This node's Pacemaker name: what Pacemaker passed the agent, else ``crm_node -n``."""
+    env = os.environ if env is None else env
+    name = env.get("OCF_RESKEY_CRM_meta_on_node")
+    if name:
+        return name
+    rc, out, err = _run(["crm_node", "-n"], timeout)
+    if rc != 0 or not out.strip():
+        raise PacemakerError("cannot tell this node's name: crm_node -n: %s" % err.strip())
+    return out.strip()
+
+
+class FenceEvent:
+    """One entry of the fencing history."""
+
+    def __init__(self, target, action, status, completed):
+        self.target = target
+        self.action = action
+        self.status = status  # success, failed or pending
+        self.completed = completed  # seconds since the epoch, or None while pending
+
+    def __repr__(self):
+        return "FenceEvent(%r, %r, %r, %r)" % (
+            self.target,
+            self.action,
+            self.status,
+            self.completed,
+        )
+
+
+_STAMP = r"^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.\d+)?\s*(Z|([+-])(\d\d):?(\d\d))?$"
+
+
+def parse_timestamp(text):
+    """Seconds since the epoch of a Pacemaker time: ``2026-11-21 22:00:00Z`` or
+    ``2026-11-21 23:00:00 +01:00`` (how crm_time_as_string prints a completed time)."""
+    import calendar
+    import re
+
+    m = re.match(_STAMP, text.strip())
+    if not m:
+        raise PacemakerError("unreadable time in fencing history: %r" % text)
+    y, mo, d, h, mi, s = (int(x) for x in m.group(1, 2, 3, 4, 5, 6))
+    seconds = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
+    if m.group(8):
+        offset = int(m.group(9)) * 3600 + int(m.group(10)) * 60
+        seconds -= offset if m.group(8) == "+" else -offset
+    return seconds
+
+
+def parse_fence_history(xml_text):
+    """The events of ``stonith_admin --history NODE --verbose --output-as=xml``.
+
+    Raises PacemakerError when the document reports a failure (a ``status``
+    element with a non-zero code, or ``fence_history status=...``).
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as e:
+        raise PacemakerError("unreadable fencing history: %s" % e) from None
+    status = root.find("status")
+    if status is not None and status.get("code", "0") != "0":
+        errors = "; ".join(e.text or "" for e in status.iter("error"))
+        raise PacemakerError(
+            "fencing history unavailable: %s%s"
+            % (status.get("message", "error"), (": " + errors) if errors else "")
+        )
+    for failed in root.iter("fence_history"):
+        if failed.get("status", "0") != "0":
+            raise PacemakerError("fencing history unavailable (status %s)" % failed.get("status"))
+    events = []
+    for e in root.iter("fence_event"):
+        completed = e.get("completed")
+        events.append(
+            FenceEvent(
+                e.get("target"),
+                e.get("action"),
+                e.get("status"),
+                parse_timestamp(completed) if completed else None,
+            )
+        )
+    return events
+
+
+def fence_history(node, timeout=TOOL_TIMEOUT):
+    """Every recorded fencing operation against ``node``, as the fencer tells it."""
+    rc, out, err = _run(
+        [
+            "stonith_admin",
+            "--history",
+            node,
+            "--verbose",
+            "--output-as=xml",
+            "--timeout",
+            str(max(1, int(timeout))),
+        ],
+        timeout + 2,
+    )
+    if not out.strip():
+        raise PacemakerError(
+            "stonith_admin --history %s failed (rc %d): %s" % (node, rc, err.strip())
+        )
+    events = parse_fence_history(out)
+    if rc != 0:
+        raise PacemakerError("stonith_admin --history %s failed (rc %d)" % (node, rc))
+    return events
+
+
+def fenced_since(node, since, timeout=TOOL_TIMEOUT):
+    """The completion time of a successful power-off or reboot of ``node`` at or
+    after ``since`` (epoch seconds), or None when the history shows none."""
+    done = [
+        e.completed
+        for e in fence_history(node, timeout)
+        if e.target == node
+        and e.status == "success"
+        and e.action in ("off", "reboot")
+        and e.completed is not None
+        and e.completed >= since
+    ]
+    return max(done) if done else None
+
+
+def notify_data(env):
+    """The notification of a clone ``notify`` action: its type (pre/post), operation,
+    and the node names of each list Pacemaker passes (``promote``, ``demote``, ...)."""
+    data = {
+        "type": env.get("OCF_RESKEY_CRM_meta_notify_type", ""),
+        "operation": env.get("OCF_RESKEY_CRM_meta_notify_operation", ""),
+    }
+    for key in ("start", "stop", "promote", "demote", "active", "promoted", "unpromoted"):
+        value = env.get("OCF_RESKEY_CRM_meta_notify_%s_uname" % key, "")
+        data[key] = value.split()
+    return data
+
+
+def set_promotion_score(instance, score, timeout=TOOL_TIMEOUT):
+    """Set (an int, or "-INFINITY") or clear (None) this node's promotion score for ``instance``."""
+    if score is None:
+        argv = ["crm_attribute", "--promotion=" + instance, "--delete"]
+    else:
+        argv = ["crm_attribute", "--promotion=" + instance, "--update=%s" % score]
+    rc, out, err = _run(argv, timeout)
+    if rc != 0:
+        raise PacemakerError("%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))

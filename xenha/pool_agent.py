@@ -1,0 +1,236 @@
+"""What the xen-vm and xapi-pool-master agents share: XAPI connection parameters,
+the map from Pacemaker node names to pool hosts, and the fencing check that must
+pass before anything a dead host held is taken over.
+
+Pool hosts are identified by UUID or unique name-label; by default a node's host
+is the host whose name-label is the node name, ``host_map`` overrides that.
+"""
+
+import contextlib
+import copy
+import os
+import time
+
+from xenha import ocf, pacemaker
+from xenha.errors import XenhaError
+
+NULL_REF = "OpaqueRef:NULL"
+
+
+def parse_host_map(text):
+    """``node1:host1;node2:host2`` -> {node: host}; hosts are UUIDs or name-labels."""
+    mapping = {}
+    for item in text.split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        node, sep, host = item.partition(":")
+        if not sep or not node.strip() or not host.strip():
+            raise ValueError("%r is not node:host" % item)
+        if node.strip() in mapping:
+            raise ValueError("node %s is mapped twice" % node.strip())
+        mapping[node.strip()] = host.strip()
+    return mapping
+
+
+CONNECTION_PARAMETERS = [
+    ocf.Parameter(
+        "xapi_url",
+        "XAPI URL (empty: this host's local socket)",
+        "Where to reach XAPI: empty for the local socket /var/lib/xcp/xapi (the normal "
+        "case on a pool host), else https://HOST[:PORT]. Requests to a slave follow the "
+        "pool master.",
+        default="",
+    ),
+    ocf.Parameter("xapi_user", "XAPI user", "The user to log in to XAPI as.", default="root"),
+    ocf.Parameter(
+        "xapi_password_file",
+        "File holding the XAPI password",
+        "A root-only file whose content is the XAPI password (never put the password "
+        "itself in the configuration).",
+        default="/etc/xenha/xapi.secret",
+    ),
+    ocf.Parameter(
+        "xapi_ca_file",
+        "CA bundle for XAPI's TLS certificate",
+        "PEM file of the certificate authorities that sign the pool's XAPI certificates.",
+        default="",
+    ),
+    ocf.Parameter(
+        "xapi_fingerprint",
+        "SHA-256 fingerprint of XAPI's TLS certificate",
+        "Pin the XAPI certificate by its SHA-256 fingerprint instead of a CA.",
+        default="",
+    ),
+    ocf.Parameter(
+        "xapi_insecure",
+        "Skip TLS verification (lab only)",
+        "Do not verify XAPI's TLS certificate. Never in production.",
+        type="boolean",
+        default="false",
+    ),
+    ocf.Parameter(
+        "host_map",
+        "Pacemaker node name to pool host map",
+        "node1:host1;node2:host2 - which pool host (UUID or unique name-label) each "
+        "Pacemaker node is. Default: the host whose name-label is the node name.",
+        default="",
+        parse=parse_host_map,
+    ),
+]
+
+
+def xapi_time(value):
+    """Epoch seconds of an XML-RPC DateTime (``20261121T22:00:00Z``), None if unset."""
+    import calendar
+
+    text = str(getattr(value, "value", value)).rstrip("Z")
+    try:
+        stamp = calendar.timegm(time.strptime(text, "%Y%m%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return stamp if stamp > 0 else None
+
+
+class Pool:
+    """One action's view of the pool through XAPI, from this node."""
+
+    def __init__(self, res, timeout):
+        from xenha.xapi import Client, Settings
+
+        p = res.params
+        self.res = res
+        settings = Settings(
+            url=p.xapi_url or None,
+            user=p.xapi_user,
+            password_file=p.xapi_password_file or None,
+            ca_file=p.xapi_ca_file or None,
+            fingerprint=p.xapi_fingerprint or None,
+            insecure=p.xapi_insecure,
+            timeout=timeout,
+        )
+        cache = os.path.join(res.env.get("HA_RSCTMP", "/run/resource-agents"), "xenha-xapi")
+        self.client = Client(settings, originator="xenha-" + res.agent.name, cache_dir=cache)
+        self.api = self.client.xenapi
+        self._local = None
+
+    def close(self):
+        self.client.close()
+
+    def node(self):
+        return pacemaker.node_name(self.res.env)
+
+    def host_of_node(self, node):
+        """The host ref of Pacemaker node ``node``."""
+        name = self.res.params.host_map.get(node, node)
+        try:
+            return self.client.resolve_host(name)
+        except XenhaError as e:
+            if is_connection_error(e):
+                raise
+            raise ocf.configured(
+                "cannot find the pool host of node %s (%s): %s; set host_map" % (node, name, e)
+            ) from None
+
+    def local_host(self):
+        """The host ref of this node."""
+        if self._local is None:
+            self._local = self.host_of_node(self.node())
+        return self._local
+
+    def node_of_host(self, host):
+        """The Pacemaker node name of host ref ``host`` (host_map, else its name-label)."""
+        for node in self.res.params.host_map:
+            if self.host_of_node(node) == host:
+                return node
+        return self.api.host.get_name_label(host)
+
+    def with_timeout(self, seconds):
+        """The same pool and session with another per-call timeout."""
+        return Pool(self.res, seconds)
+
+    def local_view(self):
+        """The same questions through this host's slave-local session (master gone)."""
+        view = copy.copy(self)
+        view.client = self.client.emergency()
+        view.api = view.client.xenapi
+        view._local = None
+        return view
+
+    def last_seen(self, host):
+        """Epoch of the pool's last sign of life from ``host``: its last heartbeat
+        (host_metrics.last_updated) or boot (other_config boot_time), None if unknown."""
+        times = [xapi_time(self.api.host_metrics.get_last_updated(self.api.host.get_metrics(host)))]
+        boot = self.api.host.get_other_config(host).get("boot_time", "")
+        try:
+            times.append(int(float(boot)))
+        except ValueError:
+            pass
+        known = [t for t in times if t]
+        return max(known) if known else None
+
+    def describe(self, host):
+        return "%s (%s)" % (self.api.host.get_name_label(host), self.api.host.get_uuid(host))
+
+    def require_fenced(self, host, since, what):
+        """Raise unless Pacemaker fenced ``host``'s node at or after ``since`` (epoch).
+
+        ``what`` is the situation, for the exit reason. Returns the node name.
+        """
+        node = self.node_of_host(host)
+        if since is None:
+            raise ocf.generic(
+                "%s, and there is no telling since when, so no fence of node %s can be "
+                "trusted; refusing" % (what, node)
+            )
+        when = pacemaker.fenced_since(node, since)
+        if when is None:
+            raise ocf.generic(
+                "%s, and Pacemaker's fencing history shows no successful fence of node %s "
+                "since %s; refusing until it is fenced (or confirmed off with "
+                "stonith_admin --confirm %s)" % (what, node, _utc(since), node)
+            )
+        self.res.log.info("node %s was fenced at %s", node, _utc(when))
+        return node
+
+
+def _utc(epoch):
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
+
+
+def is_connection_error(e):
+    from xenha.xapi import XapiError, XapiUnreachable
+
+    return isinstance(e, (XapiUnreachable, XapiError))
+
+
+@contextlib.contextmanager
+def pool(res, timeout):
+    """A :class:`Pool` for one action; XAPI and Pacemaker failures become OCF errors
+    with a reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING.
+
+    ``timeout`` is per XAPI call; a client that followed a master which stopped
+    answering retries once through the configured endpoint, so actions give each
+    call at most a quarter to two fifths of their own timeout."""
+    from xenha.xapi import XapiError, XapiUnreachable
+
+    secret = res.params.xapi_password_file
+    if secret and not os.path.exists(secret):
+        raise ocf.OcfError(
+            ocf.ERR_INSTALLED, "XAPI password file %s is missing on this node" % secret
+        )
+    p = None
+    try:
+        p = Pool(res, timeout)
+        yield p
+    except XapiUnreachable as e:
+        raise ocf.generic("cannot reach XAPI: %s" % e) from None
+    except XapiError as e:
+        raise ocf.generic(str(e)) from None
+    except pacemaker.PacemakerError as e:
+        raise ocf.generic(str(e)) from None
+    except XenhaError as e:
+        raise ocf.configured(str(e)) from None
+    finally:
+        if p is not None:
+            p.close()
