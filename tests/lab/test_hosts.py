@@ -1,6 +1,7 @@
 """The lab's hosts are real: corosync + pacemakerd per namespace set, power cuts are real."""
 
 import os
+import sys
 import time
 
 import pytest
@@ -86,3 +87,23 @@ def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
         assert quorate(h1)  # ffsplit's tie-breaker: the lowest node ID
     finally:
         pool.down()
+
+
+def test_hosts_reach_their_pool_like_a_dom0_does(lab3):
+    """Local socket on each host; a slave follows HOST_IS_SLAVE over the lab network."""
+    from xenha.lab import xapi
+
+    script = (
+        "import json,sys; from xenha.xapi import Settings, Client;"
+        "i=json.load(open(%r));"
+        "c=Client(Settings(password_file=i['password_file'], ca_file=i['ca_file'], timeout=3),"
+        "cache_dir=None);"
+        "n=c.xenapi.host.get_name_label;"
+        "print(n(c.this_host()), n(c.master()))"
+    ) % str(xapi.INFO)
+    h1, h2, _ = lab3.hosts
+    assert h2.exec([sys.executable, "-c", script]).split() == ["host2", "host1"]
+    lab3.crash(h1)
+    r = h2.exec([sys.executable, "-c", script], check=False)
+    assert "XapiUnreachable" in r and "198.18.0.11" in r
+    assert xapi.control().double_runs() == []

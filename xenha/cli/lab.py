@@ -141,13 +141,15 @@ def run_status(args):
 
 
 def run_crash(args):
-    _lab().host(args.host).power_cut()
+    lab = _lab()
+    lab.crash(lab.host(args.host))
     print("%s: power cut" % args.host)
     return 0
 
 
 def run_boot(args):
-    _lab().host(args.host).power_on()
+    lab = _lab()
+    lab.boot(lab.host(args.host))
     print("%s: booting" % args.host)
     return 0
 

@@ -22,10 +22,14 @@ from xenha.lab.proc import PidFile, run
 
 STATE = Path("/var/lib/xenha-lab")  # not under /run: the machines mount a /run of their own
 
+XAPI_DIR = "/var/lib/xcp"  # a real dom0's local xapi socket lives here
+XAPI_SOCKETS = STATE / "xcp"
+
 INIT = """\
 set -e
 mount --make-rprivate /
 for d in {mounts}; do mount --bind "{root}/$d" "/$d"; done
+{binds}
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t proc proc /proc
@@ -39,6 +43,7 @@ class Machine:
     """A lab machine: its name, address, private directories, services and power."""
 
     mounts = ()  # directories (relative to /) the machine has private copies of
+    binds = ()  # (outside path, inside path) pairs also bind-mounted
     services = ""  # shell lines its init runs; long-running ones end with &
 
     def __init__(self, name, address, veth):
@@ -52,8 +57,15 @@ class Machine:
         """Lay out the private directories and plug the machine into the lab network."""
         for d in self.mounts:
             (self.root / d).mkdir(parents=True, exist_ok=True)
+        for outside, _ in self.binds:
+            Path(outside).mkdir(parents=True, exist_ok=True)
+        binds = "\n".join('mount --bind "%s" "%s"' % pair for pair in self.binds)
         script = INIT.format(
-            mounts=" ".join(self.mounts), root=self.root, name=self.name, services=self.services
+            mounts=" ".join(self.mounts),
+            binds=binds,
+            root=self.root,
+            name=self.name,
+            services=self.services,
         )
         (self.root / "init.sh").write_text(script)
         self.cable.plug()
@@ -134,6 +146,8 @@ class Host(Machine):
     def __init__(self, index, qdevice=False):
         super().__init__("host%d" % index, network.PREFIX + str(10 + index), "xhv%d" % index)
         self.index = index
+        self.xapi_dir = XAPI_SOCKETS / self.name  # the simulator's socket for this host
+        self.binds = ((str(self.xapi_dir), XAPI_DIR),)
         self.services = "\n".join(
             [
                 "mkdir -p /run/crm /run/xenha",

@@ -64,6 +64,10 @@ class Cable:
         ):
             self.ns(argv)
 
+    def set_link(self, up):
+        """Plug (True) or unplug (False) the cable at the bridge: a dead host answers nothing."""
+        run(["ip", "link", "set", self.veth, "up" if up else "down"])
+
     def ns(self, argv, **kw):
         return run(["ip", "netns", "exec", self.netns] + argv, **kw)
 

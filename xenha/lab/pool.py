@@ -1,14 +1,19 @@
 """The lab as a whole: bring N hosts up as one cluster, inspect it, take everything down."""
 
+import contextlib
 import json
+import os
 import shutil
 import time
 import xml.etree.ElementTree as ET
 
+from xenha import install
 from xenha.errors import XenhaError
-from xenha.lab import corosync, network
-from xenha.lab.hosts import STATE, Arbiter, Host
+from xenha.lab import corosync, network, xapi
+from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
 from xenha.lab.proc import PidFile, run
+
+LAB_JSON = STATE / "lab.json"
 
 # Until the generated configuration is loaded: elect a DC fast, fence nothing.
 SEED_PROPERTIES = {"dc-deadtime": "2s", "stonith-enabled": "false"}
@@ -22,9 +27,8 @@ class Lab:
             raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
         self.quorum = quorum or ("two-node" if n_hosts == 2 else "majority")
         if self.quorum not in corosync.QUORUM_MODES:
-            raise XenhaError(
-                "quorum is one of %s, not %r" % (", ".join(corosync.QUORUM_MODES), quorum)
-            )
+            modes = ", ".join(corosync.QUORUM_MODES)
+            raise XenhaError("quorum is one of %s, not %r" % (modes, quorum))
         if self.quorum == "two-node" and n_hosts != 2:
             raise XenhaError("two-node quorum needs exactly 2 hosts")
         qdevice = self.quorum == "qdevice"
@@ -35,7 +39,7 @@ class Lab:
     def current(cls):
         """The lab described by the state directory, or an error if none is up."""
         try:
-            state = json.loads((STATE / "lab.json").read_text())
+            state = json.loads(LAB_JSON.read_text())
             return cls(state["hosts"], state["quorum"])
         except (OSError, ValueError, KeyError):
             raise XenhaError("no lab is up (run `xenha lab up`)") from None
@@ -44,22 +48,25 @@ class Lab:
         for h in self.hosts:
             if h.name == name:
                 return h
-        raise XenhaError(
-            "no lab host %r (hosts: %s)" % (name, ", ".join(h.name for h in self.hosts))
-        )
+        names = ", ".join(h.name for h in self.hosts)
+        raise XenhaError("no lab host %r (hosts: %s)" % (name, names))
 
     def machines(self):
         return self.hosts + ([self.arbiter] if self.arbiter else [])
 
-    def up(self, token_ms=1000, progress=print, timeout=90):
-        """Create and boot every machine, and wait for one cluster with all hosts online."""
+    def up(self, vms=4, token_ms=1000, progress=print, timeout=90):
+        """Create and boot every machine, and wait for one cluster with all hosts online.
+
+        Also serves the hosts' XAPI pool (the first host is its master) and installs
+        xenha's agents where the hosts' Pacemaker finds them.
+        """
         down()  # a stale lab from a killed run must not get in the way
         arbiter = self.arbiter.address if self.arbiter else None
         conf = corosync.render(self.hosts, self.quorum, token_ms=token_ms, arbiter=arbiter)
         try:
             STATE.mkdir(parents=True)
-            state = {"hosts": len(self.hosts), "quorum": self.quorum}
-            (STATE / "lab.json").write_text(json.dumps(state))
+            state = {"hosts": len(self.hosts), "quorum": self.quorum, "undo": []}
+            LAB_JSON.write_text(json.dumps(state))
             network.create_bridge()
             if self.arbiter:
                 self.arbiter.create()
@@ -67,6 +74,11 @@ class Lab:
             for h in self.hosts:
                 h.create(conf)
                 seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
+            _remember_undo(_make_dir(XAPI_DIR))
+            xapi.start(self.hosts, vms)
+            progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
+            _remember_undo(_install_agents())
+            for h in self.hosts:
                 h.power_on()
             progress("%d hosts booted; waiting for the cluster to form" % len(self.hosts))
             self.wait_online([h.name for h in self.hosts], timeout=timeout)
@@ -74,6 +86,18 @@ class Lab:
             down()
             raise
         progress("cluster up: %s online" % ", ".join(h.name for h in self.hosts))
+
+    def crash(self, host):
+        """Power cut: the host's processes die, its link goes dark, its xapi stops."""
+        host.power_cut()
+        host.cable.set_link(False)
+        xapi.control().power_off(host.name)
+
+    def boot(self, host):
+        """Power on: the link comes back, xapi starts (as a slave), then corosync/pacemaker."""
+        host.cable.set_link(True)
+        xapi.control().power_on(host.name)
+        host.power_on()
 
     def members(self, via=None):
         """``{node: online?}`` and the DC, as the cluster (seen from ``via``) reports it."""
@@ -115,13 +139,47 @@ def seed_cib(path):
     path.chmod(0o600)
 
 
+def _make_dir(path):
+    """Create ``path`` if missing; return the undo step (or None)."""
+    if os.path.isdir(path):
+        return None
+    os.makedirs(path)
+    return ["rmdir", path]
+
+
+def _install_agents():
+    """Install xenha's agents on the machine unless they already are; return the undo step."""
+    if all(state == "ok" for _, state in install.check("/")):
+        return None
+    install.install("/")
+    return ["uninstall"]
+
+
+def _remember_undo(step):
+    if step:
+        state = json.loads(LAB_JSON.read_text())
+        state["undo"].append(step)
+        LAB_JSON.write_text(json.dumps(state))
+
+
 def down():
-    """Power off every lab host, stop every lab process, remove namespaces, bridge and files.
+    """Power off every lab machine, stop every lab process, undo what the lab changed on
+    the machine, remove namespaces, bridge and files.
 
     Works from whatever is left on disk, so it also cleans up after a killed run.
     """
+    try:
+        undo = json.loads(LAB_JSON.read_text())["undo"]
+    except (OSError, ValueError, KeyError):
+        undo = []
     if STATE.exists():
         for pidfile in STATE.glob("**/*.pid"):
             PidFile(pidfile).kill()
+    for step in reversed(undo):
+        if step[0] == "rmdir":
+            with contextlib.suppress(OSError):
+                os.rmdir(step[1])
+        elif step[0] == "uninstall":
+            install.uninstall("/")
     network.remove_all()
     shutil.rmtree(STATE, ignore_errors=True)
