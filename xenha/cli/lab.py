@@ -126,10 +126,28 @@ def run_down(args):
 
 
 def run_status(args):
+    from xenha.lab import xapi
+
     lab = _lab()
+    info, sim = xapi.info(), xapi.control()
+    names = {h["uuid"]: h["name"] for h in info["hosts"]}
+    names.update((v["uuid"], v["name"]) for v in info["vms"])
+    truth = sim.truth()
     print("quorum: %s" % lab.quorum)
+    print("%-8s %-13s %-5s %-16s %s" % ("machine", "address", "power", "xapi", "really running"))
     for m in lab.machines():
-        print("%-8s %-15s power %s" % (m.name, m.address, "on" if m.is_on() else "off"))
+        role, running = "", ""
+        if m in lab.hosts:
+            state = sim.host_state(m.name)
+            role = (
+                (state["role"] + (" (emergency)" if state["emergency"] else ""))
+                if state["up"]
+                else "down"
+            )
+            uuid = next(h["uuid"] for h in info["hosts"] if h["name"] == m.name)
+            running = " ".join(sorted(names.get(u, u) for u in truth["domains"].get(uuid, [])))
+        power = "on" if m.is_on() else "off"
+        print("%-8s %-13s %-5s %-16s %s" % (m.name, m.address, power, role, running))
     for h in lab.hosts:
         if h.is_on():
             nodes, dc = lab.members(via=h)
@@ -137,6 +155,8 @@ def run_status(args):
                 "%s:%s" % (n, "online" if up else "offline") for n, up in sorted(nodes.items())
             )
             print("%s sees  %s  DC=%s" % (h.name, view, dc or "none"))
+    doubles = truth["double_runs"]
+    print("double runs: %s" % (doubles or "none"))
     return 0
 
 
