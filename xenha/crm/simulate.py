@@ -1,0 +1,252 @@
+"""Check a generated CIB with Pacemaker's own tools, without a cluster.
+
+``crm_verify`` checks the configuration. ``crm_simulate`` then plays a running
+cluster: every node up, the attributes the agents would set (ping
+connectivity, promotion scores of the pool master and the storage), every
+resource placed. One node fails, and the transition Pacemaker computes must
+show: the fence first, then the pool master promoted on a survivor (if the
+failed node held it), then the lost VMs started on survivors, and no VM start
+that does not wait for the fence. The order is read from the transition
+graph's inputs, not from the text summary.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+
+from xenha.crm import plan
+from xenha.errors import XenhaError
+
+SCORE_MASTER, SCORE_OTHER = 100, 10  # promotion scores the simulation gives the nodes
+
+
+class PacemakerToolError(XenhaError):
+    """crm_verify / crm_simulate is missing or rejected the configuration."""
+
+
+def _run(argv):
+    try:
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True
+        )
+    except OSError as e:
+        raise PacemakerToolError(
+            "cannot run %s (%s); install Pacemaker's command-line tools "
+            "(Debian: pacemaker-cli-utils)" % (argv[0], e.strerror)
+        ) from None
+    out, err = proc.communicate()
+    return proc.returncode, out, err.strip()
+
+
+def verify(cib_path):
+    """crm_verify the CIB file; return its warnings (a list of lines) or raise on errors."""
+    rc, out, err = _run(["crm_verify", "-V", "--xml-file", cib_path])
+    lines = [line for line in (out + "\n" + err).splitlines() if line.strip()]
+    if rc != 0:
+        raise PacemakerToolError("crm_verify rejects the configuration:\n  " + "\n  ".join(lines))
+    return lines
+
+
+class Action:
+    def __init__(self, elem):
+        self.id = elem.get("id")
+        self.kind = elem.tag  # rsc_op, pseudo_event or crm_event
+        self.task = elem.get("operation")
+        self.node = elem.get("on_node")
+        prim = elem.find("primitive")
+        key = elem.get("operation_key") or ""
+        self.rsc = prim.get("id") if prim is not None else key.rsplit("_", 2)[0]
+
+    def __str__(self):
+        if self.task == "stonith":
+            return "fence %s" % self.node
+        return "%s %s on %s" % (self.task, self.rsc, self.node)
+
+
+class Transition:
+    """A transition graph: its actions and, for each, the actions it waits for."""
+
+    def __init__(self, path):
+        root = ET.parse(path).getroot()
+        self.actions = {}
+        self.inputs = {}
+        for syn in root.findall("synapse"):
+            action = Action(syn.find("action_set")[0])
+            self.actions[action.id] = action
+            self.inputs[action.id] = [
+                t.get("id") for inputs in syn.findall("inputs") for trig in inputs for t in trig
+            ]
+
+    def real(self, task=None, rsc=None):
+        """Actions executed on a node (not pseudo-events), filtered by task and resource."""
+        return [
+            a
+            for a in self.actions.values()
+            if a.kind != "pseudo_event"
+            and (task is None or a.task == task)
+            and (rsc is None or a.rsc == rsc)
+        ]
+
+    def waits_for(self, later, earlier):
+        """True if ``later`` cannot run before ``earlier`` completed (through any chain)."""
+        seen, todo = set(), list(self.inputs[later.id])
+        while todo:
+            aid = todo.pop()
+            if aid == earlier.id:
+                return True
+            if aid not in seen:
+                seen.add(aid)
+                todo.extend(self.inputs.get(aid, ()))
+        return False
+
+    def lost(self, task="stop"):
+        """Resources whose ``task`` (stop, demote) a fence implies: they ran on the lost node."""
+        return {a.rsc for a in self.actions.values() if a.kind == "pseudo_event" and a.task == task}
+
+
+class Scenario:
+    """A simulated running cluster for one CIB (a directory of status snapshots)."""
+
+    def __init__(self, cib_path, nodes, attrs, workdir):
+        self.workdir = workdir
+        self.nodes = nodes
+        self.step = 0
+        self.path = os.path.join(workdir, "status-0.xml")
+        _add_status(cib_path, self.path, nodes, attrs)
+
+    def run(self, *events):
+        """Simulate one transition from the current status; return it as a Transition."""
+        self.step += 1
+        out = os.path.join(self.workdir, "status-%d.xml" % self.step)
+        graph = os.path.join(self.workdir, "graph-%d.xml" % self.step)
+        argv = ["crm_simulate", "--xml-file", self.path, "--simulate", "--quorum", "true"]
+        argv += ["--save-output", out, "--save-graph", graph, "--quiet"] + list(events)
+        rc, _, err = _run(argv)
+        if rc != 0 or not os.path.exists(graph):
+            raise PacemakerToolError("crm_simulate failed (%d): %s" % (rc, err))
+        self.path = out
+        return Transition(graph)
+
+    def settle(self, limit=5):
+        """Run transitions until the cluster has nothing left to do."""
+        for _ in range(limit):
+            if not self.run().actions:
+                return
+        raise PacemakerToolError("the simulated cluster does not settle in %d transitions" % limit)
+
+    def placement(self):
+        """{resource: node} of started resources in the current status (last op succeeded)."""
+        root = ET.parse(self.path).getroot()
+        where = {}
+        for state in root.iter("node_state"):
+            for res in state.iter("lrm_resource"):
+                ops = sorted(res.findall("lrm_rsc_op"), key=lambda o: int(o.get("call-id", 0)))
+                last = [
+                    o for o in ops if o.get("operation") != "monitor" or o.get("interval") == "0"
+                ]
+                if last and last[-1].get("operation") in ("start", "promote", "migrate_from"):
+                    where.setdefault(res.get("id").split(":")[0], []).append(state.get("uname"))
+                if last and last[-1].get("operation") == "promote":
+                    where[res.get("id").split(":")[0] + ":Promoted"] = [state.get("uname")]
+        return where
+
+
+def _add_status(cib_path, out_path, nodes, attrs):
+    tree = ET.parse(cib_path)
+    root = tree.getroot()
+    root.set("have-quorum", "1")
+    xml_nodes = root.find("configuration/nodes")
+    status = root.find("status")
+    for name in nodes:
+        ET.SubElement(xml_nodes, "node", id=name, uname=name)
+        state = ET.SubElement(
+            status,
+            "node_state",
+            id=name,
+            uname=name,
+            in_ccm="true",
+            crmd="online",
+            join="member",
+            expected="member",
+        )
+        trans = ET.SubElement(state, "transient_attributes", id=name)
+        iattrs = ET.SubElement(trans, "instance_attributes", id="status-" + name)
+        for key, value in sorted(attrs.get(name, {}).items()):
+            ET.SubElement(
+                iattrs, "nvpair", id="status-%s-%s" % (name, key), name=key, value=str(value)
+            )
+    tree.write(out_path)
+
+
+def node_attributes(model, master):
+    """What the agents would set on each node: ping result, promotion scores (master highest)."""
+    conn = model["connectivity"]
+    attrs = {}
+    for node in model["cluster"]["nodes"]:
+        name = node["name"]
+        score = SCORE_MASTER if name == master else SCORE_OTHER
+        attrs[name] = {"master-" + plan.MASTER: score}
+        if model["storage"]:
+            attrs[name]["master-" + plan.STORAGE] = score
+        if conn["ping"]:
+            attrs[name][plan.PING_ATTR] = conn["multiplier"] * len(conn["ping"])
+    return attrs
+
+
+def check_failover(transition, failed, vm_ids):
+    """Problems with the recovery from losing node ``failed`` (empty list: all good) + a story."""
+    problems, story = [], []
+    fences = [a for a in transition.real("stonith") if a.node == failed]
+    if not fences:
+        return ["no fence of %s in the transition" % failed], story
+    fence = fences[0]
+    story.append(str(fence))
+    lost = transition.lost()
+    promotes = [a for a in transition.real("promote", plan.MASTER)]
+    if plan.MASTER in transition.lost("demote") and not promotes:
+        problems.append("the pool master ran on %s but is promoted nowhere else" % failed)
+    for p in promotes:
+        story.append(str(p))
+        if not transition.waits_for(p, fence):
+            problems.append("%s does not wait for the fence" % p)
+    starts = [
+        a
+        for a in transition.real()
+        if a.rsc in vm_ids and a.task in ("start", "migrate_from", "migrate_to")
+    ]
+    for s in sorted(starts, key=lambda a: (a.rsc, a.task)):
+        story.append(str(s))
+        if s.node == failed:
+            problems.append("%s: on the failed node" % s)
+        if not transition.waits_for(s, fence):
+            problems.append("%s does not wait for the fence of %s" % (s, failed))
+        for p in promotes:
+            if not transition.waits_for(s, p):
+                problems.append("%s does not wait for %s" % (s, p))
+    started = {s.rsc for s in starts if s.task == "start"}
+    for rsc in sorted(lost & set(vm_ids)):
+        if rsc not in started:
+            problems.append("%s ran on %s and is not started on a survivor" % (rsc, failed))
+    return problems, story
+
+
+def failover(model, cib_path, failed, master=None, workdir=None):
+    """Simulate losing node ``failed`` (the master on ``master``, default: ``failed``).
+
+    Returns ``(problems, story, transition)``.
+    """
+    names = [n["name"] for n in model["cluster"]["nodes"]]
+    own = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="xenha-simulate-")
+    try:
+        scenario = Scenario(cib_path, names, node_attributes(model, master or failed), workdir)
+        scenario.settle()
+        transition = scenario.run("--node-fail", failed)
+        vm_ids = {p.id for p in plan.build(model).primitives if p.agent == plan.agents.VM_AGENT}
+        problems, story = check_failover(transition, failed, vm_ids)
+        return problems, story, transition
+    finally:
+        if own:
+            shutil.rmtree(workdir, ignore_errors=True)
