@@ -19,13 +19,14 @@ def _crm_score(score):
     return {"INFINITY": "inf", "-INFINITY": "-inf"}.get(score, score)
 
 
-def _rule(rule, sep):
+def _rule(rule, typed):
+    """A rule's expressions in crm or pcs syntax; comparisons are numeric, as in the XML."""
     parts = []
     for attr, op, value in rule["exprs"]:
         if value is None:
             parts.append("%s %s" % (op, attr))
         else:
-            parts.append("%s %s%s" % (attr, op, sep + value))
+            parts.append(typed % {"attr": attr, "op": op, "value": value})
     return (" %s " % rule["boolean_op"]).join(parts)
 
 
@@ -45,8 +46,8 @@ def _environment():
     env.filters.update(
         crmq=_crm_quote,
         crmscore=_crm_score,
-        crmrule=lambda rule: _rule(rule, " "),
-        pcsrule=lambda rule: _rule(rule, " "),
+        crmrule=lambda rule: _rule(rule, "%(attr)s number:%(op)s %(value)s"),
+        pcsrule=lambda rule: _rule(rule, "%(attr)s %(op)s number %(value)s"),
         sh=shlex.quote,
     )
     return env

@@ -195,26 +195,30 @@ def node_attributes(model, master):
     return attrs
 
 
-def check_failover(transition, failed, vm_ids):
-    """Problems with the recovery from losing node ``failed`` (empty list: all good) + a story."""
+def check_failover(transition, failed, vms):
+    """Problems with the recovery from losing node ``failed`` (empty: all good), and the story.
+
+    ``vms`` maps each VM resource id to whether it uses the replicated storage.
+    """
     problems, story = [], []
     fences = [a for a in transition.real("stonith") if a.node == failed]
     if not fences:
         return ["no fence of %s in the transition" % failed], story
     fence = fences[0]
     story.append(str(fence))
-    lost = transition.lost()
-    promotes = [a for a in transition.real("promote", plan.MASTER)]
-    if plan.MASTER in transition.lost("demote") and not promotes:
-        problems.append("the pool master ran on %s but is promoted nowhere else" % failed)
-    for p in promotes:
-        story.append(str(p))
-        if not transition.waits_for(p, fence):
-            problems.append("%s does not wait for the fence" % p)
+    promotes = {}
+    for rsc in (plan.MASTER, plan.STORAGE):
+        promotes[rsc] = transition.real("promote", rsc)
+        if rsc in transition.lost("demote") and not promotes[rsc]:
+            problems.append("%s was promoted on %s and is promoted nowhere else" % (rsc, failed))
+        for p in promotes[rsc]:
+            story.append(str(p))
+            if not transition.waits_for(p, fence):
+                problems.append("%s does not wait for the fence" % p)
     starts = [
         a
         for a in transition.real()
-        if a.rsc in vm_ids and a.task in ("start", "migrate_from", "migrate_to")
+        if a.rsc in vms and a.task in ("start", "migrate_from", "migrate_to")
     ]
     for s in sorted(starts, key=lambda a: (a.rsc, a.task)):
         story.append(str(s))
@@ -222,14 +226,25 @@ def check_failover(transition, failed, vm_ids):
             problems.append("%s: on the failed node" % s)
         if not transition.waits_for(s, fence):
             problems.append("%s does not wait for the fence of %s" % (s, failed))
-        for p in promotes:
+        needs = promotes[plan.MASTER] + (promotes[plan.STORAGE] if vms[s.rsc] else [])
+        for p in needs:
             if not transition.waits_for(s, p):
                 problems.append("%s does not wait for %s" % (s, p))
     started = {s.rsc for s in starts if s.task == "start"}
-    for rsc in sorted(lost & set(vm_ids)):
+    for rsc in sorted(transition.lost() & set(vms)):
         if rsc not in started:
             problems.append("%s ran on %s and is not started on a survivor" % (rsc, failed))
     return problems, story
+
+
+def vm_storage(model):
+    """{VM resource id: uses the replicated storage} for the VMs the model protects."""
+    excluded = model["pool"]["excluded_appliances"]
+    vms = list(model["vms"])
+    for app in model["appliances"]:
+        if app["name"] not in excluded:
+            vms += app["vms"]
+    return {vm["id"]: vm["uses_storage"] for vm in vms}
 
 
 def failover(model, cib_path, failed, master=None, workdir=None):
@@ -244,8 +259,7 @@ def failover(model, cib_path, failed, master=None, workdir=None):
         scenario = Scenario(cib_path, names, node_attributes(model, master or failed), workdir)
         scenario.settle()
         transition = scenario.run("--node-fail", failed)
-        vm_ids = {p.id for p in plan.build(model).primitives if p.agent == plan.agents.VM_AGENT}
-        problems, story = check_failover(transition, failed, vm_ids)
+        problems, story = check_failover(transition, failed, vm_storage(model))
         return problems, story, transition
     finally:
         if own:
