@@ -42,7 +42,8 @@ def register(sub):
         help="prove the configuration with crm_verify and crm_simulate (no cluster touched)",
         description="Render the CIB, check it with crm_verify, then simulate a running cluster "
         "(pool master on the first node) losing a node: the fence must come first, then the "
-        "master's promotion elsewhere, then the lost VMs' starts on survivors.",
+        "master's promotion elsewhere, then the lost VMs' starts on survivors. Last, the "
+        "master moves from the first node to the second: no VM may stop, start or migrate.",
     )
     c.add_argument("file")
     c.add_argument(
@@ -162,10 +163,19 @@ def run_verify(args):
             for problem in problems:
                 print("  PROBLEM: " + problem)
             bad += len(problems)
+        problems, story, _ = simulate.master_move(m, cib, names[0], names[1])
+        print("moving the pool master from %s to %s:" % (names[0], names[1]))
+        for step in story:
+            print("  " + step)
+        for problem in problems:
+            print("  PROBLEM: " + problem)
+        if not problems:
+            print("  no VM stopped, started or migrated")
+        bad += len(problems)
     if bad:
         print("%d problems found" % bad)
         return 1
-    print("verified: fence first, then promotion, then VM starts, in every scenario")
+    print("verified: fence before promotion before VM starts; master moves leave VMs alone")
     return 0
 
 

@@ -136,6 +136,16 @@ class Scenario:
                 return
         raise PacemakerToolError("the simulated cluster does not settle in %d transitions" % limit)
 
+    def set_attributes(self, attrs):
+        """Change node attributes in the current status, as an agent's crm_attribute would."""
+        tree = ET.parse(self.path)
+        for state in tree.getroot().iter("node_state"):
+            name = state.get("uname")
+            for nvpair in state.iter("nvpair"):
+                if nvpair.get("name") in attrs.get(name, {}):
+                    nvpair.set("value", str(attrs[name][nvpair.get("name")]))
+        tree.write(self.path)
+
     def placement(self):
         """{resource: node} of started resources in the current status (last op succeeded)."""
         root = ET.parse(self.path).getroot()
@@ -247,20 +257,75 @@ def vm_storage(model):
     return {vm["id"]: vm["uses_storage"] for vm in vms}
 
 
-def failover(model, cib_path, failed, master=None, workdir=None):
+class _Settled:
+    """A settled Scenario (master on ``master``) in a temporary directory removed on exit."""
+
+    def __init__(self, model, cib_path, master):
+        self.names = [n["name"] for n in model["cluster"]["nodes"]]
+        self.attrs = node_attributes(model, master)
+        self.cib_path = cib_path
+
+    def __enter__(self):
+        self.workdir = tempfile.mkdtemp(prefix="xenha-simulate-")
+        scenario = Scenario(self.cib_path, self.names, self.attrs, self.workdir)
+        scenario.settle()
+        return scenario
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def fence_targets(cib_path):
+    """{node: [fence devices whose pcmk_host_list names it]} in the CIB.
+
+    The scheduler plans a fence for any lost node; whether a device can carry
+    it out is the fencer's business at run time, so it is checked here.
+    """
+    targets = {}
+    for prim in ET.parse(cib_path).getroot().iter("primitive"):
+        if prim.get("class") != "stonith":
+            continue
+        for nvpair in prim.iter("nvpair"):
+            if nvpair.get("name") == "pcmk_host_list":
+                for node in nvpair.get("value").replace(",", " ").split():
+                    targets.setdefault(node, []).append(prim.get("id"))
+    return targets
+
+
+def failover(model, cib_path, failed, master=None):
     """Simulate losing node ``failed`` (the master on ``master``, default: ``failed``).
 
     Returns ``(problems, story, transition)``.
     """
-    names = [n["name"] for n in model["cluster"]["nodes"]]
-    own = workdir is None
-    workdir = workdir or tempfile.mkdtemp(prefix="xenha-simulate-")
-    try:
-        scenario = Scenario(cib_path, names, node_attributes(model, master or failed), workdir)
-        scenario.settle()
+    with _Settled(model, cib_path, master or failed) as scenario:
         transition = scenario.run("--node-fail", failed)
-        problems, story = check_failover(transition, failed, vm_storage(model))
-        return problems, story, transition
-    finally:
-        if own:
-            shutil.rmtree(workdir, ignore_errors=True)
+    problems, story = check_failover(transition, failed, vm_storage(model))
+    if failed not in fence_targets(cib_path):
+        problems.insert(
+            0,
+            "no fence device targets %s (pcmk_host_list): the fence would never complete "
+            "and what ran there would stay down" % failed,
+        )
+    return problems, story, transition
+
+
+def master_move(model, cib_path, old, new):
+    """Simulate the pool master moving from ``old`` to ``new`` (the agent's scores change).
+
+    Returns ``(problems, story, transition)``; any VM action in that transition is a problem:
+    a planned master move must not stop, start or migrate VMs.
+    """
+    with _Settled(model, cib_path, old) as scenario:
+        scores = node_attributes(model, new)
+        scenario.set_attributes(scores)
+        transition = scenario.run()
+    vms = vm_storage(model)
+    story = ["%s" % a for a in transition.real() if a.task in ("promote", "demote")]
+    problems = [
+        "%s during a master move" % a
+        for a in transition.real()
+        if a.rsc in vms and a.task != "monitor"
+    ]
+    if not any(a.task == "promote" and a.node == new for a in transition.real()):
+        problems.append("the master is not promoted on %s" % new)
+    return problems, story, transition
