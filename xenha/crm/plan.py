@@ -89,7 +89,7 @@ def build(model):
         _storage(cfg, model["storage"])
     vms = list(model["vms"])
     for app in model["appliances"]:
-        if app["name"] in model["pool"]["excluded_appliances"]:
+        if {app["name"], app["uuid"]} & set(model["pool"]["excluded_appliances"]):
             continue
         vms += app["vms"]
         if len(app["vms"]) > 1:

@@ -316,10 +316,10 @@ def check_failover(transition, failed, vms):
 
 def vm_storage(model):
     """{VM resource id: uses the replicated storage} for the VMs the model protects."""
-    excluded = model["pool"]["excluded_appliances"]
+    excluded = set(model["pool"]["excluded_appliances"])
     vms = list(model["vms"])
     for app in model["appliances"]:
-        if app["name"] not in excluded:
+        if not {app["name"], app["uuid"]} & excluded:
             vms += app["vms"]
     return {vm["id"]: vm["uses_storage"] for vm in vms}
 
