@@ -88,6 +88,23 @@ def register(sub):
     c.add_argument("--output", "-o", required=True, help="the description to write")
     c.set_defaults(func=run_import)
 
+    c = cmds.add_parser(
+        "discover",
+        help="fill VMs/appliances and host UUIDs from the pool over XAPI",
+        description="Read the description, ask the pool (pool.xapi settings, or the options "
+        "below) which VMs are protected under pool.mode/protect/flag_field, and write the "
+        "description with vms (or appliances) and every node's host UUID filled in.",
+    )
+    c.add_argument("file")
+    c.add_argument("--output", "-o", help="where to write (default: standard output)")
+    c.add_argument("--url", help="XAPI URL (default: pool.xapi.url, else the local socket)")
+    c.add_argument("--user", help="XAPI user (default: pool.xapi.user, else root)")
+    c.add_argument("--password-file", help="root-only file holding the XAPI password")
+    c.add_argument("--ca-file", help="CA bundle to verify the XAPI certificate")
+    c.add_argument("--fingerprint", help="SHA-256 fingerprint of the XAPI certificate")
+    c.add_argument("--insecure", action="store_true", help="do not verify TLS (lab only)")
+    c.set_defaults(func=run_discover)
+
 
 def _model(path):
     from xenha import model
@@ -210,4 +227,32 @@ def run_import(args):
     for line in report:
         print(line)
     print("wrote %s; check it with `xenha config verify %s`" % (args.output, args.output))
+    return 0
+
+
+def run_discover(args):
+    from xenha.crm.agents import XAPI_DEFAULTS
+    from xenha.model import discover
+    from xenha.xapi import Settings
+
+    xapi = _model(args.file)["pool"]["xapi"]
+    settings = Settings(
+        url=args.url or xapi["url"] or None,
+        user=args.user or xapi["user"] or "root",
+        password_file=args.password_file
+        or xapi["password_file"]
+        or XAPI_DEFAULTS["xapi_password_file"],
+        ca_file=args.ca_file or xapi["ca_file"],
+        fingerprint=args.fingerprint or xapi["fingerprint"],
+        insecure=args.insecure or bool(xapi["insecure"]),
+    )
+    text, report = discover.run(args.file, settings)
+    for line in report:
+        print(line, file=sys.stderr)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+        print("wrote %s" % args.output, file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
