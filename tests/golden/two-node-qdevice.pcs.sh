@@ -8,8 +8,8 @@ pcs cluster cib "$cib"
 pcs -f "$cib" property set stonith-enabled=true stonith-timeout=90s no-quorum-policy=stop priority-fencing-delay=15s
 pcs -f "$cib" resource defaults update resource-stickiness=1000 migration-threshold=3 failure-timeout=10min
 pcs -f "$cib" resource op defaults update timeout=120s
-pcs -f "$cib" stonith create fence-xs1-ilo fence_xenha_ilo --no-default-ops ip=198.18.1.11 username=fence password_file=/etc/xenha/ilo.secret method=redfish ssl_ca_file=/etc/xenha/bmc-ca.pem pcmk_host_list=xs1 op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-xs2-ilo fence_xenha_ilo --no-default-ops ip=198.18.1.12 username=fence password_script=/usr/local/sbin/ilo-secret method=ribcl pcmk_host_list=xs2 op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-xs1-ilo fence_xenha_ilo ip=198.18.1.11 username=fence password_file=/etc/xenha/ilo.secret method=redfish ssl_ca_file=/etc/xenha/bmc-ca.pem pcmk_host_list=xs1 op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-xs2-ilo fence_xenha_ilo ip=198.18.1.12 username=fence password_script=/usr/local/sbin/ilo-secret method=ribcl pcmk_host_list=xs2 op monitor interval=60s timeout=60s
 pcs -f "$cib" resource create ping ocf:pacemaker:ping --no-default-ops host_list=198.18.0.1 multiplier=1000 dampen=5s name=pingd op monitor interval=10s timeout=60s
 pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops xapi_fingerprint=AB:CD:EF op monitor interval=10s timeout=60s role=Promoted monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=120s demote interval=0s timeout=120s
 pcs -f "$cib" resource create vm-db ocf:xenha:xen-vm --no-default-ops vm=0d6a4c2e-4b7e-4c55-9d1a-2f1f3c1e9a01 xapi_fingerprint=AB:CD:EF meta allow-migrate=true priority=10 op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
