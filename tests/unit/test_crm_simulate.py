@@ -117,3 +117,26 @@ def test_the_checker_catches_a_cluster_without_fencing(tmp_path):
     m, cib = load("two-node-qdevice", tmp_path, edit=no_stonith)
     problems, _, _ = simulate.failover(m, cib, "xs1")
     assert problems == ["no fence of xs1 in the transition"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_failover_summary_matches_golden(case, tmp_path):
+    """cts/scheduler style: the recovery each golden description gets, written down.
+
+    Placement ties are Pacemaker's to break (this file records Pacemaker 2.1's choices);
+    regenerate with XENHA_UPDATE_GOLDEN=1 after reviewing a difference.
+    """
+    m, cib = load(case, tmp_path)
+    names = [n["name"] for n in m["cluster"]["nodes"]]
+    lines = []
+    for failed in names:
+        _, story, _ = simulate.failover(m, cib, failed, master=names[0])
+        lines.append("lose %s (pool master on %s):" % (failed, names[0]))
+        lines += ["  " + step for step in story]
+    text = "\n".join(lines) + "\n"
+    path = os.path.join(GOLDEN, case + ".failover")
+    if os.environ.get("XENHA_UPDATE_GOLDEN"):
+        with open(path, "w") as f:
+            f.write(text)
+    with open(path) as f:
+        assert text == f.read()
