@@ -103,3 +103,22 @@ def test_load_without_force_reports_what_crmsh_refuses(xenha, tmp_path):
     r = xenha("config", "load", TWO, "--yes", env=dict(os.environ, CIB_file=str(cib)))
     assert r.returncode == 1
     assert "ocf:xenha:xen-vm: got no meta-data" in r.stderr
+
+
+def test_load_asks_on_a_terminal_and_respects_the_answer(xenha, tmp_path):
+    import pty
+
+    cib = tmp_path / "cib.xml"
+    cib.write_text(subprocess.check_output(["cibadmin", "--empty"], universal_newlines=True))
+    env = dict(os.environ, CIB_file=str(cib))
+    for answer, applied in (("n", False), ("y", True)):
+        master, slave = pty.openpty()
+        try:
+            os.write(master, (answer + "\n").encode())
+            r = xenha("config", "load", TWO, "--force", env=env, stdin=slave)
+        finally:
+            os.close(slave)
+            os.close(master)
+        assert "apply these changes? [y/N]" in r.stdout
+        assert r.returncode == (0 if applied else 1), r.stderr
+        assert ("pool-master-clone" in cib.read_text()) is applied
