@@ -32,6 +32,8 @@ def _bool(value):
 
 
 class Primitive:
+    """A resource: agent, parameters and meta-attributes (None values dropped), operations."""
+
     def __init__(self, rid, agent, params=(), meta=(), ops=()):
         self.id = rid
         self.agent = agent  # class:provider:type or stonith:type
@@ -45,6 +47,8 @@ class Primitive:
 
 
 class Op:
+    """An operation; ``depth`` is the OCF_CHECK_LEVEL of a deeper monitor."""
+
     def __init__(self, name, interval="0s", timeout=None, role=None, depth=None):
         self.name = name
         self.interval = interval

@@ -51,6 +51,8 @@ def verify(cib_path):
 
 
 class Action:
+    """One action of a transition graph, with what is needed to record its result."""
+
     def __init__(self, elem):
         self.id = elem.get("id")
         self.kind = elem.tag  # rsc_op, pseudo_event or crm_event
