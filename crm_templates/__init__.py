@@ -1,0 +1,1 @@
+"""Jinja2 templates the configuration generator renders (package only so they install)."""

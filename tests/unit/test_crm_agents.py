@@ -1,0 +1,78 @@
+"""The generator's agent and parameter names against the agents' own metadata (the source of truth).
+
+Runs for every agent present in this checkout; an agent that is not here yet is
+skipped with its name, so the check starts biting as soon as it is merged.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.unit.test_crm_golden import CASES, GOLDEN
+from xenha import model
+from xenha.crm import plan
+
+
+def agent_module(prim):
+    if prim.cls == "stonith":
+        return "stonith_plugins." + prim.type, ["-o", "metadata"]
+    if prim.provider == "xenha":
+        return "ocf_agents." + prim.type.replace("-", "_"), ["meta-data"]
+    return None, None
+
+
+def metadata_params(module, argv):
+    code = "import sys; sys.argv = ['agent'] + sys.argv[1:]; from %s import main; main()" % module
+    out = subprocess.run(
+        [sys.executable, "-c", code] + argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return {p.get("name") for p in ET.fromstring(out.stdout).iter("parameter")}
+
+
+def primitives():
+    seen = {}
+    for case in CASES:
+        for prim in plan.build(model.load(os.path.join(GOLDEN, case + ".yaml"))).primitives:
+            module, argv = agent_module(prim)
+            if module:
+                seen.setdefault((module, tuple(argv)), set()).update(k for k, _ in prim.params)
+    return sorted(seen.items())
+
+
+@pytest.mark.parametrize(
+    "agent, params", primitives(), ids=lambda v: str(v[0]) if isinstance(v, tuple) else ""
+)
+def test_generated_parameters_exist_in_the_agent_metadata(agent, params):
+    module, argv = agent
+    if importlib.util.find_spec(module) is None:
+        pytest.skip("%s is not in this checkout yet (built on its own branch)" % module)
+    names = metadata_params(module, list(argv))
+    pacemaker_own = {p for p in params if p.startswith("pcmk_")}
+    assert params - pacemaker_own <= names
+
+
+PING = "/usr/lib/ocf/resource.d/pacemaker/ping"
+
+
+@pytest.mark.skipif(not os.path.exists(PING), reason="Pacemaker's ping agent is not installed")
+def test_ping_parameters_exist_in_pacemakers_ping_agent():
+    out = subprocess.run(
+        [PING, "meta-data"],
+        env=dict(os.environ, OCF_ROOT="/usr/lib/ocf"),
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    ).stdout
+    names = {p.get("name") for p in ET.fromstring(out).iter("parameter")}
+    m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
+    (ping,) = [p for p in plan.build(m).primitives if p.id == plan.PING]
+    assert {k for k, _ in ping.params} <= names

@@ -1,0 +1,251 @@
+"""The description's checks: every error names file, line and key, and says what is expected."""
+
+import textwrap
+
+import pytest
+
+from xenha import model
+from xenha.model import ModelError
+
+NODES = """\
+cluster:
+  name: c
+  nodes:
+    - name: n1
+      address: 10.0.0.1
+      fencing: [{device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s}]
+    - name: n2
+      address: 10.0.0.2
+      fencing: [{device: ilo, ip: 10.0.1.2, username: u, password_file: /etc/xenha/s}]
+"""
+
+
+def error(text):
+    with pytest.raises(ModelError) as e:
+        model.loads(textwrap.dedent(text), "pool.yaml")
+    return str(e.value)
+
+
+def test_a_minimal_description_gets_sensible_defaults():
+    m = model.loads(NODES + "vms: [0d6a4c2e-4b7e-4c55-9d1a-2f1f3c1e9a01]\n")
+    assert m["quorum"]["mode"] == "two_node"
+    assert m["quorum"]["no_quorum_policy"] == "stop"
+    assert m["cluster"]["nodes"][0]["host"] == "n1"
+    assert m["cluster"]["nodes"][0]["fencing"][0]["level"] == 1
+    vm = m["vms"][0]
+    assert vm["id"] == "vm-0d6a4c2e-4b7e-4c55-9d1a-2f1f3c1e9a01"
+    assert vm["migrate"] is True and vm["priority"] == 0 and vm["uses_storage"] is False
+    assert m["resources"]["stickiness"] == 1000 and m["storage"] is False
+
+
+def test_missing_required_key_names_the_section_and_what_it_is():
+    msg = error(NODES.replace("  name: c\n", ""))
+    assert msg == "pool.yaml:1: cluster: missing key 'name' (the cluster name)"
+
+
+def test_missing_node_address():
+    msg = error(NODES.replace("      address: 10.0.0.2\n", ""))
+    assert msg.startswith("pool.yaml:7: cluster.nodes[1]: missing key 'address'")
+
+
+def test_missing_cluster_section():
+    assert error("vms: []\n") == "pool.yaml:1: missing key 'cluster' (a mapping of keys to values)"
+
+
+def test_wrong_type_says_what_was_given_and_what_is_expected():
+    msg = error(NODES + "vms:\n  - {vm: abc, priority: high}\n")
+    assert msg == "pool.yaml:11: vms[0].priority: got 'high'; expected a whole number"
+
+
+def test_wrong_choice_lists_the_choices():
+    msg = error(NODES + "quorum: {mode: majoritty}\n")
+    assert msg == (
+        "pool.yaml:10: quorum.mode: got 'majoritty'; expected one of: two_node, qdevice, majority"
+    )
+
+
+def test_wrong_duration():
+    msg = error(NODES + "fencing: {race_delay: soon}\n")
+    assert "pool.yaml:10: fencing.race_delay: got 'soon'; expected a duration" in msg
+
+
+def test_unknown_key_lists_the_known_ones():
+    msg = error(NODES + "vms:\n  - {vm: abc, prio: 3}\n")
+    assert msg.startswith("pool.yaml:11: vms[0].prio: unknown key; expected one of: check_guest,")
+
+
+def test_duplicate_vm_points_at_both_entries():
+    msg = error(NODES + "vms:\n  - {vm: abc, name: a}\n  - {vm: abc, name: b}\n")
+    assert msg == "pool.yaml:12: vms[1].vm: duplicate VM vm 'abc' (also at pool.yaml:11)"
+
+
+def test_duplicate_vm_across_appliances():
+    text = NODES + (
+        "pool: {mode: appliances}\n"
+        "appliances:\n"
+        "  - {name: a, vms: [abc]}\n"
+        "  - name: b\n"
+        "    vms:\n"
+        "      - abc\n"
+    )
+    msg = error(text)
+    assert msg == (
+        "pool.yaml:15: appliances[1].vms[0].vm: duplicate VM vm 'abc' (also at pool.yaml:12)"
+    )
+
+
+def test_duplicate_resource_id_from_names():
+    msg = error(NODES + "vms:\n  - {vm: a1, name: web}\n  - {vm: a2, name: web}\n")
+    assert msg == "pool.yaml:12: vms[1].id: duplicate VM id 'vm-web' (also at pool.yaml:11)"
+
+
+def test_node_without_fence_device_is_refused():
+    text = NODES.replace(
+        "      fencing: [{device: ilo, ip: 10.0.1.2, username: u, password_file: /etc/xenha/s}]\n",
+        "",
+    )
+    msg = error(text)
+    assert msg.startswith("pool.yaml:7: cluster.nodes[1]: node 'n2' has no fence device;")
+    assert "allow_no_fencing: true" in msg
+
+
+def test_node_without_fence_device_is_accepted_when_explicitly_allowed():
+    text = NODES.replace(
+        "      fencing: [{device: ilo, ip: 10.0.1.2, username: u, password_file: /etc/xenha/s}]\n",
+        "      allow_no_fencing: true\n",
+    )
+    m = model.loads(text)
+    assert m["cluster"]["nodes"][1]["fencing"] == []
+
+
+@pytest.mark.parametrize(
+    "snippet, line, key",
+    [
+        (
+            NODES.replace(
+                "password_file: /etc/xenha/s}]\n    - name: n2",
+                "password: s3cret}]\n    - name: n2",
+            ),
+            6,
+            "cluster.nodes[0].fencing[0].password",
+        ),
+        (
+            NODES.replace("username: u, password_file", "passwd: x, password_file"),
+            6,
+            "cluster.nodes[0].fencing[0].passwd",
+        ),
+        (NODES + "pool:\n  xapi:\n    password: hunter2\n", 12, "pool.xapi.password"),
+        (
+            NODES + "alerts:\n  recipients: [a@b.c]\n  smtp: {user: u, password: x}\n",
+            12,
+            "alerts.smtp.password",
+        ),
+    ],
+)
+def test_inline_secrets_are_refused_and_not_echoed(snippet, line, key):
+    msg = error(snippet)
+    assert msg.startswith("pool.yaml:%d: %s: inline secret refused; " % (line, key))
+    assert "password_file" in msg
+    for secret in ("s3cret", "hunter2"):
+        assert secret not in msg
+
+
+def test_username_without_a_secret_reference():
+    msg = error(
+        NODES.replace(", password_file: /etc/xenha/s}]\n    - name: n2", "}]\n    - name: n2")
+    )
+    assert msg == (
+        "pool.yaml:6: cluster.nodes[0].fencing[0]: has a username but no password_file "
+        "or password_script"
+    )
+
+
+def test_fence_device_checks():
+    assert "expected one of: ribcl, ipmi, redfish" in error(
+        NODES.replace("ip: 10.0.1.1,", "ip: 10.0.1.1, method: racadm,")
+    )
+    msg = error(NODES.replace("device: ilo, ip: 10.0.1.1,", "device: apc, ip: 10.0.1.1,"))
+    assert "missing key 'plug'" in msg
+    msg = error(NODES.replace("device: ilo, ip: 10.0.1.1", "device: toaster, ip: 10.0.1.1"))
+    assert msg.startswith("pool.yaml:6: cluster.nodes[0].fencing[0].device: got 'toaster';")
+    assert "give either 'login' or 'username'" in error(
+        NODES.replace("username: u,", "username: u, login: v,")
+    )
+
+
+def test_aliases_become_the_canonical_option_names():
+    m = model.loads(NODES.replace("username: u,", "login: u, port: 4,"))
+    dev = m["cluster"]["nodes"][0]["fencing"][0]
+    assert dev["username"] == "u" and dev["plug"] == "4" and "login" not in dev
+
+
+def test_quorum_checks():
+    three = NODES + "    - {name: n3, address: 10.0.0.3, allow_no_fencing: true}\n"
+    assert "two_node needs exactly 2 nodes, got 3" in error(three + "quorum: {mode: two_node}\n")
+    assert model.loads(three)["quorum"]["mode"] == "majority"
+    assert "missing key 'host' (the qnetd arbiter)" in error(NODES + "quorum: {mode: qdevice}\n")
+
+
+def test_start_after_must_name_a_vm_of_the_description():
+    msg = error(NODES + "vms:\n  - {vm: a1, start_after: [nope]}\n")
+    assert msg == "pool.yaml:11: vms[0].start_after[0]: 'nope' is not a VM of this description"
+
+
+def test_start_after_resolves_names_uuids_and_ids():
+    m = model.loads(
+        NODES + "vms:\n  - {vm: u1, name: db}\n  - {vm: u2, start_after: [db]}\n"
+        "  - {vm: u3, start_after: [u1, vm-u2]}\n"
+    )
+    assert m["vms"][1]["start_after"] == ["vm-db"]
+    assert m["vms"][2]["start_after"] == ["vm-db", "vm-u2"]
+
+
+def test_preferred_host_must_be_a_node():
+    msg = error(NODES + "vms:\n  - {vm: a1, preferred_host: n9}\n")
+    assert msg == "pool.yaml:11: vms[0].preferred_host: 'n9' is not a node; expected one of: n1, n2"
+
+
+def test_resource_ids_must_start_with_vm():
+    msg = error(NODES + "vms:\n  - {vm: a1, id: db}\n")
+    assert msg.startswith("pool.yaml:11: vms[0].id: got 'db'; expected vm- followed by")
+
+
+def test_mode_and_sections_must_agree():
+    assert "given, but pool.mode is 'vms'" in error(NODES + "appliances: [{name: a, vms: [x]}]\n")
+    msg = error(NODES + "pool: {mode: appliances}\nvms: [x]\n")
+    assert "given, but pool.mode is 'appliances'" in msg
+
+
+def test_storage_needs_two_nodes_and_its_keys():
+    storage = (
+        "storage: {drbd_resources: [r0], target_iqn: iqn.x, ip: 10.0.0.9, cidr_netmask: 24, "
+        "nic: eth0, sr_uuid: abc}\n"
+    )
+    m = model.loads(NODES + storage + "vms: [x]\n")
+    assert m["vms"][0]["uses_storage"] is True
+    assert "missing key 'sr_uuid'" in error(NODES + storage.replace(", sr_uuid: abc", ""))
+    three = NODES + "    - {name: n3, address: 10.0.0.3, allow_no_fencing: true}\n"
+    assert "replicated storage needs exactly 2 nodes" in error(three + storage)
+
+
+def test_yaml_errors_have_a_line():
+    msg = error(NODES + "vms: [a, b\n")
+    assert msg.startswith("pool.yaml:1") and "not valid YAML" in msg
+
+
+def test_a_key_written_twice_is_an_error_not_a_silent_override():
+    msg = error(NODES + "quorum: {mode: two_node}\nquorum: {mode: majority}\n")
+    assert msg == "pool.yaml:11: quorum: written twice (first at line 10)"
+
+
+def test_the_example_from_init_is_valid():
+    import os
+
+    example = os.path.join(os.path.dirname(model.__file__), "example.yaml")
+    m = model.load(example)
+    assert m["quorum"]["mode"] == "qdevice" and len(m["vms"]) == 2
+
+
+def test_unreadable_file():
+    with pytest.raises(ModelError, match="cannot read /nonexistent.yaml: No such file"):
+        model.load("/nonexistent.yaml")

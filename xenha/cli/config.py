@@ -1,0 +1,258 @@
+"""`xenha config`: write, check, prove and apply the cluster description."""
+
+import os
+import sys
+import tempfile
+
+FORMATS = ("crm", "xml", "pcs", "corosync")
+
+
+def register(sub):
+    p = sub.add_parser(
+        "config",
+        help="the cluster description: init, validate, generate, verify, load, import",
+        description="One YAML file describes the cluster; these commands turn it into "
+        "Pacemaker configuration. See docs/configuration.md.",
+    )
+    cmds = p.add_subparsers(dest="action", metavar="ACTION")
+    cmds.required = True
+
+    c = cmds.add_parser("init", help="write a commented example description")
+    c.add_argument("file", nargs="?", help="where to write it (default: standard output)")
+    c.add_argument("--force", action="store_true", help="overwrite an existing file")
+    c.set_defaults(func=run_init)
+
+    c = cmds.add_parser("validate", help="check a description (no Pacemaker tools needed)")
+    c.add_argument("file")
+    c.set_defaults(func=run_validate)
+
+    c = cmds.add_parser(
+        "generate",
+        help="print the configuration",
+        description="crm: for `crm configure load update -`; xml: a whole CIB; pcs: a shell "
+        "script of pcs commands; corosync: the nodelist and quorum sections of corosync.conf.",
+    )
+    c.add_argument("file")
+    c.add_argument("--format", "-f", choices=FORMATS, default="crm")
+    c.add_argument("--output", "-o", help="write to this file instead of standard output")
+    c.set_defaults(func=run_generate)
+
+    c = cmds.add_parser(
+        "verify",
+        help="prove the configuration with crm_verify and crm_simulate (no cluster touched)",
+        description="Render the CIB, check it with crm_verify, then simulate a running cluster "
+        "(pool master on the first node) losing a node: the fence must come first, then the "
+        "master's promotion elsewhere, then the lost VMs' starts on survivors. Last, the "
+        "master moves from the first node to the second: no VM may stop, start or migrate.",
+    )
+    c.add_argument("file")
+    c.add_argument(
+        "--fail",
+        action="append",
+        metavar="NODE",
+        help="node to lose (repeatable; default: the first node, which holds the master, "
+        "and the second)",
+    )
+    c.set_defaults(func=run_verify)
+
+    c = cmds.add_parser(
+        "load",
+        help="apply the configuration to the running cluster through crmsh",
+        description="Show what `crm configure load update` would change, ask, then apply. "
+        "Set CIB_file to work on a CIB file instead of the running cluster.",
+    )
+    c.add_argument("file")
+    c.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+    c.add_argument(
+        "--force",
+        action="store_true",
+        help="let crmsh load even where it cannot check an agent's metadata (crm -F)",
+    )
+    c.set_defaults(func=run_load)
+
+    c = cmds.add_parser(
+        "import-halizard",
+        help="write a description from an HA-Lizard configuration",
+        description="Read `ha-cfg get` output (KEY=VALUE lines) and fence host maps "
+        "(ILO.hosts-style `host-uuid:address` lines); print what each setting became.",
+    )
+    c.add_argument("settings", help="file with the output of `ha-cfg get`")
+    c.add_argument(
+        "--node",
+        action="append",
+        required=True,
+        metavar="NAME,HOST_UUID,ADDRESS",
+        help="a cluster node: Pacemaker name, pool host UUID, cluster address (repeat per node)",
+    )
+    c.add_argument("--hosts-file", help="ILO.hosts / IRMC.hosts-style map of host UUID to BMC")
+    c.add_argument("--output", "-o", required=True, help="the description to write")
+    c.set_defaults(func=run_import)
+
+    c = cmds.add_parser(
+        "discover",
+        help="fill VMs/appliances and host UUIDs from the pool over XAPI",
+        description="Read the description, ask the pool (pool.xapi settings, or the options "
+        "below) which VMs are protected under pool.mode/protect/flag_field, and write the "
+        "description with vms (or appliances) and every node's host UUID filled in.",
+    )
+    c.add_argument("file")
+    c.add_argument("--output", "-o", help="where to write (default: standard output)")
+    c.add_argument("--url", help="XAPI URL (default: pool.xapi.url, else the local socket)")
+    c.add_argument("--user", help="XAPI user (default: pool.xapi.user, else root)")
+    c.add_argument("--password-file", help="root-only file holding the XAPI password")
+    c.add_argument("--ca-file", help="CA bundle to verify the XAPI certificate")
+    c.add_argument("--fingerprint", help="SHA-256 fingerprint of the XAPI certificate")
+    c.add_argument("--insecure", action="store_true", help="do not verify TLS (lab only)")
+    c.set_defaults(func=run_discover)
+
+
+def _model(path):
+    from xenha import model
+
+    return model.load(path)
+
+
+def run_init(args):
+    from xenha import model
+    from xenha.errors import XenhaError
+
+    example = os.path.join(os.path.dirname(model.__file__), "example.yaml")
+    with open(example) as f:
+        text = f.read()
+    if not args.file:
+        sys.stdout.write(text)
+        return 0
+    if os.path.exists(args.file) and not args.force:
+        raise XenhaError("%s exists; use --force to overwrite it" % args.file)
+    with open(args.file, "w") as f:
+        f.write(text)
+    print("wrote %s; edit it, then `xenha config verify %s`" % (args.file, args.file))
+    return 0
+
+
+def run_validate(args):
+    m = _model(args.file)
+    vms = sum(1 for _ in m["vms"]) + sum(len(a["vms"]) for a in m["appliances"])
+    print(
+        "%s: valid: cluster %s, %d nodes, quorum %s, %d VMs"
+        % (args.file, m["cluster"]["name"], len(m["cluster"]["nodes"]), m["quorum"]["mode"], vms)
+    )
+    return 0
+
+
+def run_generate(args):
+    from xenha.crm import render
+
+    text = render.render(_model(args.file), args.format, os.path.basename(args.file))
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_verify(args):
+    from xenha.crm import render, simulate
+    from xenha.errors import XenhaError
+
+    m = _model(args.file)
+    names = [n["name"] for n in m["cluster"]["nodes"]]
+    fail = args.fail or names[:2]
+    for node in fail:
+        if node not in names:
+            raise XenhaError(
+                "--fail %s: not a node; expected one of: %s" % (node, ", ".join(names))
+            )
+    with tempfile.TemporaryDirectory(prefix="xenha-verify-") as tmp:
+        cib = os.path.join(tmp, "cib.xml")
+        with open(cib, "w") as f:
+            f.write(render.render(m, "xml", os.path.basename(args.file)))
+        for line in simulate.verify(cib):
+            print("crm_verify: " + line)
+        print("crm_verify: configuration valid")
+        bad = 0
+        for node in fail:
+            problems, story, _ = simulate.failover(m, cib, node, master=names[0])
+            print("losing %s (pool master on %s):" % (node, names[0]))
+            for step in story:
+                print("  " + step)
+            for problem in problems:
+                print("  PROBLEM: " + problem)
+            bad += len(problems)
+        problems, story, _ = simulate.master_move(m, cib, names[0], names[1])
+        print("moving the pool master from %s to %s:" % (names[0], names[1]))
+        for step in story:
+            print("  " + step)
+        for problem in problems:
+            print("  PROBLEM: " + problem)
+        if not problems:
+            print("  no VM stopped, started or migrated")
+        bad += len(problems)
+    if bad:
+        print("%d problems found" % bad)
+        return 1
+    print("verified: fence before promotion before VM starts; master moves leave VMs alone")
+    return 0
+
+
+def run_load(args):
+    from xenha.crm import apply, render
+    from xenha.errors import XenhaError
+
+    text = render.render(_model(args.file), "crm", os.path.basename(args.file))
+    diff = apply.preview(text, force=args.force)
+    if not diff:
+        print("the cluster already has this configuration; nothing to do")
+        return 0
+    sys.stdout.write(diff)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise XenhaError("not applying without --yes: standard input is not a terminal")
+        answer = input("apply these changes? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("not applied")
+            return 1
+    apply.load(text, force=args.force)
+    print("applied")
+    return 0
+
+
+def run_import(args):
+    from xenha.model import halizard
+
+    text, report = halizard.convert(args.settings, args.node, args.hosts_file)
+    with open(args.output, "w") as f:
+        f.write(text)
+    for line in report:
+        print(line)
+    print("wrote %s; check it with `xenha config verify %s`" % (args.output, args.output))
+    return 0
+
+
+def run_discover(args):
+    from xenha.crm.agents import XAPI_DEFAULTS
+    from xenha.model import discover
+    from xenha.xapi import Settings
+
+    xapi = _model(args.file)["pool"]["xapi"]
+    settings = Settings(
+        url=args.url or xapi["url"] or None,
+        user=args.user or xapi["user"] or "root",
+        password_file=args.password_file
+        or xapi["password_file"]
+        or XAPI_DEFAULTS["xapi_password_file"],
+        ca_file=args.ca_file or xapi["ca_file"],
+        fingerprint=args.fingerprint or xapi["fingerprint"],
+        insecure=args.insecure or bool(xapi["insecure"]),
+    )
+    text, report = discover.run(args.file, settings)
+    for line in report:
+        print(line, file=sys.stderr)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+        print("wrote %s" % args.output, file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

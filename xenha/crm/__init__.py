@@ -1,0 +1,1 @@
+"""The cluster description -> crm configuration (crm shell text, CIB XML, pcs commands)."""

@@ -1,0 +1,68 @@
+"""The one list of agent names and parameter names the generator emits.
+
+The agents' own metadata is the source of truth; this module mirrors it so
+that `tests/unit/test_crm_agents.py` (and a reviewer) can hold the two side by
+side. Change names here only, never in templates or the model.
+"""
+
+PROVIDER = "xenha"
+
+VM_AGENT = "ocf:xenha:xen-vm"
+MASTER_AGENT = "ocf:xenha:xapi-pool-master"
+STORAGE_AGENT = "ocf:xenha:drbd-iscsi-target"
+PING_AGENT = "ocf:pacemaker:ping"
+
+# Parameters shared by xen-vm and xapi-pool-master: model key in pool.xapi -> agent parameter.
+XAPI_PARAMS = {
+    "url": "xapi_url",
+    "user": "xapi_user",
+    "password_file": "xapi_password_file",
+    "ca_file": "xapi_ca_file",
+    "fingerprint": "xapi_fingerprint",
+    "insecure": "xapi_insecure",
+}
+# What the agents assume when a parameter is not given; the generator omits these values.
+XAPI_DEFAULTS = {
+    "xapi_url": "",
+    "xapi_user": "root",
+    "xapi_password_file": "/etc/xenha/xapi.secret",
+    "xapi_insecure": "false",
+}
+HOST_MAP = "host_map"  # node1:host1;node2:host2
+VM_PARAMS = ("vm", "shutdown_timeout", "check_guest")
+STORAGE_PARAMS = ("drbd_resources", "target_iqn", "ip", "cidr_netmask", "nic", "sr_uuid")
+
+# Fence agents: stonith:fence_xenha_<device>.
+FENCE_DEVICES = ("ilo", "drac", "irmc", "apc", "ssh", "meatware", "xapi", "xvm", "script")
+FENCE_METHODS = {
+    "ilo": ("ribcl", "ipmi", "redfish"),
+    "drac": ("racadm", "ipmi", "redfish"),
+    "irmc": ("ipmi", "redfish"),
+}
+# Options the generator passes through (fence-agents names); aliases map to the canonical name.
+FENCE_PARAMS = (
+    "ip",
+    "ipport",
+    "username",
+    "password_file",
+    "password_script",
+    "plug",
+    "method",
+    "ssl_insecure",
+    "ssl_ca_file",
+    "community",
+    "snmp_version",
+    "power_timeout",
+    "power_wait",
+)
+FENCE_ALIASES = {"login": "username", "passwd_script": "password_script", "port": "plug"}
+# Accepted by the agents for compatibility, refused in a description: secrets are referenced.
+INLINE_SECRETS = ("password", "passwd")
+
+
+def fence_agent(device):
+    return "stonith:fence_xenha_" + device
+
+
+# Pacemaker alert agent that sends e-mail (installed by `xenha install`).
+ALERT_AGENT = "/usr/lib/xenha/alert-email"

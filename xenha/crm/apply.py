@@ -1,0 +1,77 @@
+"""Apply crm shell text to the running cluster through crmsh, showing first what would change.
+
+The preview applies the same text with the same crmsh to a copy of the CIB
+(``CIB_file``), so the diff shown is exactly what the real load will do.
+Setting ``CIB_file`` in the environment points everything at a CIB file
+instead of a running cluster (how the tests run it).
+"""
+
+import difflib
+import os
+import shutil
+import subprocess
+import tempfile
+
+from xenha.errors import XenhaError
+
+
+class LoadError(XenhaError):
+    """crmsh refused the configuration or the cluster cannot be read."""
+
+
+def _crm(argv, cib_file=None, stdin=None):
+    env = dict(os.environ)
+    if cib_file:
+        env["CIB_file"] = cib_file
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            env=env,
+        )
+    except OSError as e:
+        raise LoadError("cannot run %s (%s); install crmsh" % (argv[0], e.strerror)) from None
+    out, err = proc.communicate(stdin)
+    if proc.returncode != 0:
+        raise LoadError("%s failed:\n%s" % (" ".join(argv[:3]), (err or out).strip()))
+    return out
+
+
+def _load_argv(path, force):
+    return ["crm"] + (["-F"] if force else []) + ["configure", "load", "update", path]
+
+
+def preview(crm_text, force=False):
+    """Unified diff of ``crm configure show`` now and after loading ``crm_text``."""
+    workdir = tempfile.mkdtemp(prefix="xenha-load-")
+    try:
+        copy = os.path.join(workdir, "cib.xml")
+        with open(copy, "w") as f:
+            f.write(_crm(["cibadmin", "--query"]))
+        before = _crm(["crm", "configure", "show"], cib_file=copy)
+        text = os.path.join(workdir, "config.crm")
+        with open(text, "w") as f:
+            f.write(crm_text)
+        _crm(_load_argv(text, force), cib_file=copy)
+        after = _crm(["crm", "configure", "show"], cib_file=copy)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(True), after.splitlines(True), "running", "after load"
+        )
+    )
+
+
+def load(crm_text, force=False):
+    """``crm configure load update`` the text into the cluster (or ``$CIB_file``)."""
+    fd, text = tempfile.mkstemp(prefix="xenha-", suffix=".crm")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(crm_text)
+        return _crm(_load_argv(text, force))
+    finally:
+        os.unlink(text)

@@ -1,0 +1,351 @@
+"""Model -> the configuration as plain data, which every output format renders the same way.
+
+Why the constraints look the way they do (proved by tests/unit/test_crm_simulate.py
+with crm_simulate, explained in docs/configuration.md):
+
+* ``pool-master-clone:promote`` before each VM's ``start`` is ``Mandatory`` but
+  ``symmetrical=false``: in a transition that promotes a new master (the old
+  one was fenced) the VM starts wait for the promote, yet a later master move
+  neither stops nor restarts running VMs. The symmetrical form would add
+  "stop the VMs before demoting" and so restart them on every move.
+* VM to VM orders (``start_after``, appliances) are ``Optional``: they order
+  starts that happen together, and a VM that cannot start never blocks others.
+* Fencing before recovery needs no constraint: Pacemaker never starts a
+  resource elsewhere before its lost node is fenced (stonith-enabled=true).
+"""
+
+import re
+
+from xenha.crm import agents
+
+INF = "INFINITY"
+MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
+STORAGE, STORAGE_CLONE = "storage", "storage-clone"
+PING, PING_CLONE, PING_ATTR = "ping", "ping-clone", "pingd"
+VM_PATTERN = "^vm-"
+PREFER_SCORE = 50  # below the default stickiness, so a VM never fails back
+LOST_CONNECTIVITY = {"move": "-10000", "stop": "-" + INF}
+
+
+def _bool(value):
+    return "true" if value else "false"
+
+
+class Primitive:
+    """A resource: agent, parameters and meta-attributes (None values dropped), operations."""
+
+    def __init__(self, rid, agent, params=(), meta=(), ops=()):
+        self.id = rid
+        self.agent = agent  # class:provider:type or stonith:type
+        parts = agent.split(":")
+        self.cls = parts[0]
+        self.provider = parts[1] if len(parts) == 3 else None
+        self.type = parts[-1]
+        self.params = [(k, str(v)) for k, v in params if v is not None]
+        self.meta = [(k, str(v)) for k, v in meta if v is not None]
+        self.ops = list(ops)
+
+
+class Op:
+    """An operation; ``depth`` is the OCF_CHECK_LEVEL of a deeper monitor."""
+
+    def __init__(self, name, interval="0s", timeout=None, role=None, depth=None):
+        self.name = name
+        self.interval = interval
+        self.timeout = timeout
+        self.role = role
+        self.depth = depth
+
+
+class Config:
+    """Everything one description generates, in the order it is written out."""
+
+    def __init__(self, name):
+        self.name = name
+        self.properties = []
+        self.rsc_defaults = []
+        self.op_defaults = []
+        self.primitives = []
+        self.clones = []  # dicts: id, rsc, meta
+        self.locations = []  # dicts: id, rsc | pattern, score + node | rule
+        self.colocations = []  # dicts: id, score, rsc, role, with_rsc, with_role
+        self.orders = []  # dicts: id, kind, symmetrical, sets [(ids, action, sequential)]
+        self.topology = []  # dicts: target, index, devices
+        self.alerts = []  # dicts: id, path, attrs, recipients [(id, value)]
+
+    def ids(self):
+        out = [p.id for p in self.primitives] + [c["id"] for c in self.clones]
+        for group in (self.locations, self.colocations, self.orders, self.alerts):
+            out += [c["id"] for c in group]
+        return out
+
+
+def build(model):
+    """The Config for a checked model (see xenha.model)."""
+    cfg = Config(model["cluster"]["name"])
+    nodes = model["cluster"]["nodes"]
+    _properties(cfg, model, len(nodes))
+    _fencing(cfg, nodes)
+    connectivity = _ping(cfg, model["connectivity"])
+    xapi = _xapi_params(model["pool"]["xapi"], nodes)
+    _master(cfg, xapi, connectivity)
+    if model["storage"]:
+        _storage(cfg, model["storage"])
+    vms = list(model["vms"])
+    for app in model["appliances"]:
+        if {app["name"], app["uuid"]} & set(model["pool"]["excluded_appliances"]):
+            continue
+        vms += app["vms"]
+        if len(app["vms"]) > 1:
+            cfg.orders.append(
+                _order("appliance-" + _slug(app["name"]), "Optional", True, app["vms"])
+            )
+    _vms(cfg, vms, xapi, connectivity)
+    if model["alerts"]:
+        _alerts(cfg, model["alerts"])
+    return cfg
+
+
+def _properties(cfg, model, count):
+    cfg.properties += [
+        ("stonith-enabled", "true"),
+        ("stonith-timeout", model["fencing"]["timeout"]),
+        ("no-quorum-policy", model["quorum"]["no_quorum_policy"]),
+    ]
+    if count == 2:
+        cfg.properties.append(("priority-fencing-delay", model["fencing"]["race_delay"]))
+    res = model["resources"]
+    cfg.rsc_defaults += [
+        ("resource-stickiness", str(res["stickiness"])),
+        ("migration-threshold", str(res["migration_threshold"])),
+        ("failure-timeout", res["failure_timeout"]),
+    ]
+    cfg.op_defaults.append(("timeout", "120s"))
+
+
+def _fencing(cfg, nodes):
+    for node in nodes:
+        name = node["name"]
+        kinds = [d["device"] for d in node["fencing"]]
+        levels = {}
+        for i, dev in enumerate(node["fencing"]):
+            kind = dev["device"]
+            rid = "fence-%s-%s" % (_slug(name), kind)
+            if kinds.count(kind) > 1:
+                rid += "-%d" % (kinds[: i + 1].count(kind))
+            params = [(p, _value(dev.get(p))) for p in agents.FENCE_PARAMS]
+            params.append(("pcmk_host_list", name))
+            cfg.primitives.append(
+                Primitive(
+                    rid,
+                    agents.fence_agent(kind),
+                    params,
+                    ops=[Op("monitor", "60s", "60s")],
+                )
+            )
+            cfg.locations.append(_location(rid + "-not-on-" + _slug(name), rid, "-" + INF, name))
+            levels.setdefault(dev["level"], []).append(rid)
+        for index, level in enumerate(sorted(levels), 1):
+            cfg.topology.append({"target": name, "index": index, "devices": levels[level]})
+
+
+def _ping(cfg, conn):
+    """The ping clone; returns the location rule for resources that need connectivity."""
+    if not conn["ping"]:
+        return None
+    cfg.primitives.append(
+        Primitive(
+            PING,
+            agents.PING_AGENT,
+            [
+                ("host_list", " ".join(conn["ping"])),
+                ("multiplier", conn["multiplier"]),
+                ("dampen", conn["dampen"]),
+                ("name", PING_ATTR),
+            ],
+            ops=[Op("monitor", "10s", "60s")],
+        )
+    )
+    cfg.clones.append({"id": PING_CLONE, "rsc": PING, "meta": [("interleave", "true")]})
+    return {
+        "score": LOST_CONNECTIVITY[conn["on_loss"]],
+        "role": None,
+        "boolean_op": "or",
+        "exprs": [(PING_ATTR, "not_defined", None), (PING_ATTR, "lte", "0")],
+    }
+
+
+def _xapi_params(xapi, nodes):
+    params = []
+    for key, name in agents.XAPI_PARAMS.items():
+        value = _value(xapi[key])
+        if value is not None and agents.XAPI_DEFAULTS.get(name) != value:
+            params.append((name, value))
+    if any(n["host"] != n["name"] for n in nodes):
+        params.append((agents.HOST_MAP, ";".join("%s:%s" % (n["name"], n["host"]) for n in nodes)))
+    return params
+
+
+def _promotable_ops():
+    return [
+        Op("monitor", "10s", "60s", role="Promoted"),
+        Op("monitor", "11s", "60s", role="Unpromoted"),
+        Op("promote", timeout="120s"),
+        Op("demote", timeout="120s"),
+    ]
+
+
+def _master(cfg, xapi, connectivity):
+    cfg.primitives.append(Primitive(MASTER, agents.MASTER_AGENT, xapi, ops=_promotable_ops()))
+    cfg.clones.append(
+        {
+            "id": MASTER_CLONE,
+            "rsc": MASTER,
+            # priority: in a 2-node fence race the node holding the promoted master wins.
+            "meta": [
+                ("promotable", "true"),
+                ("promoted-max", "1"),
+                ("promoted-node-max", "1"),
+                ("interleave", "true"),
+                ("priority", "1"),
+            ],
+        }
+    )
+    if connectivity:
+        rule = dict(connectivity, role="Promoted")
+        cfg.locations.append(_location("pool-master-needs-connectivity", MASTER_CLONE, rule=rule))
+
+
+def _storage(cfg, storage):
+    params = [(p, storage[p]) for p in agents.STORAGE_PARAMS]
+    params[0] = ("drbd_resources", ":".join(storage["drbd_resources"]))
+    cfg.primitives.append(Primitive(STORAGE, agents.STORAGE_AGENT, params, ops=_promotable_ops()))
+    cfg.clones.append(
+        {
+            "id": STORAGE_CLONE,
+            "rsc": STORAGE,
+            "meta": [
+                ("promotable", "true"),
+                ("promoted-max", "1"),
+                ("promoted-node-max", "1"),
+                ("clone-max", "2"),
+                ("interleave", "true"),
+            ],
+        }
+    )
+    cfg.colocations.append(
+        {
+            "id": "storage-with-pool-master",
+            "score": INF,
+            "rsc": STORAGE_CLONE,
+            "role": "Promoted",
+            "with_rsc": MASTER_CLONE,
+            "with_role": "Promoted",
+        }
+    )
+    cfg.orders.append(
+        {
+            "id": "pool-master-before-storage",
+            "kind": "Mandatory",
+            "symmetrical": True,
+            "sets": [([MASTER_CLONE], "promote", True), ([STORAGE_CLONE], "promote", True)],
+        }
+    )
+
+
+def _vms(cfg, vms, xapi, connectivity):
+    for vm in vms:
+        params = [("vm", vm["vm"])] + xapi
+        if vm["check_guest"]:
+            params.append(("check_guest", "true"))
+        params.append(("shutdown_timeout", vm["shutdown_timeout"]))
+        ops = [Op("monitor", "30s", "60s")]
+        if vm["check_guest"]:
+            ops.append(Op("monitor", "120s", "90s", depth=10))
+        ops += [Op("start", timeout="300s"), Op("stop", timeout="300s")]
+        if vm["migrate"]:
+            ops += [Op("migrate_to", timeout="600s"), Op("migrate_from", timeout="120s")]
+        meta = [
+            ("allow-migrate", "true" if vm["migrate"] else None),
+            ("priority", vm["priority"] or None),
+        ]
+        cfg.primitives.append(Primitive(vm["id"], agents.VM_AGENT, params, meta, ops))
+        if vm["preferred_host"]:
+            lid = "%s-prefers-%s" % (vm["id"], _slug(vm["preferred_host"]))
+            cfg.locations.append(_location(lid, vm["id"], str(PREFER_SCORE), vm["preferred_host"]))
+        for first in vm["start_after"]:
+            cfg.orders.append(
+                _order("%s-after-%s" % (vm["id"], first), "Optional", True, [{"id": first}, vm])
+            )
+    if not vms:
+        return
+    ids = [vm["id"] for vm in vms]
+    cfg.orders.append(
+        {
+            "id": "pool-master-before-vms",
+            "kind": "Mandatory",
+            "symmetrical": False,
+            "sets": [([MASTER_CLONE], "promote", True), (ids, "start", False)],
+        }
+    )
+    on_storage = [vm["id"] for vm in vms if vm["uses_storage"]]
+    if on_storage:
+        cfg.orders.append(
+            {
+                "id": "storage-before-vms",
+                "kind": "Mandatory",
+                "symmetrical": False,
+                "sets": [([STORAGE_CLONE], "promote", True), (on_storage, "start", False)],
+            }
+        )
+    if connectivity:
+        cfg.locations.append(
+            _location("vms-need-connectivity", pattern=VM_PATTERN, rule=connectivity)
+        )
+
+
+def _location(lid, rsc=None, score=None, node=None, pattern=None, rule=None):
+    """A location: ``score`` on ``node``, or a ``rule``; for ``rsc`` or ids matching ``pattern``."""
+    return {"id": lid, "rsc": rsc, "pattern": pattern, "score": score, "node": node, "rule": rule}
+
+
+def _order(oid, kind, symmetrical, vms):
+    """A start order through VMs, each after the previous one."""
+    if len(vms) == 2:
+        sets = [([vms[0]["id"]], "start", True), ([vms[1]["id"]], "start", True)]
+    else:
+        sets = [([vm["id"] for vm in vms], "start", True)]
+    return {"id": oid, "kind": kind, "symmetrical": symmetrical, "sets": sets}
+
+
+def _alerts(cfg, alerts):
+    smtp = alerts["smtp"]
+    attrs = [
+        ("smtp_server", smtp["server"]),
+        ("smtp_port", smtp["port"]),
+        ("smtp_user", smtp["user"]),
+        ("smtp_password_file", smtp["password_file"]),
+        ("smtp_starttls", _bool(smtp["starttls"])),
+        ("mail_from", smtp["from"]),
+        ("suppress_minutes", alerts["suppress_minutes"]),
+    ]
+    cfg.alerts.append(
+        {
+            "id": "email",
+            "path": agents.ALERT_AGENT,
+            "attrs": [(k, str(v)) for k, v in attrs if v is not None],
+            "recipients": [
+                ("email-to-%d" % (i + 1), r) for i, r in enumerate(alerts["recipients"])
+            ],
+        }
+    )
+
+
+def _value(v):
+    if isinstance(v, bool):
+        return _bool(v)
+    return None if v is None else str(v)
+
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")

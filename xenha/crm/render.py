@@ -1,0 +1,66 @@
+"""Render a Config (xenha.crm.plan) with the Jinja2 templates in crm_templates/."""
+
+import os
+import re
+import shlex
+
+FORMATS = {"crm": "crm.j2", "xml": "cib.xml.j2", "pcs": "pcs.sh.j2", "corosync": "corosync.j2"}
+_PLAIN = re.compile(r"^[A-Za-z0-9_.:/@%+=,-]+$")
+
+
+def _crm_quote(value):
+    value = str(value)
+    if _PLAIN.match(value):
+        return value
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _crm_score(score):
+    return {"INFINITY": "inf", "-INFINITY": "-inf"}.get(score, score)
+
+
+def _rule(rule, typed):
+    """A rule's expressions in crm or pcs syntax; comparisons are numeric, as in the XML."""
+    parts = []
+    for attr, op, value in rule["exprs"]:
+        if value is None:
+            parts.append("%s %s" % (op, attr))
+        else:
+            parts.append(typed % {"attr": attr, "op": op, "value": value})
+    return (" %s " % rule["boolean_op"]).join(parts)
+
+
+def _environment():
+    import jinja2
+
+    import crm_templates
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(os.path.dirname(crm_templates.__file__)),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["xml.j2"]),
+    )
+    env.filters.update(
+        crmq=_crm_quote,
+        crmscore=_crm_score,
+        crmrule=lambda rule: _rule(rule, "%(attr)s number:%(op)s %(value)s"),
+        pcsrule=lambda rule: _rule(rule, "%(attr)s %(op)s number %(value)s"),
+        sh=shlex.quote,
+    )
+    return env
+
+
+def render(model, fmt="crm", source="the description"):
+    """The configuration of a checked model in one of FORMATS."""
+    from xenha.crm import plan
+
+    template = _environment().get_template(FORMATS[fmt])
+    if fmt == "corosync":
+        return template.render(m=model, source=source)
+    cfg = plan.build(model)
+    by_id = {p.id: p for p in cfg.primitives}
+    clone_of = {c["rsc"] for c in cfg.clones}
+    return template.render(cfg=cfg, source=source, by_id=by_id, clone_of=clone_of)

@@ -1,0 +1,106 @@
+"""A small declarative schema: each key's type, default and meaning, checked with file:line errors.
+
+Hand-written rather than JSON Schema because the errors must say, in the
+operator's words, which key at which line is wrong and what is expected, and
+pool hosts run Python 3.6 with as few packages as possible.
+"""
+
+import re
+
+from xenha.crm.agents import INLINE_SECRETS
+
+_DURATION = re.compile(r"^\d+(ms|s|m|min|h)?$")
+SECRET_HINT = (
+    "secrets are never written into the description: use password_file (or password_script)"
+)
+
+
+class Field:
+    """One key of a mapping: ``kind`` (str, int, bool, duration, list, map), ``spec``, ``item``."""
+
+    def __init__(
+        self, kind, required=False, default=None, choices=None, spec=None, item=None, doc=""
+    ):
+        self.kind = kind
+        self.required = required
+        self.default = default
+        self.choices = choices
+        self.spec = spec
+        self.item = item
+        self.doc = doc
+
+    def expected(self):
+        if self.choices:
+            return "one of: " + ", ".join(str(c) for c in self.choices)
+        return {
+            "str": "a text value",
+            "int": "a whole number",
+            "bool": "true or false",
+            "duration": "a duration such as 30s, 5m or 1h (or seconds as a number)",
+            "list": "a list",
+            "map": "a mapping of keys to values",
+        }[self.kind]
+
+
+def check(source, value, field, path):
+    """Return ``value`` checked against ``field`` with defaults filled in."""
+    bad = source.error(path, "got %s; expected %s" % (_show(value), field.expected()))
+    kind = field.kind
+    if kind == "str":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise bad
+        value = str(value)
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise bad
+    elif kind == "duration":
+        if isinstance(value, bool) or not _DURATION.match(str(value)):
+            raise bad
+        value = str(value) if not isinstance(value, int) else "%ds" % value
+    elif kind == "list":
+        if not isinstance(value, list):
+            raise bad
+        return [check(source, v, field.item, path + (i,)) for i, v in enumerate(value)]
+    elif kind == "map":
+        if not isinstance(value, dict):
+            raise bad
+        return check_map(source, value, field.spec, path)
+    if field.choices and value not in field.choices:
+        raise bad
+    return value
+
+
+def check_map(source, data, spec, path):
+    """Check a mapping: unknown keys, inline secrets, required keys; fill defaults."""
+    out = {}
+    for key, value in data.items():
+        if key in INLINE_SECRETS:
+            raise source.error(path + (key,), "inline secret refused; " + SECRET_HINT)
+        if key not in spec:
+            raise source.error(
+                path + (key,), "unknown key; expected one of: " + ", ".join(sorted(spec))
+            )
+        out[key] = check(source, value, spec[key], path + (key,))
+    for key, field in spec.items():
+        if key in out:
+            continue
+        if field.required:
+            raise source.error(path, "missing key %r (%s)" % (key, field.doc or field.expected()))
+        out[key] = _default(source, field, path + (key,))
+    return out
+
+
+def _default(source, field, path):
+    if field.kind == "map" and field.default is None:
+        return check_map(source, {}, field.spec, path)
+    if field.kind == "list" and field.default is None:
+        return []
+    return field.default
+
+
+def _show(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
