@@ -4,12 +4,13 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 
 from xenha import install
 from xenha.errors import XenhaError
-from xenha.lab import corosync, network, xapi
+from xenha.lab import bmcs, corosync, network, timeline, xapi
 from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
 from xenha.lab.proc import PidFile, run
 
@@ -78,6 +79,7 @@ class Lab:
             xapi.start(self.hosts, vms)
             progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
             _remember_undo(_install_agents())
+            bmcs.start(self.hosts)
             for h in self.hosts:
                 h.power_on()
             progress("%d hosts booted; waiting for the cluster to form" % len(self.hosts))
@@ -86,6 +88,68 @@ class Lab:
             down()
             raise
         progress("cluster up: %s online" % ", ".join(h.name for h in self.hosts))
+
+    def description(self):
+        """This lab as a xenha cluster description (what an operator would write)."""
+        info = xapi.info()
+        quorum = {"mode": self.quorum.replace("-", "_")}
+        if self.arbiter:
+            quorum["qdevice"] = {"host": self.arbiter.address}
+        return {
+            "cluster": {
+                "name": "xenha-lab",
+                "nodes": [
+                    {
+                        "name": h.name,
+                        "address": h.address,
+                        "fencing": [
+                            {
+                                "device": "ilo",
+                                "method": "ipmi",
+                                "ip": bmcs.address(h),
+                                "username": bmcs.USER,
+                                "password_file": str(bmcs.SECRET),
+                            }
+                        ],
+                    }
+                    for h in self.hosts
+                ],
+            },
+            "quorum": quorum,
+            "pool": {
+                "xapi": {"password_file": info["password_file"], "ca_file": info["ca_file"]},
+                "mode": "vms",
+                "protect": "all",
+            },
+            "vms": [{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
+        }
+
+    def configure(self, progress=print, timeout=180):
+        """Generate the lab's configuration with xenha's generator, load it with crmsh and
+        wait until the cluster has settled with every VM started and a promoted master."""
+        import yaml
+
+        from xenha import model
+        from xenha.crm.render import render
+
+        path = STATE / "pool.yaml"
+        path.write_text(yaml.safe_dump(self.description(), sort_keys=False))
+        crm = render(model.load(str(path)), "crm") + timeline.install_recorder()
+        (STATE / "pool.crm").write_text(crm)
+        first = self.hosts[0]
+        r = subprocess.run(
+            first.enter(["crm", "configure", "load", "update", "-"]),
+            input=crm,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=120,
+        )
+        if r.returncode != 0:
+            raise XenhaError("crm configure load update failed: %s" % r.stdout.strip())
+        progress("configuration generated from %s and loaded with crmsh; waiting to settle" % path)
+        first.exec(["crm_resource", "--wait", "--timeout", "%ds" % timeout], timeout=timeout + 10)
+        progress("cluster settled")
 
     def crash(self, host):
         """Power cut: the host's processes die, its link goes dark, its xapi stops."""
