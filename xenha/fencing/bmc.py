@@ -1,0 +1,41 @@
+"""Agents for server management controllers (iLO, DRAC, iRMC): one machine, several protocols."""
+
+import importlib
+
+from xenha.fencing import options as o
+from xenha.fencing.agent import Agent
+
+# method -> "module:class" of the backend, imported only when the action needs it.
+BACKENDS = {
+    "ipmi": "xenha.fencing.ipmi:IpmiDevice",
+}
+PORTS = {"ipmi": 623, "redfish": 443, "ribcl": 443}
+
+
+class ByMethod:
+    """Device factory that opens the backend named by the ``method`` option."""
+
+    plugs = False
+    can_list = False
+
+    def __call__(self, opts, secret):
+        module, _, name = BACKENDS[opts.method].partition(":")
+        return getattr(importlib.import_module(module), name)(opts, secret)
+
+
+def bmc_agent(name, product, methods, default, longdesc):
+    """The Agent for a management controller that speaks ``methods`` (default ``default``)."""
+    ports = ", ".join("%d for %s" % (PORTS[m], m) for m in methods)
+    return Agent(
+        name=name,
+        shortdesc="Fence agent for %s (xenha)" % product,
+        longdesc=longdesc + " Success is reported only once the controller reads back power OFF; an"
+        " unreachable controller, refused login or unknown state is a failure.",
+        device=ByMethod(),
+        options=o.COMMON
+        + o.LOGIN
+        + (
+            o.ipport(desc="Port of the controller (default: %s)" % ports),
+            o.method(methods, default),
+        ),
+    )

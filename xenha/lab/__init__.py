@@ -1,0 +1,1 @@
+"""The local lab: simulated pool, BMCs, PDU and scenarios on one machine."""

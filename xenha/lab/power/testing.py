@@ -1,0 +1,93 @@
+"""Start the lab's protocol servers for tests and benchmarks; always stopped by PID afterwards."""
+
+import contextlib
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+
+from xenha.lab.power.rack import Rack
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    """A port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def secret_file(directory, secret, name="secret"):
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return path
+
+
+@contextlib.contextmanager
+def process(argv, ready, timeout=15, **kw):
+    """Run ``argv``; wait for a stdout line containing ``ready``; stop it by PID on exit."""
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        **kw,
+    )
+    try:
+        seen = []
+        while True:
+            r, _, _ = select.select([proc.stdout], [], [], timeout)
+            line = proc.stdout.readline() if r else ""
+            if not line:
+                raise RuntimeError("%s did not start: %s" % (argv[0], "".join(seen)[-2000:]))
+            seen.append(line)
+            if ready in line:
+                break
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+class Bmc:
+    """A running lab BMC: where it listens and how to log in."""
+
+    def __init__(self, rack, machine, port, user, password, password_file):
+        self.rack = rack
+        self.machine = machine
+        self.port = port
+        self.user = user
+        self.password = password
+        self.password_file = password_file
+
+    @property
+    def power(self):
+        return self.rack.state("machines", self.machine)
+
+
+@contextlib.contextmanager
+def ipmi_bmc(rack, machine, user="admin", password="lab-ipmi-secret"):
+    """An IPMI lanplus BMC for ``machine`` of ``rack`` on a free UDP port of 127.0.0.1."""
+    with tempfile.TemporaryDirectory(prefix="xenha-bmc-") as tmp:
+        pwfile = secret_file(tmp, password)
+        port = free_port()
+        argv = [sys.executable, "-m", "xenha.lab.power.ipmi_bmc", "--rack", rack.path]
+        argv += ["--machine", machine, "--port", str(port), "--user", user]
+        argv += ["--password-file", pwfile]
+        with process(argv, "listening"):
+            yield Bmc(rack, machine, port, user, password, pwfile)
+
+
+@contextlib.contextmanager
+def rack(machines=("node1",), outlets=()):
+    """A fresh rack file in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="xenha-rack-") as tmp:
+        yield Rack.create(os.path.join(tmp, "rack.json"), machines, outlets)
