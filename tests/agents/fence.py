@@ -3,13 +3,10 @@
 import os
 import subprocess
 
-import pytest
-
 from xenha import install
 
 
-@pytest.fixture(scope="session")
-def fence_agents(tmp_path_factory):
+def install_agents(tmp_path_factory):
     """``{name: path}`` of the fence agents installed by `xenha install` in a scratch root."""
     root = str(tmp_path_factory.mktemp("root"))
     install.install(root)
