@@ -48,17 +48,25 @@ class _Expired(BaseException):
 
 @contextlib.contextmanager
 def bounded(seconds, what):
-    """Raise Unreachable when the block takes longer than ``seconds`` (main thread only)."""
+    """Raise Unreachable when the block takes longer than ``seconds`` (main thread only).
+
+    Some libraries wrap whatever interrupts them in their own exception, so
+    any exception after the alarm fired counts as the timeout.
+    """
+    fired = []
 
     def expire(signum, frame):
+        fired.append(True)
         raise _Expired()
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
     try:
         yield
-    except _Expired:
-        raise Unreachable("%s: no answer within %gs" % (what, seconds)) from None
+    except BaseException:
+        if fired:
+            raise Unreachable("%s: no answer within %gs" % (what, seconds)) from None
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -104,8 +112,12 @@ class Runner:
         return self._device
 
     def call(self, what, fn, *args):
-        with bounded(self.opts.login_timeout, what):
-            return fn(*args)
+        try:
+            with bounded(self.opts.login_timeout, what):
+                return fn(*args)
+        except Unreachable as e:
+            hint = self.agent.device.unreachable_hint
+            raise Unreachable("%s (%s)" % (e, hint) if hint not in str(e) else str(e)) from None
 
     def read(self, target):
         state = self.call("read power state", self.device.get_power, target)
@@ -161,7 +173,7 @@ class Runner:
 
     def act(self, action):
         if action == "validate-all":
-            self.secret()
+            secrets.password(self.opts, required=self.agent.device.needs_secret)
             self.log.info("options are valid")
             return EXIT_OK
         if action == "monitor":

@@ -17,6 +17,8 @@ class ByMethod:
 
     plugs = False
     can_list = False
+    needs_secret = True
+    unreachable_hint = "controller down, wrong address or port, or IPMI over LAN disabled"
 
     def __call__(self, opts, secret):
         module, _, name = BACKENDS[opts.method].partition(":")

@@ -28,6 +28,10 @@ class Device:
     plugs = True
     #: True when ``outlets()`` can list the plugs (enables the ``list`` action).
     can_list = False
+    #: True when the device cannot work without a password (checked by ``validate-all``).
+    needs_secret = True
+    #: Likely causes named when a call gets no answer within ``login_timeout``.
+    unreachable_hint = "device down or wrong address"
 
     def __init__(self, opts, secret):
         """``secret`` is a function returning the password, called only when needed."""

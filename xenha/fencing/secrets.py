@@ -66,11 +66,11 @@ def run_password_script(command, timeout):
 
 def password(opts, required=True):
     """The secret from password_file, password_script or password (in that order of preference)."""
-    if opts.password_file:
+    if getattr(opts, "password_file", None):
         return read_password_file(opts.password_file)
-    if opts.password_script:
+    if getattr(opts, "password_script", None):
         return run_password_script(opts.password_script, opts.login_timeout)
-    if opts.password:
+    if getattr(opts, "password", None):
         return opts.password
     if required:
         raise UsageError("no password: set password_file (root-only), password_script or password")

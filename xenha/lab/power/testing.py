@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 
 from xenha.lab.power.rack import Rack
 
@@ -46,6 +47,8 @@ def process(argv, ready, timeout=15, **kw):
             seen.append(line)
             if ready in line:
                 break
+        # Keep reading so a chatty server never blocks on a full pipe.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         yield proc
     finally:
         proc.terminate()
@@ -54,7 +57,6 @@ def process(argv, ready, timeout=15, **kw):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        proc.stdout.close()
 
 
 class Bmc:
@@ -91,3 +93,36 @@ def rack(machines=("node1",), outlets=()):
     """A fresh rack file in a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="xenha-rack-") as tmp:
         yield Rack.create(os.path.join(tmp, "rack.json"), machines, outlets)
+
+
+class Pdu:
+    """A running lab PDU: its port and communities (v1/v2c) and SNMPv3 user."""
+
+    def __init__(self, rack, port, read_community, write_community, v3_user):
+        self.rack = rack
+        self.port = port
+        self.read_community = read_community
+        self.write_community = write_community
+        self.v3_user = v3_user
+
+    def outlet(self, number):
+        return self.rack.state("outlets", number)
+
+
+@contextlib.contextmanager
+def apc_pdu(rack, read_community="lab-read", write_community="lab-write-secret"):
+    """net-snmp snmpd serving ``rack``'s outlets as an APC rack PDU on a free UDP port."""
+    from xenha.lab.power import apc_pdu as pdu
+
+    v3_user = ("labuser", "lab-auth-secret", "lab-priv-secret")
+    with tempfile.TemporaryDirectory(prefix="xenha-pdu-") as tmp:
+        port = free_port()
+        conf = os.path.join(tmp, "snmpd.conf")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            communities = [(read_community, "ro"), (write_community, "rw")]
+            f.write(pdu.snmpd_conf(port, communities, rack.path, [v3_user]))
+        argv = [sys.executable, "-m", "xenha.lab.power.apc_pdu", "serve", "--conf", conf]
+        argv += ["--state-dir", tmp]
+        with process(argv, "NET-SNMP version"):
+            yield Pdu(rack, port, read_community, write_community, v3_user)
