@@ -193,6 +193,9 @@ class Runner:
             self.log.info("fenced %s: power is OFF" % ", ".join(map(_name, targets)))
             if action == "off":
                 return EXIT_OK
+            if not self.agent.device.can_power_on:
+                self.log.info("%s must be powered on by hand" % ", ".join(map(_name, targets)))
+                return EXIT_OK
             try:
                 self.switch(targets, ON)
             except XenhaError as e:

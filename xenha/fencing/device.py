@@ -30,6 +30,8 @@ class Device:
     can_list = False
     #: True when the device cannot work without a password (checked by ``validate-all``).
     needs_secret = True
+    #: False when nothing can switch the power back on (``reboot`` then ends once OFF).
+    can_power_on = True
     #: Likely causes named when a call gets no answer within ``login_timeout``.
     unreachable_hint = "device down or wrong address"
 
