@@ -19,7 +19,7 @@ from xenha.fencing import secrets
 from xenha.fencing.device import OFF, ON, FenceError, Unreachable
 
 EXIT_OK, EXIT_FAIL, EXIT_OFF = 0, 1, 2
-POWER_ACTIONS = ("on", "off", "reboot", "status")
+POLL_FAST, POLL_FAST_FOR, POLL_SLOW = 0.1, 3.0, 0.5
 
 
 class Agent:
@@ -143,8 +143,8 @@ class Runner:
             self.call("set power %s" % state, self.device.set_power, target, state)
         if self.opts.power_wait:
             time.sleep(self.opts.power_wait)
-        deadline = time.monotonic() + self.opts.power_timeout
-        pause = 0.05
+        started = time.monotonic()
+        deadline = started + self.opts.power_timeout
         pending = list(targets)
         while True:
             last_error = None
@@ -164,8 +164,9 @@ class Runner:
                     "%s not read back %s within power_timeout=%gs%s; not confirmed"
                     % (", ".join(map(_name, pending)), state.upper(), self.opts.power_timeout, why)
                 )
+            # Poll briskly while a real switch is likely to settle, then ease off.
+            pause = POLL_FAST if time.monotonic() - started < POLL_FAST_FOR else POLL_SLOW
             time.sleep(min(pause, left))
-            pause = min(pause * 2, 1.0)
 
     def status(self, targets):
         states = [self.read(t) for t in targets]
