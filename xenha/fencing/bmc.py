@@ -4,21 +4,28 @@ import importlib
 
 from xenha.fencing import options as o
 from xenha.fencing.agent import Agent
+from xenha.fencing.device import Device
 
 # method -> "module:class" of the backend, imported only when the action needs it.
 BACKENDS = {
     "ipmi": "xenha.fencing.ipmi:IpmiDevice",
+    "racadm": "xenha.fencing.ssh:RacadmDevice",
 }
-PORTS = {"ipmi": 623, "redfish": 443, "ribcl": 443}
+PORTS = {"ipmi": 623, "racadm": 22, "redfish": 443, "ribcl": 443}
 
 
-class ByMethod:
-    """Device factory that opens the backend named by the ``method`` option."""
+class ByMethod(Device):
+    """Device factory that opens the backend named by the ``method`` option.
+
+    Its class attributes are the traits every controller backend shares.
+    """
 
     plugs = False
-    can_list = False
-    needs_secret = True
-    unreachable_hint = "controller down, wrong address or port, or IPMI over LAN disabled"
+
+    def __init__(self):
+        """Nothing to hold: the backend is chosen per call."""
+
+    unreachable_hint = "controller down, wrong address or port, or the method disabled on it"
 
     def __call__(self, opts, secret):
         module, _, name = BACKENDS[opts.method].partition(":")
@@ -28,6 +35,7 @@ class ByMethod:
 def bmc_agent(name, product, methods, default, longdesc):
     """The Agent for a management controller that speaks ``methods`` (default ``default``)."""
     ports = ", ".join("%d for %s" % (PORTS[m], m) for m in methods)
+    extra = (o.IDENTITY_FILE, o.KNOWN_HOSTS) if "racadm" in methods else ()
     return Agent(
         name=name,
         shortdesc="Fence agent for %s (xenha)" % product,
@@ -39,5 +47,6 @@ def bmc_agent(name, product, methods, default, longdesc):
         + (
             o.ipport(desc="Port of the controller (default: %s)" % ports),
             o.method(methods, default),
-        ),
+        )
+        + extra,
     )

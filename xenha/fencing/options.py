@@ -263,6 +263,14 @@ SNMP_VERSION = Option(
     metavar="version",
 )
 
+IDENTITY_FILE = Option("identity_file", "SSH private key to log in with", short="k", metavar="path")
+KNOWN_HOSTS = Option(
+    "known_hosts",
+    "known_hosts file that must hold the server's host key (never learnt on the fly)",
+    default="/root/.ssh/known_hosts",
+    metavar="path",
+)
+
 COMMON = (ACTION, PLUG, VERBOSE, POWER_TIMEOUT, POWER_WAIT, LOGIN_TIMEOUT)
 LOGIN = (IP, USERNAME, PASSWORD, PASSWORD_SCRIPT, PASSWORD_FILE)
 

@@ -126,3 +126,59 @@ def apc_pdu(rack, read_community="lab-read", write_community="lab-write-secret")
         argv += ["--state-dir", tmp]
         with process(argv, "NET-SNMP version"):
             yield Pdu(rack, port, read_community, write_community, v3_user)
+
+
+class Sshd:
+    """A running lab sshd: its port, the client key and a known_hosts file holding its host key."""
+
+    def __init__(self, rack, port, identity_file, known_hosts, user):
+        self.rack = rack
+        self.port = port
+        self.identity_file = identity_file
+        self.known_hosts = known_hosts
+        self.user = user
+
+
+def _keygen(path):
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xenha-lab", "-f", path],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    with open(path + ".pub") as f:
+        return f.read().strip()
+
+
+@contextlib.contextmanager
+def sshd(rack, machine):
+    """OpenSSH's sshd on a free port of 127.0.0.1 with its own keys and config; every login
+    runs the lab power shell (racadm for ``machine``, ``power`` for any machine)."""
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+    with tempfile.TemporaryDirectory(prefix="xenha-sshd-") as tmp:
+        port = free_port(socket.SOCK_STREAM)
+        host_key = os.path.join(tmp, "host_key")
+        host_pub = _keygen(host_key)
+        client_key = os.path.join(tmp, "client_key")
+        client_pub = _keygen(client_key)
+        forced = "%s -m xenha.lab.power.power_shell --rack %s --machine %s" % (
+            sys.executable,
+            rack.path,
+            machine,
+        )
+        authorized = os.path.join(tmp, "authorized_keys")
+        with open(authorized, "w") as f:
+            f.write('command="%s",no-pty,no-port-forwarding %s\n' % (forced, client_pub))
+        known_hosts = os.path.join(tmp, "known_hosts")
+        with open(known_hosts, "w") as f:
+            f.write("[127.0.0.1]:%d %s\n" % (port, " ".join(host_pub.split()[:2])))
+        conf = os.path.join(tmp, "sshd_config")
+        with open(conf, "w") as f:
+            f.write(
+                "ListenAddress 127.0.0.1\nPort %d\nHostKey %s\nAuthorizedKeysFile %s\n"
+                "PidFile %s/sshd.pid\nUsePAM no\nStrictModes no\nPermitRootLogin "
+                "prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                "LogLevel INFO\n" % (port, host_key, authorized, tmp)
+            )
+        argv = ["/usr/sbin/sshd", "-D", "-e", "-f", conf]
+        with process(argv, "Server listening"):
+            yield Sshd(rack, port, client_key, known_hosts, "root")
