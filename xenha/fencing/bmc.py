@@ -10,8 +10,16 @@ from xenha.fencing.device import Device
 BACKENDS = {
     "ipmi": "xenha.fencing.ipmi:IpmiDevice",
     "racadm": "xenha.fencing.ssh:RacadmDevice",
+    "redfish": "xenha.fencing.redfish:RedfishDevice",
 }
 PORTS = {"ipmi": 623, "racadm": 22, "redfish": 443, "ribcl": 443}
+
+
+SYSTEMS_URI = o.Option(
+    "systems_uri",
+    "Redfish ComputerSystem to act on (default: the only one the service lists)",
+    metavar="uri",
+)
 
 
 class ByMethod(Device):
@@ -36,6 +44,8 @@ def bmc_agent(name, product, methods, default, longdesc):
     """The Agent for a management controller that speaks ``methods`` (default ``default``)."""
     ports = ", ".join("%d for %s" % (PORTS[m], m) for m in methods)
     extra = (o.IDENTITY_FILE, o.KNOWN_HOSTS) if "racadm" in methods else ()
+    if "redfish" in methods:
+        extra += (o.SSL_INSECURE, o.SSL_CA_FILE, SYSTEMS_URI)
     return Agent(
         name=name,
         shortdesc="Fence agent for %s (xenha)" % product,

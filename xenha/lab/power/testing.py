@@ -182,3 +182,39 @@ def sshd(rack, machine):
         argv = ["/usr/sbin/sshd", "-D", "-e", "-f", conf]
         with process(argv, "Server listening"):
             yield Sshd(rack, port, client_key, known_hosts, "root")
+
+
+def tls_certificate(directory, name="127.0.0.1"):
+    """A self-signed certificate for ``name`` (an IP address); returns (cert, key) paths."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        + ["-nodes", "-days", "2", "-subj", "/CN=%s" % name, "-addext"]
+        + ["subjectAltName=IP:%s" % name, "-keyout", key, "-out", cert],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return cert, key
+
+
+class TlsBmc(Bmc):
+    """A running HTTPS management endpoint; ``ca_file`` is its self-signed certificate."""
+
+    def __init__(self, rack, machine, port, user, password, password_file, ca_file):
+        super().__init__(rack, machine, port, user, password, password_file)
+        self.ca_file = ca_file
+
+
+@contextlib.contextmanager
+def redfish_bmc(rack, machine, user="admin", password="lab-redfish-secret"):
+    """The lab Redfish service for ``machine`` over HTTPS on a free TCP port of 127.0.0.1."""
+    with tempfile.TemporaryDirectory(prefix="xenha-redfish-") as tmp:
+        pwfile = secret_file(tmp, password)
+        cert, key = tls_certificate(tmp)
+        port = free_port(socket.SOCK_STREAM)
+        argv = [sys.executable, "-m", "xenha.lab.power.redfish", "--rack", rack.path]
+        argv += ["--machine", machine, "--port", str(port), "--cert", cert, "--key", key]
+        argv += ["--user", user, "--password-file", pwfile]
+        with process(argv, "listening"):
+            yield TlsBmc(rack, machine, port, user, password, pwfile, cert)
