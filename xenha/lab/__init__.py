@@ -1,1 +1,1 @@
-"""The local lab: simulated pool, BMCs, PDU and scenarios on one machine."""
+"""The local lab: simulators and scenarios that stand in for a real pool (newest Python)."""

@@ -1,0 +1,50 @@
+"""Fidelity: fence-agents' own fence_xenapi (Debian package, its bundled XenAPI.py) works
+against the simulator unchanged, and its answers match the hypervisor truth."""
+
+import os
+import subprocess
+
+import pytest
+
+from xenha.lab.xapisim.testing import running_pool
+
+FENCE_XENAPI = "/usr/sbin/fence_xenapi"
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(FENCE_XENAPI), reason="fence_xenapi missing: install fence-agents"
+)
+
+
+def fence(sim, url, action, *target):
+    # The password reaches the agent through a script, never on the command line.
+    argv = [FENCE_XENAPI, "-o", action, "-s", url, "-l", sim.user]
+    argv += ["-S", "cat " + sim.password_file] + list(target)
+    return subprocess.run(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60
+    )
+
+
+def test_status_off_on_follow_the_truth():
+    with running_pool(hosts=2, vms=2) as sim:
+        vm = sim.vms[0]
+        running = lambda: any(vm in doms for doms in sim.truth()["domains"].values())  # noqa: E731
+        r = fence(sim, sim.master.url, "status", "-n", "vm1")
+        assert (r.returncode, r.stdout.strip()) == (0, "Status: ON")
+        r = fence(sim, sim.master.url, "off", "-n", "vm1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not running()
+        r = fence(sim, sim.master.url, "status", "-n", "vm1")
+        assert (r.returncode, r.stdout.strip()) == (2, "Status: OFF")
+        r = fence(sim, sim.master.url, "on", "-n", "vm1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert running()
+        r = fence(sim, sim.master.url, "list")
+        assert set(r.stdout.split()) == {"%s,%s" % (u, sim.vm_names[u]) for u in sim.vms}
+        assert sim.double_runs() == []
+
+
+def test_a_slave_endpoint_refuses_the_login():
+    with running_pool(hosts=2, vms=1) as sim:
+        r = fence(sim, sim.slaves[0].url, "status", "-n", "vm1")
+        assert r.returncode != 0
+        assert "HOST_IS_SLAVE" in r.stdout

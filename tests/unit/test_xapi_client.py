@@ -1,0 +1,171 @@
+"""xenha.xapi.Client against the simulator: master following, cached sessions, timeouts,
+typed errors and name resolution."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from xenha.errors import XenhaError
+from xenha.lab.xapisim.testing import running_pool
+from xenha.xapi import Client, Settings, XapiError, XapiUnreachable
+
+
+@pytest.fixture
+def sim():
+    with running_pool(hosts=3, vms=4) as s:
+        yield s
+
+
+def settings(sim, host, **kw):
+    kw.setdefault("timeout", 3.0)
+    return Settings(url=host.url, password_file=sim.password_file, **kw)
+
+
+def test_follows_the_master_and_knows_its_own_host(sim, tmp_path):
+    slave = sim.slaves[0]
+    with Client(settings(sim, slave), cache_dir=str(tmp_path)) as c:
+        assert c.xenapi.host.get_uuid(c.master()) == sim.master.uuid
+        assert c.xenapi.host.get_uuid(c.this_host()) == slave.uuid
+        assert c.master_reachable() is True
+        assert c.host_is_live(c.this_host()) is True
+
+
+def test_a_thousand_invocations_share_one_session(sim, tmp_path):
+    st = settings(sim, sim.slaves[1])
+    for _ in range(1000):
+        with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+            c.xenapi.pool.get_all()
+    assert sim.session_count("agent") == 1
+    cache = tmp_path / os.listdir(str(tmp_path))[0]
+    assert oct(os.stat(str(tmp_path)).st_mode & 0o777) == "0o700"
+    assert {oct(os.stat(str(p)).st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o600"}
+    assert cache.exists()
+
+
+def test_relogin_when_the_cached_session_is_gone(sim, tmp_path):
+    st = settings(sim, sim.master)
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        c.xenapi.pool.get_all()
+    sim.power_off(sim.master.name)  # the master's xapi restarts: its sessions are gone
+    sim.power_on(sim.master.name)
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        assert c.xenapi.host.get_uuid(c.master()) == sim.master.uuid
+    assert sim.session_count("agent") == 1
+
+
+def test_one_shot_client_logs_out(sim):
+    with Client(settings(sim, sim.slaves[0]), originator="once", cache_dir=None) as c:
+        c.xenapi.VM.get_all()
+        assert sim.session_count("once") == 1
+    assert sim.session_count("once") == 0
+
+
+def test_a_hung_call_times_out(sim, tmp_path):
+    sim.inject("VM.get_all", "", 0, True)
+    with Client(settings(sim, sim.master, timeout=1.0), cache_dir=str(tmp_path)) as c:
+        started = time.monotonic()
+        with pytest.raises(XapiUnreachable):
+            c.xenapi.VM.get_all()
+        assert time.monotonic() - started < 1.9
+
+
+def test_typed_errors(sim, tmp_path):
+    with Client(settings(sim, sim.master), cache_dir=str(tmp_path)) as c:
+        vm = c.resolve_vm(sim.vms[0])
+        c.xenapi.VM.hard_shutdown(vm)
+        with pytest.raises(XapiError) as e:
+            c.xenapi.VM.clean_shutdown(vm)
+        assert e.value.code == "VM_BAD_POWER_STATE"
+        assert e.value.params == [vm, "running", "halted"]
+    sim.inject("VM.start", "", 0, False, ["NO_HOSTS_AVAILABLE"], 1)
+    with Client(settings(sim, sim.master), cache_dir=str(tmp_path)) as c:
+        with pytest.raises(XapiError) as e:
+            c.xenapi.VM.start(vm, False, False)
+        assert (e.value.code, e.value.params) == ("NO_HOSTS_AVAILABLE", [])
+
+
+def test_wrong_password_and_unreachable_endpoints(sim, tmp_path):
+    bad = tmp_path / "bad.secret"
+    bad.write_text("nope\n")
+    bad.chmod(0o600)
+    st = Settings(url=sim.master.url, password_file=str(bad), timeout=2)
+    with pytest.raises(XapiError) as e, Client(st, cache_dir=None) as c:
+        c.xenapi.VM.get_all()
+    assert e.value.code == "SESSION_AUTHENTICATION_FAILED"
+    bad.chmod(0o644)
+    with pytest.raises(XenhaError, match="chmod 600"), Client(st, cache_dir=None) as c:
+        c.xenapi.VM.get_all()
+    sim.power_off(sim.master.name)
+    with pytest.raises(XapiUnreachable), Client(settings(sim, sim.master), cache_dir=None) as c:
+        c.xenapi.VM.get_all()
+
+
+def test_master_gone_emergency_view(sim, tmp_path):
+    slave = sim.slaves[0]
+    with Client(settings(sim, slave), cache_dir=str(tmp_path)) as c:
+        c.xenapi.pool.get_all()
+        sim.power_off(sim.master.name)
+        assert c.master_reachable() is False
+        with c.emergency() as local:
+            assert local.xenapi.host.get_uuid(local.this_host()) == slave.uuid
+            assert local.xenapi.host.get_uuid(local.master()) == sim.master.uuid
+            local.xenapi.pool.emergency_transition_to_master()
+        # the cached master is dead; the configured endpoint now leads to the new one
+        assert c.xenapi.host.get_uuid(c.master()) == slave.uuid
+
+
+def test_names_resolve_only_when_unique(tmp_path):
+    state = {
+        "hosts": [{"name": "h1"}, {"name": "h2"}],
+        "vms": [
+            {"name": "web", "uuid": "11111111-1111-4111-8111-111111111111"},
+            {"name": "web", "uuid": "22222222-2222-4222-8222-222222222222"},
+            {"name": "db", "host": "h1"},
+            {"name": "db", "is_a_template": True},
+        ],
+    }
+    with running_pool(state=state) as sim, Client(
+        settings(sim, sim.master), cache_dir=str(tmp_path)
+    ) as c:
+        assert c.xenapi.VM.get_name_label(c.resolve_vm("db")) == "db"
+        with pytest.raises(XenhaError) as e:
+            c.resolve_vm("web")
+        assert "11111111-1111-4111-8111-111111111111" in str(e.value)
+        assert "22222222-2222-4222-8222-222222222222" in str(e.value)
+        assert c.resolve_vm("22222222-2222-4222-8222-222222222222") == c.xenapi.VM.get_by_uuid(
+            "22222222-2222-4222-8222-222222222222"
+        )
+        with pytest.raises(XenhaError, match="no VM named 'nothing'"):
+            c.resolve_vm("nothing")
+        with pytest.raises(XenhaError, match="no host with UUID"):
+            c.resolve_host("33333333-3333-4333-8333-333333333333")
+        assert c.xenapi.host.get_name_label(c.resolve_host("h2")) == "h2"
+
+
+def test_concurrent_processes_share_the_cached_session(sim, tmp_path):
+    code = (
+        "import sys\n"
+        "from xenha.xapi import Client, Settings\n"
+        "st = Settings(url=sys.argv[1], password_file=sys.argv[2])\n"
+        "for _ in range(20):\n"
+        "    with Client(st, originator='agent', cache_dir=sys.argv[3]) as c:\n"
+        "        c.xenapi.VM.get_all()\n"
+    )
+    argv = [sys.executable, "-c", code, sim.slaves[0].url, sim.password_file, str(tmp_path)]
+    procs = [subprocess.Popen(argv) for _ in range(6)]
+    assert [p.wait(60) for p in procs] == [0] * 6
+    assert sim.session_count("agent") == 1
+
+
+def test_cached_session_survives_a_planned_master_change(sim, tmp_path):
+    st = settings(sim, sim.master)
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        new = c.resolve_host(sim.slaves[1].name)
+        c.xenapi.pool.designate_new_master(new)
+    # both xapis restarted: the cached session is invalid and the old master is a slave
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        assert c.xenapi.host.get_uuid(c.master()) == sim.slaves[1].uuid
+        assert c.xenapi.host.get_uuid(c.this_host()) == sim.master.uuid

@@ -1,0 +1,70 @@
+"""HTTPS verification (CA file, pinned fingerprint, explicit insecure) and the local
+unix socket, against the simulator's endpoints."""
+
+import logging
+
+import pytest
+import XenAPI
+
+from xenha.lab.xapisim.testing import running_pool
+from xenha.xapi import Client, Settings, XapiUnreachable
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with running_pool(hosts=2, vms=2, https=True, sockets=True) as s:
+        yield s
+
+
+def client(sim, url, **kw):
+    return Client(
+        Settings(url=url, password_file=sim.password_file, timeout=3, **kw), cache_dir=None
+    )
+
+
+def master_uuid(c):
+    return c.xenapi.host.get_uuid(c.master())
+
+
+def test_ca_file_verifies_and_master_following_keeps_https(sim):
+    with client(sim, sim.slaves[0].https_url, ca_file=sim.ca_file) as c:
+        assert master_uuid(c) == sim.master.uuid
+        assert c._url == sim.master.https_url
+
+
+def test_pinned_fingerprint(sim):
+    with client(sim, sim.master.https_url, fingerprint=sim.fingerprint) as c:
+        assert master_uuid(c) == sim.master.uuid
+    wrong = "00" * 32
+    with pytest.raises(XapiUnreachable, match="fingerprint"), client(
+        sim, sim.master.https_url, fingerprint=wrong
+    ) as c:
+        c.master()
+
+
+def test_unverified_certificate_is_refused_unless_insecure(sim, caplog):
+    with pytest.raises(XapiUnreachable, match="CERTIFICATE_VERIFY_FAILED"), client(
+        sim, sim.master.https_url
+    ) as c:
+        c.master()
+    with caplog.at_level(logging.WARNING, logger="xenha.xapi"), client(
+        sim, sim.master.https_url, insecure=True
+    ) as c:
+        assert master_uuid(c) == sim.master.uuid
+    assert "verification of XAPI is disabled" in caplog.text
+
+
+def test_official_sdk_over_https(sim):
+    s = XenAPI.Session(sim.master.https_url, ignore_ssl=True)
+    s.xenapi.login_with_password(sim.user, sim.password(), "1.0", "sdk-test")
+    assert len(s.xenapi.host.get_all()) == 2
+    s.xenapi.session.logout()
+
+
+def test_local_socket(sim):
+    settings = Settings(url=None, socket_path=sim.master.socket, password_file=sim.password_file)
+    with Client(settings, cache_dir=None) as c:
+        assert c.xenapi.host.get_uuid(c.this_host()) == sim.master.uuid
+    settings = Settings(url=None, socket_path=sim.slaves[0].socket, password_file=sim.password_file)
+    with Client(settings, cache_dir=None).emergency() as local:
+        assert local.xenapi.host.get_uuid(local.this_host()) == sim.slaves[0].uuid

@@ -1,0 +1,171 @@
+"""XML-RPC endpoints: one per host, over HTTP, HTTPS and optionally a unix socket.
+
+A powered-off host drops connections without answering; an isolated host (or a call
+that hangs) keeps the connection open and silent, as a black-holed network does.
+"""
+
+import errno
+import os
+import socket
+import socketserver
+import threading
+import xmlrpc.client
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .netns import entered
+from .rpc import Hang
+
+HANG_SECONDS = 600.0
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's transport expects
+
+    def do_POST(self):
+        endpoint = self.server.endpoint
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        host = endpoint.host
+        if not host.up:
+            self.close_connection = True
+            return
+        try:
+            if host.isolated:
+                raise Hang("isolated")
+            params, method = xmlrpc.client.loads(body)
+            response = endpoint.dispatcher.handle(host, method, params)
+        except Hang:
+            endpoint.pool.stopping.wait(HANG_SECONDS)
+            self.close_connection = True
+            return
+        out = xmlrpc.client.dumps((response,), methodresponse=True, allow_none=True)
+        out = out.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def address_string(self):
+        return str(self.client_address[0]) if self.client_address else "unix"
+
+    def log_message(self, format, *args):
+        pass
+
+
+class TCPEndpoint(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, endpoint, address, port, ssl_context=None):
+        self.endpoint = endpoint
+        self.ssl_context = ssl_context
+        super().__init__((address, port), Handler)
+
+    def finish_request(self, request, client_address):
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            try:
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+            except OSError:
+                return  # failed handshake: the client sees the TLS error
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        pass  # a client that goes away mid-call is not our problem
+
+
+class UnixEndpoint(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, endpoint, path):
+        self.endpoint = endpoint
+        if os.path.exists(path):
+            os.unlink(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        super().__init__(path, Handler)
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class Endpoint:
+    """What one host serves: its xapi behind its listeners."""
+
+    def __init__(self, pool, dispatcher, host):
+        self.pool, self.dispatcher, self.host = pool, dispatcher, host
+        self.tcp = []  # (scheme, ssl context, server)
+        self.netns_id = None
+
+    def listen(self, scheme, port, ssl_context):
+        with entered(self.host.netns):
+            srv = TCPEndpoint(self, self.host.address, port, ssl_context)
+        self.tcp.append((scheme, ssl_context, srv))
+        if self.host.netns:
+            self.netns_id = _inode(self.host.netns)
+        return srv
+
+    def relisten_if_moved(self):
+        """The lab recreated the host's namespace (a reboot): listen again inside it."""
+        if not self.host.netns or _inode(self.host.netns) == self.netns_id:
+            return False
+        old, self.tcp = self.tcp, []
+        for scheme, ctx, srv in old:
+            srv.shutdown()
+            srv.server_close()
+            _start(self.listen(scheme, srv.server_address[1], ctx))
+        return True
+
+
+def _inode(path):
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+def _start(srv):
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+
+
+def _bind_all(endpoints, scheme, port, ssl_context, tries=20):
+    """Listen on every host's address with one common port (the HOST_IS_SLAVE answer
+    names an address only, so clients keep the port they were given); port 0: the
+    first free one."""
+    for _ in range(tries if port == 0 else 1):
+        servers = []
+        try:
+            p = port
+            for ep in endpoints:
+                servers.append(ep.listen(scheme, p, ssl_context))
+                p = servers[0].server_address[1]
+            return p, servers
+        except OSError as e:
+            for ep in endpoints:
+                ep.tcp = [t for t in ep.tcp if t[2] not in servers]
+            for s in servers:
+                s.server_close()
+            if e.errno != errno.EADDRINUSE or port != 0:
+                raise
+    raise OSError(errno.EADDRINUSE, "no common free port for the simulated hosts")
+
+
+def serve(pool, dispatcher, ssl_context=None, socket_paths=None, ports=(0, 0)):
+    """Start the listeners; return ({host name: {"http": url, "https": url, "socket":
+    path}}, {host name: Endpoint})."""
+    endpoints = [Endpoint(pool, dispatcher, h) for h in pool.hosts]
+    urls = {ep.host.name: {} for ep in endpoints}
+    started = []
+    schemes = [("http", ports[0], None)]
+    if ssl_context:
+        schemes.append(("https", ports[1], ssl_context))
+    for scheme, port, ctx in schemes:
+        port, servers = _bind_all(endpoints, scheme, port, ctx)
+        for ep in endpoints:
+            urls[ep.host.name][scheme] = "%s://%s:%d/" % (scheme, ep.host.address, port)
+        started += servers
+    for ep in endpoints:
+        path = (socket_paths or {}).get(ep.host.name)
+        if path:
+            started.append(UnixEndpoint(ep, path))
+            urls[ep.host.name]["socket"] = path
+    for srv in started:
+        _start(srv)
+    return urls, {ep.host.name: ep for ep in endpoints}

@@ -1,0 +1,65 @@
+"""The session cache: one XAPI session per node, originator and endpoint, shared by every
+agent invocation through a root-only file, so a thousand calls leave one session."""
+
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import stat
+
+log = logging.getLogger("xenha.xapi")
+
+
+class SessionCache:
+    def __init__(self, directory, key):
+        self.directory = directory
+        name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+        self.path = os.path.join(directory, name + ".json")
+        self._lock_fd = None
+
+    def usable(self):
+        """Create the directory 0700; refuse one that others can enter or we do not own."""
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            st = os.stat(self.directory)
+        except OSError as e:
+            log.warning("not caching XAPI sessions: %s", e)
+            return False
+        if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            log.warning("not caching XAPI sessions: %s is not private to us", self.directory)
+            return False
+        return True
+
+    def __enter__(self):
+        """Serialise logins between processes."""
+        self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self._lock_fd)
+        self._lock_fd = None
+
+    def load(self):
+        try:
+            with open(self.path) as f:
+                return json.load(f)
+        except (OSError, ValueError) as e:
+            if getattr(e, "errno", None) != errno.ENOENT:
+                log.warning("ignoring unreadable session cache %s: %s", self.path, e)
+            return {}
+
+    def save(self, entry):
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(entry, f)
+        os.rename(tmp, self.path)
+
+    def clear(self):
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass

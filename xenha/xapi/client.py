@@ -1,0 +1,252 @@
+"""The XAPI client everything in xenha uses (on the official XenAPI SDK).
+
+It keeps one session per node and originator in a root-only cache, re-logs in on
+SESSION_INVALID, follows HOST_IS_SLAVE to the master, and turns every failure into
+XapiError (XAPI said no) or XapiUnreachable (no answer within the timeout).
+"""
+
+import http.client
+import re
+import xmlrpc.client
+from urllib.parse import urlsplit
+
+from xenha.errors import XenhaError
+
+from .cache import SessionCache
+from .errors import XapiError, XapiUnreachable
+from .transport import endpoint
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+API_VERSION = "1.0"
+_SELF = object()  # stands for the current session reference in call arguments
+
+
+class _Proxy:
+    """``client.xenapi.VM.get_all()``: SDK-style names; the session is added for you."""
+
+    def __init__(self, call, name):
+        self._call_fn = call
+        self._name = name
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Proxy(self._call_fn, "%s.%s" % (self._name, name) if self._name else name)
+
+    def __call__(self, *args):
+        return self._call_fn(self._name, args)
+
+
+class Client:
+    def __init__(self, settings, originator="xenha", cache_dir="/run/xenha/xapi", _local=False):
+        self.settings = settings
+        self.originator = originator
+        self.cache_dir = cache_dir
+        self._local = _local
+        self._cache = None
+        if cache_dir:
+            key = "|".join(
+                (
+                    "local" if _local else "pool",
+                    settings.url or "unix:" + settings.socket_path,
+                    settings.user,
+                    originator,
+                )
+            )
+            cache = SessionCache(cache_dir, key)
+            if cache.usable():
+                self._cache = cache
+        self._url = settings.url
+        self._proxy = None
+        self._ref = None
+        self._entry = {}
+        self.xenapi = _Proxy(self._call, None)
+
+    # -- context manager -----------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """One-shot clients (no cache) log out; cached sessions stay for the next process."""
+        if self._ref and self._cache is None:
+            method = "session.local_logout" if self._local else "session.logout"
+            try:
+                self._raw(method, (self._ref,))
+            except (XapiError, XapiUnreachable):
+                pass
+        self._drop_connection()
+        self._ref = None
+
+    # -- the questions the agents ask ---------------------------------------------
+
+    def this_host(self):
+        """The host of the configured endpoint (not the master the client followed)."""
+        self._ensure()
+        if self._local or self._url == self.settings.url:
+            return self._call("session.get_this_host", (_SELF,))
+        if not self._entry.get("this_host"):
+            with self.emergency() as local:
+                self._entry["this_host"] = local.this_host()
+            self._save_entry()
+        return self._entry["this_host"]
+
+    def master(self):
+        pool = self.xenapi.pool.get_all()[0]
+        return self.xenapi.pool.get_master(pool)
+
+    def master_reachable(self):
+        try:
+            self.xenapi.pool.get_all()
+            return True
+        except XapiUnreachable:
+            return False
+
+    def host_is_live(self, host_ref):
+        metrics = self.xenapi.host.get_metrics(host_ref)
+        return bool(self.xenapi.host_metrics.get_live(metrics))
+
+    def resolve_vm(self, key):
+        def regular(ref):
+            rec = self.xenapi.VM.get_record(ref)
+            return not (rec["is_a_template"] or rec["is_a_snapshot"] or rec["is_control_domain"])
+
+        return self._resolve("VM", key, regular)
+
+    def resolve_host(self, key):
+        return self._resolve("host", key, lambda ref: True)
+
+    def emergency(self):
+        """A client on this host's slave-local session: read-only questions and
+        pool.emergency_transition_to_master when the master is gone."""
+        return Client(self.settings, self.originator, self.cache_dir, _local=True)
+
+    # -- sessions ---------------------------------------------------------------------
+
+    def _resolve(self, cls, key, keep):
+        api = getattr(self.xenapi, cls)
+        if UUID_RE.match(key):
+            try:
+                return api.get_by_uuid(key.lower())
+            except XapiError as e:
+                if e.code == "UUID_INVALID":
+                    raise XenhaError("no %s with UUID %s" % (cls, key)) from None
+                raise
+        refs = [r for r in api.get_by_name_label(key) if keep(r)]
+        if not refs:
+            raise XenhaError("no %s named %r" % (cls, key))
+        if len(refs) > 1:
+            uuids = sorted(api.get_uuid(r) for r in refs)
+            raise XenhaError(
+                "%s name %r is ambiguous (UUIDs %s); give a UUID" % (cls, key, ", ".join(uuids))
+            )
+        return refs[0]
+
+    def _connect(self, url):
+        import XenAPI
+
+        uri, transport = endpoint(self.settings, url)
+        return XenAPI.Session(uri, transport=transport)
+
+    def _drop_connection(self):
+        if self._proxy is not None:
+            self._proxy("close")()
+            self._proxy = None
+
+    def _use(self, url, ref):
+        self._drop_connection()
+        self._url, self._ref = url, ref
+        self._proxy = self._connect(url)
+
+    def _raw(self, method, params):
+        """One call on the current connection; the XAPI value or a typed error."""
+        if self._proxy is None:
+            self._proxy = self._connect(self._url)
+        try:
+            result = getattr(self._proxy, method)(*params)
+        except xmlrpc.client.Fault as e:
+            raise XapiError("XMLRPC_FAULT", [e.faultCode, e.faultString]) from None
+        except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as e:
+            self._drop_connection()
+            where = self._url or "local socket " + self.settings.socket_path
+            raise XapiUnreachable(
+                "no answer from XAPI at %s to %s: %s" % (where, method, e or type(e).__name__)
+            ) from None
+        if not isinstance(result, dict) or "Status" not in result:
+            raise XapiError("INVALID_RESPONSE", [repr(result)[:200]])
+        if result["Status"] == "Success":
+            return result.get("Value")
+        desc = result.get("ErrorDescription") or ["UNKNOWN_ERROR"]
+        raise XapiError(desc[0], desc[1:])
+
+    def _login(self):
+        """Log in at the configured endpoint, following HOST_IS_SLAVE once."""
+        user, password = self.settings.user, self.settings.password()
+        self._use(self.settings.url, None)
+        if self._local:
+            return self._raw("session.slave_local_login_with_password", (user, password))
+        params = (user, password, API_VERSION, self.originator)
+        try:
+            return self._raw("session.login_with_password", params)
+        except XapiError as e:
+            if e.code != "HOST_IS_SLAVE" or not e.params:
+                raise
+            self._use(self._master_url(e.params[0]), None)
+            return self._raw("session.login_with_password", params)
+
+    def _master_url(self, address):
+        host = "[%s]" % address if ":" in address else address
+        if self.settings.url is None:
+            return "https://%s/" % host
+        parts = urlsplit(self.settings.url)
+        port = ":%d" % parts.port if parts.port else ""
+        return "%s://%s%s/" % (parts.scheme, host, port)
+
+    def _fresh_session(self):
+        self._ref = self._login()
+        self._entry = {"url": self._url, "session": self._ref}
+        self._save_entry()
+
+    def _save_entry(self):
+        if self._cache is not None:
+            self._cache.save(self._entry)
+
+    def _ensure(self, stale=None, force=False):
+        """Have a session: the cached one (unless it is ``stale``) or a new login."""
+        if self._ref and stale is None and not force:
+            return
+        if self._cache is None:
+            self._fresh_session()
+            return
+        with self._cache:
+            entry = self._cache.load()
+            if not force and entry.get("session") and entry.get("session") != stale:
+                self._entry = entry
+                self._use(entry["url"], entry["session"])
+            else:
+                self._fresh_session()
+
+    def _call(self, method, args):
+        self._ensure()
+        relogged = rerouted = False
+        while True:
+            try:
+                params = [self._ref] + [self._ref if a is _SELF else a for a in args]
+                return self._raw(method, params)
+            except XapiError as e:
+                if e.code != "SESSION_INVALID" or relogged:
+                    raise
+                relogged = True
+                self._ensure(stale=self._ref)
+            except XapiUnreachable:
+                # The master we followed is gone: ask the configured endpoint again, in
+                # case the pool has a new master; the same dead master means no answer.
+                if self._local or rerouted or self._url == self.settings.url:
+                    raise
+                rerouted, old = True, self._url
+                self._ensure(force=True)
+                if self._url == old:
+                    raise

@@ -1,0 +1,62 @@
+"""Where and how to reach XAPI; the password comes from a root-only file, never argv."""
+
+import os
+import stat
+
+from xenha.errors import XenhaError
+
+LOCAL_SOCKET = "/var/lib/xcp/xapi"
+
+
+class Settings:
+    """``url`` None means this host's local xapi socket (``socket_path``), as on dom0."""
+
+    def __init__(
+        self,
+        url=None,
+        user="root",
+        password_file=None,
+        ca_file=None,
+        fingerprint=None,
+        insecure=False,
+        timeout=10.0,
+        socket_path=LOCAL_SOCKET,
+    ):
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise XenhaError("XAPI URL %r must start with http:// or https://" % url)
+        if timeout is None or float(timeout) <= 0:
+            raise XenhaError("the XAPI timeout must be a positive number of seconds")
+        self.url = url
+        self.user = user
+        self.password_file = password_file
+        self.ca_file = ca_file
+        self.fingerprint = normalize_fingerprint(fingerprint) if fingerprint else None
+        self.insecure = bool(insecure)
+        self.timeout = float(timeout)
+        self.socket_path = socket_path
+
+    def password(self):
+        """The secret from ``password_file`` (empty without one); refuses a file others can read."""
+        if not self.password_file:
+            return ""
+        try:
+            st = os.stat(self.password_file)
+            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise XenhaError(
+                    "password file %s is accessible to other users; chmod 600 it"
+                    % self.password_file
+                )
+            with open(self.password_file) as f:
+                return f.read().strip()
+        except OSError as e:
+            raise XenhaError(
+                "cannot read password file %s: %s" % (self.password_file, e.strerror)
+            ) from None
+
+
+def normalize_fingerprint(text):
+    """SHA-256 fingerprint as lowercase hex without separators."""
+    hexdigits = text.replace(":", "").replace(" ", "").lower()
+    if len(hexdigits) != 64 or any(c not in "0123456789abcdef" for c in hexdigits):
+        raise XenhaError("certificate fingerprint %r is not a SHA-256 hex digest" % text)
+    return hexdigits
