@@ -139,6 +139,9 @@ class Runner:
     def switch(self, targets, state):
         """Switch every target, then poll until all read back ``state`` (or fail)."""
         for target in targets:
+            if self._already(target, state):
+                self.log.info("%s is already %s" % (_name(target), state.upper()))
+                continue
             self.log.info("switching %s %s" % (_name(target), state))
             self.call("set power %s" % state, self.device.set_power, target, state)
         if self.opts.power_wait:
@@ -167,6 +170,13 @@ class Runner:
             # Poll briskly while a real switch is likely to settle, then ease off.
             pause = POLL_FAST if time.monotonic() - started < POLL_FAST_FOR else POLL_SLOW
             time.sleep(min(pause, left))
+
+    def _already(self, target, state):
+        """True when ``target`` reads ``state`` now; an unreadable state is not "already"."""
+        try:
+            return self.read(target) == state
+        except Unreachable:
+            return False
 
     def status(self, targets):
         states = [self.read(t) for t in targets]

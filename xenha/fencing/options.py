@@ -271,6 +271,14 @@ KNOWN_HOSTS = Option(
     metavar="path",
 )
 
+SSL = Option(
+    "ssl",
+    "Use HTTPS (certificate verified unless ssl_insecure=1)",
+    short="z",
+    type="boolean",
+    default="1",
+)
+
 COMMON = (ACTION, PLUG, VERBOSE, POWER_TIMEOUT, POWER_WAIT, LOGIN_TIMEOUT)
 LOGIN = (IP, USERNAME, PASSWORD, PASSWORD_SCRIPT, PASSWORD_FILE)
 
