@@ -139,7 +139,7 @@ class Runner:
     def switch(self, targets, state):
         """Switch every target, then poll until all read back ``state`` (or fail)."""
         for target in targets:
-            if self._already(target, state):
+            if self.agent.device.check_first and self._already(target, state):
                 self.log.info("%s is already %s" % (_name(target), state.upper()))
                 continue
             self.log.info("switching %s %s" % (_name(target), state))

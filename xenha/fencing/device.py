@@ -30,6 +30,9 @@ class Device:
     can_list = False
     #: True when the device cannot work without a password (checked by ``validate-all``).
     needs_secret = True
+    #: True to read the state before switching and skip a target already there (devices
+    #: refuse e.g. a hard shutdown of a halted VM); False where reading first means nothing.
+    check_first = True
     #: False when nothing can switch the power back on (``reboot`` then ends once OFF).
     can_power_on = True
     #: Likely causes named when a call gets no answer within ``login_timeout``.

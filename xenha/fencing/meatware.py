@@ -83,6 +83,7 @@ def confirm(node, directory=DEFAULT_DIR):
 class MeatwareDevice(Device):
     needs_secret = False
     can_power_on = False
+    check_first = False  # every fence needs its own confirmation
     unreachable_hint = "nobody has confirmed yet"
 
     def __init__(self, opts, secret):

@@ -63,10 +63,10 @@ class RedfishDevice(Device):
             ) from None
         except urllib.error.URLError as e:
             reason = e.reason
-            if isinstance(reason, ssl.SSLCertVerificationError):
+            if isinstance(reason, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(reason):
                 raise FenceError(
                     "Redfish service %s: certificate not trusted (%s); set ssl_ca_file to its "
-                    "CA, or ssl_insecure=1" % (self.base, reason.verify_message)
+                    "CA, or ssl_insecure=1" % (self.base, reason)
                 ) from None
             raise Unreachable("Redfish service %s: %s" % (self.base, reason)) from None
         except OSError as e:  # timeouts and resets while reading
