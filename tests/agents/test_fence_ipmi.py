@@ -73,9 +73,8 @@ def fence_ipmilan(bmc, action):
     )
 
 
-@pytest.mark.parametrize("name", AGENTS)
-def test_status_off_on(fence_agents, bmc, name):
-    agent = fence_agents[name]
+def test_status_off_on(fence_agents, bmc):
+    agent = fence_agents["fence_xenha_ilo"]
     r = run_agent(agent, options(bmc, "status"))
     assert (r.returncode, r.stdout.strip()) == (0, "Status: ON"), r.stderr
     r = run_agent(agent, options(bmc, "off"))
@@ -85,6 +84,12 @@ def test_status_off_on(fence_agents, bmc, name):
     assert (r.returncode, r.stdout.strip()) == (2, "Status: OFF"), r.stderr
     r = run_agent(agent, options(bmc, "on"))
     assert r.returncode == 0 and bmc.power == "on", r.stderr
+
+
+@pytest.mark.parametrize("name", AGENTS[1:])
+def test_drac_and_irmc_speak_ipmi_too(fence_agents, bmc, name):
+    r = run_agent(fence_agents[name], options(bmc, "off", method="ipmi"))
+    assert r.returncode == 0 and bmc.power == "off", r.stderr
 
 
 def test_reboot_and_monitor_and_validate(fence_agents, bmc):
