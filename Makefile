@@ -9,7 +9,8 @@ STAMP := $(VENV)/.xenha-installed
 
 # What the agents, the tests and the lab run against: the real cluster stack.
 APT_PACKAGES := pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
-	fence-agents cluster-glue libxml2-utils iproute2 procps openssl
+	fence-agents cluster-glue libxml2-utils iproute2 procps openssl \
+	ipmitool snmp snmpd openssh-server openssh-client
 
 .PHONY: setup deps venv test lint demo clean
 
