@@ -34,6 +34,7 @@ def powered_on(bmc):
 def options(bmc, action, **extra):
     opts = {
         "action": action,
+        "method": "ipmi",
         "ip": "127.0.0.1",
         "ipport": bmc.port,
         "username": bmc.user,

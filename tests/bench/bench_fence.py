@@ -83,6 +83,7 @@ def main(argv=None):
             rack.configure("outlets", 1, state="on", delay=args.device_delay)
 
         ipmi = dict(ip="127.0.0.1", ipport=bmc.port, username=bmc.user, action="off")
+        ours_ipmi = dict(ipmi, method="ipmi", password_file=bmc.password_file)
         print(
             "device delay %.2fs; median time from `off` to exit with OFF confirmed"
             % (args.device_delay)
@@ -91,7 +92,7 @@ def main(argv=None):
             "IPMI: fence_xenha_ilo vs fence_ipmilan",
             (
                 [os.path.join(sbin, "fence_xenha_ilo")],
-                lines(password_file=bmc.password_file, **ipmi),
+                lines(**ours_ipmi),
                 lambda: bmc.power == "off",
             ),
             (

@@ -11,6 +11,7 @@ BACKENDS = {
     "ipmi": "xenha.fencing.ipmi:IpmiDevice",
     "racadm": "xenha.fencing.ssh:RacadmDevice",
     "redfish": "xenha.fencing.redfish:RedfishDevice",
+    "ribcl": "xenha.fencing.ribcl:RibclDevice",
 }
 PORTS = {"ipmi": 623, "racadm": 22, "redfish": 443, "ribcl": 443}
 
@@ -44,8 +45,10 @@ def bmc_agent(name, product, methods, default, longdesc):
     """The Agent for a management controller that speaks ``methods`` (default ``default``)."""
     ports = ", ".join("%d for %s" % (PORTS[m], m) for m in methods)
     extra = (o.IDENTITY_FILE, o.KNOWN_HOSTS) if "racadm" in methods else ()
+    if "redfish" in methods or "ribcl" in methods:
+        extra += (o.SSL_INSECURE, o.SSL_CA_FILE)
     if "redfish" in methods:
-        extra += (o.SSL_INSECURE, o.SSL_CA_FILE, SYSTEMS_URI)
+        extra += (SYSTEMS_URI,)
     return Agent(
         name=name,
         shortdesc="Fence agent for %s (xenha)" % product,

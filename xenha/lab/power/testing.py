@@ -207,14 +207,24 @@ class TlsBmc(Bmc):
 
 
 @contextlib.contextmanager
-def redfish_bmc(rack, machine, user="admin", password="lab-redfish-secret"):
-    """The lab Redfish service for ``machine`` over HTTPS on a free TCP port of 127.0.0.1."""
-    with tempfile.TemporaryDirectory(prefix="xenha-redfish-") as tmp:
+def tls_bmc(module, rack, machine, user, password):
+    """Run ``xenha.lab.power.<module>`` (an HTTPS/TLS endpoint) for ``machine``."""
+    with tempfile.TemporaryDirectory(prefix="xenha-%s-" % module) as tmp:
         pwfile = secret_file(tmp, password)
         cert, key = tls_certificate(tmp)
         port = free_port(socket.SOCK_STREAM)
-        argv = [sys.executable, "-m", "xenha.lab.power.redfish", "--rack", rack.path]
+        argv = [sys.executable, "-m", "xenha.lab.power." + module, "--rack", rack.path]
         argv += ["--machine", machine, "--port", str(port), "--cert", cert, "--key", key]
         argv += ["--user", user, "--password-file", pwfile]
         with process(argv, "listening"):
             yield TlsBmc(rack, machine, port, user, password, pwfile, cert)
+
+
+def redfish_bmc(rack, machine, user="admin", password="lab-redfish-secret"):
+    """The lab Redfish service for ``machine`` over HTTPS on a free TCP port of 127.0.0.1."""
+    return tls_bmc("redfish", rack, machine, user, password)
+
+
+def ribcl_ilo(rack, machine, user="Administrator", password="lab-ilo-secret"):
+    """The lab iLO (RIBCL over TLS) for ``machine`` on a free TCP port of 127.0.0.1."""
+    return tls_bmc("ribcl", rack, machine, user, password)
