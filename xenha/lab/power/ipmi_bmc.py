@@ -10,6 +10,7 @@ import sys
 
 import pyghmi.ipmi.bmc as bmc
 import pyghmi.ipmi.private.serversession as serversession
+import pyghmi.ipmi.private.session as ipmisession
 
 from xenha.lab.power.rack import OFF, ON, Rack
 
@@ -86,10 +87,13 @@ def main(argv=None):
     args = p.parse_args(argv)
     with open(args.password_file) as f:
         password = f.readline().rstrip("\n")
-    server = RackBmc(Rack(args.rack), args.machine, {args.user: password}, args.port, args.address)
+    # The BMC registers its socket with pyghmi's IO loop, which the loop below drives.
+    RackBmc(Rack(args.rack), args.machine, {args.user: password}, args.port, args.address)
     print("listening", flush=True)
-    server.listen()
-    return 0
+    while True:
+        # Short waits: pyghmi's IO thread sometimes misses a wake-up, and a long wait
+        # would then leave a request unanswered until the client retransmits.
+        ipmisession.Session.wait_for_rsp(0.02)
 
 
 if __name__ == "__main__":
