@@ -10,7 +10,7 @@ STAMP := $(VENV)/.xenha-installed
 # What the agents, the tests and the lab run against: the real cluster stack.
 APT_PACKAGES := pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
 	fence-agents cluster-glue libxml2-utils iproute2 procps util-linux openssl \
-	corosync-qnetd corosync-qdevice
+	corosync-qnetd corosync-qdevice ipmitool snmp snmpd openssh-server openssh-client gnutls-bin
 
 .PHONY: setup deps venv test lint demo clean
 

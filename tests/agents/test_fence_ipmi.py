@@ -1,0 +1,207 @@
+"""fence_xenha_ilo/drac/irmc (method=ipmi) against the lab IPMI BMC, cross-checked with
+ipmitool and fence-agents' fence_ipmilan on the same server."""
+
+import os
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.agents.fence import install_agents, run_agent
+from xenha.lab.power import testing
+
+AGENTS = ("fence_xenha_ilo", "fence_xenha_drac", "fence_xenha_irmc")
+
+
+@pytest.fixture(scope="module")
+def fence_agents(tmp_path_factory):
+    return install_agents(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def bmc():
+    with testing.rack(machines=["node1"]) as rack, testing.ipmi_bmc(rack, "node1") as bmc:
+        yield bmc
+
+
+@pytest.fixture(autouse=True)
+def powered_on(bmc):
+    bmc.rack.configure("machines", "node1", state="on", stuck=False, delay=0.0)
+
+
+def options(bmc, action, **extra):
+    opts = {
+        "action": action,
+        "method": "ipmi",
+        "ip": "127.0.0.1",
+        "ipport": bmc.port,
+        "username": bmc.user,
+        "password_file": bmc.password_file,
+        "nodename": "node1",
+    }
+    opts.update(extra)
+    return opts
+
+
+def ipmitool(bmc, *command):
+    return subprocess.run(
+        ["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(bmc.port), "-U", bmc.user]
+        + ["-f", bmc.password_file]
+        + list(command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=30,
+    )
+
+
+def fence_ipmilan(bmc, action):
+    stdin = "ip=127.0.0.1\nipport=%d\nusername=%s\npassword=%s\nlanplus=1\naction=%s\n" % (
+        bmc.port,
+        bmc.user,
+        bmc.password,
+        action,
+    )
+    return subprocess.run(
+        ["fence_ipmilan"],
+        input=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    )
+
+
+def test_status_off_on(fence_agents, bmc):
+    agent = fence_agents["fence_xenha_ilo"]
+    r = run_agent(agent, options(bmc, "status"))
+    assert (r.returncode, r.stdout.strip()) == (0, "Status: ON"), r.stderr
+    r = run_agent(agent, options(bmc, "off"))
+    assert r.returncode == 0, r.stderr
+    assert bmc.power == "off"
+    r = run_agent(agent, options(bmc, "status"))
+    assert (r.returncode, r.stdout.strip()) == (2, "Status: OFF"), r.stderr
+    r = run_agent(agent, options(bmc, "on"))
+    assert r.returncode == 0 and bmc.power == "on", r.stderr
+
+
+@pytest.mark.parametrize("name", AGENTS[1:])
+def test_drac_and_irmc_speak_ipmi_too(fence_agents, bmc, name):
+    r = run_agent(fence_agents[name], options(bmc, "off", method="ipmi"))
+    assert r.returncode == 0 and bmc.power == "off", r.stderr
+
+
+def test_reboot_and_monitor_and_validate(fence_agents, bmc):
+    agent = fence_agents["fence_xenha_ilo"]
+    assert run_agent(agent, options(bmc, "reboot")).returncode == 0
+    assert bmc.power == "on"
+    assert run_agent(agent, options(bmc, "monitor")).returncode == 0
+    assert run_agent(agent, options(bmc, "validate-all")).returncode == 0
+
+
+def test_command_line_flags(fence_agents, bmc):
+    argv = ["-o", "status", "-a", "127.0.0.1", "-u", str(bmc.port), "-l", bmc.user]
+    argv += ["--password-file", bmc.password_file]
+    r = run_agent(fence_agents["fence_xenha_drac"], argv=argv)
+    assert (r.returncode, r.stdout.strip()) == (0, "Status: ON"), r.stderr
+
+
+def test_ipmitool_and_fence_ipmilan_see_what_our_agent_did(fence_agents, bmc):
+    agent = fence_agents["fence_xenha_irmc"]
+    assert run_agent(agent, options(bmc, "off")).returncode == 0
+    assert "Chassis Power is off" in ipmitool(bmc, "chassis", "power", "status").stdout
+    r = fence_ipmilan(bmc, "status")
+    assert (r.returncode, r.stdout.strip()) == (2, "Status: OFF"), r.stderr
+    assert fence_ipmilan(bmc, "on").returncode == 0
+    r = run_agent(agent, options(bmc, "status"))
+    assert r.stdout.strip() == "Status: ON"
+    assert ipmitool(bmc, "chassis", "power", "off").returncode == 0
+    assert run_agent(agent, options(bmc, "status")).returncode == 2
+
+
+def test_delayed_power_off_is_polled_until_read_back(fence_agents, bmc):
+    bmc.rack.configure("machines", "node1", delay=0.7)
+    started = time.monotonic()
+    r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "off", verbose=1))
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - started >= 0.7
+    assert bmc.power == "off"
+    assert "read back OFF" in r.stderr
+
+
+def test_stuck_on_is_a_failure_never_success(fence_agents, bmc):
+    bmc.rack.configure("machines", "node1", stuck=True)
+    r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "off", power_timeout=1))
+    assert r.returncode == 1
+    assert "not read back OFF within power_timeout=1s" in r.stderr
+    r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "reboot", power_timeout=1))
+    assert r.returncode == 1
+    assert bmc.power == "on"
+
+
+def test_wrong_password_is_a_failure(fence_agents, bmc, tmp_path):
+    pw = tmp_path / "wrong"
+    pw.write_text("not-the-password\n")
+    os.chmod(str(pw), 0o600)
+    r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "off", password_file=pw))
+    assert r.returncode == 1
+    assert "refused the login for user 'admin'" in r.stderr
+    assert bmc.power == "on"
+
+
+def test_unreachable_bmc_is_a_failure(fence_agents, bmc):
+    opts = options(bmc, "off", ipport=testing.free_port(), login_timeout=1)
+    started = time.monotonic()
+    r = run_agent(fence_agents["fence_xenha_ilo"], opts)
+    assert r.returncode == 1
+    assert "no answer within 1s" in r.stderr or "does not answer" in r.stderr
+    assert time.monotonic() - started < 5
+    r = run_agent(fence_agents["fence_xenha_ilo"], dict(opts, action="status"))
+    assert r.returncode == 1 and r.stdout == ""
+
+
+def test_unknown_action_and_missing_ip(fence_agents, bmc):
+    r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "explode"))
+    assert r.returncode == 1 and "action 'explode' is not supported" in r.stderr
+    r = run_agent(fence_agents["fence_xenha_ilo"], {"action": "off"})
+    assert r.returncode == 1 and "missing required option ip" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_password_script(fence_agents, bmc, tmp_path):
+    script = tmp_path / "pw.sh"
+    script.write_text("#!/bin/sh\ncat %s\n" % bmc.password_file)
+    os.chmod(str(script), stat.S_IRWXU)
+    opts = options(bmc, "status", password_script=str(script))
+    del opts["password_file"]
+    r = run_agent(fence_agents["fence_xenha_ilo"], opts)
+    assert r.stdout.strip() == "Status: ON", r.stderr
+
+
+def test_password_never_in_ps_or_output(fence_agents, bmc):
+    """The password given on stdin (the fencer's way) shows up in no process's argv."""
+    bmc.rack.configure("machines", "node1", delay=1.5)
+    opts = options(bmc, "off", password=bmc.password, verbose=1)
+    del opts["password_file"]
+    seen, done = [], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            seen.append(
+                subprocess.check_output(["ps", "-e", "-ww", "-o", "args"], universal_newlines=True)
+            )
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        r = run_agent(fence_agents["fence_xenha_ilo"], opts)
+    finally:
+        done.set()
+        sampler.join()
+    assert r.returncode == 0, r.stderr
+    assert any("fence_xenha_ilo" in snapshot for snapshot in seen), "agent never seen running"
+    assert not any(bmc.password in snapshot for snapshot in seen)
+    assert bmc.password not in r.stdout + r.stderr

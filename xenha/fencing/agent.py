@@ -1,0 +1,287 @@
+"""Run a fence agent: options in, one action, an honest exit code out.
+
+Exit codes are fence-agents': 0 success, 1 failure; ``status`` exits 0 for
+ON and 2 for OFF. ``off`` and ``reboot`` succeed only once every target has
+been read back OFF within ``power_timeout``; an unreachable device, refused
+credentials or an unreadable state is a failure, reported on stderr and to
+syslog. Each device call is bounded by ``login_timeout``.
+"""
+
+import contextlib
+import signal
+import sys
+import syslog
+import time
+
+from xenha.errors import XenhaError
+from xenha.fencing import options as o
+from xenha.fencing import secrets
+from xenha.fencing.device import OFF, ON, FenceError, Unreachable
+
+EXIT_OK, EXIT_FAIL, EXIT_OFF = 0, 1, 2
+POLL_FAST, POLL_FAST_FOR, POLL_SLOW = 0.1, 3.0, 0.5
+
+
+class Agent:
+    """What makes one fence agent: its name, texts, options and device class."""
+
+    def __init__(self, name, shortdesc, longdesc, device, options, vendor_url="", actions=None):
+        self.name = name
+        self.shortdesc = shortdesc
+        self.longdesc = longdesc
+        self.device = device
+        self.vendor_url = vendor_url
+        self.options = tuple(options)
+        names = [s.name for s in self.options]
+        assert len(names) == len(set(names)), names
+        if actions is None:
+            actions = ["on", "off", "reboot", "status"]
+            if device.can_list:
+                actions.append("list")
+            actions += ["monitor", "metadata", "validate-all"]
+        self.actions = tuple(actions)
+
+
+class _Expired(BaseException):
+    """Raised by the alarm; a BaseException so libraries' ``except Exception`` cannot eat it."""
+
+
+@contextlib.contextmanager
+def bounded(seconds, what):
+    """Raise Unreachable when the block takes longer than ``seconds`` (main thread only).
+
+    Some libraries wrap whatever interrupts them in their own exception, so
+    any exception after the alarm fired counts as the timeout.
+    """
+    fired = []
+
+    def expire(signum, frame):
+        fired.append(True)
+        raise _Expired()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    except BaseException:
+        if fired:
+            raise Unreachable("%s: no answer within %gs" % (what, seconds)) from None
+        raise
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Log:
+    """stderr (errors always, steps with ``verbose``) and syslog under the agent's name."""
+
+    def __init__(self, name):
+        self.name = name
+        self.verbose = False
+        syslog.openlog(name, syslog.LOG_PID, syslog.LOG_DAEMON)
+
+    def info(self, msg):
+        syslog.syslog(syslog.LOG_INFO, msg)
+        if self.verbose:
+            print("%s: %s" % (self.name, msg), file=sys.stderr)
+
+    def error(self, msg):
+        syslog.syslog(syslog.LOG_ERR, msg)
+        print("%s: error: %s" % (self.name, msg), file=sys.stderr)
+
+
+class Runner:
+    """One invocation: the parsed options, the log and (opened lazily) the device."""
+
+    def __init__(self, agent, opts, log):
+        self.agent = agent
+        self.opts = opts
+        self.log = log
+        self._device = None
+        self._secret = None
+
+    def secret(self):
+        if self._secret is None:
+            self._secret = secrets.password(self.opts)
+        return self._secret
+
+    @property
+    def device(self):
+        if self._device is None:
+            self._device = self.call("connect", self.agent.device, self.opts, self.secret)
+        return self._device
+
+    def call(self, what, fn, *args):
+        try:
+            with bounded(self.opts.login_timeout, what):
+                return fn(*args)
+        except Unreachable as e:
+            hint = self.agent.device.unreachable_hint
+            raise Unreachable("%s (%s)" % (e, hint) if hint not in str(e) else str(e)) from None
+
+    def read(self, target):
+        state = self.call("read power state", self.device.get_power, target)
+        if state not in (ON, OFF):
+            raise FenceError("device reported an unknown power state %r" % (state,))
+        return state
+
+    def targets(self):
+        plug = self.opts.plug
+        if not self.agent.device.plugs:
+            return [None]
+        if not plug:
+            raise o.UsageError("action %s needs plug (-n / --plug, or port=)" % self.opts.action)
+        found = self.call("resolve plug", self.device.targets, plug)
+        if not found:
+            raise FenceError("no outlet or system matches plug %r" % plug)
+        return found
+
+    def switch(self, targets, state):
+        """Switch every target, then poll until all read back ``state`` (or fail)."""
+        for target in targets:
+            if self.agent.device.check_first and self._already(target, state):
+                self.log.info("%s is already %s" % (_name(target), state.upper()))
+                continue
+            self.log.info("switching %s %s" % (_name(target), state))
+            self.call("set power %s" % state, self.device.set_power, target, state)
+        if self.opts.power_wait:
+            time.sleep(self.opts.power_wait)
+        started = time.monotonic()
+        deadline = started + self.opts.power_timeout
+        pending = list(targets)
+        while True:
+            last_error = None
+            for target in list(pending):
+                try:
+                    if self.read(target) == state:
+                        pending.remove(target)
+                except Unreachable as e:
+                    last_error = e
+            if not pending:
+                self.log.info("%s read back %s" % (", ".join(map(_name, targets)), state.upper()))
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                why = " (last error: %s)" % last_error if last_error else ""
+                raise FenceError(
+                    "%s not read back %s within power_timeout=%gs%s; not confirmed"
+                    % (", ".join(map(_name, pending)), state.upper(), self.opts.power_timeout, why)
+                )
+            # Poll briskly while a real switch is likely to settle, then ease off.
+            pause = POLL_FAST if time.monotonic() - started < POLL_FAST_FOR else POLL_SLOW
+            time.sleep(min(pause, left))
+
+    def _already(self, target, state):
+        """True when ``target`` reads ``state`` now; an unreadable state is not "already"."""
+        try:
+            return self.read(target) == state
+        except Unreachable:
+            return False
+
+    def status(self, targets):
+        states = [self.read(t) for t in targets]
+        return ON if ON in states else OFF
+
+    def act(self, action):
+        if action == "validate-all":
+            secrets.password(self.opts, required=self.agent.device.needs_secret)
+            self.log.info("options are valid")
+            return EXIT_OK
+        if action == "monitor":
+            self.call("monitor", self.device.monitor)
+            return EXIT_OK
+        if action == "list":
+            for plug, alias in self.call("list outlets", self.device.outlets):
+                print("%s,%s" % (plug, alias or ""))
+            return EXIT_OK
+        targets = self.targets()
+        if action == "status":
+            state = self.status(targets)
+            print("Status: %s" % state.upper())
+            return EXIT_OK if state == ON else EXIT_OFF
+        if action in ("off", "reboot"):
+            self.switch(targets, OFF)
+            self.log.info("fenced %s: power is OFF" % ", ".join(map(_name, targets)))
+            if action == "off":
+                return EXIT_OK
+            if not self.agent.device.can_power_on:
+                self.log.info("%s must be powered on by hand" % ", ".join(map(_name, targets)))
+                return EXIT_OK
+            try:
+                self.switch(targets, ON)
+            except XenhaError as e:
+                # The node is confirmed off, which is what fencing needs.
+                self.log.error("power is OFF but switching it back on failed: %s" % e)
+            return EXIT_OK
+        self.switch(targets, ON)
+        return EXIT_OK
+
+    def close(self):
+        if self._device is not None:
+            try:
+                self.call("close", self._device.close)
+            except XenhaError:
+                pass
+
+
+def _name(target):
+    return "power" if target is None else str(target)
+
+
+def parse(agent, argv, stdin):
+    """Options from the command line when there are arguments, else from stdin."""
+    if argv:
+        opts = o.parse_argv(agent.options, argv)
+    else:
+        opts = o.parse_stdin(agent.options, stdin.read())
+    return opts
+
+
+def run(agent, argv=None, stdin=None):
+    """Run ``agent`` as a process: parse, act, exit with the fence-agents exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    log = Log(agent.name)
+    if argv in (["-h"], ["--help"]):
+        print(usage(agent))
+        sys.exit(EXIT_OK)
+    runner = None
+    try:
+        opts = parse(agent, argv, sys.stdin if stdin is None else stdin)
+        log.verbose = opts.verbose
+        for key in opts.unknown:
+            log.info("ignoring unknown option %r" % key)
+        action = opts.action
+        if action == "metadata":
+            from xenha.fencing import metadata
+
+            sys.stdout.write(metadata.render(agent))
+            sys.exit(EXIT_OK)
+        if action not in agent.actions:
+            raise o.UsageError(
+                "action %r is not supported (one of: %s)" % (action, ", ".join(agent.actions))
+            )
+        o.check_required(opts, agent.options)
+        runner = Runner(agent, opts, log)
+        rc = runner.act(action)
+    except XenhaError as e:
+        log.error(str(e))
+        rc = EXIT_FAIL
+    except Exception as e:  # a bug or a library surprise: still a clean failure, never success
+        log.error("unexpected %s: %s" % (type(e).__name__, e))
+        rc = EXIT_FAIL
+    finally:
+        if runner is not None:
+            runner.close()
+    sys.exit(rc)
+
+
+def usage(agent):
+    lines = ["usage: %s [options] (or key=value lines on stdin)" % agent.name, ""]
+    lines.append(agent.shortdesc)
+    lines.append("")
+    for spec in agent.options:
+        default = " (default %s)" % spec.default if spec.default is not None else ""
+        lines.append("  %-34s %s%s" % (spec.getopt_text(), spec.desc, default))
+    lines.append("")
+    lines.append("actions: " + ", ".join(agent.actions))
+    return "\n".join(lines)

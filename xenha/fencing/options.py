@@ -1,0 +1,306 @@
+"""Declarative options of a fence agent, and parsing them from stdin or the command line.
+
+Names, flags and aliases follow fence-agents, so Pacemaker's fencer, crmsh,
+pcs and people's habits work unchanged: ``key=value`` lines on stdin (what
+the fencer sends) or ``-a IP -l USER ...`` flags on the command line.
+"""
+
+import getopt
+
+from xenha.errors import XenhaError
+
+TYPES = ("string", "integer", "second", "boolean", "select")
+TRUE = ("1", "yes", "on", "true")
+FALSE = ("0", "no", "off", "false")
+
+
+class UsageError(XenhaError):
+    """The options given cannot work: a missing, unknown or malformed option."""
+
+
+class Option:
+    """One parameter: its stdin name, flags, type, default and the old names it still accepts."""
+
+    def __init__(
+        self,
+        name,
+        desc,
+        short=None,
+        type="string",
+        default=None,
+        required=False,
+        aliases=(),
+        choices=(),
+        metavar=None,
+        secret=False,
+    ):
+        assert type in TYPES, type
+        self.name = name
+        self.desc = desc
+        self.short = short
+        self.type = type
+        self.default = default
+        self.required = required
+        self.aliases = tuple(aliases)
+        self.choices = tuple(choices)
+        self.metavar = metavar or name.split("_")[-1]
+        self.secret = secret
+        self.value_default = None if default is None else self.convert(default, "default")
+
+    @property
+    def long(self):
+        return self.name.replace("_", "-")
+
+    @property
+    def takes_value(self):
+        return self.type != "boolean"
+
+    def getopt_text(self):
+        """The ``mixed`` attribute of the metadata: ``-a, --ip=[ip]``."""
+        flags = ("-%s, " % self.short if self.short else "") + "--" + self.long
+        return flags + ("=[%s]" % self.metavar if self.takes_value else "")
+
+    def convert(self, raw, where):
+        """Turn the text given for this option into its value; UsageError if it is malformed."""
+        if self.type == "boolean":
+            low = raw.strip().lower()
+            if low in TRUE:
+                return True
+            if low in FALSE:
+                return False
+            raise UsageError(
+                "%s: %s=%r is not a boolean (1/0, yes/no, true/false)" % (where, self.name, raw)
+            )
+        if self.type == "integer":
+            try:
+                return int(raw)
+            except ValueError:
+                raise UsageError("%s: %s=%r is not an integer" % (where, self.name, raw)) from None
+        if self.type == "second":
+            try:
+                value = float(raw)
+            except ValueError:
+                raise UsageError(
+                    "%s: %s=%r is not a number of seconds" % (where, self.name, raw)
+                ) from None
+            if value < 0:
+                raise UsageError("%s: %s must not be negative" % (where, self.name))
+            return value
+        if self.type == "select" and raw not in self.choices:
+            raise UsageError(
+                "%s: %s=%r is not one of %s" % (where, self.name, raw, ", ".join(self.choices))
+            )
+        return raw
+
+
+class Options:
+    """Parsed option values, read as attributes (``opts.ip``) with defaults applied."""
+
+    def __init__(self, specs, values, unknown=()):
+        self._specs = {s.name: s for s in specs}
+        self._values = dict(values)
+        self.unknown = list(unknown)
+
+    def __getattr__(self, name):
+        try:
+            spec = self.__dict__["_specs"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return self._values.get(name, spec.value_default)
+
+    def given(self, name):
+        return name in self._values
+
+    def __repr__(self):
+        shown = {k: ("***" if self._specs[k].secret else v) for k, v in self._values.items()}
+        return "Options(%r)" % shown
+
+
+# Pacemaker's fencer adds these; fence-agents ignore them silently, and so do we.
+IGNORED_SILENTLY = ("nodename",)
+
+
+def _index(specs):
+    names = {}
+    for spec in specs:
+        for name in (spec.name,) + spec.aliases:
+            names[name] = spec
+            names[name.replace("_", "-")] = spec
+    return names
+
+
+def parse_stdin(specs, text):
+    """Parse ``key=value`` lines (``#`` comments, blank lines, ``"quoted"`` values)."""
+    names = _index(specs)
+    values, unknown = {}, []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, raw = line.partition("=")
+        key = key.strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            raw = raw[1:-1]
+        spec = names.get(key)
+        if spec is None:
+            if key not in IGNORED_SILENTLY:
+                unknown.append(key)
+            continue
+        if not sep and spec.takes_value:
+            raise UsageError("stdin line %d: %s needs a value (%s=...)" % (lineno, key, key))
+        values[spec.name] = spec.convert(raw if sep else "1", "stdin line %d" % lineno)
+    return Options(specs, values, unknown)
+
+
+def parse_argv(specs, argv):
+    """Parse command-line flags (``-o off -a 10.0.0.5`` or ``--action=off --ip=...``)."""
+    names = _index(specs)
+    shorts = "".join(s.short + (":" if s.takes_value else "") for s in specs if s.short)
+    longs = sorted(
+        {n.replace("_", "-") + ("=" if spec.takes_value else "") for n, spec in names.items()}
+    )
+    try:
+        pairs, rest = getopt.gnu_getopt(argv, shorts, longs)
+    except getopt.GetoptError as e:
+        raise UsageError("command line: %s" % e.msg) from None
+    if rest:
+        raise UsageError("command line: unexpected argument %r" % rest[0])
+    by_short = {s.short: s for s in specs if s.short}
+    values = {}
+    for flag, raw in pairs:
+        spec = by_short[flag[1:]] if not flag.startswith("--") else names[flag[2:]]
+        if spec.secret:
+            raise UsageError(
+                "command line: --%s would show the secret to every user in `ps`; give it on "
+                "stdin, in password_file or through password_script" % spec.long
+            )
+        values[spec.name] = spec.convert(raw, "option --" + spec.long) if spec.takes_value else True
+    return Options(specs, values)
+
+
+def check_required(opts, specs):
+    """UsageError naming the first required option that was not given."""
+    for spec in specs:
+        if spec.required and getattr(opts, spec.name) in (None, ""):
+            raise UsageError("missing required option %s (%s)" % (spec.name, spec.getopt_text()))
+
+
+# The options every xenha fence agent shares, with fence-agents' names, flags and aliases.
+ACTION = Option(
+    "action", "Fencing action", short="o", default="reboot", aliases=("option",), metavar="action"
+)
+PLUG = Option(
+    "plug",
+    "Outlet, host or VM to act on (Pacemaker passes the node's pcmk_host_map entry here)",
+    short="n",
+    aliases=("port",),
+    metavar="id",
+)
+VERBOSE = Option("verbose", "Log the steps taken to stderr", short="v", type="boolean")
+POWER_TIMEOUT = Option(
+    "power_timeout",
+    "Seconds to poll the device until the new power "
+    "state is read back; after that the action fails",
+    type="second",
+    default="20",
+)
+POWER_WAIT = Option(
+    "power_wait",
+    "Seconds to wait after issuing ON/OFF before the first read-back (0: poll at once)",
+    type="second",
+    default="0",
+)
+LOGIN_TIMEOUT = Option(
+    "login_timeout",
+    "Seconds each call to the device may take before it counts as unreachable",
+    type="second",
+    default="5",
+)
+IP = Option(
+    "ip",
+    "IP address or host name of the fencing device",
+    short="a",
+    aliases=("ipaddr",),
+    required=True,
+    metavar="ip",
+)
+USERNAME = Option("username", "Login name", short="l", aliases=("login",), metavar="name")
+PASSWORD = Option(
+    "password",
+    "Login password (accepted on stdin for compatibility; prefer password_file)",
+    short="p",
+    aliases=("passwd",),
+    secret=True,
+    metavar="password",
+)
+PASSWORD_SCRIPT = Option(
+    "password_script",
+    "Script that prints the password on stdout; "
+    "run without a shell and without the secret in its arguments",
+    short="S",
+    aliases=("passwd_script",),
+    metavar="script",
+)
+PASSWORD_FILE = Option(
+    "password_file",
+    "File holding the password on its first line; must not be readable by group or others",
+    metavar="path",
+)
+SSL_INSECURE = Option("ssl_insecure", "Do not verify the device's TLS certificate", type="boolean")
+SSL_CA_FILE = Option(
+    "ssl_ca_file", "CA bundle that signs the device's TLS certificate", metavar="path"
+)
+COMMUNITY = Option(
+    "community", "SNMP community", short="c", default="private", metavar="community", secret=True
+)
+SNMP_VERSION = Option(
+    "snmp_version",
+    "SNMP version",
+    short="d",
+    type="select",
+    choices=("1", "2c"),
+    default="1",
+    metavar="version",
+)
+
+IDENTITY_FILE = Option("identity_file", "SSH private key to log in with", short="k", metavar="path")
+KNOWN_HOSTS = Option(
+    "known_hosts",
+    "known_hosts file that must hold the server's host key (never learnt on the fly)",
+    default="/root/.ssh/known_hosts",
+    metavar="path",
+)
+
+SSL = Option(
+    "ssl",
+    "Use HTTPS (certificate verified unless ssl_insecure=1)",
+    short="z",
+    type="boolean",
+    default="1",
+)
+
+COMMON = (ACTION, PLUG, VERBOSE, POWER_TIMEOUT, POWER_WAIT, LOGIN_TIMEOUT)
+LOGIN = (IP, USERNAME, PASSWORD, PASSWORD_SCRIPT, PASSWORD_FILE)
+
+
+def ipport(default=None, desc="TCP/UDP port of the fencing device"):
+    return Option(
+        "ipport",
+        desc,
+        short="u",
+        type="integer",
+        default=None if default is None else str(default),
+        metavar="port",
+    )
+
+
+def method(choices, default):
+    return Option(
+        "method",
+        "Protocol used to talk to the device",
+        short="m",
+        type="select",
+        choices=choices,
+        default=default,
+        metavar="method",
+    )

@@ -1,0 +1,77 @@
+"""The device password: from a root-only file, a script or stdin; never argv, never logs."""
+
+import os
+import shlex
+import signal
+import stat
+import subprocess
+
+from xenha.fencing.options import UsageError
+
+
+def read_password_file(path):
+    """First line of ``path``; refused when group or others may read or write the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as e:
+        raise UsageError("password_file %s: %s" % (path, e.strerror)) from None
+    with os.fdopen(fd) as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise UsageError(
+                "password_file %s is accessible to group or others (mode %04o); "
+                "run `chmod 600 %s`" % (path, stat.S_IMODE(mode), path)
+            )
+        line = f.readline()
+    secret = line.rstrip("\r\n")
+    if not secret:
+        raise UsageError("password_file %s is empty" % path)
+    return secret
+
+
+def run_password_script(command, timeout):
+    """What ``command`` prints on its first line; it runs without a shell and with no secret."""
+    argv = shlex.split(command)
+    if not argv:
+        raise UsageError("password_script is empty")
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            start_new_session=True,
+        )
+    except OSError as e:
+        raise UsageError("password_script %s: %s" % (argv[0], e.strerror)) from None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the script and whatever it started
+        proc.communicate()
+        raise UsageError(
+            "password_script %s did not finish within %gs" % (argv[0], timeout)
+        ) from None
+    if proc.returncode != 0:
+        raise UsageError(
+            "password_script %s failed (exit %d): %s"
+            % (argv[0], proc.returncode, err.strip()[-200:])
+        )
+    secret = out.splitlines()[0] if out else ""
+    if not secret:
+        raise UsageError("password_script %s printed no password" % argv[0])
+    return secret
+
+
+def password(opts, required=True):
+    """The secret from password_file, password_script or password (in that order of preference)."""
+    if getattr(opts, "password_file", None):
+        return read_password_file(opts.password_file)
+    if getattr(opts, "password_script", None):
+        return run_password_script(opts.password_script, opts.login_timeout)
+    if getattr(opts, "password", None):
+        return opts.password
+    if required:
+        raise UsageError("no password: set password_file (root-only), password_script or password")
+    return None

@@ -1,0 +1,112 @@
+"""The power truth of the lab: machines (chassis power) and PDU outlets, in one locked JSON file.
+
+Each switch (a machine's chassis or an outlet) has a state, and two faults
+tests set: ``stuck`` (commands are accepted but nothing changes — the
+dangerous case a fence agent must not report as success) and ``delay``
+(seconds until a command takes effect, like a real BMC's soft power-off).
+A machine is powered when its chassis is on and, if outlets feed it, at
+least one of them is on (dual power supplies).
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+
+ON, OFF = "on", "off"
+
+
+class Rack:
+    def __init__(self, path):
+        self.path = path
+
+    @classmethod
+    def create(cls, path, machines=(), outlets=()):
+        """A new rack file: ``machines`` names, ``outlets`` as ``(number, name, machine)``."""
+        data = {
+            "machines": {m: _switch(ON) for m in machines},
+            "outlets": {},
+        }
+        for number, name, machine in outlets:
+            sw = _switch(ON)
+            sw.update(name=name, feeds=machine)
+            data["outlets"][str(number)] = sw
+        with open(path, "w") as f:
+            json.dump(data, f, indent=1)
+        return cls(path)
+
+    @contextlib.contextmanager
+    def _locked(self, write=False):
+        with open(self.path, "r+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            data = json.load(f)
+            _settle(data, time.time())
+            yield data
+            if write:
+                f.seek(0)
+                f.truncate()
+                json.dump(data, f, indent=1)
+
+    @staticmethod
+    def _get(data, kind, key):
+        try:
+            return data[kind][str(key)]
+        except KeyError:
+            raise KeyError("no %s %r in this rack" % (kind[:-1], key)) from None
+
+    def state(self, kind, key):
+        """``on`` or ``off`` of ``machines``/``outlets`` entry ``key``."""
+        with self._locked() as data:
+            return self._get(data, kind, key)["state"]
+
+    def command(self, kind, key, state):
+        """Ask the switch to go ``on``/``off``; honours ``stuck`` and ``delay``."""
+        assert state in (ON, OFF), state
+        with self._locked(write=True) as data:
+            sw = self._get(data, kind, key)
+            if sw["stuck"]:
+                return
+            if sw["delay"]:
+                sw["pending"] = [state, time.time() + sw["delay"]]
+            else:
+                sw["state"], sw["pending"] = state, None
+
+    def configure(self, kind, key, **changes):
+        """Set ``state``, ``stuck`` or ``delay`` directly (tests and the lab)."""
+        with self._locked(write=True) as data:
+            sw = self._get(data, kind, key)
+            for name, value in changes.items():
+                assert name in ("state", "stuck", "delay"), name
+                sw[name] = value
+
+    def outlets(self):
+        """``[(number, name)]`` sorted by number."""
+        with self._locked() as data:
+            items = data["outlets"].items()
+            return sorted(((int(n), sw["name"]) for n, sw in items), key=lambda x: x[0])
+
+    def powered(self, machine):
+        """True when ``machine`` really has power (chassis on and a feeding outlet on)."""
+        with self._locked() as data:
+            if self._get(data, "machines", machine)["state"] != ON:
+                return False
+            feeds = [sw for sw in data["outlets"].values() if sw["feeds"] == machine]
+            return not feeds or any(sw["state"] == ON for sw in feeds)
+
+    def remove(self):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.path)
+
+
+def _switch(state):
+    return {"state": state, "stuck": False, "delay": 0.0, "pending": None}
+
+
+def _settle(data, now):
+    """Apply delayed commands whose time has come."""
+    for kind in ("machines", "outlets"):
+        for sw in data[kind].values():
+            pending = sw.get("pending")
+            if pending and pending[1] <= now:
+                sw["state"], sw["pending"] = pending[0], None
