@@ -10,6 +10,7 @@ least one of them is on (dual power supplies).
 
 import contextlib
 import fcntl
+import importlib
 import json
 import os
 import time
@@ -22,11 +23,18 @@ class Rack:
         self.path = path
 
     @classmethod
-    def create(cls, path, machines=(), outlets=()):
-        """A new rack file: ``machines`` names, ``outlets`` as ``(number, name, machine)``."""
+    def create(cls, path, machines=(), outlets=(), hook=None):
+        """A new rack file: ``machines`` names, ``outlets`` as ``(number, name, machine)``.
+
+        ``hook`` (``"module:function"``) is called as ``function(machine, powered)``
+        whenever a machine's real power changes, under the rack's lock and before the
+        new state is saved: whoever reads OFF afterwards knows the hook has run (the lab
+        cuts the host there, so an OFF read back means the host is dead).
+        """
         data = {
             "machines": {m: _switch(ON) for m in machines},
             "outlets": {},
+            "hook": hook,
         }
         for number, name, machine in outlets:
             sw = _switch(ON)
@@ -41,9 +49,16 @@ class Rack:
         with open(self.path, "r+") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             data = json.load(f)
+            before = _power(data)
             _settle(data, time.time())
             yield data
-            if write:
+            changed = {m: p for m, p in _power(data).items() if before[m] != p}
+            if changed and data.get("hook"):
+                module, function = data["hook"].split(":")
+                apply = getattr(importlib.import_module(module), function)
+                for machine, powered in sorted(changed.items()):
+                    apply(machine, powered)
+            if write or changed:
                 f.seek(0)
                 f.truncate()
                 json.dump(data, f, indent=1)
@@ -89,10 +104,8 @@ class Rack:
     def powered(self, machine):
         """True when ``machine`` really has power (chassis on and a feeding outlet on)."""
         with self._locked() as data:
-            if self._get(data, "machines", machine)["state"] != ON:
-                return False
-            feeds = [sw for sw in data["outlets"].values() if sw["feeds"] == machine]
-            return not feeds or any(sw["state"] == ON for sw in feeds)
+            self._get(data, "machines", machine)
+            return _power(data)[machine]
 
     def remove(self):
         with contextlib.suppress(FileNotFoundError):
@@ -101,6 +114,15 @@ class Rack:
 
 def _switch(state):
     return {"state": state, "stuck": False, "delay": 0.0, "pending": None}
+
+
+def _power(data):
+    """``{machine: really powered?}``: chassis on and, if outlets feed it, one of them on."""
+    out = {}
+    for machine, sw in data["machines"].items():
+        feeds = [o for o in data["outlets"].values() if o["feeds"] == machine]
+        out[machine] = sw["state"] == ON and (not feeds or any(o["state"] == ON for o in feeds))
+    return out
 
 
 def _settle(data, now):
