@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import install_agents, run_agent, run_watching_ps
 from xenha.lab.power import testing
 
 OUTLETS = [
@@ -179,3 +179,29 @@ def test_snmpv3_user_reads_outlets(pdu):
         timeout=30,
     )
     assert r.stdout.strip() == "%s = INTEGER: 1" % (STATE_OID % 1), r.stdout
+
+
+def test_snmpv3_user_fences(fence_agents, pdu, tmp_path):
+    user, auth, priv = pdu.v3_user
+    opts = options(pdu, "off", "node2", snmp_version="3", username=user)
+    del opts["community"]
+    opts["password_file"] = testing.secret_file(str(tmp_path), auth, "auth")
+    opts["snmp_priv_passwd_file"] = testing.secret_file(str(tmp_path), priv, "priv")
+    r = run_agent(fence_agents["fence_xenha_apc"], opts)
+    assert r.returncode == 0, r.stderr
+    assert pdu.outlet(3) == "off"
+    opts["snmp_priv_passwd_file"] = testing.secret_file(str(tmp_path), "wrong-priv", "bad")
+    r = run_agent(fence_agents["fence_xenha_apc"], dict(opts, action="on", login_timeout=1))
+    assert r.returncode == 1, r.stdout
+    assert pdu.outlet(3) == "off"
+    opts["password_file"] = testing.secret_file(str(tmp_path), "wrong-auth", "bad2")
+    r = run_agent(fence_agents["fence_xenha_apc"], dict(opts, action="on", login_timeout=1))
+    assert r.returncode == 1 and "refused the SNMPv3 credentials" in r.stderr
+    assert pdu.outlet(3) == "off"
+
+
+def test_community_never_in_ps(fence_agents, pdu):
+    pdu.rack.configure("outlets", 4, delay=0.5)
+    opts = options(pdu, "off", "4", verbose=1)
+    r = run_watching_ps(fence_agents["fence_xenha_apc"], opts, pdu.write_community)
+    assert r.returncode == 0, r.stderr

@@ -4,12 +4,11 @@ ipmitool and fence-agents' fence_ipmilan on the same server."""
 import os
 import stat
 import subprocess
-import threading
 import time
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import install_agents, run_agent, run_watching_ps
 from xenha.lab.power import testing
 
 AGENTS = ("fence_xenha_ilo", "fence_xenha_drac", "fence_xenha_irmc")
@@ -182,26 +181,8 @@ def test_password_script(fence_agents, bmc, tmp_path):
 
 def test_password_never_in_ps_or_output(fence_agents, bmc):
     """The password given on stdin (the fencer's way) shows up in no process's argv."""
-    bmc.rack.configure("machines", "node1", delay=1.5)
+    bmc.rack.configure("machines", "node1", delay=1.0)
     opts = options(bmc, "off", password=bmc.password, verbose=1)
     del opts["password_file"]
-    seen, done = [], threading.Event()
-
-    def sample():
-        while not done.is_set():
-            seen.append(
-                subprocess.check_output(["ps", "-e", "-ww", "-o", "args"], universal_newlines=True)
-            )
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        r = run_agent(fence_agents["fence_xenha_ilo"], opts)
-    finally:
-        done.set()
-        sampler.join()
+    r = run_watching_ps(fence_agents["fence_xenha_ilo"], opts, bmc.password)
     assert r.returncode == 0, r.stderr
-    assert any("fence_xenha_ilo" in snapshot for snapshot in seen), "agent never seen running"
-    assert not any(bmc.password in snapshot for snapshot in seen)
-    assert bmc.password not in r.stdout + r.stderr

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import install_agents, run_agent, run_watching_ps
 from xenha.lab.power import testing
 
 
@@ -102,3 +102,11 @@ def test_failures_never_succeed(fence_agents, bmc, tmp_path):
     r = run_agent(agent, options(bmc, "off", power_timeout=1))
     assert r.returncode == 1 and "not read back OFF" in r.stderr
     assert bmc.power == "on"
+
+
+def test_password_never_in_ps(fence_agents, bmc):
+    bmc.rack.configure("machines", "node1", delay=0.5)
+    opts = options(bmc, "off", password=bmc.password, verbose=1)
+    del opts["password_file"]
+    r = run_watching_ps(fence_agents["fence_xenha_drac"], opts, bmc.password)
+    assert r.returncode == 0, r.stderr

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import install_agents, run_agent, run_watching_ps
 from xenha.lab.power import testing
 
 
@@ -90,3 +90,11 @@ def test_failures_never_succeed(agent, ilo, tmp_path):
     r = run_agent(agent, options(ilo, "off", power_timeout=1))
     assert r.returncode == 1 and "not read back OFF" in r.stderr
     assert ilo.power == "on"
+
+
+def test_password_never_in_ps(agent, ilo):
+    ilo.rack.configure("machines", "node1", delay=0.5)
+    opts = options(ilo, "off", password=ilo.password, verbose=1)
+    del opts["password_file"]
+    r = run_watching_ps(agent, opts, ilo.password)
+    assert r.returncode == 0, r.stderr

@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import install_agents, run_agent, run_watching_ps
 from xenha.lab.xapisim.testing import running_pool
 
 TIMING = {"heartbeat_interval": 0.2, "assumed_dead_interval": 1.0}
@@ -95,3 +95,10 @@ def test_xvm_hard_shutdown_failure_is_reported(fence_agents, sim):
     r = run_agent(fence_agents["fence_xenha_xvm"], options(sim, "off", sim.vms[1]))
     assert r.returncode == 1 and "INTERNAL_ERROR" in r.stderr
     assert any(sim.vms[1] in doms for doms in sim.truth()["domains"].values())
+
+
+def test_xapi_password_never_in_ps(fence_agents, sim):
+    r = run_watching_ps(
+        fence_agents["fence_xenha_xvm"], options(sim, "reboot", sim.vms[2]), sim.password()
+    )
+    assert r.returncode == 0, r.stderr

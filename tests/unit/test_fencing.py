@@ -54,7 +54,7 @@ def test_stdin_defaults_and_unknown_keys():
         ("power_timeout=-1", "must not be negative"),
         ("power_timeout=soon", "not a number of seconds"),
         ("verbose=maybe", "not a boolean"),
-        ("snmp_version=3", "not one of 1, 2c"),
+        ("snmp_version=4", "not one of 1, 2c, 3"),
         ("ip", "needs a value"),
     ],
 )

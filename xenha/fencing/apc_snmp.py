@@ -1,4 +1,4 @@
-"""APC switched rack PDU outlets over SNMP v1/v2c (PowerNet-MIB rPDU) through pysnmp.
+"""APC switched rack PDU outlets over SNMP v1, v2c or v3 (PowerNet-MIB rPDU) through pysnmp.
 
 ``plug`` is an outlet number, a comma-separated list of numbers, or an outlet
 name; a name selects every outlet carrying it, so a host with two power
@@ -17,7 +17,7 @@ OUTLET_STATE = RPDU + ".3.5.1.1.4"  # rPDUOutletStatusOutletState: 1 on, 2 off
 OUTLET_COMMAND = RPDU + ".3.3.1.1.4"  # rPDUOutletControlOutletCommand
 STATES = {1: ON, 2: OFF}
 COMMANDS = {ON: 1, OFF: 2}  # immediateOn, immediateOff
-HINT = "device down, wrong address, or wrong community"
+HINT = "device down, wrong address, or wrong community / SNMPv3 user"
 
 
 class ApcSnmpDevice(Device):
@@ -31,19 +31,44 @@ class ApcSnmpDevice(Device):
         from pysnmp.proto import rfc1902
 
         self.h, self.types = hlapi, rfc1902
-        community = opts.community if opts.given("community") else None
-        if community is None and (opts.password_file or opts.password_script):
-            community = secret()
         self.where = "PDU %s:%s" % (opts.ip, opts.ipport or PORT)
         self.engine = hlapi.SnmpEngine()
-        self.auth = hlapi.CommunityData(
-            community or opts.community, mpModel=0 if opts.snmp_version == "1" else 1
-        )
+        if opts.snmp_version == "3":
+            self.auth = self._v3_user(hlapi, opts, secret)
+        else:
+            community = opts.community if opts.given("community") else None
+            if community is None and (opts.password_file or opts.password_script):
+                community = secret()
+            self.auth = hlapi.CommunityData(
+                community or opts.community, mpModel=0 if opts.snmp_version == "1" else 1
+            )
         tries = 3  # within login_timeout, so pysnmp reports the timeout before our alarm does
         self.transport = hlapi.UdpTransportTarget(
             (opts.ip, opts.ipport or PORT),
             timeout=opts.login_timeout * 0.9 / tries,
             retries=tries - 1,
+        )
+
+    @staticmethod
+    def _v3_user(h, opts, secret):
+        """USM user ``username``: authentication key = the password, privacy key its own."""
+        from xenha.fencing import secrets
+
+        if not opts.username:
+            raise FenceError("SNMPv3 needs username (the USM user)")
+        level = opts.snmp_sec_level
+        auth_key = secret() if level != "noAuthNoPriv" else None
+        priv_key = secrets.secret(opts, "snmp_priv_passwd") if level == "authPriv" else None
+        return h.UsmUserData(
+            opts.username,
+            authKey=auth_key,
+            privKey=priv_key,
+            authProtocol={"MD5": h.usmHMACMD5AuthProtocol, "SHA": h.usmHMACSHAAuthProtocol}[
+                opts.snmp_auth_prot
+            ],
+            privProtocol={"DES": h.usmDESPrivProtocol, "AES": h.usmAesCfb128Protocol}[
+                opts.snmp_priv_prot
+            ],
         )
 
     def _request(self, command, oid, value=None, **kw):
@@ -61,7 +86,10 @@ class ApcSnmpDevice(Device):
 
     def _check(self, error_indication, error_status, error_index, what, writing=False):
         if error_indication:
-            raise Unreachable("%s: %s while %s (%s)" % (self.where, error_indication, what, HINT))
+            text = str(error_indication)
+            if any(w in text.lower() for w in ("digest", "unknown user", "decrypt", "auth")):
+                raise FenceError("%s refused the SNMPv3 credentials: %s" % (self.where, text))
+            raise Unreachable("%s: %s while %s (%s)" % (self.where, text, what, HINT))
         if error_status:
             status = error_status.prettyPrint()
             if status == "noSuchName":  # SNMPv1's answer for a missing object

@@ -258,9 +258,56 @@ SNMP_VERSION = Option(
     "SNMP version",
     short="d",
     type="select",
-    choices=("1", "2c"),
+    choices=("1", "2c", "3"),
     default="1",
     metavar="version",
+)
+SNMP_V3 = (
+    Option(
+        "snmp_sec_level",
+        "SNMPv3 security level",
+        short="E",
+        type="select",
+        choices=("noAuthNoPriv", "authNoPriv", "authPriv"),
+        default="authPriv",
+        metavar="level",
+    ),
+    Option(
+        "snmp_auth_prot",
+        "SNMPv3 authentication protocol (the key is the password)",
+        short="b",
+        type="select",
+        choices=("MD5", "SHA"),
+        default="SHA",
+        metavar="prot",
+    ),
+    Option(
+        "snmp_priv_prot",
+        "SNMPv3 privacy protocol",
+        short="B",
+        type="select",
+        choices=("DES", "AES"),
+        default="AES",
+        metavar="prot",
+    ),
+    Option(
+        "snmp_priv_passwd",
+        "SNMPv3 privacy password (stdin only; prefer snmp_priv_passwd_file)",
+        short="P",
+        secret=True,
+        metavar="password",
+    ),
+    Option(
+        "snmp_priv_passwd_file",
+        "File holding the SNMPv3 privacy password; must not be readable by group or others",
+        metavar="path",
+    ),
+    Option(
+        "snmp_priv_passwd_script",
+        "Script that prints the SNMPv3 privacy password",
+        short="R",
+        metavar="script",
+    ),
 )
 
 IDENTITY_FILE = Option("identity_file", "SSH private key to log in with", short="k", metavar="path")

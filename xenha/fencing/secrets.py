@@ -64,14 +64,23 @@ def run_password_script(command, timeout):
     return secret
 
 
-def password(opts, required=True):
-    """The secret from password_file, password_script or password (in that order of preference)."""
-    if getattr(opts, "password_file", None):
-        return read_password_file(opts.password_file)
-    if getattr(opts, "password_script", None):
-        return run_password_script(opts.password_script, opts.login_timeout)
-    if getattr(opts, "password", None):
-        return opts.password
+def secret(opts, prefix="password", required=True):
+    """The secret from ``<prefix>_file``, ``<prefix>_script`` or ``<prefix>`` itself, in that
+    order of preference (``password``; ``snmp_priv_passwd`` for SNMPv3 privacy)."""
+    path = getattr(opts, prefix + "_file", None)
+    if path:
+        return read_password_file(path)
+    script = getattr(opts, prefix + "_script", None)
+    if script:
+        return run_password_script(script, opts.login_timeout)
+    value = getattr(opts, prefix, None)
+    if value:
+        return value
     if required:
-        raise UsageError("no password: set password_file (root-only), password_script or password")
+        raise UsageError("no %s: set %s_file (root-only), %s_script or %s" % ((prefix,) * 4))
     return None
+
+
+def password(opts, required=True):
+    """The device password (password_file, password_script or password)."""
+    return secret(opts, "password", required)
