@@ -2,13 +2,15 @@
 # virtualenv in .venv with xenha and its test dependencies) and are safe to re-run.
 
 SHELL := /bin/bash
-PYTHON ?= python3
+# Debian's Python, not a per-user one: Pacemaker runs agents' meta-data as the
+# hacluster user, who must be able to execute the interpreter the agents use.
+PYTHON ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.xenha-installed
 
 # What the agents, the tests and the lab run against: the real cluster stack.
-APT_PACKAGES := pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
+APT_PACKAGES := python3-venv pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
 	fence-agents cluster-glue libxml2-utils iproute2 procps util-linux openssl \
 	corosync-qnetd corosync-qdevice ipmitool snmp snmpd openssh-server openssh-client gnutls-bin
 

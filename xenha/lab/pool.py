@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -212,11 +213,26 @@ def _make_dir(path):
 
 
 def _install_agents():
-    """Install xenha's agents on the machine unless they already are; return the undo step."""
-    if all(state == "ok" for _, state in install.check("/")):
-        return None
-    install.install("/")
-    return ["uninstall"]
+    """Install xenha's agents on the machine unless they already are; return the undo step.
+
+    Pacemaker's controller runs agents' meta-data as ``hacluster``: check that it can.
+    """
+    undo = None
+    if not all(state == "ok" for _, state in install.check("/")):
+        install.install("/")
+        undo = ["uninstall"]
+    probe = ["runuser", "-u", "hacluster", "--", "/" + install.OCF_DIR + "/xen-vm", "meta-data"]
+    r = subprocess.run(probe, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        if undo:
+            install.uninstall("/")
+        raise XenhaError(
+            "the hacluster user cannot run the agents (Pacemaker runs their meta-data as "
+            "hacluster): make the Python at %s and this checkout readable and executable for "
+            "it, e.g. a virtualenv made with /usr/bin/python3 outside /root (%s)"
+            % (sys.executable, r.stdout.strip()[-300:])
+        )
+    return undo
 
 
 def _remember_undo(step):
