@@ -144,7 +144,8 @@ class Host(Machine):
     pacemaker_subdirs = ("cib", "pengine", "blackbox", "cores")
 
     def __init__(self, index, qdevice=False):
-        super().__init__("host%d" % index, network.PREFIX + str(10 + index), "xhv%d" % index)
+        veth = network.VETH_PREFIX + str(index)
+        super().__init__("host%d" % index, network.PREFIX + str(10 + index), veth)
         self.index = index
         self.xapi_dir = XAPI_SOCKETS / self.name  # the simulator's socket for this host
         self.binds = ((str(self.xapi_dir), XAPI_DIR),)
@@ -181,5 +182,5 @@ class Arbiter(Machine):
     mounts = ("etc/corosync",)
 
     def __init__(self):
-        super().__init__("arbiter", self.ADDRESS, "xhvq")
+        super().__init__("arbiter", self.ADDRESS, network.VETH_PREFIX + "q")
         self.services = "corosync-qnetd -f -s off -l %s &" % self.ADDRESS

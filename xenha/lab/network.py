@@ -11,6 +11,7 @@ BRIDGE = "xhlab0"
 PREFIX = "198.18.0."  # RFC 2544 benchmarking range; nothing here leaves the machine
 GATEWAY = PREFIX + "1"
 NETNS_PREFIX = "xhlab-"
+VETH_PREFIX = "xhv"  # the bridge-side end of each machine's cable
 
 
 def create_bridge():
@@ -25,7 +26,15 @@ def lab_namespaces():
 
 
 def remove_all():
-    """Remove every lab namespace (their veths go with them) and the bridge; idempotent."""
+    """Remove every lab cable, namespace and the bridge; idempotent.
+
+    The cables go first and explicitly: a deleted namespace frees its veth only
+    when the kernel gets round to it, and the next lab must not collide with it.
+    """
+    for line in run(["ip", "-o", "link", "show"]).splitlines():
+        name = line.split(":")[1].strip().split("@")[0]
+        if name.startswith(VETH_PREFIX):
+            run(["ip", "link", "del", name], check=False)
     for ns in lab_namespaces():
         run(["ip", "netns", "del", ns], check=False)
     run(["ip", "link", "del", BRIDGE], check=False)

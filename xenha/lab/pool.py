@@ -125,16 +125,16 @@ class Lab:
             "vms": [{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
         }
 
-    def configure(self, progress=print, timeout=180):
-        """Generate the lab's configuration with xenha's generator, load it with crmsh and
-        wait until the cluster has settled with every VM started and a promoted master."""
+    def configure(self, description=None, progress=print, timeout=180):
+        """Generate the configuration of ``description`` (default: ``self.description()``)
+        with xenha's generator, load it with crmsh and wait until the cluster has settled."""
         import yaml
 
         from xenha import model
         from xenha.crm.render import render
 
         path = STATE / "pool.yaml"
-        path.write_text(yaml.safe_dump(self.description(), sort_keys=False))
+        path.write_text(yaml.safe_dump(description or self.description(), sort_keys=False))
         crm = render(model.load(str(path)), "crm") + timeline.install_recorder()
         (STATE / "pool.crm").write_text(crm)
         first = self.hosts[0]
