@@ -172,9 +172,7 @@ class Lab:
             root = ET.fromstring(xml[xml.index("<") :])
         except (ValueError, ET.ParseError):
             return {}, None
-        nodes = {
-            n.get("name"): n.get("online") == "true" for n in root.iter("node") if n.get("name")
-        }
+        nodes = {n.get("name"): n.get("online") == "true" for n in root.iterfind("nodes/node")}
         dc = root.find("summary/current_dc")
         return nodes, (dc.get("name") if dc is not None and dc.get("present") == "true" else None)
 
