@@ -7,15 +7,21 @@ import hashlib
 import json
 import os
 import stat
+import time
 
-from .errors import warn
+from .errors import XapiUnreachable, warn
 
 
 class SessionCache:
-    def __init__(self, directory, key):
+    """``timeout`` bounds the wait for the login lock: when the master dies, the process
+    holding it may spend a whole connect timeout on it, and an agent queueing behind
+    it without a bound misses its own operation timeout (a failed stop means fencing)."""
+
+    def __init__(self, directory, key, timeout):
         self.directory = directory
         name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
         self.path = os.path.join(directory, name + ".json")
+        self.timeout = timeout
         self._lock_fd = None
 
     def usable(self):
@@ -32,9 +38,23 @@ class SessionCache:
         return True
 
     def __enter__(self):
-        """Serialise logins between processes."""
-        self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        """Serialise logins between processes, waiting at most ``timeout`` seconds."""
+        lock = self.path + ".lock"
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise XapiUnreachable(
+                        "another process has been logging in to XAPI for over %gs "
+                        "(session lock %s held)" % (self.timeout, lock)
+                    ) from None
+                time.sleep(0.02)
+        self._lock_fd = fd
         return self
 
     def __exit__(self, *exc):
