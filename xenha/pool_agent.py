@@ -58,7 +58,9 @@ CONNECTION_PARAMETERS = [
     ocf.Parameter(
         "xapi_fingerprint",
         "SHA-256 fingerprint of XAPI's TLS certificate",
-        "Pin the XAPI certificate by its SHA-256 fingerprint instead of a CA.",
+        "Pin XAPI certificates by SHA-256 fingerprint instead of a CA: one per pool host, "
+        "separated by ',' or ';'. Each host has its own certificate since XCP-ng 8.2 / "
+        "XenServer 8, and the master reached after HOST_IS_SLAVE must match one too.",
         default="",
     ),
     ocf.Parameter(

@@ -30,7 +30,7 @@ class Settings:
         self.user = user
         self.password_file = password_file
         self.ca_file = ca_file
-        self.fingerprint = normalize_fingerprint(fingerprint) if fingerprint else None
+        self.fingerprints = parse_fingerprints(fingerprint) if fingerprint else ()
         self.insecure = bool(insecure)
         self.timeout = float(timeout)
         self.socket_path = socket_path
@@ -52,6 +52,16 @@ class Settings:
             raise XenhaError(
                 "cannot read password file %s: %s" % (self.password_file, e.strerror)
             ) from None
+
+
+def parse_fingerprints(text):
+    """The pinned SHA-256 fingerprints, one per pool host, separated by ``,`` or ``;``:
+    since XCP-ng 8.2 / XenServer 8 each host has its own certificate, and a client that
+    follows HOST_IS_SLAVE meets the master's."""
+    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise XenhaError("certificate fingerprint %r lists no fingerprint" % text)
+    return tuple(normalize_fingerprint(p) for p in parts)
 
 
 def normalize_fingerprint(text):
