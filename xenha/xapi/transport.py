@@ -8,9 +8,7 @@ import socket
 import ssl
 import xmlrpc.client
 
-from xenha.errors import XenhaError
-
-from .errors import warn
+from xenha import tls
 
 
 class _Transport(xmlrpc.client.Transport):
@@ -86,19 +84,14 @@ class _UnixTransport(_Transport):
 
 
 def tls_context(settings):
-    """The client TLS context: verification on unless ``insecure`` (logged)."""
-    if settings.insecure:
-        warn("TLS certificate verification of XAPI is disabled (insecure)")
-        return ssl._create_unverified_context()
-    if settings.fingerprints:
+    """xenha's TLS policy (:mod:`xenha.tls`), or, with pinned fingerprints, no CA check:
+    the fingerprint is the check (made by the connection)."""
+    if settings.fingerprints and not settings.insecure:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # the pinned fingerprint is the check
+        ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    try:
-        return ssl.create_default_context(cafile=settings.ca_file)
-    except (OSError, ssl.SSLError) as e:
-        raise XenhaError("cannot load CA file %s: %s" % (settings.ca_file, e)) from None
+    return tls.context(settings.ca_file, settings.insecure, "XAPI")
 
 
 def endpoint(settings, url):
