@@ -1,31 +1,18 @@
 """The device password: from a root-only file, a script or stdin; never argv, never logs."""
 
-import os
 import shlex
-import stat
 
-from xenha import command
+from xenha import command, secret_file
+from xenha.errors import XenhaError
 from xenha.fencing.options import UsageError
 
 
 def read_password_file(path):
     """First line of ``path``; refused when group or others may read or write the file."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as e:
-        raise UsageError("password_file %s: %s" % (path, e.strerror)) from None
-    with os.fdopen(fd) as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise UsageError(
-                "password_file %s is accessible to group or others (mode %04o); "
-                "run `chmod 600 %s`" % (path, stat.S_IMODE(mode), path)
-            )
-        line = f.readline()
-    secret = line.rstrip("\r\n")
-    if not secret:
-        raise UsageError("password_file %s is empty" % path)
-    return secret
+        return secret_file.read(path, "password_file")
+    except XenhaError as e:
+        raise UsageError(str(e)) from None
 
 
 def run_password_script(command_line, timeout):
