@@ -18,21 +18,14 @@ class PacemakerError(XenhaError):
 
 
 def _run(argv, timeout):
-    import subprocess
+    from xenha.command import CommandTimeout, run
 
     try:
-        p = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True
-        )
+        return run(argv, timeout)
     except OSError as e:
         raise PacemakerError("cannot run %s: %s" % (argv[0], e)) from None
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
+    except CommandTimeout:
         raise PacemakerError("%s did not answer within %gs" % (argv[0], timeout)) from None
-    return p.returncode, out, err
 
 
 def node_name(env=None, timeout=TOOL_TIMEOUT):

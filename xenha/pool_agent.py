@@ -7,7 +7,6 @@ is the host whose name-label is the node name, ``host_map`` overrides that.
 """
 
 import contextlib
-import copy
 import os
 import time
 
@@ -59,7 +58,9 @@ CONNECTION_PARAMETERS = [
     ocf.Parameter(
         "xapi_fingerprint",
         "SHA-256 fingerprint of XAPI's TLS certificate",
-        "Pin the XAPI certificate by its SHA-256 fingerprint instead of a CA.",
+        "Pin XAPI certificates by SHA-256 fingerprint instead of a CA: one per pool host, "
+        "separated by ',' or ';'. Each host has its own certificate since XCP-ng 8.2 / "
+        "XenServer 8, and the master reached after HOST_IS_SLAVE must match one too.",
         default="",
     ),
     ocf.Parameter(
@@ -151,6 +152,8 @@ class Pool:
 
     def local_view(self):
         """The same questions through this host's slave-local session (master gone)."""
+        import copy
+
         view = copy.copy(self)
         view.client = self.client.emergency()
         view.api = view.client.xenapi

@@ -110,3 +110,14 @@ def test_password_never_in_ps(fence_agents, bmc):
     del opts["password_file"]
     r = run_watching_ps(fence_agents["fence_xenha_drac"], opts, bmc.password)
     assert r.returncode == 0, r.stderr
+
+
+def test_one_tls_policy_bad_ca_file_and_logged_insecure(fence_agents, bmc, tmp_path):
+    agent = fence_agents["fence_xenha_drac"]
+    r = run_agent(agent, options(bmc, "status", ssl_ca_file=str(tmp_path / "missing.pem")))
+    assert r.returncode == 1 and "cannot load CA file %s" % (tmp_path / "missing.pem") in r.stderr
+    opts = options(bmc, "status", ssl_insecure=1)
+    del opts["ssl_ca_file"]
+    r = run_agent(agent, opts)
+    assert r.returncode == 0, r.stderr
+    assert "verification of Redfish https://127.0.0.1:%d is disabled" % bmc.port in r.stderr

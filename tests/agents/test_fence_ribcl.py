@@ -98,3 +98,15 @@ def test_password_never_in_ps(agent, ilo):
     del opts["password_file"]
     r = run_watching_ps(agent, opts, ilo.password)
     assert r.returncode == 0, r.stderr
+
+
+def test_one_tls_policy_bad_ca_file_and_logged_insecure(agent, ilo, tmp_path):
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n")
+    r = run_agent(agent, options(ilo, "status", ssl_ca_file=str(garbage)))
+    assert r.returncode == 1 and "cannot load CA file %s" % garbage in r.stderr, r.stderr
+    opts = options(ilo, "status", ssl_insecure=1)
+    del opts["ssl_ca_file"]
+    r = run_agent(agent, opts)
+    assert r.returncode == 0, r.stderr
+    assert "TLS certificate verification of iLO 127.0.0.1:%d is disabled" % ilo.port in r.stderr

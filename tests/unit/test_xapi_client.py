@@ -169,3 +169,49 @@ def test_cached_session_survives_a_planned_master_change(sim, tmp_path):
     with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
         assert c.xenapi.host.get_uuid(c.master()) == sim.slaves[1].uuid
         assert c.xenapi.host.get_uuid(c.this_host()) == sim.master.uuid
+
+
+def test_the_login_lock_is_waited_for_at_most_the_timeout(sim, tmp_path):
+    """A process stuck logging in to a dead master must not hold every agent behind it."""
+    import fcntl
+    import threading
+
+    client = Client(settings(sim, sim.master, timeout=1.0), cache_dir=str(tmp_path))
+    holder = os.open(client._cache.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    outcome = []
+
+    def call():
+        try:
+            client.xenapi.pool.get_all()
+        except XapiUnreachable as e:
+            outcome.append(str(e))
+
+    worker = threading.Thread(target=call, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(5)
+    os.close(holder)
+    assert not worker.is_alive(), "the client waited for the login lock without a bound"
+    assert time.monotonic() - started < 2.5
+    assert len(outcome) == 1 and "session lock" in outcome[0] and ".lock" in outcome[0]
+    client.close()
+
+
+def test_a_session_another_process_renewed_is_reused_after_the_master_died(sim, tmp_path):
+    """After the master died, only the first agent logs in again; the others take its session."""
+    st = settings(sim, sim.slaves[0])
+    first = Client(st, originator="agent", cache_dir=str(tmp_path))
+    second = Client(st, originator="agent", cache_dir=str(tmp_path))
+    first.xenapi.pool.get_all()
+    second.xenapi.pool.get_all()
+    assert first._url == second._url == sim.master.url
+    sim.power_off(sim.master.name)
+    with first.emergency() as local:
+        local.xenapi.pool.emergency_transition_to_master()
+    assert first.xenapi.host.get_uuid(first.master()) == sim.slaves[0].uuid
+    assert second.xenapi.host.get_uuid(second.master()) == sim.slaves[0].uuid
+    assert second._ref == first._ref
+    assert sim.session_count("agent") == 1
+    first.close()
+    second.close()

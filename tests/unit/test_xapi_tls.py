@@ -1,12 +1,18 @@
 """HTTPS verification (CA file, pinned fingerprint, explicit insecure) and the local
 unix socket, against the simulator's endpoints."""
 
+import contextlib
 import logging
+import threading
+from urllib.parse import urlsplit
+from xmlrpc.server import SimpleXMLRPCServer
 
 import pytest
 import XenAPI
 
+from xenha.errors import XenhaError
 from xenha.lab.xapisim.testing import running_pool
+from xenha.lab.xapisim.tls import make_certificate, server_context
 from xenha.xapi import Client, Settings, XapiUnreachable
 
 
@@ -68,3 +74,48 @@ def test_local_socket(sim):
     settings = Settings(url=None, socket_path=sim.slaves[0].socket, password_file=sim.password_file)
     with Client(settings, cache_dir=None).emergency() as local:
         assert local.xenapi.host.get_uuid(local.this_host()) == sim.slaves[0].uuid
+
+
+@contextlib.contextmanager
+def slave_with_its_own_certificate(sim, tmp_path):
+    """A pool slave as on XCP-ng 8.2+: its own certificate, answering logins with
+    HOST_IS_SLAVE(master), on the simulated hosts' HTTPS port at another address."""
+    address, port = "127.0.0.99", urlsplit(sim.master.https_url).port
+    cert, key, fingerprint = make_certificate(str(tmp_path), [address])
+    server = SimpleXMLRPCServer((address, port), logRequests=False, allow_none=True)
+    server.register_function(
+        lambda *a: {"Status": "Failure", "ErrorDescription": ["HOST_IS_SLAVE", sim.master.address]},
+        "session.login_with_password",
+    )
+    server.socket = server_context(cert, key).wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "https://%s:%d/" % (address, port), fingerprint
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_per_host_certificates_are_pinned_by_listing_every_hosts_fingerprint(sim, tmp_path):
+    with slave_with_its_own_certificate(sim, tmp_path) as (url, slave_fingerprint):
+        both = "%s; %s" % (slave_fingerprint, sim.fingerprint)
+        with client(sim, url, fingerprint=both) as c:
+            assert master_uuid(c) == sim.master.uuid
+            assert c._url == sim.master.https_url
+        refused = "SHA-256 %s\\) matches no pinned" % sim.fingerprint
+        with pytest.raises(XapiUnreachable, match=refused), client(
+            sim, url, fingerprint=slave_fingerprint
+        ) as c:
+            c.master()
+
+
+def test_fingerprint_lists_are_checked():
+    one = "ab" * 32
+    st = Settings(url="https://h/", fingerprint=" %s ,%s;" % (one, "AB:" * 31 + "CD"))
+    assert st.fingerprints == (one, "ab" * 31 + "cd")
+    with pytest.raises(XenhaError, match="not a SHA-256"):
+        Settings(url="https://h/", fingerprint=one + ";nothex")
+    with pytest.raises(XenhaError, match="lists no fingerprint"):
+        Settings(url="https://h/", fingerprint=" ; ")

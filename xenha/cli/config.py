@@ -101,7 +101,10 @@ def register(sub):
     c.add_argument("--user", help="XAPI user (default: pool.xapi.user, else root)")
     c.add_argument("--password-file", help="root-only file holding the XAPI password")
     c.add_argument("--ca-file", help="CA bundle to verify the XAPI certificate")
-    c.add_argument("--fingerprint", help="SHA-256 fingerprint of the XAPI certificate")
+    c.add_argument(
+        "--fingerprint",
+        help="SHA-256 fingerprints of the XAPI certificates, one per pool host, ','-separated",
+    )
     c.add_argument("--insecure", action="store_true", help="do not verify TLS (lab only)")
     c.set_defaults(func=run_discover)
 

@@ -9,10 +9,14 @@ instead of a running cluster (how the tests run it).
 import difflib
 import os
 import shutil
-import subprocess
 import tempfile
 
+from xenha import command
 from xenha.errors import XenhaError
+
+# crmsh takes seconds on a large configuration; a cluster that stops answering
+# must not hang ``xenha config load`` for ever.
+CRM_TIMEOUT = 120.0
 
 
 class LoadError(XenhaError):
@@ -24,18 +28,12 @@ def _crm(argv, cib_file=None, stdin=None):
     if cib_file:
         env["CIB_file"] = cib_file
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            universal_newlines=True,
-            env=env,
-        )
+        rc, out, err = command.run(argv, CRM_TIMEOUT, input=stdin, env=env)
     except OSError as e:
         raise LoadError("cannot run %s (%s); install crmsh" % (argv[0], e.strerror)) from None
-    out, err = proc.communicate(stdin)
-    if proc.returncode != 0:
+    except command.CommandTimeout as e:
+        raise LoadError("%s; is the cluster answering?" % e) from None
+    if rc != 0:
         raise LoadError("%s failed:\n%s" % (" ".join(argv[:3]), (err or out).strip()))
     return out
 

@@ -13,14 +13,15 @@ graph's inputs, not from the text summary.
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 
+from xenha import command
 from xenha.crm import plan
 from xenha.errors import XenhaError
 
 SCORE_MASTER, SCORE_OTHER = 100, 10  # promotion scores the simulation gives the nodes
+TOOL_TIMEOUT = 300.0  # crm_verify / crm_simulate on a CIB file: seconds even when large
 
 
 class PacemakerToolError(XenhaError):
@@ -29,16 +30,15 @@ class PacemakerToolError(XenhaError):
 
 def _run(argv):
     try:
-        proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True
-        )
+        rc, out, err = command.run(argv, TOOL_TIMEOUT)
     except OSError as e:
         raise PacemakerToolError(
             "cannot run %s (%s); install Pacemaker's command-line tools "
             "(Debian: pacemaker-cli-utils)" % (argv[0], e.strerror)
         ) from None
-    out, err = proc.communicate()
-    return proc.returncode, out, err.strip()
+    except command.CommandTimeout as e:
+        raise PacemakerToolError(str(e)) from None
+    return rc, out, err.strip()
 
 
 def verify(cib_path):

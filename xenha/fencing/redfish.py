@@ -12,6 +12,7 @@ import ssl
 import urllib.error
 import urllib.request
 
+from xenha import tls
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
 PORT = 443
@@ -28,10 +29,7 @@ class RedfishDevice(Device):
         self.base = "https://%s:%d" % (opts.ip, opts.ipport or PORT)
         credentials = "%s:%s" % (opts.username or "", secret())
         self.auth = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-        if opts.ssl_insecure:
-            self.tls = ssl._create_unverified_context()  # noqa: S323 - the operator asked for it
-        else:
-            self.tls = ssl.create_default_context(cafile=opts.ssl_ca_file or None)
+        self.tls = tls.context(opts.ssl_ca_file, opts.ssl_insecure, "Redfish " + self.base)
         self.system = opts.systems_uri or self._find_system()
 
     def _request(self, path, body=None):

@@ -5,8 +5,8 @@ python-hpilo takes a ready ``ssl_context``, so the certificate is verified
 """
 
 import socket
-import ssl
 
+from xenha import tls
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
 PORT = 443
@@ -21,10 +21,7 @@ class RibclDevice(Device):
 
         self.hpilo = hpilo
         self.where = "iLO %s:%d" % (opts.ip, opts.ipport or PORT)
-        if opts.ssl_insecure:
-            context = ssl._create_unverified_context()  # noqa: S323 - the operator asked for it
-        else:
-            context = ssl.create_default_context(cafile=opts.ssl_ca_file or None)
+        context = tls.context(opts.ssl_ca_file, opts.ssl_insecure, self.where)
         self.ilo = hpilo.Ilo(
             opts.ip,
             login=opts.username or "Administrator",

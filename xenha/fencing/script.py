@@ -9,10 +9,9 @@ HA-Lizard's behaviour — only as safe as the script itself.
 
 import os
 import re
-import signal
 import stat
-import subprocess
 
+from xenha import command
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
 DEFAULT_DIR = "/etc/ha-lizard/fence"
@@ -51,28 +50,16 @@ class ScriptDevice(Device):
         return [plug]
 
     def _run(self, host, verb):
-        proc = subprocess.Popen(
-            [self.path, host, verb],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            universal_newlines=True,
-            start_new_session=True,
-        )
+        bound = self.opts.login_timeout * 0.9
         try:
-            out, _ = proc.communicate(timeout=self.opts.login_timeout * 0.9)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+            rc, out, err = command.run([self.path, host, verb], bound)
+        except OSError as e:
+            raise FenceError("cannot run %s: %s" % (self.path, e.strerror)) from None
+        except command.CommandTimeout:
             raise Unreachable(
-                "%s %s %s did not finish within %gs"
-                % (self.path, host, verb, self.opts.login_timeout * 0.9)
+                "%s %s %s did not finish within %gs" % (self.path, host, verb, bound)
             ) from None
-        finally:
-            if proc.poll() is None:  # interrupted by the runner's own bound
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        return proc.returncode, out.strip()[-300:]
+        return rc, (out + err).strip()[-300:]
 
     def set_power(self, host, state):
         rc, out = self._run(host, VERBS[state])

@@ -1,62 +1,37 @@
 """The device password: from a root-only file, a script or stdin; never argv, never logs."""
 
-import os
 import shlex
-import signal
-import stat
-import subprocess
 
+from xenha import command, secret_file
+from xenha.errors import XenhaError
 from xenha.fencing.options import UsageError
 
 
 def read_password_file(path):
     """First line of ``path``; refused when group or others may read or write the file."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as e:
-        raise UsageError("password_file %s: %s" % (path, e.strerror)) from None
-    with os.fdopen(fd) as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise UsageError(
-                "password_file %s is accessible to group or others (mode %04o); "
-                "run `chmod 600 %s`" % (path, stat.S_IMODE(mode), path)
-            )
-        line = f.readline()
-    secret = line.rstrip("\r\n")
-    if not secret:
-        raise UsageError("password_file %s is empty" % path)
-    return secret
+        return secret_file.read(path, "password_file")
+    except XenhaError as e:
+        raise UsageError(str(e)) from None
 
 
-def run_password_script(command, timeout):
-    """What ``command`` prints on its first line; it runs without a shell and with no secret."""
-    argv = shlex.split(command)
+def run_password_script(command_line, timeout):
+    """What ``command_line`` prints on its first line; it runs without a shell and with no
+    secret, and it and its children are killed when the bound or the agent's alarm expires."""
+    argv = shlex.split(command_line)
     if not argv:
         raise UsageError("password_script is empty")
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            universal_newlines=True,
-            start_new_session=True,
-        )
+        rc, out, err = command.run(argv, timeout)
     except OSError as e:
         raise UsageError("password_script %s: %s" % (argv[0], e.strerror)) from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the script and whatever it started
-        proc.communicate()
+    except command.CommandTimeout:
         raise UsageError(
             "password_script %s did not finish within %gs" % (argv[0], timeout)
         ) from None
-    if proc.returncode != 0:
+    if rc != 0:
         raise UsageError(
-            "password_script %s failed (exit %d): %s"
-            % (argv[0], proc.returncode, err.strip()[-200:])
+            "password_script %s failed (exit %d): %s" % (argv[0], rc, err.strip()[-200:])
         )
     secret = out.splitlines()[0] if out else ""
     if not secret:

@@ -5,18 +5,23 @@ import errno
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import stat
+import time
 
-log = logging.getLogger("xenha.xapi")
+from .errors import XapiUnreachable, warn
 
 
 class SessionCache:
-    def __init__(self, directory, key):
+    """``timeout`` bounds the wait for the login lock: when the master dies, the process
+    holding it may spend a whole connect timeout on it, and an agent queueing behind
+    it without a bound misses its own operation timeout (a failed stop means fencing)."""
+
+    def __init__(self, directory, key, timeout):
         self.directory = directory
         name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
         self.path = os.path.join(directory, name + ".json")
+        self.timeout = timeout
         self._lock_fd = None
 
     def usable(self):
@@ -25,17 +30,31 @@ class SessionCache:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             st = os.stat(self.directory)
         except OSError as e:
-            log.warning("not caching XAPI sessions: %s", e)
+            warn("not caching XAPI sessions: %s", e)
             return False
         if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("not caching XAPI sessions: %s is not private to us", self.directory)
+            warn("not caching XAPI sessions: %s is not private to us", self.directory)
             return False
         return True
 
     def __enter__(self):
-        """Serialise logins between processes."""
-        self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        """Serialise logins between processes, waiting at most ``timeout`` seconds."""
+        lock = self.path + ".lock"
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise XapiUnreachable(
+                        "another process has been logging in to XAPI for over %gs "
+                        "(session lock %s held)" % (self.timeout, lock)
+                    ) from None
+                time.sleep(0.02)
+        self._lock_fd = fd
         return self
 
     def __exit__(self, *exc):
@@ -48,7 +67,7 @@ class SessionCache:
                 return json.load(f)
         except (OSError, ValueError) as e:
             if getattr(e, "errno", None) != errno.ENOENT:
-                log.warning("ignoring unreadable session cache %s: %s", self.path, e)
+                warn("ignoring unreadable session cache %s: %s", self.path, e)
             return {}
 
     def save(self, entry):

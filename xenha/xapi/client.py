@@ -53,7 +53,7 @@ class Client:
                     originator,
                 )
             )
-            cache = SessionCache(cache_dir, key)
+            cache = SessionCache(cache_dir, key, settings.timeout)
             if cache.usable():
                 self._cache = cache
         self._url = settings.url
@@ -214,16 +214,17 @@ class Client:
         if self._cache is not None:
             self._cache.save(self._entry)
 
-    def _ensure(self, stale=None, force=False):
-        """Have a session: the cached one (unless it is ``stale``) or a new login."""
-        if self._ref and stale is None and not force:
+    def _ensure(self, stale=None):
+        """Have a session: the cached one unless it is ``stale`` (the session that just
+        failed; another process may already have replaced it), else a new login."""
+        if self._ref and stale is None:
             return
         if self._cache is None:
             self._fresh_session()
             return
         with self._cache:
             entry = self._cache.load()
-            if not force and entry.get("session") and entry.get("session") != stale:
+            if entry.get("session") and entry.get("session") != stale:
                 self._entry = entry
                 self._use(entry["url"], entry["session"])
             else:
@@ -247,6 +248,6 @@ class Client:
                 if self._local or rerouted or self._url == self.settings.url:
                     raise
                 rerouted, old = True, self._url
-                self._ensure(force=True)
+                self._ensure(stale=self._ref)
                 if self._url == old:
                     raise

@@ -1,8 +1,6 @@
 """Where and how to reach XAPI; the password comes from a root-only file, never argv."""
 
-import os
-import stat
-
+from xenha import secret_file
 from xenha.errors import XenhaError
 
 LOCAL_SOCKET = "/var/lib/xcp/xapi"
@@ -30,28 +28,27 @@ class Settings:
         self.user = user
         self.password_file = password_file
         self.ca_file = ca_file
-        self.fingerprint = normalize_fingerprint(fingerprint) if fingerprint else None
+        self.fingerprints = parse_fingerprints(fingerprint) if fingerprint else ()
         self.insecure = bool(insecure)
         self.timeout = float(timeout)
         self.socket_path = socket_path
 
     def password(self):
-        """The secret from ``password_file`` (empty without one); refuses a file others can read."""
+        """The first line of ``password_file`` (empty without one); refuses a file others
+        can access."""
         if not self.password_file:
             return ""
-        try:
-            st = os.stat(self.password_file)
-            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise XenhaError(
-                    "password file %s is accessible to other users; chmod 600 it"
-                    % self.password_file
-                )
-            with open(self.password_file) as f:
-                return f.read().strip()
-        except OSError as e:
-            raise XenhaError(
-                "cannot read password file %s: %s" % (self.password_file, e.strerror)
-            ) from None
+        return secret_file.read(self.password_file, "XAPI password file")
+
+
+def parse_fingerprints(text):
+    """The pinned SHA-256 fingerprints, one per pool host, separated by ``,`` or ``;``:
+    since XCP-ng 8.2 / XenServer 8 each host has its own certificate, and a client that
+    follows HOST_IS_SLAVE meets the master's."""
+    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise XenhaError("certificate fingerprint %r lists no fingerprint" % text)
+    return tuple(normalize_fingerprint(p) for p in parts)
 
 
 def normalize_fingerprint(text):

@@ -1,17 +1,14 @@
 """XML-RPC transports with a timeout on every socket operation: HTTP, HTTPS (verified
-against the system CAs, a CA file, or a pinned SHA-256 fingerprint) and the local unix
+against the system CAs, a CA file, or pinned SHA-256 fingerprints) and the local unix
 socket."""
 
 import hashlib
 import http.client
-import logging
 import socket
 import ssl
 import xmlrpc.client
 
-from xenha.errors import XenhaError
-
-log = logging.getLogger("xenha.xapi")
+from xenha import tls
 
 
 class _Transport(xmlrpc.client.Transport):
@@ -33,30 +30,35 @@ class _Transport(xmlrpc.client.Transport):
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, fingerprint, **kw):
+    """Accepts a certificate whose SHA-256 is one of ``fingerprints`` (any pool host's)."""
+
+    def __init__(self, host, fingerprints, **kw):
         super().__init__(host, **kw)
-        self.fingerprint = fingerprint
+        self.fingerprints = fingerprints
 
     def connect(self):
         super().connect()
-        der = self.sock.getpeercert(binary_form=True)
-        if hashlib.sha256(der).hexdigest() != self.fingerprint:
+        digest = hashlib.sha256(self.sock.getpeercert(binary_form=True)).hexdigest()
+        if digest not in self.fingerprints:
             self.close()
+            shown = ":".join(digest[i : i + 2] for i in range(0, 64, 2)).upper()
             raise ssl.SSLError(
-                "certificate of %s does not match the pinned fingerprint" % self.host
+                "certificate of %s (SHA-256 %s) matches no pinned fingerprint; each host "
+                "has its own certificate since XCP-ng 8.2 / XenServer 8: pin every host's"
+                % (self.host, shown)
             )
 
 
 class _HTTPSTransport(_Transport):
-    def __init__(self, timeout, context, fingerprint):
+    def __init__(self, timeout, context, fingerprints):
         super().__init__(timeout)
         self.context = context
-        self.fingerprint = fingerprint
+        self.fingerprints = fingerprints
 
     def new_connection(self, chost):
-        if self.fingerprint:
+        if self.fingerprints:
             return _PinnedHTTPSConnection(
-                chost, self.fingerprint, timeout=self.timeout, context=self.context
+                chost, self.fingerprints, timeout=self.timeout, context=self.context
             )
         return http.client.HTTPSConnection(chost, timeout=self.timeout, context=self.context)
 
@@ -82,19 +84,14 @@ class _UnixTransport(_Transport):
 
 
 def tls_context(settings):
-    """The client TLS context: verification on unless ``insecure`` (logged)."""
-    if settings.insecure:
-        log.warning("TLS certificate verification of XAPI is disabled (insecure)")
-        return ssl._create_unverified_context()
-    if settings.fingerprint:
+    """xenha's TLS policy (:mod:`xenha.tls`), or, with pinned fingerprints, no CA check:
+    the fingerprint is the check (made by the connection)."""
+    if settings.fingerprints and not settings.insecure:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # the pinned fingerprint is the check
+        ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    try:
-        return ssl.create_default_context(cafile=settings.ca_file)
-    except (OSError, ssl.SSLError) as e:
-        raise XenhaError("cannot load CA file %s: %s" % (settings.ca_file, e)) from None
+    return tls.context(settings.ca_file, settings.insecure, "XAPI")
 
 
 def endpoint(settings, url):
@@ -102,5 +99,5 @@ def endpoint(settings, url):
     if url is None:
         return "http://local-xapi/", _UnixTransport(settings.timeout, settings.socket_path)
     if url.startswith("https://"):
-        return url, _HTTPSTransport(settings.timeout, tls_context(settings), settings.fingerprint)
+        return url, _HTTPSTransport(settings.timeout, tls_context(settings), settings.fingerprints)
     return url, _Transport(settings.timeout)
