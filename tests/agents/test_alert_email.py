@@ -178,6 +178,13 @@ def test_routine_events_send_nothing(root, state, smtp, event):
     assert smtp.mails == [] and os.listdir(state) == []
 
 
+def test_window_zero_sends_every_time(root, state, smtp):
+    attrs = {"smtp_server": "127.0.0.1", "smtp_port": smtp.port, "suppress_minutes": 0}
+    for _ in range(2):
+        assert run_agent(root, state, NODE_LOST, **attrs).returncode == 0
+    assert len(smtp.mails) == 2 and os.listdir(state) == []
+
+
 def test_server_down_fails_fast_and_is_retried_next_time(root, state, smtp):
     port = free_port()  # nothing listens there
     r = run_agent(root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port)

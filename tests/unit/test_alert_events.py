@@ -63,7 +63,12 @@ MAILED = [
         "stop:failed",
         "VM vm-db failed to stop on xs2: Timed Out",
     ),
-    (resource("pool-master", "promote", 0), "promote:ok", "host xs2 is now the pool master"),
+    (resource("pool-master:1", "promote", 0), "promote:ok", "host xs2 is now the pool master"),
+    (
+        resource("vm-db", "monitor", 1, target_rc=7, status=4, desc="error"),
+        "monitor:failed",
+        "VM vm-db monitor failed on xs2: error",
+    ),
     (resource("storage", "promote", 0), "promote:ok", "resource storage promoted on xs2"),
     (
         resource("fence-xs1-ilo", "start", 1, status=4, desc="error"),
@@ -77,7 +82,8 @@ ROUTINE = [
     {"CRM_alert_kind": "attribute", "CRM_alert_node": "xs1", "CRM_alert_attribute_name": "pingd"},
     resource("vm-db", "monitor", 0, interval=10000),  # a recurring check that passed
     resource("vm-db", "monitor", 7, target_rc=7),  # a probe: not running here, as expected
-    resource("vm-db", "monitor", 7, target_rc=0, interval=0, desc="not running"),  # probe
+    resource("vm-db", "monitor", 0, target_rc=7, desc="ok"),  # a probe finding it running
+    resource("pool-master:1", "monitor", 8, target_rc=7, desc="promoted"),  # ... promoted
     resource("vm-db", "monitor", 0, interval=10000, status=1, desc="Cancelled"),
     resource("vm-db", "stop", 0),
     resource("vm-db", "migrate_to", 0),

@@ -30,9 +30,13 @@ def run(env):
     config = settings.Settings(env)
     outcome, subject = summary
     key = "|".join((event.kind, event.node, event.rsc, outcome, recipient))
-    record = Suppressor(config.state_dir, config.suppress_minutes).claim(key)
+    suppressor = Suppressor(config.state_dir, config.suppress_minutes, wait=config.timeout)
+    record = suppressor.claim(key)
     if record is None:
-        return "suppressed (mailed within %g minutes): %s" % (config.suppress_minutes, subject)
+        return "suppressed (mailed within %g minutes, or being mailed now): %s" % (
+            config.suppress_minutes,
+            subject,
+        )
     try:
         message = EmailMessage()
         message["Subject"] = "[xenha] " + subject

@@ -7,8 +7,10 @@ STORAGE = "storage"
 
 # Pacemaker's execution status codes (CRM_alert_status).
 EXEC_DONE, EXEC_CANCELLED = 0, 1
-OCF_NOT_RUNNING = 7
-# A successful operation worth telling about: what it means for a VM / another resource.
+# What a probe (a one-off monitor) may find without anything being wrong:
+# running, not running, running promoted.
+PROBE_FINDINGS = (0, 7, 8)
+# Successful operations worth telling about (for VMs; promote also for the storage).
 NEWS = {"start": "started on", "migrate_from": "migrated to", "promote": "promoted on"}
 
 
@@ -55,24 +57,22 @@ class Event:
     def _resource(self):
         if self.status == EXEC_CANCELLED or self.rc is None:
             return None
+        base = self.rsc.split(":")[0]  # a clone instance (pool-master:1) is its primitive
+        vm = base.startswith(VM_PREFIX)
+        what = ("VM " if vm else "resource ") + self.rsc
         ok = self.status == EXEC_DONE and self.rc == self.target_rc
-        what = "VM %s" % self.rsc if self.rsc.startswith(VM_PREFIX) else "resource %s" % self.rsc
-        if self.task == "monitor" and (ok or (self.interval == 0 and self.rc == OCF_NOT_RUNNING)):
-            return None  # routine checks, and probes that find a resource stopped
-        if ok:
-            news = NEWS.get(self.task)
-            if news is None or not (
-                self.rsc.startswith(VM_PREFIX)
-                or (self.task == "promote" and self.rsc.split(":")[0] in (POOL_MASTER, STORAGE))
-            ):
-                return None  # stops, demotes, fence devices and ping starting: routine
-            if self.rsc.split(":")[0] == POOL_MASTER:
-                return "promote:ok", "host %s is now the pool master" % self.node
-            return self.task + ":ok", "%s %s %s" % (what, news, self.node)
-        verb = {"start": "failed to start", "stop": "failed to stop"}.get(
-            self.task, "%s failed" % self.task
-        )
-        return self.task + ":failed", "%s %s on %s: %s" % (what, verb, self.node, self.desc)
+        if self.task == "monitor" and (ok or (self.interval == 0 and self.rc in PROBE_FINDINGS)):
+            return None  # checks that passed, and probes, whichever state they find
+        if not ok:
+            verb = {"start": "failed to start", "stop": "failed to stop"}.get(
+                self.task, "%s failed" % self.task
+            )
+            return self.task + ":failed", "%s %s on %s: %s" % (what, verb, self.node, self.desc)
+        if self.task == "promote" and base == POOL_MASTER:
+            return "promote:ok", "host %s is now the pool master" % self.node
+        if self.task in NEWS and (vm or (self.task == "promote" and base == STORAGE)):
+            return self.task + ":ok", "%s %s %s" % (what, NEWS[self.task], self.node)
+        return None  # stops, demotes, fence devices and ping starting: routine
 
     def body(self, outcome, subject, reporter):
         """The mail's text: the subject again, every field Pacemaker gave, what happens next."""

@@ -4,7 +4,8 @@ A key's record is a file in the state directory whose modification time is
 when its mail last went out. The file is locked while the mail is being sent,
 so two copies of one event (Pacemaker may raise a fencing alert twice, from
 the fencer and the controller) send one mail: the second waits, then sees the
-fresh record.
+fresh record; if the first is still busy after ``wait`` seconds, the second
+leaves the mail to it.
 """
 
 import fcntl
@@ -16,12 +17,14 @@ from xenha.errors import XenhaError
 
 
 class Suppressor:
-    def __init__(self, state_dir, minutes):
+    def __init__(self, state_dir, minutes, wait):
         self.state_dir = state_dir
         self.window = float(minutes) * 60
+        self.wait = wait
 
     def claim(self, key):
-        """An open, locked record for ``key``, or ``None`` when a mail for it is recent.
+        """An open, locked record for ``key``, or ``None`` when a mail for it is recent
+        (or still being sent by another copy of the event).
 
         The caller sends, calls ``record.sent()`` once the mail is out, then ``record.close()``.
         """
@@ -38,12 +41,26 @@ class Suppressor:
                 % (self.state_dir, e.strerror)
             ) from None
         record = os.fdopen(fd, "r+")
-        fcntl.flock(record.fileno(), fcntl.LOCK_EX)
+        if not _lock(record, self.wait):
+            record.close()
+            return None
         st = os.fstat(record.fileno())
         if st.st_size and time.time() - st.st_mtime < self.window:
             record.close()
             return None
         return _Record(record, key)
+
+
+def _lock(f, wait):
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 class _Record:
