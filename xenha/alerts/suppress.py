@@ -17,6 +17,8 @@ from xenha.errors import XenhaError
 
 
 class Suppressor:
+    """Records under ``state_dir``; ``minutes`` 0 turns suppression off."""
+
     def __init__(self, state_dir, minutes, wait):
         self.state_dir = state_dir
         self.window = float(minutes) * 60
@@ -70,10 +72,15 @@ class _Record:
 
     def sent(self):
         """Record now as the time this key's mail went out (the key itself, for people)."""
-        self.f.seek(0)
-        self.f.truncate()
-        self.f.write(self.key + "\n")
-        self.f.flush()
+        try:
+            self.f.seek(0)
+            self.f.truncate()
+            self.f.write(self.key + "\n")
+            self.f.flush()
+        except OSError as e:
+            raise XenhaError(
+                "mail sent, but not recorded for duplicate suppression: %s" % e.strerror
+            ) from None
 
     def close(self):
         self.f.close()
