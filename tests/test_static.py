@@ -7,7 +7,7 @@ import sys
 from tests.conftest import REPO
 
 # Everything that runs on a pool host; the lab and the tests may use newer Python.
-NODE_SIDE = ["xenha", "ocf_agents", "stonith_plugins"]
+NODE_SIDE = ["xenha", "ocf_agents", "stonith_plugins", "alert_agents"]
 
 
 def run(tool, *argv):

@@ -1,7 +1,7 @@
 """Put the agents where Pacemaker looks for them, and take them away again.
 
-Every agent is a module with a ``main()`` in the ``ocf_agents`` or
-``stonith_plugins`` package. On a node it is run through a three-line launcher
+Every agent is a module with a ``main()`` in the ``ocf_agents``,
+``stonith_plugins`` or ``alert_agents`` package. On a node it is run through a three-line launcher
 whose interpreter is the Python that has xenha installed, so the agent always
 imports the xenha it was installed with. ``install`` writes a manifest of the
 files and directories it created; ``uninstall`` removes exactly those (files
@@ -12,21 +12,29 @@ import hashlib
 import json
 import os
 import pkgutil
+import pwd
+import stat
 import sys
 
 from xenha.errors import XenhaError
 
 OCF_DIR = "usr/lib/ocf/resource.d/xenha"
 FENCE_DIR = "usr/sbin"
+ALERT_DIR = "usr/lib/xenha"
+ALERT_STATE_DIR = "var/lib/xenha/alerts"
+# Pacemaker runs alert agents as this user; their state directory belongs to it.
+ALERT_USER = "hacluster"
 MANIFEST = "var/lib/xenha/install-manifest.json"
 
 
 class Agent:
-    """One executable to install: its module and where it goes under the root."""
+    """One executable to install: its module, where it goes under the root, and the
+    directory (if any) it keeps state in, owned by the user Pacemaker runs it as."""
 
-    def __init__(self, module, relpath):
+    def __init__(self, module, relpath, state_dir=None):
         self.module = module
         self.relpath = relpath
+        self.state_dir = state_dir
 
     def launcher(self, python):
         return (
@@ -46,13 +54,18 @@ def _modules(package):
 
 
 def shipped_agents():
-    """The OCF agents (``xen_vm`` -> ``xen-vm``) and fence agents this xenha ships."""
+    """The OCF agents (``xen_vm`` -> ``xen-vm``), fence agents and alert agents
+    (``alert_email`` -> ``alert-email``) this xenha ships."""
     agents = [
         Agent("ocf_agents." + m, OCF_DIR + "/" + m.replace("_", "-"))
         for m in _modules("ocf_agents")
     ]
     agents += [
         Agent("stonith_plugins." + m, FENCE_DIR + "/" + m) for m in _modules("stonith_plugins")
+    ]
+    agents += [
+        Agent("alert_agents." + m, ALERT_DIR + "/" + m.replace("_", "-"), ALERT_STATE_DIR)
+        for m in _modules("alert_agents")
     ]
     return agents
 
@@ -103,6 +116,27 @@ def _makedirs(root, relpath, created):
             created.append(path)
 
 
+def _state_owner():
+    """``(uid, gid)`` of the alert user, or this process's when the user does not exist."""
+    try:
+        pw = pwd.getpwnam(ALERT_USER)
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        return os.geteuid(), os.getegid()
+
+
+def _state_dir_ok(path):
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(st.st_mode)
+        and stat.S_IMODE(st.st_mode) == 0o700
+        and (st.st_uid, st.st_gid) == _state_owner()
+    )
+
+
 class InstallError(XenhaError):
     """Install or uninstall cannot proceed; the message says why."""
 
@@ -133,12 +167,25 @@ def install(root="/", python=None, agents=None):
             os.rename(tmp, path)
             written.append(agent.relpath)
         manifest["files"][agent.relpath] = _sha(content)
+        if agent.state_dir:
+            _makedirs(root, agent.state_dir, manifest["dirs"])
+            path = os.path.join(root, agent.state_dir)
+            if not _state_dir_ok(path):
+                try:
+                    os.chown(path, *_state_owner())
+                except OSError as e:
+                    raise InstallError(
+                        "cannot give %s to %s: %s (run as root)" % (path, ALERT_USER, e.strerror)
+                    ) from None
+                os.chmod(path, 0o700)
+                written.append(agent.state_dir + "/")
         _save_manifest(root, manifest)
     return written
 
 
 def check(root="/", python=None, agents=None):
-    """Return ``[(relpath, state)]`` with state ``ok``, ``missing`` or ``stale``."""
+    """Return ``[(relpath, state)]`` with state ``ok``, ``missing`` or ``stale`` (an agent
+    whose state directory is missing or not the alert user's, mode 0700, is stale)."""
     python = python or sys.executable
     agents = shipped_agents() if agents is None else agents
     report = []
@@ -147,7 +194,11 @@ def check(root="/", python=None, agents=None):
         current = _read(path)
         if current is None:
             state = "missing"
-        elif current != agent.launcher(python) or not os.access(path, os.X_OK):
+        elif (
+            current != agent.launcher(python)
+            or not os.access(path, os.X_OK)
+            or (agent.state_dir and not _state_dir_ok(os.path.join(root, agent.state_dir)))
+        ):
             state = "stale"
         else:
             state = "ok"
@@ -159,10 +210,16 @@ def uninstall(root="/"):
     """Remove what install recorded; return ``(removed, kept)`` relative paths.
 
     A recorded file that was changed since install is kept (and reported), as
-    is a recorded directory that is not empty.
+    is a recorded directory that is not empty. The alert agents' state (the
+    files in a state directory install created) goes with them.
     """
     manifest = _load_manifest(root)
     removed, kept = [], []
+    if ALERT_STATE_DIR in manifest["dirs"]:
+        state = os.path.join(root, ALERT_STATE_DIR)
+        for name in os.listdir(state) if os.path.isdir(state) else ():
+            if os.path.isfile(os.path.join(state, name)):
+                os.remove(os.path.join(state, name))
     for relpath, sha in sorted(manifest["files"].items()):
         path = os.path.join(root, relpath)
         current = _read(path)

@@ -1,4 +1,5 @@
 import os
+import pwd
 import stat
 
 import pytest
@@ -25,7 +26,8 @@ def tree(root):
 
 def test_round_trip_leaves_nothing(tmp_path, agents):
     written = lib.install(str(tmp_path), agents=agents)
-    assert sorted(written) == sorted(a.relpath for a in agents)
+    state_dirs = {a.state_dir + "/" for a in agents if a.state_dir}
+    assert sorted(written) == sorted([a.relpath for a in agents] + list(state_dirs))
     for a in agents:
         mode = os.stat(str(tmp_path / a.relpath)).st_mode
         assert mode & stat.S_IXUSR
@@ -87,3 +89,22 @@ def test_corrupt_manifest_is_a_clear_error(tmp_path, agents):
     (tmp_path / lib.MANIFEST).write_text("{not json")
     with pytest.raises(lib.InstallError, match="corrupt"):
         lib.uninstall(str(tmp_path))
+
+
+def test_alert_agent_and_its_state_directory(tmp_path):
+    """alert-email goes to /usr/lib/xenha; its state directory belongs to hacluster, 0700;
+    a wrong mode is stale and repaired; uninstall takes the recorded state with it."""
+    [alert] = [a for a in lib.shipped_agents() if a.state_dir]
+    assert alert.relpath == lib.ALERT_DIR + "/alert-email"
+    lib.install(str(tmp_path))
+    state = tmp_path / lib.ALERT_STATE_DIR
+    st = os.stat(str(state))
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    assert st.st_uid == pwd.getpwnam(lib.ALERT_USER).pw_uid
+    os.chmod(str(state), 0o755)
+    assert dict(lib.check(str(tmp_path)))[alert.relpath] == "stale"
+    assert lib.install(str(tmp_path)) == [lib.ALERT_STATE_DIR + "/"]
+    assert dict(lib.check(str(tmp_path)))[alert.relpath] == "ok"
+    (state / "0123abcd").write_text("node|xs1||lost|ops@example.com\n")
+    removed, kept = lib.uninstall(str(tmp_path))
+    assert kept == [] and tree(tmp_path) == []

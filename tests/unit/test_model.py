@@ -150,6 +150,11 @@ def test_inline_secrets_are_refused_and_not_echoed(snippet, line, key):
         assert secret not in msg
 
 
+def test_smtp_login_needs_starttls_and_a_password_file():
+    msg = error(NODES + "alerts:\n  recipients: [a@b.c]\n  smtp: {user: u, password_file: /s}\n")
+    assert msg.startswith("pool.yaml:12: alerts.smtp: a user needs starttls: true")
+
+
 def test_username_without_a_secret_reference():
     msg = error(
         NODES.replace(", password_file: /etc/xenha/s}]\n    - name: n2", "}]\n    - name: n2")

@@ -29,6 +29,7 @@ def test_import_maps_settings_and_writes_a_valid_description():
     assert m["resources"]["migration_threshold"] == 20
     assert m["alerts"]["recipients"] == ["ops@example.com"]
     assert m["alerts"]["smtp"]["password_file"] == "/etc/xenha/smtp.secret"
+    assert m["alerts"]["smtp"]["starttls"] is True
     assert m["quorum"]["mode"] == "two_node"
 
 

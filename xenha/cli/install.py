@@ -9,11 +9,12 @@ def register(sub):
     root_help = "install under this directory instead of / (for packaging and tests)"
     p = sub.add_parser(
         "install",
-        help="install the OCF and fence agents on this node",
+        help="install the OCF, fence and alert agents on this node",
         description=(
-            "Install the OCF agents into ROOT/%s/ and the fence agents into ROOT/%s/, as "
+            "Install the OCF agents into ROOT/%s/, the fence agents into ROOT/%s/ and the "
+            "alert agents into ROOT/%s/ (their state directory ROOT/%s/ owned by %s), as "
             "executables run by this Python. Safe to re-run: unchanged files are left alone."
-            % (lib.OCF_DIR, lib.FENCE_DIR)
+            % (lib.OCF_DIR, lib.FENCE_DIR, lib.ALERT_DIR, lib.ALERT_STATE_DIR, lib.ALERT_USER)
         ),
     )
     p.add_argument("--root", default="/", help=root_help)

@@ -193,6 +193,13 @@ def _validate(source):
     _check_vms(source, model)
     if model["alerts"] and not model["alerts"]["recipients"]:
         raise source.error(("alerts",), "missing key 'recipients' (e-mail addresses)")
+    smtp = model["alerts"]["smtp"] if model["alerts"] else None
+    if smtp and smtp["user"] and not (smtp["starttls"] and smtp["password_file"]):
+        raise source.error(
+            ("alerts", "smtp"),
+            "a user needs starttls: true and a password_file (alert-email sends the "
+            "password only over TLS)",
+        )
     if model["storage"]:
         if len(model["cluster"]["nodes"]) != 2:
             raise source.error(("storage",), "replicated storage needs exactly 2 nodes")

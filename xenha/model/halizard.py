@@ -147,6 +147,7 @@ def build(settings, nodes, hosts):
         if settings.get("SMTP_USER"):
             smtp["user"] = settings["SMTP_USER"]
             smtp["password_file"] = "/etc/xenha/smtp.secret"
+            smtp["starttls"] = True  # alert-email sends a password only over TLS
         if _email(settings.get("MAIL_FROM")):
             smtp["from"] = settings["MAIL_FROM"]
         desc["alerts"] = {"recipients": _split(settings["MAIL_TO"]), "smtp": smtp}
@@ -161,7 +162,8 @@ def build(settings, nodes, hosts):
         done.add("SMTP_PASS")
         report.append(
             "SMTP_PASS -> not copied (secrets are referenced): write it to "
-            "/etc/xenha/smtp.secret (mode 0600)"
+            "/etc/xenha/smtp.secret (owner root, group haclient, mode 0640: alerts run "
+            "as hacluster)"
         )
     for key in sorted(settings):
         if key in done:

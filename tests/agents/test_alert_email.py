@@ -1,0 +1,357 @@
+"""The installed alert-email agent, run as hacluster (as Pacemaker runs it) against a real
+SMTP server on 127.0.0.1 (aiosmtpd): delivery, suppression, STARTTLS with login, and
+bounded failure when the server, the network or DNS is not there."""
+
+import email
+import grp
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.conftest import REPO
+from xenha import install, model
+from xenha.crm import plan
+
+AGENT = install.ALERT_DIR + "/alert-email"
+NODE_LOST = {"CRM_alert_kind": "node", "CRM_alert_node": "xs1", "CRM_alert_desc": "lost"}
+RECIPIENT = "ops@example.com"
+SECRET = "s3cret-Pa55"
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message it accepts."""
+
+    def __init__(self):
+        self.mails = []
+        self.logins = []
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content)
+        self.mails.append((envelope.rcpt_tos, msg))
+        return "250 OK"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        login, password = (
+            x.decode() if isinstance(x, bytes) else x for x in (auth_data.login, auth_data.password)
+        )
+        ok = isinstance(auth_data, LoginPassword) and password == SECRET
+        self.logins.append((login, ok))
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def root():
+    """xenha installed under a root hacluster can traverse (pytest's tmp_path is 0700)."""
+    path = tempfile.mkdtemp(prefix="xenha-alert-")
+    try:
+        os.chmod(path, 0o755)
+        install.install(path)
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+@pytest.fixture
+def state(root):
+    path = os.path.join(root, install.ALERT_STATE_DIR)
+    yield path
+    for name in os.listdir(path):
+        os.remove(os.path.join(path, name))
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    server = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    server.start()
+    inbox.port = server.port
+    try:
+        yield inbox
+    finally:
+        server.stop()
+
+
+def run_agent(root, state, event, recipient=RECIPIENT, **attrs):
+    """Run the installed launcher as hacluster with Pacemaker's kind of environment."""
+    env = {"PATH": "/usr/bin:/bin", "CRM_alert_version": "2.1.5", "CRM_alert_timestamp": "now"}
+    env.update(event, CRM_alert_recipient=recipient, state_dir=state)
+    env.update({k: str(v) for k, v in attrs.items()})
+    started = time.monotonic()
+    r = subprocess.run(
+        [os.path.join(root, AGENT)],
+        env=env,
+        user="hacluster",
+        group="haclient",
+        extra_groups=[],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    )
+    r.elapsed = time.monotonic() - started
+    assert "Traceback" not in r.stderr, r.stderr
+    return r
+
+
+def test_node_lost_is_mailed_to_the_recipient(root, state, smtp):
+    r = run_agent(root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=smtp.port)
+    assert r.returncode == 0, r.stderr
+    assert "sent to ops@example.com" in r.stdout
+    [(rcpt, msg)] = smtp.mails
+    assert rcpt == [RECIPIENT] and msg["To"] == RECIPIENT
+    assert msg["Subject"] == "[xenha] host xs1 lost: it left the cluster"
+    assert msg["From"] == "xenha@" + socket.gethostname()
+    body = msg.get_payload()
+    assert "node:        xs1" in body and "fences xs1" in body
+
+
+def test_repeats_are_suppressed_within_the_window_and_sent_after_it(root, state, smtp):
+    attrs = {"smtp_server": "127.0.0.1", "smtp_port": smtp.port, "suppress_minutes": 60}
+    assert run_agent(root, state, NODE_LOST, **attrs).returncode == 0
+    r = run_agent(root, state, NODE_LOST, **attrs)
+    assert r.returncode == 0 and "suppressed" in r.stdout
+    assert len(smtp.mails) == 1
+    # Another recipient of the same alert is a separate key: it gets its own mail.
+    assert run_agent(root, state, NODE_LOST, "oncall@example.com", **attrs).returncode == 0
+    assert len(smtp.mails) == 2
+    # The window passes: age every record by 61 minutes.
+    for name in os.listdir(state):
+        old = time.time() - 61 * 60
+        os.utime(os.path.join(state, name), (old, old))
+    r = run_agent(root, state, NODE_LOST, **attrs)
+    assert r.returncode == 0 and "sent" in r.stdout
+    assert len(smtp.mails) == 3
+
+
+def test_concurrent_copies_of_one_event_send_one_mail(root, state, smtp):
+    event = {
+        "CRM_alert_kind": "fencing",
+        "CRM_alert_node": "xs2",
+        "CRM_alert_task": "off",
+        "CRM_alert_rc": "0",
+        "CRM_alert_desc": "Operation off of xs2 by xs1 for pacemaker-controld: OK",
+    }
+    results = []
+
+    def one():
+        results.append(run_agent(root, state, event, smtp_server="127.0.0.1", smtp_port=smtp.port))
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert len(smtp.mails) == 1
+    assert smtp.mails[0][1]["Subject"] == "[xenha] host xs2 fenced (off)"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"CRM_alert_kind": "resource", "CRM_alert_rsc": "vm-db", "CRM_alert_task": "monitor",
+         "CRM_alert_interval": "10000", "CRM_alert_rc": "0", "CRM_alert_target_rc": "0",
+         "CRM_alert_status": "0", "CRM_alert_desc": "ok", "CRM_alert_node": "xs1"},
+        {"CRM_alert_kind": "node", "CRM_alert_node": "xs1", "CRM_alert_desc": "member"},
+        {"CRM_alert_kind": "attribute", "CRM_alert_node": "xs1",
+         "CRM_alert_attribute_name": "pingd", "CRM_alert_attribute_value": "1000"},
+    ],
+    ids=["monitor-ok", "node-member", "attribute"],
+)  # fmt: skip
+def test_routine_events_send_nothing(root, state, smtp, event):
+    r = run_agent(root, state, event, smtp_server="127.0.0.1", smtp_port=smtp.port)
+    assert r.returncode == 0 and "routine" in r.stdout, r.stderr
+    assert smtp.mails == [] and os.listdir(state) == []
+
+
+def test_window_zero_sends_every_time(root, state, smtp):
+    attrs = {"smtp_server": "127.0.0.1", "smtp_port": smtp.port, "suppress_minutes": 0}
+    for _ in range(2):
+        assert run_agent(root, state, NODE_LOST, **attrs).returncode == 0
+    assert len(smtp.mails) == 2 and os.listdir(state) == []
+
+
+def test_server_down_fails_fast_and_is_retried_next_time(root, state, smtp):
+    port = free_port()  # nothing listens there
+    r = run_agent(root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port)
+    assert r.returncode == 1
+    assert r.stderr.startswith("alert-email: error: mail server 127.0.0.1:%d:" % port)
+    assert "refused" in r.stderr.lower() and r.elapsed < 5
+    # Nothing was recorded as sent, so the next alert for the event is not suppressed.
+    r = run_agent(root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=smtp.port)
+    assert r.returncode == 0 and len(smtp.mails) == 1
+
+
+def test_unresolvable_server_name_fails_within_the_timeout(root, state):
+    r = run_agent(root, state, NODE_LOST, smtp_server="mail.invalid", smtp_timeout=2)
+    assert r.returncode == 1 and "mail server mail.invalid:25" in r.stderr, r.stderr
+    assert r.elapsed < 2 + 3
+
+
+def test_silent_server_is_given_up_on_at_the_deadline(root, state):
+    with socket.socket() as listener:  # accepts connections, never greets
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(5)
+        port = listener.getsockname()[1]
+        r = run_agent(
+            root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port, smtp_timeout=1
+        )
+    assert r.returncode == 1 and "127.0.0.1:%d" % port in r.stderr, r.stderr
+    assert 1 <= r.elapsed < 1 + 3
+
+
+@pytest.fixture(scope="module")
+def tls(root):
+    """A self-signed certificate for 127.0.0.1, and the SMTP password file hacluster reads
+    (root:haclient, 0640, as docs/alerts.md asks)."""
+    d = os.path.join(root, "tls")
+    os.mkdir(d)
+    os.chmod(d, 0o755)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    os.chmod(cert, 0o644)
+    secret = os.path.join(d, "smtp.secret")
+    with open(secret, "w") as f:
+        f.write(SECRET + "\n")
+    os.chown(secret, 0, grp.getgrnam("haclient").gr_gid)
+    os.chmod(secret, 0o640)
+    return {"cert": cert, "key": key, "secret": secret}
+
+
+@pytest.fixture
+def tls_smtp(tls):
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls["cert"], tls["key"])
+    inbox = Inbox()
+    server = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=inbox.authenticate,
+    )
+    server.start()
+    inbox.port = server.port
+    try:
+        yield inbox
+    finally:
+        server.stop()
+
+
+def generated_attrs(**overrides):
+    """The instance attributes `xenha config generate` emits for the golden description."""
+    cfg = plan.build(model.load(os.path.join(REPO, "tests", "golden", "two-node-qdevice.yaml")))
+    attrs = dict(cfg.alerts[0]["attrs"])
+    attrs.update(overrides)
+    return attrs
+
+
+def test_starttls_and_login_with_the_generated_attributes(root, state, tls, tls_smtp):
+    attrs = generated_attrs(
+        smtp_server="127.0.0.1",
+        smtp_port=tls_smtp.port,
+        smtp_password_file=tls["secret"],
+        smtp_ca_file=tls["cert"],
+    )
+    event = {"CRM_alert_kind": "resource", "CRM_alert_rsc": "vm-db", "CRM_alert_task": "start",
+             "CRM_alert_rc": "1", "CRM_alert_target_rc": "0", "CRM_alert_status": "4",
+             "CRM_alert_desc": "error", "CRM_alert_node": "xs2"}  # fmt: skip
+    r = run_agent(root, state, event, **attrs)
+    assert r.returncode == 0, r.stderr
+    assert tls_smtp.logins == [("xenha", True)]
+    [(rcpt, msg)] = tls_smtp.mails
+    assert msg["Subject"] == "[xenha] VM vm-db failed to start on xs2: error"
+    assert msg["From"] == "xenha@example.com"
+    assert SECRET not in r.stdout + r.stderr
+
+
+def test_wrong_password_is_an_error_that_hides_the_secret(root, state, tls, tls_smtp):
+    wrong = os.path.join(os.path.dirname(tls["secret"]), "wrong.secret")
+    with open(wrong, "w") as f:
+        f.write("not-" + SECRET + "\n")
+    os.chown(wrong, 0, grp.getgrnam("haclient").gr_gid)
+    os.chmod(wrong, 0o640)
+    attrs = generated_attrs(
+        smtp_server="127.0.0.1",
+        smtp_port=tls_smtp.port,
+        smtp_password_file=wrong,
+        smtp_ca_file=tls["cert"],
+    )
+    r = run_agent(root, state, NODE_LOST, **attrs)
+    assert r.returncode == 1 and "SMTPAuthenticationError" in r.stderr, r.stderr
+    assert SECRET not in r.stdout + r.stderr and tls_smtp.mails == []
+
+
+def test_untrusted_certificate_is_refused(root, state, tls, tls_smtp):
+    attrs = generated_attrs(
+        smtp_server="127.0.0.1", smtp_port=tls_smtp.port, smtp_password_file=tls["secret"]
+    )
+    r = run_agent(root, state, NODE_LOST, **attrs)
+    assert r.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in r.stderr, r.stderr
+    assert tls_smtp.logins == [] and tls_smtp.mails == []
+
+
+@pytest.mark.parametrize(
+    "mode, owner, message",
+    [(0o644, 0, "open to others (mode 0644"), (0o660, 0, "open to others (mode 0660")],
+)
+def test_password_file_open_to_others_is_refused(root, state, tls, tls_smtp, mode, owner, message):
+    path = os.path.join(os.path.dirname(tls["secret"]), "open.secret")
+    with open(path, "w") as f:
+        f.write(SECRET + "\n")
+    os.chown(path, owner, grp.getgrnam("haclient").gr_gid)
+    os.chmod(path, mode)
+    attrs = generated_attrs(
+        smtp_server="127.0.0.1",
+        smtp_port=tls_smtp.port,
+        smtp_password_file=path,
+        smtp_ca_file=tls["cert"],
+    )
+    r = run_agent(root, state, NODE_LOST, **attrs)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert tls_smtp.logins == [] and tls_smtp.mails == []
+
+
+@pytest.mark.parametrize(
+    "attrs, message",
+    [
+        ({"smtp_user": "xenha", "smtp_password_file": "/x"}, "smtp_starttls is not"),
+        ({"smtp_port": "twenty-five"}, "smtp_port='twenty-five': expected a number above 0"),
+        ({"smtp_starttls": "maybe"}, "smtp_starttls='maybe': expected true or false"),
+        ({"suppress_minutes": "-1"}, "expected a number of 0 or more"),
+    ],
+)
+def test_bad_attributes_are_clear_errors(root, state, attrs, message):
+    r = run_agent(root, state, NODE_LOST, **attrs)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+
+
+def test_bad_recipient_is_refused_and_none_is_nothing_to_do(root, state):
+    for bad in ("ops@example.com\nBcc: all@example.com", "ops@example.com, x@example.com"):
+        r = run_agent(root, state, NODE_LOST, bad)
+        assert r.returncode == 1 and "is not one e-mail address" in r.stderr, r.stderr
+    r = run_agent(root, state, NODE_LOST, "")
+    assert r.returncode == 0 and "no recipient" in r.stdout

@@ -1,0 +1,54 @@
+"""Mail delivery that never holds Pacemaker up: every step is bounded by one deadline.
+
+Name lookup has no timeout of its own (``getaddrinfo`` can wait for minutes
+when DNS is down), so the whole delivery runs in a worker thread and the
+agent gives up when the deadline passes; each socket step also has a timeout.
+"""
+
+import socket
+import threading
+
+from xenha.errors import XenhaError
+
+
+def send(settings, message):
+    """Deliver ``message`` within ``settings.timeout`` seconds or raise XenhaError."""
+    password = settings.password() if settings.user else None
+    outcome = []
+
+    def deliver():
+        try:
+            _deliver(settings, password, message)
+            outcome.append(None)
+        except XenhaError as e:
+            outcome.append(e)
+        except Exception as e:  # any failure of the network or the server, as one message
+            outcome.append(XenhaError("%s: %s" % (type(e).__name__, e)))
+
+    worker = threading.Thread(target=deliver, daemon=True)
+    worker.start()
+    worker.join(settings.timeout)
+    where = "%s:%d" % (settings.server, settings.port)
+    if not outcome:
+        raise XenhaError("mail server %s: no answer within %gs" % (where, settings.timeout))
+    if outcome[0] is not None:
+        raise XenhaError("mail server %s: %s" % (where, outcome[0]))
+
+
+def _deliver(settings, password, message):
+    import smtplib
+    import ssl
+
+    # local_hostname: smtplib would otherwise ask DNS for this host's full name.
+    with smtplib.SMTP(
+        settings.server,
+        settings.port,
+        local_hostname=socket.gethostname(),
+        timeout=settings.timeout,
+    ) as smtp:
+        if settings.starttls:
+            context = ssl.create_default_context(cafile=settings.ca_file)
+            smtp.starttls(context=context)
+        if settings.user:
+            smtp.login(settings.user, password)
+        smtp.send_message(message)

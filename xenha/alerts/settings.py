@@ -1,0 +1,91 @@
+"""The alert's instance attributes (the names `xenha config generate` emits), checked."""
+
+import os
+import socket
+import stat
+
+from xenha.errors import XenhaError
+
+STATE_DIR = "/var/lib/xenha/alerts"
+TRUE = ("1", "true", "yes", "on", "y")
+FALSE = ("", "0", "false", "no", "off", "n")
+
+
+class Settings:
+    """Mail server, sender and suppression; bad values raise XenhaError naming the attribute."""
+
+    def __init__(self, env):
+        self.server = env.get("smtp_server") or "localhost"
+        self.port = _number(env, "smtp_port", 25, int)
+        self.user = env.get("smtp_user") or None
+        self.password_file = env.get("smtp_password_file") or None
+        self.starttls = _flag(env, "smtp_starttls")
+        self.ca_file = env.get("smtp_ca_file") or None
+        self.timeout = _number(env, "smtp_timeout", 15.0, float)
+        self.sender = address("mail_from", env.get("mail_from") or "xenha@" + socket.gethostname())
+        self.suppress_minutes = _number(env, "suppress_minutes", 60.0, float, zero=True)
+        self.state_dir = env.get("state_dir") or STATE_DIR
+        if self.user and not self.starttls:
+            raise XenhaError(
+                "smtp_user is set but smtp_starttls is not: the password would cross the "
+                "network in clear; set starttls: true"
+            )
+        if self.user and not self.password_file:
+            raise XenhaError("smtp_user is set but smtp_password_file is not")
+
+    def password(self):
+        return read_password_file(self.password_file)
+
+
+def read_password_file(path):
+    """The first line of ``path``, a file only root or hacluster may read.
+
+    Pacemaker runs alert agents as hacluster, so the file is either owned by
+    hacluster with mode 0600, or owned by root, group haclient, mode 0640.
+    """
+    try:
+        with open(path) as f:
+            st = os.fstat(f.fileno())
+            secret = f.readline().rstrip("\r\n")
+    except OSError as e:
+        raise XenhaError("smtp_password_file %s: %s" % (path, e.strerror)) from None
+    if st.st_mode & (stat.S_IRWXO | stat.S_IWGRP) or st.st_uid not in (0, os.geteuid()):
+        raise XenhaError(
+            "smtp_password_file %s is open to others (mode %04o, uid %d); "
+            "use owner hacluster mode 0600, or owner root group haclient mode 0640"
+            % (path, stat.S_IMODE(st.st_mode), st.st_uid)
+        )
+    if not secret:
+        raise XenhaError("smtp_password_file %s is empty" % path)
+    return secret
+
+
+def address(name, value):
+    """``value`` if it is one plain e-mail address (it goes into a mail header)."""
+    if "@" not in value or any(c in value for c in '<>,;"\\') or len(value.split()) != 1:
+        raise XenhaError("%s %r is not one e-mail address" % (name, value))
+    return value
+
+
+def _flag(env, name):
+    value = env.get(name, "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise XenhaError("%s=%r: expected true or false" % (name, env[name]))
+
+
+def _number(env, name, default, kind, zero=False):
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        number = -1
+    if number < 0 or (number == 0 and not zero):
+        raise XenhaError(
+            "%s=%r: expected a number %s" % (name, value, "of 0 or more" if zero else "above 0")
+        )
+    return number
