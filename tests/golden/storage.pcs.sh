@@ -17,7 +17,7 @@ pcs -f "$cib" resource create storage ocf:xenha:drbd-iscsi-target --no-default-o
 pcs -f "$cib" resource create vm-files ocf:xenha:xen-vm --no-default-ops vm=c3c3c3c3-0000-4000-8000-000000000001 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-print ocf:xenha:xen-vm --no-default-ops vm=c3c3c3c3-0000-4000-8000-000000000002 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-router ocf:xenha:xen-vm --no-default-ops vm=c3c3c3c3-0000-4000-8000-000000000003 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
-pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true priority=1
+pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true notify=true priority=1
 pcs -f "$cib" resource promotable storage storage-clone promoted-max=1 promoted-node-max=1 clone-max=2 interleave=true
 pcs -f "$cib" constraint location add fence-s1-ilo-not-on-s1 fence-s1-ilo s1 -INFINITY
 pcs -f "$cib" constraint location add fence-s1-meatware-not-on-s1 fence-s1-meatware s1 -INFINITY

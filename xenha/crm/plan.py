@@ -202,11 +202,13 @@ def _master(cfg, xapi, connectivity):
             "id": MASTER_CLONE,
             "rsc": MASTER,
             # priority: in a 2-node fence race the node holding the promoted master wins.
+            # notify: the agent hands the role over on a planned move from notify data.
             "meta": [
                 ("promotable", "true"),
                 ("promoted-max", "1"),
                 ("promoted-node-max", "1"),
                 ("interleave", "true"),
+                ("notify", "true"),
                 ("priority", "1"),
             ],
         }
