@@ -150,6 +150,26 @@ def test_inline_secrets_are_refused_and_not_echoed(snippet, line, key):
         assert secret not in msg
 
 
+def test_an_inline_snmp_community_is_refused_as_a_secret():
+    pdu = "device: apc, ip: 10.0.1.9, plug: 1, community: wr1te"
+    msg = error(
+        NODES.replace("device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s", pdu)
+    )
+    assert msg.startswith(
+        "pool.yaml:6: cluster.nodes[0].fencing[0].community: inline secret refused; "
+    )
+    assert "SNMP write community" in msg and "password_file" in msg
+    assert "wr1te" not in msg
+
+
+def test_the_snmp_community_comes_from_password_file():
+    pdu = "device: apc, ip: 10.0.1.9, plug: 1, password_file: /etc/xenha/pdu.community"
+    m = model.loads(
+        NODES.replace("device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s", pdu)
+    )
+    assert m["cluster"]["nodes"][0]["fencing"][0]["password_file"] == "/etc/xenha/pdu.community"
+
+
 def test_username_without_a_secret_reference():
     msg = error(
         NODES.replace(", password_file: /etc/xenha/s}]\n    - name: n2", "}]\n    - name: n2")

@@ -50,14 +50,21 @@ FENCE_PARAMS = (
     "method",
     "ssl_insecure",
     "ssl_ca_file",
-    "community",
     "snmp_version",
     "power_timeout",
     "power_wait",
 )
 FENCE_ALIASES = {"login": "username", "passwd_script": "password_script", "port": "plug"}
 # Accepted by the agents for compatibility, refused in a description: secrets are referenced.
-INLINE_SECRETS = ("password", "passwd")
+# Each maps to what to write instead.
+_REFERENCE = "use password_file (or password_script)"
+INLINE_SECRETS = {
+    "password": _REFERENCE,
+    "passwd": _REFERENCE,
+    # Whoever reads the CIB could switch the PDU's outlets with a write community.
+    "community": "the SNMP write community is a secret: write it to a root-only file and "
+    "set password_file (or password_script); fence_xenha_apc reads the community from there",
+}
 
 
 def fence_agent(device):

@@ -10,9 +10,7 @@ import re
 from xenha.crm.agents import INLINE_SECRETS
 
 _DURATION = re.compile(r"^\d+(ms|s|m|min|h)?$")
-SECRET_HINT = (
-    "secrets are never written into the description: use password_file (or password_script)"
-)
+SECRET_HINT = "secrets are never written into the description: "
 
 
 class Field:
@@ -78,7 +76,9 @@ def check_map(source, data, spec, path):
     out = {}
     for key, value in data.items():
         if key in INLINE_SECRETS:
-            raise source.error(path + (key,), "inline secret refused; " + SECRET_HINT)
+            raise source.error(
+                path + (key,), "inline secret refused; " + SECRET_HINT + INLINE_SECRETS[key]
+            )
         if key not in spec:
             raise source.error(
                 path + (key,), "unknown key; expected one of: " + ", ".join(sorted(spec))
