@@ -76,3 +76,22 @@ def test_ping_parameters_exist_in_pacemakers_ping_agent():
     m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
     (ping,) = [p for p in plan.build(m).primitives if p.id == plan.PING]
     assert {k for k, _ in ping.params} <= names
+
+
+def test_the_alert_agent_path_is_written_in_agents_py_only():
+    """`xenha install` puts the alert agent at agents.ALERT_AGENT; no second copy may drift."""
+    from tests.conftest import REPO
+    from xenha.crm import agents
+
+    found = []
+    for top in ("xenha", "crm_templates", "ocf_agents", "stonith_plugins"):
+        for root, _, files in os.walk(os.path.join(REPO, top)):
+            for name in files:
+                if name.endswith((".py", ".j2", ".yaml", ".sh")):
+                    path = os.path.join(root, name)
+                    with open(path, errors="replace") as f:
+                        if agents.ALERT_AGENT in f.read():
+                            found.append(os.path.relpath(path, REPO))
+    assert found == [os.path.join("xenha", "crm", "agents.py")]
+    m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
+    assert [a["path"] for a in plan.build(m).alerts] == [agents.ALERT_AGENT]

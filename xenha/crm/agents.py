@@ -71,5 +71,6 @@ def fence_agent(device):
     return "stonith:fence_xenha_" + device
 
 
-# Pacemaker alert agent that sends e-mail (installed by `xenha install`).
+# Pacemaker alert agent that sends e-mail; `xenha install` puts it here. Its parameters are the
+# alert's instance attributes, the e-mail addresses its recipients. Written here only.
 ALERT_AGENT = "/usr/lib/xenha/alert-email"
