@@ -4,6 +4,7 @@ Runs for every agent present in this checkout; an agent that is not here yet is
 skipped with its name, so the check starts biting as soon as it is merged.
 """
 
+import importlib
 import importlib.util
 import os
 import subprocess
@@ -95,3 +96,23 @@ def test_the_alert_agent_path_is_written_in_agents_py_only():
     assert found == [os.path.join("xenha", "crm", "agents.py")]
     m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
     assert [a["path"] for a in plan.build(m).alerts] == [agents.ALERT_AGENT]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_generated_fence_devices_give_their_agent_every_option_it_requires(case):
+    """What the fencer passes (the device's params on stdin) must satisfy the agent's own
+    parsing and required options: a missing ``ip`` would make every fence fail."""
+    from xenha.fencing import options
+
+    fences = [
+        p
+        for p in plan.build(model.load(os.path.join(GOLDEN, case + ".yaml"))).primitives
+        if p.cls == "stonith"
+    ]
+    assert fences
+    for prim in fences:
+        agent = importlib.import_module("stonith_plugins." + prim.type).AGENT
+        stdin = "".join("%s=%s\n" % kv for kv in prim.params) + "action=off\n"
+        opts = options.parse_stdin(agent.options, stdin)
+        assert [k for k in opts.unknown if not k.startswith("pcmk_")] == [], prim.id
+        options.check_required(opts, agent.options)
