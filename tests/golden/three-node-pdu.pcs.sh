@@ -10,10 +10,10 @@ pcs -f "$cib" resource defaults update resource-stickiness=1000 migration-thresh
 pcs -f "$cib" resource op defaults update timeout=120s
 pcs -f "$cib" stonith create fence-node-a-drac fence_xenha_drac ip=198.18.2.21 username=fence password_file=/etc/xenha/drac.secret method=ipmi pcmk_host_list=node-a op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-a-apc fence_xenha_apc ip=198.18.2.100 password_file=/etc/xenha/pdu.community plug=1 snmp_version=1 pcmk_host_list=node-a op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-a-meatware fence_xenha_meatware pcmk_host_list=node-a op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-a-meatware fence_xenha_meatware pcmk_host_list=node-a pcmk_off_timeout=260s pcmk_reboot_timeout=260s op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-b-drac fence_xenha_drac ip=198.18.2.22 username=fence password_file=/etc/xenha/drac.secret method=ipmi pcmk_host_list=node-b op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-b-apc fence_xenha_apc ip=198.18.2.100 password_file=/etc/xenha/pdu.community plug=2 snmp_version=1 pcmk_host_list=node-b op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-b-meatware fence_xenha_meatware pcmk_host_list=node-b op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-b-meatware fence_xenha_meatware pcmk_host_list=node-b pcmk_off_timeout=260s pcmk_reboot_timeout=260s op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-c-drac fence_xenha_drac ip=198.18.2.23 username=fence password_file=/etc/xenha/drac.secret method=ipmi pcmk_host_list=node-c op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-c-apc-1 fence_xenha_apc ip=198.18.2.100 password_file=/etc/xenha/pdu.community plug=3 snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-c-apc-2 fence_xenha_apc ip=198.18.2.101 password_file=/etc/xenha/pdu.community plug=3 snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s

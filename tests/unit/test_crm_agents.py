@@ -15,7 +15,7 @@ import pytest
 
 from tests.unit.test_crm_golden import CASES, GOLDEN
 from xenha import model
-from xenha.crm import plan
+from xenha.crm import agents, plan
 
 
 def agent_module(prim):
@@ -116,3 +116,64 @@ def test_generated_fence_devices_give_their_agent_every_option_it_requires(case)
         opts = options.parse_stdin(agent.options, stdin)
         assert [k for k in opts.unknown if not k.startswith("pcmk_")] == [], prim.id
         options.check_required(opts, agent.options)
+
+
+@pytest.mark.parametrize("device", agents.FENCE_DEVICES)
+def test_fence_timing_defaults_are_the_ones_the_agent_metadata_declares(device):
+    module = "stonith_plugins.fence_xenha_" + device
+    out = subprocess.run(
+        [sys.executable, "-c", "from %s import main; main()" % module, "-o", "metadata"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    ).stdout
+    root = ET.fromstring(out)
+    declared = {p.get("name"): p.find("content").get("default") for p in root.iter("parameter")}
+    timing = agents.fence_timing(device)
+    assert timing["power_timeout"] == float(declared["power_timeout"])
+    assert timing["power_wait"] == float(declared["power_wait"])
+    assert timing["powers_on"] == ("on" in {a.get("name") for a in root.iter("action")})
+
+
+def fence_params(yaml_text):
+    m = model.loads(yaml_text)
+    return {p.id: dict(p.params) for p in plan.build(m).primitives if p.cls == "stonith"}
+
+
+TWO_NODES = """\
+cluster:
+  name: c
+  nodes:
+    - name: n1
+      address: 10.0.0.1
+      fencing:
+        - {device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s%s}
+        - {device: meatware%s}
+    - name: n2
+      address: 10.0.0.2
+      fencing: [{device: ilo, ip: 10.0.1.2, username: u, password_file: /etc/xenha/s}]
+"""
+
+
+def test_devices_slower_than_stonith_timeout_get_their_own_pacemaker_timeouts():
+    """Meatware waits 240 s for a person by default; stonith-timeout is 90 s."""
+    params = fence_params(TWO_NODES % ("", ""))
+    meatware = params["fence-n1-meatware"]
+    wait = agents.fence_timing("meatware")["power_timeout"] + agents.FENCE_MARGIN
+    assert meatware["pcmk_off_timeout"] == meatware["pcmk_reboot_timeout"] == "%ds" % wait
+    assert wait > 240
+    # A BMC with the default 20 s polls (off, then on for a reboot) fits in 90 s.
+    assert not [k for k in params["fence-n1-ilo"] if k.endswith("_timeout") and "pcmk" in k]
+
+
+def test_an_explicit_power_timeout_counts_twice_for_a_reboot_that_powers_on_again():
+    params = fence_params(TWO_NODES % (", power_timeout: 60", ", power_timeout: 30"))
+    ilo = params["fence-n1-ilo"]
+    assert "pcmk_off_timeout" not in ilo  # 60 + margin fits in 90 s
+    assert ilo["pcmk_reboot_timeout"] == "%ds" % (2 * (60 + agents.FENCE_MARGIN))
+    assert "pcmk_reboot_timeout" not in params["fence-n1-meatware"]  # 30 s + margin fits
+
+
+def test_a_stonith_timeout_long_enough_needs_no_device_timeouts():
+    params = fence_params(TWO_NODES % ("", "") + "fencing: {timeout: 5min}\n")
+    assert not [k for p in params.values() for k in p if k.startswith("pcmk_") and "timeout" in k]

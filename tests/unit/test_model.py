@@ -314,3 +314,15 @@ def test_the_example_from_init_is_valid():
 def test_unreadable_file():
     with pytest.raises(ModelError, match="cannot read /nonexistent.yaml: No such file"):
         model.load("/nonexistent.yaml")
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "0"])
+def test_power_timeout_must_be_a_positive_number_of_seconds(value):
+    msg = error(NODES.replace("ip: 10.0.1.1,", "ip: 10.0.1.1, power_timeout: '%s'," % value))
+    assert msg.startswith("pool.yaml:6: cluster.nodes[0].fencing[0].power_timeout: got ")
+    assert "a number of seconds" in msg
+
+
+def test_power_wait_must_be_a_number_of_seconds():
+    msg = error(NODES.replace("ip: 10.0.1.1,", "ip: 10.0.1.1, power_wait: 2s,"))
+    assert "cluster.nodes[0].fencing[0].power_wait: got '2s'" in msg

@@ -29,6 +29,8 @@ FENCE_DEVICE = dict(
     device=Field(S, required=True, choices=agents.FENCE_DEVICES, doc="the fence device type"),
     level=Field(I, doc="fencing level; devices with the same level must all succeed"),
     ssl_insecure=Field(B),
+    power_timeout=Field("timeout"),
+    power_wait=Field("seconds"),
     **{alias: Field(S) for alias in agents.FENCE_ALIASES},
 )
 
