@@ -120,3 +120,18 @@ def test_cli_prints_the_report(xenha, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "GLOBAL_VM_HA=0 -> pool.protect: flagged" in r.stdout
     assert model.load(str(out))["cluster"]["name"] == "pool"
+
+
+def test_cli_pool_fencing_takes_the_xapi_address(xenha, tmp_path):
+    settings = tmp_path / "s.txt"
+    settings.write_text("FENCE_METHOD=POOL\n")
+    out = tmp_path / "pool.yaml"
+    argv = ["config", "import-halizard", str(settings), "-o", str(out)]
+    for node in NODES:
+        argv += ["--node", node]
+    r = xenha(*argv)
+    assert r.returncode == 1 and "give --xapi-address" in r.stderr and "Traceback" not in r.stderr
+    r = xenha(*(argv + ["--xapi-address", "192.0.2.20"]))
+    assert r.returncode == 0, r.stderr
+    assert "cuts no power" in r.stdout
+    assert model.load(str(out))["cluster"]["nodes"][0]["fencing"][0]["ip"] == "192.0.2.20"

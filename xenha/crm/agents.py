@@ -64,8 +64,8 @@ INLINE_SECRETS = {
     "password": _REFERENCE,
     "passwd": _REFERENCE,
     # Whoever reads the CIB could switch the PDU's outlets with a write community.
-    "community": "the SNMP write community is a secret: write it to a root-only file and "
-    "set password_file (or password_script); fence_xenha_apc reads the community from there",
+    "community": "the SNMP write community is one too; write it to a root-only file and set "
+    "password_file (or password_script), fence_xenha_apc reads the community from there",
 }
 
 
