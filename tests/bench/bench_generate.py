@@ -30,7 +30,8 @@ def description(hosts, vms):
             "      fencing:",
             "        - {device: ilo, ip: 198.19.0.%d, username: fence," % h,
             "           password_file: /etc/xenha/ilo.secret}",
-            "        - {device: apc, ip: 198.19.1.1, plug: %d, community: private}" % h,
+            "        - {device: apc, ip: 198.19.1.1, plug: %d," % h,
+            "           password_file: /etc/xenha/pdu.secret}",
         ]
     lines += ["connectivity: {ping: [198.18.255.1]}", "vms:"]
     for v in range(1, vms + 1):

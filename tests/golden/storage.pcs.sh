@@ -9,15 +9,15 @@ pcs -f "$cib" property set stonith-enabled=true stonith-timeout=90s no-quorum-po
 pcs -f "$cib" resource defaults update resource-stickiness=1000 migration-threshold=3 failure-timeout=10min
 pcs -f "$cib" resource op defaults update timeout=120s
 pcs -f "$cib" stonith create fence-s1-ilo fence_xenha_ilo ip=198.18.4.41 username=fence password_file=/etc/xenha/ilo.secret pcmk_host_list=s1 op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-s1-meatware fence_xenha_meatware pcmk_host_list=s1 op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-s1-meatware fence_xenha_meatware pcmk_host_list=s1 pcmk_off_timeout=260s pcmk_reboot_timeout=260s op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-s2-ilo fence_xenha_ilo ip=198.18.4.42 username=fence password_file=/etc/xenha/ilo.secret pcmk_host_list=s2 op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-s2-meatware fence_xenha_meatware pcmk_host_list=s2 op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-s2-meatware fence_xenha_meatware pcmk_host_list=s2 pcmk_off_timeout=260s pcmk_reboot_timeout=260s op monitor interval=60s timeout=60s
 pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops op monitor interval=10s timeout=60s role=Promoted monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=120s demote interval=0s timeout=120s
 pcs -f "$cib" resource create storage ocf:xenha:drbd-iscsi-target --no-default-ops drbd_resources=r0:r1 target_iqn=iqn.2026-11.example.san:storage ip=198.18.0.40 cidr_netmask=24 nic=xenbr0 sr_uuid=c3c3c3c3-0000-4000-8000-0000000000aa op monitor interval=10s timeout=60s role=Promoted monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=120s demote interval=0s timeout=120s
 pcs -f "$cib" resource create vm-files ocf:xenha:xen-vm --no-default-ops vm=c3c3c3c3-0000-4000-8000-000000000001 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-print ocf:xenha:xen-vm --no-default-ops vm=c3c3c3c3-0000-4000-8000-000000000002 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-router ocf:xenha:xen-vm --no-default-ops vm=c3c3c3c3-0000-4000-8000-000000000003 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
-pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true priority=1
+pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true notify=true priority=1
 pcs -f "$cib" resource promotable storage storage-clone promoted-max=1 promoted-node-max=1 clone-max=2 interleave=true
 pcs -f "$cib" constraint location add fence-s1-ilo-not-on-s1 fence-s1-ilo s1 -INFINITY
 pcs -f "$cib" constraint location add fence-s1-meatware-not-on-s1 fence-s1-meatware s1 -INFINITY

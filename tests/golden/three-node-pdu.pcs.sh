@@ -9,14 +9,14 @@ pcs -f "$cib" property set stonith-enabled=true stonith-timeout=90s no-quorum-po
 pcs -f "$cib" resource defaults update resource-stickiness=1000 migration-threshold=3 failure-timeout=10min
 pcs -f "$cib" resource op defaults update timeout=120s
 pcs -f "$cib" stonith create fence-node-a-drac fence_xenha_drac ip=198.18.2.21 username=fence password_file=/etc/xenha/drac.secret method=ipmi pcmk_host_list=node-a op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-a-apc fence_xenha_apc ip=198.18.2.100 plug=1 community=private snmp_version=1 pcmk_host_list=node-a op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-a-meatware fence_xenha_meatware pcmk_host_list=node-a op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-a-apc fence_xenha_apc ip=198.18.2.100 password_file=/etc/xenha/pdu.community plug=1 snmp_version=1 pcmk_host_list=node-a op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-a-meatware fence_xenha_meatware pcmk_host_list=node-a pcmk_off_timeout=260s pcmk_reboot_timeout=260s op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-b-drac fence_xenha_drac ip=198.18.2.22 username=fence password_file=/etc/xenha/drac.secret method=ipmi pcmk_host_list=node-b op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-b-apc fence_xenha_apc ip=198.18.2.100 plug=2 community=private snmp_version=1 pcmk_host_list=node-b op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-b-meatware fence_xenha_meatware pcmk_host_list=node-b op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-b-apc fence_xenha_apc ip=198.18.2.100 password_file=/etc/xenha/pdu.community plug=2 snmp_version=1 pcmk_host_list=node-b op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-b-meatware fence_xenha_meatware pcmk_host_list=node-b pcmk_off_timeout=260s pcmk_reboot_timeout=260s op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-c-drac fence_xenha_drac ip=198.18.2.23 username=fence password_file=/etc/xenha/drac.secret method=ipmi pcmk_host_list=node-c op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-c-apc-1 fence_xenha_apc ip=198.18.2.100 plug=3 community=private snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s
-pcs -f "$cib" stonith create fence-node-c-apc-2 fence_xenha_apc ip=198.18.2.101 plug=3 community=private snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-c-apc-1 fence_xenha_apc ip=198.18.2.100 password_file=/etc/xenha/pdu.community plug=3 snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-node-c-apc-2 fence_xenha_apc ip=198.18.2.101 password_file=/etc/xenha/pdu.community plug=3 snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s
 pcs -f "$cib" resource create ping ocf:pacemaker:ping --no-default-ops 'host_list=198.18.0.1 198.18.0.254' multiplier=1000 dampen=5s name=pingd op monitor interval=10s timeout=60s
 pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' op monitor interval=10s timeout=60s role=Promoted monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=120s demote interval=0s timeout=120s
 pcs -f "$cib" resource create vm-dc1 ocf:xenha:xen-vm --no-default-ops vm=a1a1a1a1-0000-4000-8000-000000000001 xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' meta allow-migrate=true priority=100 op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
@@ -25,7 +25,7 @@ pcs -f "$cib" resource create vm-app1 ocf:xenha:xen-vm --no-default-ops vm=a1a1a
 pcs -f "$cib" resource create vm-app2 ocf:xenha:xen-vm --no-default-ops vm=a1a1a1a1-0000-4000-8000-000000000004 xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-a1a1a1a1-0000-4000-8000-000000000005 ocf:xenha:xen-vm --no-default-ops vm=a1a1a1a1-0000-4000-8000-000000000005 xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource clone ping ping-clone interleave=true
-pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true priority=1
+pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true notify=true priority=1
 pcs -f "$cib" constraint location add fence-node-a-drac-not-on-node-a fence-node-a-drac node-a -INFINITY
 pcs -f "$cib" constraint location add fence-node-a-apc-not-on-node-a fence-node-a-apc node-a -INFINITY
 pcs -f "$cib" constraint location add fence-node-a-meatware-not-on-node-a fence-node-a-meatware node-a -INFINITY

@@ -16,7 +16,7 @@ pcs -f "$cib" resource create vm-db ocf:xenha:xen-vm --no-default-ops vm=0d6a4c2
 pcs -f "$cib" resource create vm-web ocf:xenha:xen-vm --no-default-ops vm=7b1e2a6f-91c4-4f7e-8c2d-5a4b3c2d1e02 xapi_fingerprint=AB:CD:EF check_guest=true meta allow-migrate=true op monitor interval=30s timeout=60s monitor interval=120s timeout=90s OCF_CHECK_LEVEL=10 start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-mail ocf:xenha:xen-vm --no-default-ops vm=3c9d8e7f-6a5b-4c4d-9e3f-2a1b0c9d8e03 xapi_fingerprint=AB:CD:EF shutdown_timeout=120 op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s
 pcs -f "$cib" resource clone ping ping-clone interleave=true
-pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true priority=1
+pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true notify=true priority=1
 pcs -f "$cib" constraint location add fence-xs1-ilo-not-on-xs1 fence-xs1-ilo xs1 -INFINITY
 pcs -f "$cib" constraint location add fence-xs2-ilo-not-on-xs2 fence-xs2-ilo xs2 -INFINITY
 pcs -f "$cib" constraint location pool-master-clone rule constraint-id=pool-master-needs-connectivity id=pool-master-needs-connectivity-rule role=Promoted score=-10000 not_defined pingd or pingd lte number 0

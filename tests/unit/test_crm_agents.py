@@ -4,6 +4,7 @@ Runs for every agent present in this checkout; an agent that is not here yet is
 skipped with its name, so the check starts biting as soon as it is merged.
 """
 
+import importlib
 import importlib.util
 import os
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 from tests.unit.test_crm_golden import CASES, GOLDEN
 from xenha import model
-from xenha.crm import plan
+from xenha.crm import agents, plan
 
 
 def agent_module(prim):
@@ -76,3 +77,103 @@ def test_ping_parameters_exist_in_pacemakers_ping_agent():
     m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
     (ping,) = [p for p in plan.build(m).primitives if p.id == plan.PING]
     assert {k for k, _ in ping.params} <= names
+
+
+def test_the_alert_agent_path_is_written_in_agents_py_only():
+    """`xenha install` puts the alert agent at agents.ALERT_AGENT; no second copy may drift."""
+    from tests.conftest import REPO
+    from xenha.crm import agents
+
+    found = []
+    for top in ("xenha", "crm_templates", "ocf_agents", "stonith_plugins"):
+        for root, _, files in os.walk(os.path.join(REPO, top)):
+            for name in files:
+                if name.endswith((".py", ".j2", ".yaml", ".sh")):
+                    path = os.path.join(root, name)
+                    with open(path, errors="replace") as f:
+                        if agents.ALERT_AGENT in f.read():
+                            found.append(os.path.relpath(path, REPO))
+    assert found == [os.path.join("xenha", "crm", "agents.py")]
+    m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
+    assert [a["path"] for a in plan.build(m).alerts] == [agents.ALERT_AGENT]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_generated_fence_devices_give_their_agent_every_option_it_requires(case):
+    """What the fencer passes (the device's params on stdin) must satisfy the agent's own
+    parsing and required options: a missing ``ip`` would make every fence fail."""
+    from xenha.fencing import options
+
+    fences = [
+        p
+        for p in plan.build(model.load(os.path.join(GOLDEN, case + ".yaml"))).primitives
+        if p.cls == "stonith"
+    ]
+    assert fences
+    for prim in fences:
+        agent = importlib.import_module("stonith_plugins." + prim.type).AGENT
+        stdin = "".join("%s=%s\n" % kv for kv in prim.params) + "action=off\n"
+        opts = options.parse_stdin(agent.options, stdin)
+        assert [k for k in opts.unknown if not k.startswith("pcmk_")] == [], prim.id
+        options.check_required(opts, agent.options)
+
+
+@pytest.mark.parametrize("device", agents.FENCE_DEVICES)
+def test_fence_timing_defaults_are_the_ones_the_agent_metadata_declares(device):
+    module = "stonith_plugins.fence_xenha_" + device
+    out = subprocess.run(
+        [sys.executable, "-c", "from %s import main; main()" % module, "-o", "metadata"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    ).stdout
+    root = ET.fromstring(out)
+    declared = {p.get("name"): p.find("content").get("default") for p in root.iter("parameter")}
+    timing = agents.fence_timing(device)
+    assert timing["power_timeout"] == float(declared["power_timeout"])
+    assert timing["power_wait"] == float(declared["power_wait"])
+    assert timing["powers_on"] == ("on" in {a.get("name") for a in root.iter("action")})
+
+
+def fence_params(yaml_text):
+    m = model.loads(yaml_text)
+    return {p.id: dict(p.params) for p in plan.build(m).primitives if p.cls == "stonith"}
+
+
+TWO_NODES = """\
+cluster:
+  name: c
+  nodes:
+    - name: n1
+      address: 10.0.0.1
+      fencing:
+        - {device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s%s}
+        - {device: meatware%s}
+    - name: n2
+      address: 10.0.0.2
+      fencing: [{device: ilo, ip: 10.0.1.2, username: u, password_file: /etc/xenha/s}]
+"""
+
+
+def test_devices_slower_than_stonith_timeout_get_their_own_pacemaker_timeouts():
+    """Meatware waits 240 s for a person by default; stonith-timeout is 90 s."""
+    params = fence_params(TWO_NODES % ("", ""))
+    meatware = params["fence-n1-meatware"]
+    wait = agents.fence_timing("meatware")["power_timeout"] + agents.FENCE_MARGIN
+    assert meatware["pcmk_off_timeout"] == meatware["pcmk_reboot_timeout"] == "%ds" % wait
+    assert wait > 240
+    # A BMC with the default 20 s polls (off, then on for a reboot) fits in 90 s.
+    assert not [k for k in params["fence-n1-ilo"] if k.endswith("_timeout") and "pcmk" in k]
+
+
+def test_an_explicit_power_timeout_counts_twice_for_a_reboot_that_powers_on_again():
+    params = fence_params(TWO_NODES % (", power_timeout: 60", ", power_timeout: 30"))
+    ilo = params["fence-n1-ilo"]
+    assert "pcmk_off_timeout" not in ilo  # 60 + margin fits in 90 s
+    assert ilo["pcmk_reboot_timeout"] == "%ds" % (2 * (60 + agents.FENCE_MARGIN))
+    assert "pcmk_reboot_timeout" not in params["fence-n1-meatware"]  # 30 s + margin fits
+
+
+def test_a_stonith_timeout_long_enough_needs_no_device_timeouts():
+    params = fence_params(TWO_NODES % ("", "") + "fencing: {timeout: 5min}\n")
+    assert not [k for p in params.values() for k in p if k.startswith("pcmk_") and "timeout" in k]

@@ -80,6 +80,20 @@ def test_a_planned_master_move_restarts_no_vm(case, tmp_path):
     assert "promote pool-master on %s" % names[1] in story
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_a_planned_master_move_notifies_the_pool_master_instances(case, tmp_path):
+    """xapi-pool-master hands the role over from notify data: the clone needs notify=true."""
+    m, cib = load(case, tmp_path)
+    names = [n["name"] for n in m["cluster"]["nodes"]]
+    _, _, t = simulate.master_move(m, cib, names[0], names[1])
+    notifies = t.real("notify", "pool-master")
+    (promote,) = t.real("promote", "pool-master")
+    (demote,) = t.real("demote", "pool-master")
+    assert {a.node for a in notifies} == set(names)
+    assert any(t.waits_for(promote, n) for n in notifies)
+    assert any(t.waits_for(n, demote) for n in notifies)
+
+
 def symmetrical_master_order(xml):
     return re.sub(
         r'(<rsc_order id="pool-master-before-vms" kind="Mandatory" symmetrical=")false"',

@@ -155,6 +155,71 @@ def test_smtp_login_needs_starttls_and_a_password_file():
     assert msg.startswith("pool.yaml:12: alerts.smtp: a user needs starttls: true")
 
 
+def test_an_inline_snmp_community_is_refused_as_a_secret():
+    pdu = "device: apc, ip: 10.0.1.9, plug: 1, community: wr1te"
+    msg = error(
+        NODES.replace("device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s", pdu)
+    )
+    assert msg.startswith(
+        "pool.yaml:6: cluster.nodes[0].fencing[0].community: inline secret refused; "
+    )
+    assert "SNMP write community" in msg and "password_file" in msg
+    assert "wr1te" not in msg
+
+
+def test_the_snmp_community_comes_from_password_file():
+    pdu = "device: apc, ip: 10.0.1.9, plug: 1, password_file: /etc/xenha/pdu.community"
+    m = model.loads(
+        NODES.replace("device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s", pdu)
+    )
+    assert m["cluster"]["nodes"][0]["fencing"][0]["password_file"] == "/etc/xenha/pdu.community"
+
+
+XAPI = "device: xapi, ip: 10.0.0.2, username: root, password_file: /etc/xenha/xapi.secret"
+ILO1 = "device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s"
+
+
+def test_xapi_and_xvm_devices_need_the_xapi_address():
+    for kind, what in (("xapi", "the pool's XAPI endpoint"), ("xvm", "the Dom0's XAPI")):
+        msg = error(NODES.replace(ILO1, "device: %s, plug: vm1" % kind))
+        assert msg.startswith("pool.yaml:6: cluster.nodes[0].fencing[0]: missing key 'ip' ")
+        assert what in msg
+
+
+def test_xapi_plug_defaults_to_the_nodes_pool_host():
+    text = NODES.replace(ILO1, ILO1 + "}, {" + XAPI).replace(
+        "    - name: n1\n", "    - name: n1\n      host: 5f1c-uuid-1\n"
+    )
+    (ilo, xapi) = model.loads(text)["cluster"]["nodes"][0]["fencing"]
+    assert xapi["plug"] == "5f1c-uuid-1" and ilo["plug"] is None
+
+
+def test_pool_only_fencing_is_refused_because_it_cuts_no_power():
+    msg = error(NODES.replace(ILO1, XAPI))
+    assert msg.startswith("pool.yaml:4: cluster.nodes[0]: node 'n1' is fenced only by device: xapi")
+    assert "cuts no power" in msg and "allow_pool_only_fencing: true" in msg
+
+
+def test_pool_only_fencing_when_explicitly_allowed_per_node_or_for_the_cluster():
+    per_node = NODES.replace(ILO1, XAPI).replace(
+        "      address: 10.0.0.1\n",
+        "      address: 10.0.0.1\n      allow_pool_only_fencing: true\n",
+    )
+    assert model.loads(per_node)["cluster"]["nodes"][0]["fencing"][0]["device"] == "xapi"
+    cluster = NODES.replace(ILO1, XAPI).replace(
+        "  name: c\n", "  name: c\n  allow_pool_only_fencing: true\n"
+    )
+    assert model.loads(cluster)["cluster"]["nodes"][0]["allow_pool_only_fencing"] is True
+    node_says_no = cluster.replace(
+        "      address: 10.0.0.1\n",
+        "      address: 10.0.0.1\n      allow_pool_only_fencing: false\n",
+    )
+    assert "is fenced only by device: xapi" in error(node_says_no)
+    # A power device in front of the pool fence needs no permission.
+    behind_power = NODES.replace(ILO1, ILO1 + "}, {" + XAPI)
+    assert len(model.loads(behind_power)["cluster"]["nodes"][0]["fencing"]) == 2
+
+
 def test_username_without_a_secret_reference():
     msg = error(
         NODES.replace(", password_file: /etc/xenha/s}]\n    - name: n2", "}]\n    - name: n2")
@@ -254,3 +319,15 @@ def test_the_example_from_init_is_valid():
 def test_unreadable_file():
     with pytest.raises(ModelError, match="cannot read /nonexistent.yaml: No such file"):
         model.load("/nonexistent.yaml")
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "0"])
+def test_power_timeout_must_be_a_positive_number_of_seconds(value):
+    msg = error(NODES.replace("ip: 10.0.1.1,", "ip: 10.0.1.1, power_timeout: '%s'," % value))
+    assert msg.startswith("pool.yaml:6: cluster.nodes[0].fencing[0].power_timeout: got ")
+    assert "a number of seconds" in msg
+
+
+def test_power_wait_must_be_a_number_of_seconds():
+    msg = error(NODES.replace("ip: 10.0.1.1,", "ip: 10.0.1.1, power_wait: 2s,"))
+    assert "cluster.nodes[0].fencing[0].power_wait: got '2s'" in msg

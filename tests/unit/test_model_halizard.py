@@ -50,15 +50,54 @@ def test_every_setting_is_reported_and_no_secret_is_copied():
 def test_appliance_mode_and_disabled_vapps(tmp_path):
     settings = tmp_path / "s.txt"
     settings.write_text("OP_MODE=1\nDISABLED_VAPPS=(u-1:u-2)\nFENCE_METHOD=POOL\nMAIL_ON=0\n")
-    text, report = halizard.convert(str(settings), NODES)
+    text, report = halizard.convert(str(settings), NODES, xapi_address="192.0.2.20")
     m = model.loads(text)
     assert m["pool"]["mode"] == "appliances"
     assert m["pool"]["excluded_appliances"] == ["u-1", "u-2"]
-    assert m["cluster"]["nodes"][0]["fencing"] == [
-        dict(m["cluster"]["nodes"][0]["fencing"][0], device="xapi")
-    ]
-    assert any("pool fencing only marks the host dead" in line for line in report)
     assert "alerts" not in text
+
+
+def test_pool_fencing_gets_the_xapi_address_the_host_and_an_explicit_pool_only_allowance(
+    tmp_path,
+):
+    from xenha.crm import plan
+
+    settings = tmp_path / "s.txt"
+    settings.write_text("FENCE_METHOD=POOL\n")
+    text, report = halizard.convert(str(settings), NODES, xapi_address="192.0.2.20")
+    m = model.loads(text)
+    assert m["cluster"]["allow_pool_only_fencing"] is True
+    (dev,) = m["cluster"]["nodes"][1]["fencing"]
+    assert dev["device"] == "xapi" and dev["ip"] == "192.0.2.20"
+    assert dev["plug"] == "5f1c6a7e-0000-4000-8000-000000000002"
+    assert dev["password_file"] == "/etc/xenha/xapi.secret"
+    (line,) = [x for x in report if x.startswith("FENCE_METHOD=POOL")]
+    for said in ("ip 192.0.2.20", "allow_pool_only_fencing", "cuts no power", "power device"):
+        assert said in line
+    fence = [p for p in plan.build(m).primitives if p.id == "fence-xs2-xapi"][0]
+    assert ("ip", "192.0.2.20") in fence.params
+    # Without the allowance the description is refused: pool fencing alone cuts no power.
+    refused = text.replace("allow_pool_only_fencing: true", "allow_pool_only_fencing: false")
+    with pytest.raises(ModelError, match="fenced only by device: xapi"):
+        model.loads(refused)
+
+
+def test_pool_fencing_needs_the_xapi_address(tmp_path):
+    settings = tmp_path / "s.txt"
+    settings.write_text("FENCE_METHOD=POOL\n")
+    with pytest.raises(ModelError, match="FENCE_METHOD=POOL: give --xapi-address"):
+        halizard.convert(str(settings), NODES)
+
+
+def test_xvm_fencing_needs_the_dom0_address(tmp_path):
+    settings = tmp_path / "s.txt"
+    settings.write_text("FENCE_METHOD=XVM\n")
+    with pytest.raises(ModelError, match="XVM needs FENCE_IPADDRESS"):
+        halizard.convert(str(settings), NODES)
+    settings.write_text("FENCE_METHOD=XVM\nFENCE_IPADDRESS=192.0.2.5\n")
+    m = model.loads(halizard.convert(str(settings), NODES)[0])
+    (dev,) = m["cluster"]["nodes"][0]["fencing"]
+    assert (dev["device"], dev["ip"]) == ("xvm", "192.0.2.5")
 
 
 def test_host_missing_from_the_hosts_file(tmp_path):
@@ -82,3 +121,18 @@ def test_cli_prints_the_report(xenha, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "GLOBAL_VM_HA=0 -> pool.protect: flagged" in r.stdout
     assert model.load(str(out))["cluster"]["name"] == "pool"
+
+
+def test_cli_pool_fencing_takes_the_xapi_address(xenha, tmp_path):
+    settings = tmp_path / "s.txt"
+    settings.write_text("FENCE_METHOD=POOL\n")
+    out = tmp_path / "pool.yaml"
+    argv = ["config", "import-halizard", str(settings), "-o", str(out)]
+    for node in NODES:
+        argv += ["--node", node]
+    r = xenha(*argv)
+    assert r.returncode == 1 and "give --xapi-address" in r.stderr and "Traceback" not in r.stderr
+    r = xenha(*(argv + ["--xapi-address", "192.0.2.20"]))
+    assert r.returncode == 0, r.stderr
+    assert "cuts no power" in r.stdout
+    assert model.load(str(out))["cluster"]["nodes"][0]["fencing"][0]["ip"] == "192.0.2.20"

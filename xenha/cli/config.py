@@ -85,6 +85,11 @@ def register(sub):
         help="a cluster node: Pacemaker name, pool host UUID, cluster address (repeat per node)",
     )
     c.add_argument("--hosts-file", help="ILO.hosts / IRMC.hosts-style map of host UUID to BMC")
+    c.add_argument(
+        "--xapi-address",
+        help="FENCE_METHOD=POOL: the pool's XAPI address fence_xenha_xapi talks to "
+        "(a pool host's management address; the client follows the master)",
+    )
     c.add_argument("--output", "-o", required=True, help="the description to write")
     c.set_defaults(func=run_import)
 
@@ -224,7 +229,7 @@ def run_load(args):
 def run_import(args):
     from xenha.model import halizard
 
-    text, report = halizard.convert(args.settings, args.node, args.hosts_file)
+    text, report = halizard.convert(args.settings, args.node, args.hosts_file, args.xapi_address)
     with open(args.output, "w") as f:
         f.write(text)
     for line in report:

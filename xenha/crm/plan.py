@@ -17,6 +17,7 @@ with crm_simulate, explained in docs/configuration.md):
 import re
 
 from xenha.crm import agents
+from xenha.model import schema
 
 INF = "INFINITY"
 MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
@@ -85,7 +86,7 @@ def build(model):
     cfg = Config(model["cluster"]["name"])
     nodes = model["cluster"]["nodes"]
     _properties(cfg, model, len(nodes))
-    _fencing(cfg, nodes)
+    _fencing(cfg, nodes, schema.seconds(model["fencing"]["timeout"]))
     connectivity = _ping(cfg, model["connectivity"])
     xapi = _xapi_params(model["pool"]["xapi"], nodes)
     _master(cfg, xapi, connectivity)
@@ -123,7 +124,10 @@ def _properties(cfg, model, count):
     cfg.op_defaults.append(("timeout", "120s"))
 
 
-def _fencing(cfg, nodes):
+def _fencing(cfg, nodes, stonith_timeout):
+    """Fence devices; one slower than stonith-timeout (a person confirming, a long
+    power_timeout) gets its own pcmk_off/reboot_timeout, which Pacemaker's fencer uses
+    instead (and sums over the levels of a fencing topology)."""
     for node in nodes:
         name = node["name"]
         kinds = [d["device"] for d in node["fencing"]]
@@ -135,6 +139,7 @@ def _fencing(cfg, nodes):
                 rid += "-%d" % (kinds[: i + 1].count(kind))
             params = [(p, _value(dev.get(p))) for p in agents.FENCE_PARAMS]
             params.append(("pcmk_host_list", name))
+            params += agents.fence_timeouts(dev, stonith_timeout)
             cfg.primitives.append(
                 Primitive(
                     rid,
@@ -202,11 +207,13 @@ def _master(cfg, xapi, connectivity):
             "id": MASTER_CLONE,
             "rsc": MASTER,
             # priority: in a 2-node fence race the node holding the promoted master wins.
+            # notify: the agent hands the role over on a planned move from notify data.
             "meta": [
                 ("promotable", "true"),
                 ("promoted-max", "1"),
                 ("promoted-node-max", "1"),
                 ("interleave", "true"),
+                ("notify", "true"),
                 ("priority", "1"),
             ],
         }

@@ -29,6 +29,8 @@ FENCE_DEVICE = dict(
     device=Field(S, required=True, choices=agents.FENCE_DEVICES, doc="the fence device type"),
     level=Field(I, doc="fencing level; devices with the same level must all succeed"),
     ssl_insecure=Field(B),
+    power_timeout=Field("timeout"),
+    power_wait=Field("seconds"),
     **{alias: Field(S) for alias in agents.FENCE_ALIASES},
 )
 
@@ -38,6 +40,16 @@ NODE = {
     "address": Field(S, required=True, doc="the node's cluster (corosync ring0) address"),
     "fencing": _list(_map(FENCE_DEVICE)),
     "allow_no_fencing": Field(B, default=False),
+    "allow_pool_only_fencing": Field(B, doc="default: cluster.allow_pool_only_fencing"),
+}
+# Fence devices that reach their target through an address, and what that address is.
+FENCE_ADDRESS = {
+    "ilo": "the ilo device's address",
+    "drac": "the drac device's address",
+    "irmc": "the irmc device's address",
+    "apc": "the PDU's address",
+    "xapi": "the pool's XAPI endpoint that declares the host dead; the client follows the master",
+    "xvm": "the Dom0's XAPI address",
 }
 
 VM = {
@@ -58,6 +70,7 @@ SPEC = {
         {
             "name": Field(S, required=True, doc="the cluster name"),
             "nodes": _list(_map(NODE)),
+            "allow_pool_only_fencing": Field(B, default=False),
         },
         required=True,
     ),
@@ -231,6 +244,20 @@ def _check_nodes(source, model):
             )
         for j, dev in enumerate(node["fencing"]):
             _check_fence_device(source, dev, path + ("fencing", j))
+            if dev["device"] == "xapi" and dev["plug"] is None:
+                dev["plug"] = node["host"]
+        if node["allow_pool_only_fencing"] is None:
+            node["allow_pool_only_fencing"] = model["cluster"]["allow_pool_only_fencing"]
+        pool_only = node["fencing"] and all(d["device"] == "xapi" for d in node["fencing"])
+        if pool_only and not node["allow_pool_only_fencing"]:
+            raise source.error(
+                path,
+                "node %r is fenced only by device: xapi, which cuts no power: it declares the "
+                "host dead in the pool, so a host that is merely cut off keeps running its VMs "
+                "while they start elsewhere. Add a power device (ilo, drac, irmc, apc, meatware) "
+                "before it, or set allow_pool_only_fencing: true (on the node or under cluster) "
+                "when storage-level protection keeps a lost host off the VMs' disks" % node["name"],
+            )
         levels = [d["level"] for d in node["fencing"] if d["level"] is not None]
         if levels and len(levels) != len(node["fencing"]):
             raise source.error(path + ("fencing",), "give 'level' to every device or to none")
@@ -256,8 +283,8 @@ def _check_fence_device(source, dev, path):
             "got %r; expected one of: %s"
             % (dev["method"], ", ".join(methods or ("(no method for %s)" % kind,))),
         )
-    if kind in ("ilo", "drac", "irmc", "apc") and not dev["ip"]:
-        raise source.error(path, "missing key 'ip' (the %s device's address)" % kind)
+    if kind in FENCE_ADDRESS and not dev["ip"]:
+        raise source.error(path, "missing key 'ip' (%s)" % FENCE_ADDRESS[kind])
     if kind == "apc" and not dev["plug"]:
         raise source.error(path, "missing key 'plug' (the PDU outlet of this node)")
     if dev["username"] and not (dev["password_file"] or dev["password_script"]):

@@ -12,6 +12,7 @@ import re
 from xenha.model.source import ModelError
 
 FENCE_DEVICES = {"ILO": "ilo", "IRMC": "irmc", "XVM": "xvm", "POOL": "xapi"}
+POOL_SECRET = "/etc/xenha/xapi.secret"  # the pool agents' default password file
 
 # Settings whose job Pacemaker/Corosync or the agents now do, and why nothing is carried over.
 NO_EQUIVALENT = {
@@ -67,8 +68,9 @@ def _email(value):
     return bool(value) and "@" in value and not value.startswith("<")
 
 
-def build(settings, nodes, hosts):
-    """(description dict, report lines) from parsed inputs; ``nodes`` = [(name, uuid, addr)]."""
+def build(settings, nodes, hosts, xapi_address=None):
+    """(description dict, report lines) from parsed inputs; ``nodes`` = [(name, uuid, addr)];
+    ``xapi_address``: the XAPI endpoint POOL fencing talks to."""
     report = []
     done = set()
 
@@ -78,6 +80,13 @@ def build(settings, nodes, hosts):
 
     method = settings.get("FENCE_METHOD", "POOL").upper()
     device = FENCE_DEVICES.get(method, "script")
+    if method == "POOL" and not xapi_address:
+        raise ModelError(
+            "FENCE_METHOD=POOL: give --xapi-address, the pool's XAPI address that "
+            "fence_xenha_xapi asks to declare a lost host dead"
+        )
+    if method == "XVM" and not settings.get("FENCE_IPADDRESS"):
+        raise ModelError("FENCE_METHOD=XVM needs FENCE_IPADDRESS (the Dom0's XAPI address)")
     desc_nodes = []
     for name, uuid, address in nodes:
         dev = {"device": device}
@@ -86,18 +95,24 @@ def build(settings, nodes, hosts):
                 raise ModelError("host %s (node %s) is not in the hosts file" % (uuid, name))
             dev["ip"] = hosts[uuid]
         elif method == "XVM":
-            dev.update(ip=settings.get("FENCE_IPADDRESS", ""), plug=uuid)
+            dev.update(ip=settings["FENCE_IPADDRESS"], plug=uuid)
+        elif method == "POOL":
+            dev.update(ip=xapi_address, plug=uuid, username="root", password_file=POOL_SECRET)
         desc_nodes.append({"name": name, "host": uuid, "address": address, "fencing": [dev]})
-    said(
-        "FENCE_METHOD",
-        "fencing device %r on every node%s"
-        % (
-            device,
-            " (pool fencing only marks the host dead: add a power device)"
-            if device == "xapi"
-            else "",
-        ),
-    )
+    if device == "xapi":
+        said(
+            "FENCE_METHOD",
+            "fencing device 'xapi' on every node: ip %s, plug the host UUID, password_file %s "
+            "(write the pool's root password there, mode 0600; add ssl_ca_file with the pool's "
+            "CA, the certificate is verified). cluster.allow_pool_only_fencing: true keeps "
+            "HA-Lizard's behaviour, but POOL fencing cuts no power: it declares the host dead, "
+            "so a host that is merely cut off keeps running its VMs. Add a power device (ilo, "
+            "drac, irmc, apc, meatware) before it and remove allow_pool_only_fencing, unless "
+            "storage-level protection keeps a lost host off the disks"
+            % (xapi_address, POOL_SECRET),
+        )
+    else:
+        said("FENCE_METHOD", "fencing device %r on every node" % device)
     if "FENCE_IPADDRESS" in settings:
         said("FENCE_IPADDRESS", "ip of the xvm devices" if method == "XVM" else "unused (not XVM)")
     if "FENCE_PASSWD" in settings:
@@ -112,6 +127,8 @@ def build(settings, nodes, hosts):
         said("FENCE_ENABLED", "stonith-enabled=true")
 
     desc = {"cluster": {"name": "pool", "nodes": desc_nodes}}
+    if device == "xapi":
+        desc["cluster"]["allow_pool_only_fencing"] = True
     heuristics = _split(settings.get("FENCE_HEURISTICS_IPS", ""))
     if settings.get("FENCE_USE_IP_HEURISTICS") == "1" and heuristics:
         desc["connectivity"] = {"ping": heuristics}
@@ -176,7 +193,7 @@ def build(settings, nodes, hosts):
     return desc, report
 
 
-def convert(settings_path, node_specs, hosts_path=None):
+def convert(settings_path, node_specs, hosts_path=None, xapi_address=None):
     """Read the files, return (YAML text of a checked description, report lines)."""
     import yaml
 
@@ -190,7 +207,7 @@ def convert(settings_path, node_specs, hosts_path=None):
         nodes.append(tuple(parts))
     settings = parse_settings(_read(settings_path))
     hosts = parse_hosts(_read(hosts_path)) if hosts_path else {}
-    desc, report = build(settings, nodes, hosts)
+    desc, report = build(settings, nodes, hosts, xapi_address)
     text = "# Imported from HA-Lizard settings %s by `xenha config import-halizard`.\n" % (
         settings_path
     )

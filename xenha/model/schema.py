@@ -9,14 +9,15 @@ import re
 
 from xenha.crm.agents import INLINE_SECRETS
 
-_DURATION = re.compile(r"^\d+(ms|s|m|min|h)?$")
-SECRET_HINT = (
-    "secrets are never written into the description: use password_file (or password_script)"
-)
+_DURATION = re.compile(r"^(\d+)(ms|s|m|min|h)?$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "": 1, "m": 60, "min": 60, "h": 3600}
+SECRET_HINT = "secrets are never written into the description: "
 
 
 class Field:
-    """One key of a mapping: ``kind`` (str, int, bool, duration, list, map), ``spec``, ``item``."""
+    """One key of a mapping: ``kind`` (str, int, bool, duration, seconds, timeout, list, map),
+    ``spec``, ``item``. ``seconds``/``timeout`` are fence agents' plain numbers of seconds
+    (a timeout above 0)."""
 
     def __init__(
         self, kind, required=False, default=None, choices=None, spec=None, item=None, doc=""
@@ -37,6 +38,8 @@ class Field:
             "int": "a whole number",
             "bool": "true or false",
             "duration": "a duration such as 30s, 5m or 1h (or seconds as a number)",
+            "seconds": "a number of seconds (0 or more)",
+            "timeout": "a number of seconds above 0",
             "list": "a list",
             "map": "a mapping of keys to values",
         }[self.kind]
@@ -60,6 +63,14 @@ def check(source, value, field, path):
         if isinstance(value, bool) or not _DURATION.match(str(value)):
             raise bad
         value = str(value) if not isinstance(value, int) else "%ds" % value
+    elif kind in ("seconds", "timeout"):
+        try:
+            number = float(value) if not isinstance(value, bool) else -1
+        except (TypeError, ValueError):
+            raise bad from None
+        if number < 0 or (kind == "timeout" and number == 0):
+            raise bad
+        value = str(value)
     elif kind == "list":
         if not isinstance(value, list):
             raise bad
@@ -78,7 +89,9 @@ def check_map(source, data, spec, path):
     out = {}
     for key, value in data.items():
         if key in INLINE_SECRETS:
-            raise source.error(path + (key,), "inline secret refused; " + SECRET_HINT)
+            raise source.error(
+                path + (key,), "inline secret refused; " + SECRET_HINT + INLINE_SECRETS[key]
+            )
         if key not in spec:
             raise source.error(
                 path + (key,), "unknown key; expected one of: " + ", ".join(sorted(spec))
@@ -104,3 +117,9 @@ def _default(source, field, path):
 def _show(value):
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def seconds(duration):
+    """A checked duration (``90s``, ``5min``, ``90``) in seconds."""
+    number, unit = _DURATION.match(duration).groups()
+    return int(number) * _UNIT_SECONDS[unit or ""]
