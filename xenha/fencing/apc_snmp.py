@@ -6,8 +6,9 @@ supplies on two outlets named after it is switched off as a whole.
 
 Requests use numeric OIDs: no MIB is loaded or compiled. SNMP v1 and v2c go
 through pysnmp's message-level API (v1arch: its PDUs and BER codec over one UDP
-socket); only SNMPv3 needs pysnmp's SNMP engine (USM keys, crypto), whose setup
-and the MIB compiler its high-level API starts cost most of a run otherwise.
+socket). Only SNMPv3 needs pysnmp's SNMP engine (USM keys, crypto): starting it,
+and the MIB compiler pysnmp's high-level API sets up for every request, took
+most of an ``off``.
 """
 
 import time
