@@ -18,6 +18,8 @@ import sys
 import time
 import types
 
+from xenha.process import exit_now
+
 SUCCESS = 0
 ERR_GENERIC = 1
 ERR_ARGS = 2
@@ -389,14 +391,15 @@ class Agent:
             return ERR_GENERIC
 
     def run(self, argv=None, env=None):
-        """Entry point of the agent executable: run ``argv[1]`` and exit with its code."""
+        """Entry point of the agent executable: run ``argv[1]`` and exit with its code
+        (:func:`xenha.process.exit_now`: the process ends here)."""
         argv = sys.argv if argv is None else argv
         env = os.environ if env is None else env
         action = argv[1] if len(argv) > 1 else env.get("__OCF_ACTION", "")
         if action in ("usage", "help", "-h", "--help"):
             sys.stdout.write(self.usage())
-            sys.exit(SUCCESS)
+            exit_now(SUCCESS)
         if not action:
             sys.stderr.write(self.usage())
-            sys.exit(ERR_ARGS)
-        sys.exit(self.execute(action, env))
+            exit_now(ERR_ARGS)
+        exit_now(self.execute(action, env))

@@ -7,7 +7,6 @@ is the host whose name-label is the node name, ``host_map`` overrides that.
 """
 
 import contextlib
-import copy
 import os
 import time
 
@@ -151,6 +150,8 @@ class Pool:
 
     def local_view(self):
         """The same questions through this host's slave-local session (master gone)."""
+        import copy
+
         view = copy.copy(self)
         view.client = self.client.emergency()
         view.api = view.client.xenapi

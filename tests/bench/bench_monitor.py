@@ -7,7 +7,9 @@ Both run as a pool host would run them: new processes of the system Python
 so both see the same machine load. Prints the median wall time of each, their
 ratio (target: xen-vm / fence_xenapi <= 0.5), and the simulator's session count
 before and after ``--monitors`` monitors (xen-vm keeps one cached session per
-node; fence_xenapi logs in on every run and never logs out).
+node; fence_xenapi logs in on every run and never logs out). It also times, in the
+same alternation, the floor of any per-process client on the official SDK: the
+system Python starting, importing XenAPI and exiting (``os._exit``, as the agents do).
 """
 
 import argparse
@@ -99,12 +101,14 @@ def main(argv=None):
             )
             monitor_cmd = [agent, "monitor"]
             fence_cmd = [SYSTEM_PYTHON, FENCE_XENAPI]
+            floor_cmd = [SYSTEM_PYTHON, "-c", "import os, XenAPI; os._exit(0)"]
             timed(monitor_cmd, monitor_env)  # first login; later runs reuse the session
-            ours, theirs = [], []
+            ours, theirs, floor = [], [], []
             fence_sessions = sim.session_count()
             for _ in range(args.runs):
                 ours.append(timed(monitor_cmd, monitor_env))
                 theirs.append(timed(fence_cmd, fence_env, fence_stdin))
+                floor.append(timed(floor_cmd, fence_env))
             fence_sessions = sim.session_count() - fence_sessions
 
             before = sim.session_count()
@@ -117,6 +121,11 @@ def main(argv=None):
         print("xen-vm monitor           median %7.1f ms" % (m_ours * 1000))
         print("fence_xenapi -o status   median %7.1f ms" % (m_theirs * 1000))
         print("ratio xen-vm/fence_xenapi       %7.2f  (target <= 0.5)" % (m_ours / m_theirs))
+        m_floor = statistics.median(floor)
+        print(
+            "python3 + import XenAPI   median %7.1f ms  (floor; ratio %.2f)"
+            % (m_floor * 1000, m_floor / m_theirs)
+        )
         print("sessions opened by %d fence_xenapi runs: %d" % (args.runs, fence_sessions))
         print(
             "simulator sessions before/after %d xen-vm monitors: %d / %d"

@@ -17,6 +17,7 @@ from xenha.errors import XenhaError
 from xenha.fencing import options as o
 from xenha.fencing import secrets
 from xenha.fencing.device import OFF, ON, FenceError, Unreachable
+from xenha.process import exit_now
 
 EXIT_OK, EXIT_FAIL, EXIT_OFF = 0, 1, 2
 POLL_FAST, POLL_FAST_FOR, POLL_SLOW = 0.1, 3.0, 0.5
@@ -238,12 +239,13 @@ def parse(agent, argv, stdin):
 
 
 def run(agent, argv=None, stdin=None):
-    """Run ``agent`` as a process: parse, act, exit with the fence-agents exit code."""
+    """Run ``agent`` as a process: parse, act, exit with the fence-agents exit code
+    (:func:`xenha.process.exit_now`: the process ends here)."""
     argv = sys.argv[1:] if argv is None else argv
     log = Log(agent.name)
     if argv in (["-h"], ["--help"]):
         print(usage(agent))
-        sys.exit(EXIT_OK)
+        exit_now(EXIT_OK)
     runner = None
     try:
         opts = parse(agent, argv, sys.stdin if stdin is None else stdin)
@@ -255,7 +257,7 @@ def run(agent, argv=None, stdin=None):
             from xenha.fencing import metadata
 
             sys.stdout.write(metadata.render(agent))
-            sys.exit(EXIT_OK)
+            exit_now(EXIT_OK)
         if action not in agent.actions:
             raise o.UsageError(
                 "action %r is not supported (one of: %s)" % (action, ", ".join(agent.actions))
@@ -272,7 +274,7 @@ def run(agent, argv=None, stdin=None):
     finally:
         if runner is not None:
             runner.close()
-    sys.exit(rc)
+    exit_now(rc)
 
 
 def usage(agent):

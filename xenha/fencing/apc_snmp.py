@@ -4,9 +4,13 @@
 name; a name selects every outlet carrying it, so a host with two power
 supplies on two outlets named after it is switched off as a whole.
 
-Requests use numeric OIDs with MIB lookup off: no MIB needs to be loaded or
-compiled, which keeps each run short.
+Requests use numeric OIDs: no MIB is loaded or compiled. SNMP v1 and v2c go
+through pysnmp's message-level API (v1arch: its PDUs and BER codec over one UDP
+socket); only SNMPv3 needs pysnmp's SNMP engine (USM keys, crypto), whose setup
+and the MIB compiler its high-level API starts cost most of a run otherwise.
 """
+
+import time
 
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
@@ -18,48 +22,103 @@ OUTLET_COMMAND = RPDU + ".3.3.1.1.4"  # rPDUOutletControlOutletCommand
 STATES = {1: ON, 2: OFF}
 COMMANDS = {ON: 1, OFF: 2}  # immediateOn, immediateOff
 HINT = "device down, wrong address, or wrong community / SNMPv3 user"
+TRIES = 3  # within login_timeout, so the retries end before the runner's alarm
 
 
-class ApcSnmpDevice(Device):
-    can_list = True
-    needs_secret = False  # the community may come inline, from password_file or its default
-    unreachable_hint = HINT
+def _oid(text):
+    return tuple(int(part) for part in text.split("."))
 
-    def __init__(self, opts, secret):
-        super().__init__(opts, secret)
+
+class _CommunitySession:
+    """SNMP v1/v2c requests: pysnmp's PDUs and BER codec over one UDP socket, each
+    request sent up to TRIES times and answered by the response with its request-id."""
+
+    def __init__(self, opts, community, where):
+        import socket
+
+        from pyasn1.codec.ber import decoder, encoder
+        from pysnmp.proto import api
+
+        self.where = where
+        self.encoder, self.decoder = encoder, decoder
+        self.api = api.protoModules[
+            api.protoVersion1 if opts.snmp_version == "1" else api.protoVersion2c
+        ]
+        self.community = community
+        self.wait = opts.login_timeout * 0.9 / TRIES
+        try:
+            family, kind, proto, _, self.address = socket.getaddrinfo(
+                opts.ip, opts.ipport or PORT, 0, socket.SOCK_DGRAM
+            )[0]
+        except (OSError, UnicodeError) as e:
+            raise Unreachable("%s: cannot resolve the address: %s" % (where, e)) from None
+        self.sock = socket.socket(family, kind, proto)
+
+    def _exchange(self, pdu):
+        """Send ``pdu``; return the response PDU that answers it, or raise Unreachable."""
+        import socket
+
+        from pyasn1.error import PyAsn1Error
+
+        a = self.api
+        message = a.Message()
+        a.apiMessage.setDefaults(message)
+        a.apiMessage.setCommunity(message, self.community)
+        a.apiMessage.setPDU(message, pdu)
+        wire = self.encoder.encode(message)
+        request_id = a.apiPDU.getRequestID(pdu)
+        for _ in range(TRIES):
+            self.sock.sendto(wire, self.address)
+            deadline = time.monotonic() + self.wait
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.sock.settimeout(left)
+                try:
+                    data = self.sock.recv(65535)
+                except socket.timeout:
+                    break
+                try:
+                    response = a.apiMessage.getPDU(
+                        self.decoder.decode(data, asn1Spec=a.Message())[0]
+                    )
+                except PyAsn1Error:
+                    continue  # not an SNMP message of this version: not our answer
+                if a.apiPDU.getRequestID(response) == request_id:
+                    return response
+        raise Unreachable("%s: No SNMP response received before timeout" % self.where)
+
+    def request(self, kind, oid, value=None):
+        """(error status, [(oid, value)]) of one get/next/set request."""
+        a = self.api
+        pdu = {"get": a.GetRequestPDU, "next": a.GetNextRequestPDU, "set": a.SetRequestPDU}[kind]()
+        a.apiPDU.setDefaults(pdu)
+        a.apiPDU.setVarBinds(pdu, [(oid, a.Null("") if value is None else a.Integer(value))])
+        response = self._exchange(pdu)
+        return a.apiPDU.getErrorStatus(response), a.apiPDU.getVarBinds(response)
+
+    def close(self):
+        self.sock.close()
+
+
+class _UsmSession:
+    """SNMPv3 requests through pysnmp's engine: USM user ``username``, authentication
+    key = the password, privacy key its own."""
+
+    def __init__(self, opts, secret, where):
         from pysnmp import hlapi
-        from pysnmp.proto import rfc1902
 
-        self.h, self.types = hlapi, rfc1902
-        self.where = "PDU %s:%s" % (opts.ip, opts.ipport or PORT)
-        self.engine = hlapi.SnmpEngine()
-        if opts.snmp_version == "3":
-            self.auth = self._v3_user(hlapi, opts, secret)
-        else:
-            community = opts.community if opts.given("community") else None
-            if community is None and (opts.password_file or opts.password_script):
-                community = secret()
-            self.auth = hlapi.CommunityData(
-                community or opts.community, mpModel=0 if opts.snmp_version == "1" else 1
-            )
-        tries = 3  # within login_timeout, so pysnmp reports the timeout before our alarm does
-        self.transport = hlapi.UdpTransportTarget(
-            (opts.ip, opts.ipport or PORT),
-            timeout=opts.login_timeout * 0.9 / tries,
-            retries=tries - 1,
-        )
-
-    @staticmethod
-    def _v3_user(h, opts, secret):
-        """USM user ``username``: authentication key = the password, privacy key its own."""
         from xenha.fencing import secrets
 
+        h = self.h = hlapi
+        self.where = where
         if not opts.username:
             raise FenceError("SNMPv3 needs username (the USM user)")
         level = opts.snmp_sec_level
         auth_key = secret() if level != "noAuthNoPriv" else None
         priv_key = secrets.secret(opts, "snmp_priv_passwd") if level == "authPriv" else None
-        return h.UsmUserData(
+        self.user = h.UsmUserData(
             opts.username,
             authKey=auth_key,
             privKey=priv_key,
@@ -70,39 +129,84 @@ class ApcSnmpDevice(Device):
                 opts.snmp_priv_prot
             ],
         )
-
-    def _request(self, command, oid, value=None, **kw):
-        """Run one pysnmp command generator over a single numeric OID."""
-        varbind = (self.types.ObjectName(oid), value if value is not None else self.types.Null(""))
-        return command(
-            self.engine,
-            self.auth,
-            self.transport,
-            self.h.ContextData(),
-            varbind,
-            lookupMib=False,
-            **kw,
+        self.engine = h.SnmpEngine()
+        self.transport = h.UdpTransportTarget(
+            (opts.ip, opts.ipport or PORT),
+            timeout=opts.login_timeout * 0.9 / TRIES,
+            retries=TRIES - 1,
         )
 
-    def _check(self, error_indication, error_status, error_index, what, writing=False):
-        if error_indication:
-            text = str(error_indication)
+    def request(self, kind, oid, value=None):
+        from pysnmp.proto import rfc1902
+
+        h = self.h
+        command = {"get": h.getCmd, "next": h.nextCmd, "set": h.setCmd}[kind]
+        varbind = (
+            rfc1902.ObjectName(oid),
+            rfc1902.Null("") if value is None else rfc1902.Integer32(value),
+        )
+        error, status, _, varbinds = next(
+            command(
+                self.engine, self.user, self.transport, h.ContextData(), varbind, lookupMib=False
+            )
+        )
+        if error:
+            text = str(error)
             if any(w in text.lower() for w in ("digest", "unknown user", "decrypt", "auth")):
                 raise FenceError("%s refused the SNMPv3 credentials: %s" % (self.where, text))
-            raise Unreachable("%s: %s while %s (%s)" % (self.where, text, what, HINT))
-        if error_status:
-            status = error_status.prettyPrint()
-            if status == "noSuchName":  # SNMPv1's answer for a missing object
+            raise Unreachable("%s: %s" % (self.where, text))
+        return status, [tuple(vb) for vb in varbinds]
+
+    def close(self):
+        pass
+
+
+class ApcSnmpDevice(Device):
+    can_list = True
+    needs_secret = False  # the community may come inline, from password_file or its default
+    unreachable_hint = HINT
+
+    def __init__(self, opts, secret):
+        super().__init__(opts, secret)
+        self.where = "PDU %s:%s" % (opts.ip, opts.ipport or PORT)
+        if opts.snmp_version == "3":
+            self.session = _UsmSession(opts, secret, self.where)
+        else:
+            community = opts.community if opts.given("community") else None
+            if community is None and (opts.password_file or opts.password_script):
+                community = secret()
+            self.session = _CommunitySession(opts, community or opts.community, self.where)
+
+    def _ask(self, kind, oid, what, value=None):
+        """(error status, varbinds) of one request; no answer names what it was for."""
+        try:
+            return self.session.request(kind, _oid(oid), value)
+        except Unreachable as e:
+            raise Unreachable("%s while %s (%s)" % (e, what, HINT)) from None
+
+    def _check(self, status, what, writing=False):
+        if status:
+            text = status.prettyPrint()
+            if text == "noSuchName":  # SNMPv1's answer for a missing object
                 raise FenceError("%s has no %s" % (self.where, what))
             hint = " (is the community allowed to write?)" if writing else ""
-            raise FenceError("%s refused %s: %s%s" % (self.where, what, status, hint))
+            raise FenceError("%s refused %s: %s%s" % (self.where, what, text, hint))
 
     def outlets(self):
-        found = []
-        for result in self._request(self.h.nextCmd, OUTLET_NAME, lexicographicMode=False):
-            self._check(*result[:3], what="listing outlets")
-            for name, value in result[3]:
-                found.append((str(name[-1]), str(value)))
+        from pyasn1.type import univ
+
+        prefix, oid, found = _oid(OUTLET_NAME), OUTLET_NAME, []
+        while True:
+            status, varbinds = self._ask("next", oid, "listing outlets")
+            if status and status.prettyPrint() == "noSuchName":
+                break  # SNMPv1: nothing follows
+            self._check(status, "listing outlets")
+            name, value = varbinds[0]
+            name = tuple(name)
+            if name[: len(prefix)] != prefix or isinstance(value, univ.Null):
+                break  # past the outlet names, or v2c's endOfMibView
+            found.append((str(name[-1]), str(value)))
+            oid = ".".join(map(str, name))
         if not found:
             raise FenceError("%s lists no outlets (not an APC rack PDU?)" % self.where)
         return found
@@ -114,11 +218,13 @@ class ApcSnmpDevice(Device):
         return [int(number) for number, name in self.outlets() if name == plug]
 
     def get_power(self, target):
+        from pyasn1.type import univ
+
         what = "outlet %d state" % target
-        result = next(self._request(self.h.getCmd, "%s.%d" % (OUTLET_STATE, target)))
-        self._check(*result[:3], what=what)
-        value = result[3][0][1]
-        if not isinstance(value, self.types.Integer32):  # noSuchInstance and friends (v2c)
+        status, varbinds = self._ask("get", "%s.%d" % (OUTLET_STATE, target), what)
+        self._check(status, what)
+        value = varbinds[0][1]
+        if not isinstance(value, univ.Integer):  # noSuchInstance and friends (v2c)
             raise FenceError("%s has no %s" % (self.where, what))
         if int(value) not in STATES:
             raise FenceError(
@@ -127,10 +233,12 @@ class ApcSnmpDevice(Device):
         return STATES[int(value)]
 
     def set_power(self, target, state):
-        oid = "%s.%d" % (OUTLET_COMMAND, target)
-        value = self.types.Integer32(COMMANDS[state])
-        result = next(self._request(self.h.setCmd, oid, value))
-        self._check(*result[:3], what="switching outlet %d %s" % (target, state), writing=True)
+        what = "switching outlet %d %s" % (target, state)
+        status, _ = self._ask("set", "%s.%d" % (OUTLET_COMMAND, target), what, COMMANDS[state])
+        self._check(status, what, writing=True)
 
     def monitor(self):
         self.outlets()
+
+    def close(self):
+        self.session.close()

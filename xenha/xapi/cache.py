@@ -5,11 +5,10 @@ import errno
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import stat
 
-log = logging.getLogger("xenha.xapi")
+from .errors import warn
 
 
 class SessionCache:
@@ -25,10 +24,10 @@ class SessionCache:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             st = os.stat(self.directory)
         except OSError as e:
-            log.warning("not caching XAPI sessions: %s", e)
+            warn("not caching XAPI sessions: %s", e)
             return False
         if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("not caching XAPI sessions: %s is not private to us", self.directory)
+            warn("not caching XAPI sessions: %s is not private to us", self.directory)
             return False
         return True
 
@@ -48,7 +47,7 @@ class SessionCache:
                 return json.load(f)
         except (OSError, ValueError) as e:
             if getattr(e, "errno", None) != errno.ENOENT:
-                log.warning("ignoring unreadable session cache %s: %s", self.path, e)
+                warn("ignoring unreadable session cache %s: %s", self.path, e)
             return {}
 
     def save(self, entry):

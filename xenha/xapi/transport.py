@@ -4,14 +4,13 @@ socket."""
 
 import hashlib
 import http.client
-import logging
 import socket
 import ssl
 import xmlrpc.client
 
 from xenha.errors import XenhaError
 
-log = logging.getLogger("xenha.xapi")
+from .errors import warn
 
 
 class _Transport(xmlrpc.client.Transport):
@@ -84,7 +83,7 @@ class _UnixTransport(_Transport):
 def tls_context(settings):
     """The client TLS context: verification on unless ``insecure`` (logged)."""
     if settings.insecure:
-        log.warning("TLS certificate verification of XAPI is disabled (insecure)")
+        warn("TLS certificate verification of XAPI is disabled (insecure)")
         return ssl._create_unverified_context()
     if settings.fingerprint:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
