@@ -78,7 +78,7 @@ def start(res):
     _write(_state_file(res, "started"), "")
     if monitor(res) == ocf.NOT_RUNNING:
         _remove(_state_file(res, "started"))
-        raise ocf.generic("xapi does not answer on this host")
+        raise ocf.generic("xapi does not run on this host")
 
 
 @AGENT.action("stop", timeout=60)
@@ -103,7 +103,9 @@ def monitor(res):
             try:
                 here = local.client.this_host()
             except XapiUnreachable as e:
-                return res.not_running("xapi does not answer on this host: %s" % e)
+                if e.refused:  # nothing listens: xapi is definitely not running here
+                    return res.not_running("xapi does not run on this host: %s" % e)
+                raise ocf.generic("xapi on this host does not answer: %s" % e) from None
             if p.client.master_reachable():
                 here, master, api = p.local_host(), p.client.master(), p.api
             else:

@@ -5,6 +5,7 @@ the hypervisor truth's invariant (no VM on two hosts at once).
 """
 
 import shutil
+import socket
 
 import pytest
 
@@ -34,6 +35,13 @@ def pcmk(sim, ocf_dir):
     p = Pacemaker(sim, ocf_dir)
     yield p
     p.close()
+
+
+def closed_port():
+    """A local TCP port nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def master(pcmk, action, node, **kw):
@@ -75,11 +83,17 @@ def test_not_running_before_start_after_stop_and_where_xapi_is_down(pcmk, sim):
     assert master(pcmk, "monitor", "host2").rc == ocf.NOT_RUNNING
     assert pcmk.scores()[-1] == "--promotion=pool-master:0 --delete"
     assert master(pcmk, "start", "host3").rc == ocf.SUCCESS
-    sim.power_off("host3")
-    r = master(pcmk, "monitor", "host3", meta={"timeout": 4000, "interval": 10000})
-    assert r.rc == ocf.NOT_RUNNING and "xapi does not answer" in r.reason
-    r = master(pcmk, "start", "host3", meta={"timeout": 4000})
-    assert r.rc == ocf.ERR_GENERIC and "xapi does not answer" in r.reason
+    down = {"xapi_url": "http://127.0.0.1:%d/" % closed_port()}  # nothing listens
+    r = master(pcmk, "monitor", "host3", params=down, meta={"interval": 10000})
+    assert r.rc == ocf.NOT_RUNNING and "xapi does not run on this host" in r.reason
+    r = master(pcmk, "start", "host3", params=down)
+    assert r.rc == ocf.ERR_GENERIC and "xapi does not run on this host" in r.reason
+
+
+def test_a_local_xapi_that_hangs_is_an_error_not_not_running(started, sim):
+    sim.inject("*", "host3", 0, True)  # every call to host3 hangs
+    r = master(started, "monitor", "host3", meta={"timeout": 4000, "interval": 10000})
+    assert r.rc == ocf.ERR_GENERIC and "xapi on this host does not answer" in r.reason, r
 
 
 def test_a_host_in_maintenance_is_never_promoted(started, sim):

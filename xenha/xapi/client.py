@@ -173,7 +173,8 @@ class Client:
             self._drop_connection()
             where = self._url or "local socket " + self.settings.socket_path
             raise XapiUnreachable(
-                "no answer from XAPI at %s to %s: %s" % (where, method, e or type(e).__name__)
+                "no answer from XAPI at %s to %s: %s" % (where, method, e or type(e).__name__),
+                refused=isinstance(e, (ConnectionRefusedError, FileNotFoundError)),
             ) from None
         if not isinstance(result, dict) or "Status" not in result:
             raise XapiError("INVALID_RESPONSE", [repr(result)[:200]])
