@@ -105,6 +105,25 @@ class Client:
         except XapiUnreachable:
             return False
 
+    def follows(self, address=None):
+        """The address of the master that the xapi at ``address`` (None: the configured
+        endpoint) follows, or None when it is a master itself. Asked as xapi answers it:
+        a login, which a slave refuses with HOST_IS_SLAVE(master); the session is logged
+        out at once."""
+        url = self.settings.url if address is None else self._master_url(address)
+        peer = Client(self.settings, self.originator, cache_dir=None)
+        peer._use(url, None)
+        params = (self.settings.user, self.settings.password(), API_VERSION, self.originator)
+        try:
+            peer._ref = peer._raw("session.login_with_password", params)
+        except XapiError as e:
+            if e.code == "HOST_IS_SLAVE" and e.params:
+                return e.params[0]
+            raise
+        finally:
+            peer.close()
+        return None
+
     def host_is_live(self, host_ref):
         metrics = self.xenapi.host.get_metrics(host_ref)
         return bool(self.xenapi.host_metrics.get_live(metrics))
