@@ -143,18 +143,27 @@ def _rejoined(p, local, here):
     mine = api.host.get_address(here)
     hosts = {api.host.get_address(h): h for h in api.host.get_all() if h != here}
     votes = {mine: 1}  # each answering host backs the master it follows, a master itself
+    masters = set()  # the other hosts that answer as masters
+    deadline = time.time() + p.res.timeout / 2
     for address in sorted(hosts):
+        if time.time() >= deadline:
+            p.res.log.warning("no time left to ask host %s which master it follows", address)
+            continue
         try:
-            leader = local.client.follows(address) or address
+            leader = local.client.follows(address)
+            if leader is None:
+                masters.add(address)
         except (XapiError, XapiUnreachable) as e:
             p.res.log.info("host %s does not say which master it follows: %s", address, e)
             continue
-        votes[leader] = votes.get(leader, 0) + 1
-    rivals = sorted((n, a) for a, n in votes.items() if a != mine and a in hosts)
+        votes[leader or address] = votes.get(leader or address, 0) + 1
+    rivals = sorted((n, a) for a, n in votes.items() if a in masters)
     if not rivals:
         return False
     backing, real = rivals[-1]
-    if backing < votes[mine] or (backing == votes[mine] and not _fenced_later(local, hosts[real])):
+    if backing < votes[mine] or (
+        backing == votes[mine] and not _stale_in_a_tie(local, hosts[real])
+    ):
         p.res.log.warning(
             "host %s also claims to be the pool master; it is the one to rejoin", real
         )
@@ -169,11 +178,19 @@ def _rejoined(p, local, here):
     return True
 
 
-def _fenced_later(p, rival):
+def _stale_in_a_tie(p, rival):
     """Two masters with equal backing: the one whose node Pacemaker fenced last is the old
-    one (a master is replaced only once fenced). True if that is this host."""
+    one (a master is replaced only once fenced). True if that is this host; no fence of
+    either (history lost with a cluster restart) is "cannot tell", an error."""
     mine = pacemaker.fenced_since(p.node(), 0)
     theirs = pacemaker.fenced_since(p.node_of_host(rival), 0)
+    if mine == theirs:
+        raise ocf.generic(
+            "host %s and this host both claim to be the pool master, as many hosts side "
+            "with each, and no fencing history tells which is the old one; run "
+            "xe pool-emergency-reset-master master-address=<the real master> on the other"
+            % p.describe(rival)
+        )
     return mine is not None and (theirs is None or mine > theirs)
 
 

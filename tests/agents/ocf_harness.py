@@ -87,6 +87,11 @@ class Pacemaker:
         """``node`` boots again: its /run (the agents' state and sessions) is empty."""
         shutil.rmtree(os.path.join(self.rsctmp, node), ignore_errors=True)
 
+    def history_lost(self):
+        """The whole cluster restarted: the fencer remembers no fencing operation."""
+        self.events = []
+        self._write_history()
+
     def fencer_down(self):
         """The fencer does not answer: stonith_admin says so, as the real one does."""
         self.fencer_rc = 102

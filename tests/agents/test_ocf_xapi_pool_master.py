@@ -149,6 +149,19 @@ def test_two_hosts_two_masters_the_last_fenced_rejoins(pcmk, sim):
     assert [sim.host_state(h)["role"] for h in ("host1", "host2")] == ["slave", "master"]
 
 
+def test_two_masters_and_nothing_to_tell_which_is_old_is_an_error(pcmk, sim):
+    sim.power_off("host3")
+    sim.power_off("host1")
+    pcmk.fence("host1", action="reboot")
+    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    pcmk.history_lost()
+    for node in ("host1", "host2"):
+        probe = master(pcmk, "monitor", node, meta={"interval": 0})
+        assert probe.rc == ocf.ERR_GENERIC and "both claim to be the pool master" in probe.reason
+    assert [sim.host_state(h)["role"] for h in ("host1", "host2")] == ["master", "master"]
+
+
 def test_a_host_in_maintenance_is_never_promoted(started, sim):
     sim.set_field("host", sim.host("host2").uuid, "enabled", False)
     assert master(started, "monitor", "host2").rc == ocf.SUCCESS
