@@ -6,8 +6,9 @@ supplies on two outlets named after it is switched off as a whole.
 
 Requests use numeric OIDs: no MIB is loaded or compiled. SNMP v1 and v2c go
 through pysnmp's message-level API (v1arch: its PDUs and BER codec over one UDP
-socket); only SNMPv3 needs pysnmp's SNMP engine (USM keys, crypto), whose setup
-and the MIB compiler its high-level API starts cost most of a run otherwise.
+socket). Only SNMPv3 needs pysnmp's SNMP engine (USM keys, crypto): starting it,
+and the MIB compiler pysnmp's high-level API sets up for every request, took
+most of an ``off``.
 """
 
 import time
@@ -30,8 +31,9 @@ def _oid(text):
 
 
 class _CommunitySession:
-    """SNMP v1/v2c requests: pysnmp's PDUs and BER codec over one UDP socket, each
-    request sent up to TRIES times and answered by the response with its request-id."""
+    """SNMP v1/v2c requests: pysnmp's PDUs and BER codec over one UDP socket connected
+    to the PDU (the kernel drops datagrams from anyone else), each request sent up to
+    TRIES times and answered only by the response with its request-id."""
 
     def __init__(self, opts, community, where):
         import socket
@@ -53,6 +55,11 @@ class _CommunitySession:
         except (OSError, UnicodeError) as e:
             raise Unreachable("%s: cannot resolve the address: %s" % (where, e)) from None
         self.sock = socket.socket(family, kind, proto)
+        try:
+            self.sock.connect(self.address)
+        except OSError as e:
+            self.sock.close()
+            raise Unreachable("%s: %s" % (where, e)) from None
 
     def _exchange(self, pdu):
         """Send ``pdu``; return the response PDU that answers it, or raise Unreachable."""
@@ -68,8 +75,12 @@ class _CommunitySession:
         wire = self.encoder.encode(message)
         request_id = a.apiPDU.getRequestID(pdu)
         for _ in range(TRIES):
-            self.sock.sendto(wire, self.address)
             deadline = time.monotonic() + self.wait
+            try:
+                self.sock.send(wire)
+            except OSError:  # e.g. the previous try's port unreachable, reported now
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                continue
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -78,6 +89,9 @@ class _CommunitySession:
                 try:
                     data = self.sock.recv(65535)
                 except socket.timeout:
+                    break
+                except OSError:  # port unreachable: no answer to this try
+                    time.sleep(max(0.0, deadline - time.monotonic()))
                     break
                 try:
                     response = a.apiMessage.getPDU(
@@ -205,6 +219,8 @@ class ApcSnmpDevice(Device):
             name = tuple(name)
             if name[: len(prefix)] != prefix or isinstance(value, univ.Null):
                 break  # past the outlet names, or v2c's endOfMibView
+            if name <= _oid(oid):
+                raise FenceError("%s answered a walk with a non-increasing OID" % self.where)
             found.append((str(name[-1]), str(value)))
             oid = ".".join(map(str, name))
         if not found:
