@@ -50,6 +50,7 @@ AGENT = ocf.Agent(
 )
 
 LIVE = ("Running", "Paused")
+RUNNING_TASK = ("pending", "cancelling")
 
 
 def _vm(p):
@@ -256,10 +257,14 @@ def _check_guest(p, vm):
 
 @AGENT.action("migrate_to", timeout=300)
 def migrate_to(res):
+    """``Async.VM.pool_migrate``, its task polled up to 0.85 of the timeout; a migration
+    still running then is cancelled and waited for, so none carries on behind a failed
+    action."""
     target = res.meta("migrate_target")
     if not target:
         raise ocf.configured("migrate_to without OCF_RESKEY_CRM_meta_migrate_target")
-    with pool(res, timeout=res.timeout * 0.4) as p:
+    began = time.time()
+    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
         vm, here, dest = _vm(p), p.local_host(), p.host_of_node(target)
         state, there = _state(p, vm)
         if state in LIVE and there == dest:
@@ -268,12 +273,46 @@ def migrate_to(res):
             raise ocf.generic(
                 "VM %s is not running on this host; cannot migrate it" % res.params.vm
             )
-        p.api.VM.pool_migrate(vm, dest, {"live": "true"})
+        task = p.api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
+        what = "migration of VM %s to %s" % (res.params.vm, target)
+        _await_task(p, task, began + res.timeout * 0.85, began + res.timeout * 0.95, what)
         if _state(p, vm) != ("Running", dest):
             raise ocf.generic(
                 "VM %s is not running on %s after the migration" % (res.params.vm, target)
             )
         res.log.info("VM %s migrated to %s", res.params.vm, target)
+
+
+def _await_task(p, task, deadline, cancelled_by, what):
+    """Wait for an XAPI task until ``deadline``; a task still running then is cancelled
+    and waited for until ``cancelled_by``. Raises with a reason unless it succeeded."""
+    from xenha.xapi import XapiError
+
+    status = _task_end(p, task, deadline)
+    if status in RUNNING_TASK:
+        p.res.log.warning("%s is still running at its deadline; cancelling it", what)
+        try:
+            p.api.task.cancel(task)
+        except XapiError as e:  # it may have just ended
+            p.res.log.warning("cannot cancel the %s: %s", what, e)
+        status = _task_end(p, task, cancelled_by)
+    if status == "success":
+        p.api.task.destroy(task)
+        return
+    if status in RUNNING_TASK:
+        raise ocf.generic("%s did not end in time, even cancelled (task %s)" % (what, status))
+    info = p.api.task.get_error_info(task)
+    p.api.task.destroy(task)
+    raise ocf.generic("%s %s: %s" % (what, status, " ".join(info)))
+
+
+def _task_end(p, task, deadline):
+    """The task's status once it ends, or at ``deadline``."""
+    while True:
+        status = p.api.task.get_status(task)
+        if status not in RUNNING_TASK or time.time() >= deadline:
+            return status
+        time.sleep(0.2)
 
 
 @AGENT.action("migrate_from", timeout=60)

@@ -252,6 +252,25 @@ def test_live_migration(pcmk, sim):
     assert wrong.rc == ocf.ERR_GENERIC and "did not arrive" in wrong.reason
 
 
+def test_a_migration_longer_than_a_call_timeout_is_waited_for(pcmk, sim):
+    sim.inject("VM.pool_migrate", "", 5, False, None, 1)  # the migration takes 5 s
+    meta = {"migrate_source": "host3", "migrate_target": "host1", "timeout": 10000}
+    r = xen_vm(pcmk, "migrate_to", "host3", meta=meta)
+    assert r.rc == ocf.SUCCESS, r
+    assert runs_on(sim, WEB) == ["host1"]
+
+
+def test_a_migration_past_the_timeout_is_cancelled(pcmk, sim):
+    sim.inject("VM.pool_migrate", "", 60, False, None, 1)
+    meta = {"migrate_source": "host3", "migrate_target": "host1", "timeout": 4000}
+    began = time.time()
+    r = xen_vm(pcmk, "migrate_to", "host3", meta=meta)
+    assert time.time() - began < 4
+    assert r.rc == ocf.ERR_GENERIC and "cancelled: TASK_CANCELLED" in r.reason, r
+    time.sleep(0.5)
+    assert runs_on(sim, WEB) == ["host3"] and power(sim, WEB) == "Running"
+
+
 def test_migrate_to_without_a_target_or_from_elsewhere(pcmk):
     assert xen_vm(pcmk, "migrate_to", "host3").rc == ocf.ERR_CONFIGURED
     r = xen_vm(pcmk, "migrate_to", "host2", meta={"migrate_target": "host1"})
