@@ -118,7 +118,8 @@ def monitor(res):
         finally:
             local.close()
     if master == here:
-        _write(_state_file(res, "started"), "")  # the master role runs here, started or not
+        if not started:  # the master role runs here, whether Pacemaker started it or not
+            _write(_state_file(res, "started"), "")
     elif not started:
         return res.not_running("the instance is not started on this node")
     if maintenance:
