@@ -28,6 +28,7 @@ PROMOTED_SCORE = 100  # the current master: no needless switches
 REACHABLE_SCORE = 10  # a slave that reaches the master
 ISOLATED_SCORE = 5  # a slave that cannot reach the master (a candidate if it died)
 NEVER = "-INFINITY"  # a host in maintenance
+PROMOTED_ROLES = ("Promoted", "Master")  # OCF_RESKEY_CRM_meta_role of a Promoted monitor
 
 
 def _state_file(res, what):
@@ -78,7 +79,7 @@ def start(res):
     _write(_state_file(res, "started"), "")
     if monitor(res) == ocf.NOT_RUNNING:
         _remove(_state_file(res, "started"))
-        raise ocf.generic("xapi does not answer on this host")
+        raise ocf.generic("xapi does not run on this host")
 
 
 @AGENT.action("stop", timeout=60)
@@ -91,19 +92,24 @@ def stop(res):
 @AGENT.action("monitor", timeout=30, interval=9, role="Promoted")
 @AGENT.action("monitor", timeout=30, interval=10, role="Unpromoted")
 def monitor(res):
-    """Promoted on the master, Unpromoted on slaves, not running where this host's own
-    xapi (asked through a slave-local session) does not answer."""
+    """Promoted on the master - whether or not Pacemaker started the instance here, so a
+    probe on the master says so - Unpromoted on slaves where the instance was started,
+    not running elsewhere and where this host's own xapi (asked through a slave-local
+    session) does not run. An old master back from a fence rejoins the pool here."""
     from xenha.xapi import XapiUnreachable
 
-    if not os.path.exists(_state_file(res, "started")):
-        return res.not_running("the instance is not started on this node")
+    started = os.path.exists(_state_file(res, "started"))
     with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
         local = p.local_view()
         try:
             try:
                 here = local.client.this_host()
             except XapiUnreachable as e:
-                return res.not_running("xapi does not answer on this host: %s" % e)
+                if e.refused:  # nothing listens: xapi is definitely not running here
+                    return res.not_running("xapi does not run on this host: %s" % e)
+                raise ocf.generic("xapi on this host does not answer: %s" % e) from None
+            if res.meta("role") not in PROMOTED_ROLES and _rejoined(p, local, here):
+                return ocf.SUCCESS if started else res.not_running("rejoined as a slave")
             if p.client.master_reachable():
                 here, master, api = p.local_host(), p.client.master(), p.api
             else:
@@ -111,6 +117,11 @@ def monitor(res):
             maintenance = _in_maintenance(api, here)
         finally:
             local.close()
+    if master == here:
+        if not started:  # the master role runs here, whether Pacemaker started it or not
+            _write(_state_file(res, "started"), "")
+    elif not started:
+        return res.not_running("the instance is not started on this node")
     if maintenance:
         _score(res, NEVER)
     elif master == here:
@@ -118,6 +129,70 @@ def monitor(res):
     else:
         _score(res, REACHABLE_SCORE if master else ISOLATED_SCORE)
     return ocf.RUNNING_PROMOTED if master == here else ocf.SUCCESS
+
+
+def _rejoined(p, local, here):
+    """This host may be an old master back from a fence, still master of its own split
+    pool: if the other hosts' xapi side with another master, point this host's xapi at
+    it (``pool.emergency_reset_master``) and return True. Never run where Pacemaker
+    holds the instance Promoted, so the real master is never the one reset."""
+    from xenha.xapi import XapiError, XapiUnreachable
+
+    api = local.api
+    if api.pool.get_master(api.pool.get_all()[0]) != here or local.client.follows() is not None:
+        return False  # a slave (its replica may lag; its xapi's answer does not)
+    mine = api.host.get_address(here)
+    hosts = {api.host.get_address(h): h for h in api.host.get_all() if h != here}
+    votes = {mine: 1}  # each answering host backs the master it follows, a master itself
+    masters = set()  # the other hosts that answer as masters
+    deadline = time.time() + p.res.timeout / 2
+    for address in sorted(hosts):
+        if time.time() >= deadline:
+            p.res.log.warning("no time left to ask host %s which master it follows", address)
+            continue
+        try:
+            leader = local.client.follows(address)
+            if leader is None:
+                masters.add(address)
+        except (XapiError, XapiUnreachable) as e:
+            p.res.log.info("host %s does not say which master it follows: %s", address, e)
+            continue
+        votes[leader or address] = votes.get(leader or address, 0) + 1
+    rivals = sorted((n, a) for a, n in votes.items() if a in masters)
+    if not rivals:
+        return False
+    backing, real = rivals[-1]
+    if backing < votes[mine] or (
+        backing == votes[mine] and not _stale_in_a_tie(local, hosts[real])
+    ):
+        p.res.log.warning(
+            "host %s also claims to be the pool master; it is the one to rejoin", real
+        )
+        return False
+    p.res.log.warning(
+        "this host is an old pool master; the pool's master is %s (%d of the answering "
+        "hosts side with it): rejoining it as a slave",
+        real,
+        backing,
+    )
+    api.pool.emergency_reset_master(real)
+    return True
+
+
+def _stale_in_a_tie(p, rival):
+    """Two masters with equal backing: the one whose node Pacemaker fenced last is the old
+    one (a master is replaced only once fenced). True if that is this host; no fence of
+    either (history lost with a cluster restart) is "cannot tell", an error."""
+    mine = pacemaker.fenced_since(p.node(), 0)
+    theirs = pacemaker.fenced_since(p.node_of_host(rival), 0)
+    if mine == theirs:
+        raise ocf.generic(
+            "host %s and this host both claim to be the pool master, as many hosts side "
+            "with each, and no fencing history tells which is the old one; run "
+            "xe pool-emergency-reset-master master-address=<the real master> on the other"
+            % p.describe(rival)
+        )
+    return mine is not None and (theirs is None or mine > theirs)
 
 
 @AGENT.action("promote", timeout=300)

@@ -33,7 +33,8 @@ AGENT = ocf.Agent(
             "shutdown_timeout",
             "Seconds for a clean shutdown before a hard one",
             "How long stop waits for the guest to shut down cleanly before it forces the VM "
-            "off. Default: two thirds of the stop operation's timeout.",
+            "off. Default and upper bound: 0.6 of the stop operation's timeout; the hard "
+            "shutdown gets the rest of the time.",
             type="integer",
             parse=ocf.positive,
         ),
@@ -49,6 +50,7 @@ AGENT = ocf.Agent(
 )
 
 LIVE = ("Running", "Paused")
+RUNNING_TASK = ("pending", "cancelling")
 
 
 def _vm(p):
@@ -138,23 +140,47 @@ def start(res):
 
 @AGENT.action("stop", timeout=120)
 def stop(res):
+    """Clean shutdown for at most 0.6 of the timeout (less if shutdown_timeout says so),
+    then a hard one with the rest of the time up to 0.9 of it."""
+    from xenha.xapi import XapiError, XapiUnreachable
+
     deadline = time.time() + res.timeout * 0.9
-    clean_for = res.params.shutdown_timeout
-    if clean_for is None:
-        clean_for = res.timeout * 2 / 3
+    window = res.timeout * 0.6
+    clean_for = min(res.params.shutdown_timeout or window, window)
+    if clean_for < (res.params.shutdown_timeout or 0):
+        res.log.warning(
+            "shutdown_timeout %ds does not fit in the stop timeout %ds; clean shutdown gets %ds",
+            res.params.shutdown_timeout,
+            res.timeout,
+            clean_for,
+        )
     with pool(res, timeout=res.timeout * 0.4) as p:
-        here = p.local_host()
-        vm = _vm_to_stop(p, here)
+        try:
+            here = p.local_host()
+            vm = _vm_to_stop(p, here)
+            state, there = _state(p, vm) if vm else (None, None)
+        except XapiUnreachable as e:
+            if _live_here_without_master(p, e):
+                raise ocf.generic(
+                    "cannot reach the pool master (%s) to stop VM %s, which runs on this host"
+                    % (e, res.params.vm)
+                ) from None
+            res.log.warning(
+                "pool master unreachable; this host's xapi does not run VM %s", res.params.vm
+            )
+            return ocf.SUCCESS
         if vm is None:
             return ocf.SUCCESS
-        state, there = _state(p, vm)
         if state not in LIVE or there != here:
             res.log.info("VM %s is %s, not on this host", res.params.vm, state)
             return ocf.SUCCESS
-        _clean_shutdown(p, vm, clean_for)
+        try:
+            _shutdown(p, vm, "clean_shutdown", clean_for)
+        except (XapiError, XapiUnreachable) as e:  # the hard shutdown follows
+            res.log.warning("clean shutdown of VM %s: %s", res.params.vm, e)
         if _state(p, vm)[0] != "Halted":
             res.log.warning("VM %s did not shut down cleanly; forcing it off", res.params.vm)
-            p.api.VM.hard_shutdown(vm)
+            _shutdown(p, vm, "hard_shutdown", deadline - time.time())
         if not _wait_for(p, vm, "Halted", None, deadline):
             raise ocf.generic(
                 "VM %s is still %s after a hard shutdown" % (res.params.vm, _state(p, vm)[0])
@@ -162,15 +188,11 @@ def stop(res):
         res.log.info("VM %s is halted", res.params.vm)
 
 
-def _clean_shutdown(p, vm, seconds):
-    """Ask the guest to shut down, giving XAPI ``seconds`` to report it done."""
-    from xenha.xapi import XapiError, XapiUnreachable
-
-    patient = p.with_timeout(seconds)
+def _shutdown(p, vm, call, seconds):
+    """``VM.<call>``, giving XAPI ``seconds`` (at least one) to report it done."""
+    patient = p.with_timeout(max(seconds, 1.0))
     try:
-        patient.api.VM.clean_shutdown(vm)
-    except (XapiError, XapiUnreachable) as e:  # the hard shutdown follows
-        p.res.log.warning("clean shutdown of VM %s: %s", p.res.params.vm, e)
+        getattr(patient.api.VM, call)(vm)
     finally:
         patient.close()
 
@@ -200,23 +222,29 @@ def monitor(res):
 def _monitor_without_master(p, error):
     """The pool master does not answer (it may be failing over): this host's own xapi
     can still vouch for a VM it runs; anything else is "cannot tell", an error."""
-    from xenha.xapi import XapiUnreachable
-
-    local = p.local_view()
-    try:
-        vm, here = local.client.resolve_vm(p.res.params.vm), local.client.this_host()
-        state, there = _state(local, vm)
-    except XapiUnreachable:
-        raise ocf.generic("cannot reach XAPI: %s" % error) from None
-    finally:
-        local.close()
-    if state in LIVE and there == here:
+    if _live_here_without_master(p, error):
         p.res.log.warning("pool master unreachable; this host's xapi runs VM %s", p.res.params.vm)
         return ocf.SUCCESS
     raise ocf.generic(
         "cannot reach the pool master (%s) and this host's xapi does not run VM %s"
         % (error, p.res.params.vm)
     )
+
+
+def _live_here_without_master(p, error):
+    """Whether this host's own xapi (slave-local session) runs the VM, asked when the
+    pool master does not answer (``error``); "cannot tell" if it does not answer either."""
+    from xenha.xapi import XapiUnreachable
+
+    local = p.local_view()
+    try:
+        here = local.client.this_host()
+        vm = _vm_to_stop(local, here)
+        return vm is not None and _state(local, vm) in [(state, here) for state in LIVE]
+    except XapiUnreachable:
+        raise ocf.generic("cannot reach XAPI: %s" % error) from None
+    finally:
+        local.close()
 
 
 def _check_guest(p, vm):
@@ -229,10 +257,14 @@ def _check_guest(p, vm):
 
 @AGENT.action("migrate_to", timeout=300)
 def migrate_to(res):
+    """``Async.VM.pool_migrate``, its task polled up to 0.85 of the timeout; a migration
+    still running then is cancelled and waited for, so none carries on behind a failed
+    action."""
     target = res.meta("migrate_target")
     if not target:
         raise ocf.configured("migrate_to without OCF_RESKEY_CRM_meta_migrate_target")
-    with pool(res, timeout=res.timeout * 0.4) as p:
+    began = time.time()
+    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
         vm, here, dest = _vm(p), p.local_host(), p.host_of_node(target)
         state, there = _state(p, vm)
         if state in LIVE and there == dest:
@@ -241,12 +273,46 @@ def migrate_to(res):
             raise ocf.generic(
                 "VM %s is not running on this host; cannot migrate it" % res.params.vm
             )
-        p.api.VM.pool_migrate(vm, dest, {"live": "true"})
+        task = p.api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
+        what = "migration of VM %s to %s" % (res.params.vm, target)
+        _await_task(p, task, began + res.timeout * 0.85, began + res.timeout * 0.95, what)
         if _state(p, vm) != ("Running", dest):
             raise ocf.generic(
                 "VM %s is not running on %s after the migration" % (res.params.vm, target)
             )
         res.log.info("VM %s migrated to %s", res.params.vm, target)
+
+
+def _await_task(p, task, deadline, cancelled_by, what):
+    """Wait for an XAPI task until ``deadline``; a task still running then is cancelled
+    and waited for until ``cancelled_by``. Raises with a reason unless it succeeded."""
+    from xenha.xapi import XapiError
+
+    status = _task_end(p, task, deadline)
+    if status in RUNNING_TASK:
+        p.res.log.warning("%s is still running at its deadline; cancelling it", what)
+        try:
+            p.api.task.cancel(task)
+        except XapiError as e:  # it may have just ended
+            p.res.log.warning("cannot cancel the %s: %s", what, e)
+        status = _task_end(p, task, cancelled_by)
+    if status == "success":
+        p.api.task.destroy(task)
+        return
+    if status in RUNNING_TASK:
+        raise ocf.generic("%s did not end in time, even cancelled (task %s)" % (what, status))
+    info = p.api.task.get_error_info(task)
+    p.api.task.destroy(task)
+    raise ocf.generic("%s %s: %s" % (what, status, " ".join(info)))
+
+
+def _task_end(p, task, deadline):
+    """The task's status once it ends, or at ``deadline``."""
+    while True:
+        status = p.api.task.get_status(task)
+        if status not in RUNNING_TASK or time.time() >= deadline:
+            return status
+        time.sleep(0.2)
 
 
 @AGENT.action("migrate_from", timeout=60)

@@ -83,6 +83,15 @@ class Pacemaker:
         self.events.append((node, action, status, time.time() if when is None else when))
         self._write_history()
 
+    def reboot(self, node):
+        """``node`` boots again: its /run (the agents' state and sessions) is empty."""
+        shutil.rmtree(os.path.join(self.rsctmp, node), ignore_errors=True)
+
+    def history_lost(self):
+        """The whole cluster restarted: the fencer remembers no fencing operation."""
+        self.events = []
+        self._write_history()
+
     def fencer_down(self):
         """The fencer does not answer: stonith_admin says so, as the real one does."""
         self.fencer_rc = 102
@@ -134,7 +143,7 @@ class Pacemaker:
             "OCF_RA_VERSION_MAJOR": "1",
             "OCF_RA_VERSION_MINOR": "1",
             "OCF_RESOURCE_INSTANCE": instance,
-            "HA_RSCTMP": self.rsctmp,
+            "HA_RSCTMP": os.path.join(self.rsctmp, node),  # each node has its own /run
             "OCF_RESKEY_xapi_url": next((h.url for h in self.sim.hosts if h.name == node), ""),
             "OCF_RESKEY_xapi_password_file": self.sim.password_file,
             "OCF_RESKEY_CRM_meta_on_node": node,

@@ -75,10 +75,13 @@ def test_ocf_tester_passes_for_xen_vm(node):
         assert sim.double_runs() == []
 
 
-def test_ocf_tester_passes_for_xapi_pool_master(node):
+@pytest.mark.parametrize("host", ["host2", "host1"])
+def test_ocf_tester_passes_for_xapi_pool_master(node, host):
+    """On a slave, and on the master: it finds the instance Promoted there, demotes it
+    (the role moves to another host), and from then on it is a slave's instance."""
     ocf_dir, pythonpath = node
     with running_pool(hosts=3, vms=3) as sim:
-        r = ocf_tester(sim, ocf_dir, pythonpath, "xapi-pool-master", "host2")
+        r = ocf_tester(sim, ocf_dir, pythonpath, "xapi-pool-master", host)
         assert r.returncode == 0, r.stdout
         assert "passed all tests" in r.stdout
         assert sim.double_runs() == []

@@ -5,6 +5,7 @@ the hypervisor truth's invariant (no VM on two hosts at once).
 """
 
 import shutil
+import socket
 
 import pytest
 
@@ -34,6 +35,13 @@ def pcmk(sim, ocf_dir):
     p = Pacemaker(sim, ocf_dir)
     yield p
     p.close()
+
+
+def closed_port():
+    """A local TCP port nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def master(pcmk, action, node, **kw):
@@ -75,11 +83,83 @@ def test_not_running_before_start_after_stop_and_where_xapi_is_down(pcmk, sim):
     assert master(pcmk, "monitor", "host2").rc == ocf.NOT_RUNNING
     assert pcmk.scores()[-1] == "--promotion=pool-master:0 --delete"
     assert master(pcmk, "start", "host3").rc == ocf.SUCCESS
+    down = {"xapi_url": "http://127.0.0.1:%d/" % closed_port()}  # nothing listens
+    r = master(pcmk, "monitor", "host3", params=down, meta={"interval": 10000})
+    assert r.rc == ocf.NOT_RUNNING and "xapi does not run on this host" in r.reason
+    r = master(pcmk, "start", "host3", params=down)
+    assert r.rc == ocf.ERR_GENERIC and "xapi does not run on this host" in r.reason
+
+
+def test_a_local_xapi_that_hangs_is_an_error_not_not_running(started, sim):
+    sim.inject("*", "host3", 0, True)  # every call to host3 hangs
+    r = master(started, "monitor", "host3", meta={"timeout": 4000, "interval": 10000})
+    assert r.rc == ocf.ERR_GENERIC and "xapi on this host does not answer" in r.reason, r
+
+
+def test_probe_on_the_master_says_promoted_and_its_instance_then_runs(pcmk, sim):
+    probe = master(pcmk, "monitor", "host1", meta={"interval": 0})  # cluster start
+    assert probe.rc == ocf.RUNNING_PROMOTED, probe
+    assert pcmk.scores()[-1] == "--promotion=pool-master:0 --update=100"
+    promoted = {"interval": 9000, "role": "Promoted"}
+    assert master(pcmk, "monitor", "host1", meta=promoted).rc == ocf.RUNNING_PROMOTED
+    assert master(pcmk, "start", "host2").rc == ocf.SUCCESS
+    assert master(pcmk, "promote", "host2").rc == ocf.SUCCESS  # a planned move
+    # the old master's instance runs on as Unpromoted, never "not running"
+    assert master(pcmk, "monitor", "host1", meta={"interval": 10000}).rc == ocf.SUCCESS
+
+
+def test_a_fenced_old_master_that_boots_rejoins_as_a_slave(started, sim):
+    sim.power_off("host1")
+    started.fence("host1", action="reboot")
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    started.reboot("host1")
+    assert sim.host_state("host1")["role"] == "master"  # of its own split pool
+    promoted = {"interval": 9000, "role": "Promoted"}
+    assert master(started, "monitor", "host2", meta=promoted).rc == ocf.RUNNING_PROMOTED
+    probe = master(started, "monitor", "host1", meta={"interval": 0})
+    assert probe.rc == ocf.NOT_RUNNING and "old pool master" in probe.stderr, probe
+    assert sim.host_state("host1")["role"] == "slave"
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
+    assert sim.host_state("host2")["role"] == "master"  # the real master is never reset
+    assert master(started, "start", "host1").rc == ocf.SUCCESS
+    assert roles(started) == [ocf.SUCCESS, ocf.RUNNING_PROMOTED, ocf.SUCCESS]
+
+
+def test_the_real_master_never_resets_itself_for_a_stale_one(started, sim):
+    sim.power_off("host1")
+    started.fence("host1", action="reboot")
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")  # host1 claims master; host3 follows host2
+    for meta in ({"interval": 0}, {"interval": 10000}, {"interval": 9000, "role": "Promoted"}):
+        assert master(started, "monitor", "host2", meta=meta).rc == ocf.RUNNING_PROMOTED
+        assert sim.host_state("host2")["role"] == "master"
+
+
+def test_two_hosts_two_masters_the_last_fenced_rejoins(pcmk, sim):
+    sim.power_off("host3")  # a two-host pool as far as anyone can tell
+    sim.power_off("host1")
+    pcmk.fence("host1", action="reboot")
+    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    probe2 = master(pcmk, "monitor", "host2", meta={"interval": 0})  # both probe
+    assert probe2.rc == ocf.RUNNING_PROMOTED, probe2
+    probe1 = master(pcmk, "monitor", "host1", meta={"interval": 0})
+    assert probe1.rc == ocf.NOT_RUNNING and "old pool master" in probe1.stderr, probe1
+    assert [sim.host_state(h)["role"] for h in ("host1", "host2")] == ["slave", "master"]
+
+
+def test_two_masters_and_nothing_to_tell_which_is_old_is_an_error(pcmk, sim):
     sim.power_off("host3")
-    r = master(pcmk, "monitor", "host3", meta={"timeout": 4000, "interval": 10000})
-    assert r.rc == ocf.NOT_RUNNING and "xapi does not answer" in r.reason
-    r = master(pcmk, "start", "host3", meta={"timeout": 4000})
-    assert r.rc == ocf.ERR_GENERIC and "xapi does not answer" in r.reason
+    sim.power_off("host1")
+    pcmk.fence("host1", action="reboot")
+    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    pcmk.history_lost()
+    for node in ("host1", "host2"):
+        probe = master(pcmk, "monitor", node, meta={"interval": 0})
+        assert probe.rc == ocf.ERR_GENERIC and "both claim to be the pool master" in probe.reason
+    assert [sim.host_state(h)["role"] for h in ("host1", "host2")] == ["master", "master"]
 
 
 def test_a_host_in_maintenance_is_never_promoted(started, sim):

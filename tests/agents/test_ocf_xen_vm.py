@@ -214,6 +214,26 @@ def test_stop_when_xapi_does_not_answer_fails(pcmk, sim):
     assert r.rc == ocf.ERR_GENERIC and "cannot reach XAPI" in r.reason
 
 
+def test_stop_keeps_within_its_timeout_whatever_shutdown_timeout_says(pcmk, sim):
+    sim.inject("VM.clean_shutdown", "", 0, True)  # the guest never shuts down
+    sim.inject("VM.hard_shutdown", "", 0, True)  # and xapi never reports it forced off
+    began = time.time()
+    r = xen_vm(pcmk, "stop", "host3", params={"shutdown_timeout": 30}, meta={"timeout": 8000})
+    assert time.time() - began < 8  # clean 0.6 x 8 s, hard the rest up to 0.9 x 8 s
+    assert r.rc == ocf.ERR_GENERIC and "hard_shutdown" in r.reason, r
+    assert "does not fit in the stop timeout" in r.stderr
+
+
+def test_stop_while_the_master_is_down_asks_this_hosts_own_xapi(pcmk, sim):
+    sim.power_off("host1")  # the pool master
+    meta = {"timeout": 8000}
+    elsewhere = xen_vm(pcmk, "stop", "host2", meta=meta)
+    assert elsewhere.rc == ocf.SUCCESS, elsewhere  # definitely not here
+    here = xen_vm(pcmk, "stop", "host3", meta=meta)
+    assert here.rc == ocf.ERR_GENERIC and "runs on this host" in here.reason, here
+    assert runs_on(sim, WEB) == ["host3"]  # Pacemaker fences host3 next
+
+
 def test_stop_of_a_vm_that_no_longer_exists_succeeds(pcmk):
     r = xen_vm(pcmk, "stop", "host3", vm="00000000-0000-4000-8000-000000000000")
     assert r.rc == ocf.SUCCESS and r.reasons == []
@@ -230,6 +250,25 @@ def test_live_migration(pcmk, sim):
     assert xen_vm(pcmk, "migrate_to", "host3", meta=meta).rc == ocf.SUCCESS  # already there
     wrong = xen_vm(pcmk, "migrate_from", "host2", meta=meta)
     assert wrong.rc == ocf.ERR_GENERIC and "did not arrive" in wrong.reason
+
+
+def test_a_migration_longer_than_a_call_timeout_is_waited_for(pcmk, sim):
+    sim.inject("VM.pool_migrate", "", 5, False, None, 1)  # the migration takes 5 s
+    meta = {"migrate_source": "host3", "migrate_target": "host1", "timeout": 10000}
+    r = xen_vm(pcmk, "migrate_to", "host3", meta=meta)
+    assert r.rc == ocf.SUCCESS, r
+    assert runs_on(sim, WEB) == ["host1"]
+
+
+def test_a_migration_past_the_timeout_is_cancelled(pcmk, sim):
+    sim.inject("VM.pool_migrate", "", 60, False, None, 1)
+    meta = {"migrate_source": "host3", "migrate_target": "host1", "timeout": 4000}
+    began = time.time()
+    r = xen_vm(pcmk, "migrate_to", "host3", meta=meta)
+    assert time.time() - began < 4
+    assert r.rc == ocf.ERR_GENERIC and "cancelled: TASK_CANCELLED" in r.reason, r
+    time.sleep(0.5)
+    assert runs_on(sim, WEB) == ["host3"] and power(sim, WEB) == "Running"
 
 
 def test_migrate_to_without_a_target_or_from_elsewhere(pcmk):

@@ -316,3 +316,35 @@ def test_pause_suspend_resume_and_vm_metrics(sim):
     api.VM.resume_on(vm, target, False, False)
     assert api.VM.get_resident_on(vm) == target
     assert api.VM.get_uuid(vm) in sim.truth()["domains"][sim.slaves[1].uuid]
+
+
+def wait_task(api, task, seconds=5.0):
+    end = time.time() + seconds
+    while api.task.get_status(task) in ("pending", "cancelling") and time.time() < end:
+        time.sleep(0.05)
+    return api.task.get_status(task)
+
+
+def test_async_calls_run_as_tasks_that_can_be_cancelled(sim):
+    api = login(sim).xenapi
+    vm = vm_on(api, api.host.get_by_name_label("host2")[0])
+    dest = api.host.get_by_name_label("host3")[0]
+    task = api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
+    assert api.task.get_name_label(task) == "Async.VM.pool_migrate"
+    assert wait_task(api, task) == "success" and api.VM.get_resident_on(vm) == dest
+    assert failure(api.task.cancel, task)[0] == "OPERATION_NOT_ALLOWED"
+    api.task.destroy(task)
+    assert failure(api.task.get_status, task)[0] == "HANDLE_INVALID"
+    # a long migration, cancelled before it is done: the VM stays where it was
+    sim.inject("VM.pool_migrate", "", 30, False, None, 1)
+    task = api.Async.VM.pool_migrate(vm, api.host.get_by_name_label("host1")[0], {})
+    assert api.task.get_status(task) == "pending"
+    api.task.cancel(task)
+    assert wait_task(api, task) == "cancelled"
+    assert api.task.get_error_info(task) == ["TASK_CANCELLED", task]
+    assert api.VM.get_resident_on(vm) == dest
+    # a failing call fails its task with the call's error
+    task = api.Async.VM.pool_migrate(vm, dest, {})
+    assert wait_task(api, task) == "failure"
+    assert api.task.get_error_info(task)[0] == "OPERATION_NOT_ALLOWED"
+    assert sim.double_runs() == []

@@ -105,6 +105,25 @@ class Client:
         except XapiUnreachable:
             return False
 
+    def follows(self, address=None):
+        """The address of the master that the xapi at ``address`` (None: the configured
+        endpoint) follows, or None when it is a master itself. Asked as xapi answers it:
+        a login, which a slave refuses with HOST_IS_SLAVE(master); the session is logged
+        out at once."""
+        url = self.settings.url if address is None else self._master_url(address)
+        peer = Client(self.settings, self.originator, cache_dir=None)
+        peer._use(url, None)
+        params = (self.settings.user, self.settings.password(), API_VERSION, self.originator)
+        try:
+            peer._ref = peer._raw("session.login_with_password", params)
+        except XapiError as e:
+            if e.code == "HOST_IS_SLAVE" and e.params:
+                return e.params[0]
+            raise
+        finally:
+            peer.close()
+        return None
+
     def host_is_live(self, host_ref):
         metrics = self.xenapi.host.get_metrics(host_ref)
         return bool(self.xenapi.host_metrics.get_live(metrics))
@@ -173,7 +192,8 @@ class Client:
             self._drop_connection()
             where = self._url or "local socket " + self.settings.socket_path
             raise XapiUnreachable(
-                "no answer from XAPI at %s to %s: %s" % (where, method, e or type(e).__name__)
+                "no answer from XAPI at %s to %s: %s" % (where, method, e or type(e).__name__),
+                refused=isinstance(e, (ConnectionRefusedError, FileNotFoundError)),
             ) from None
         if not isinstance(result, dict) or "Status" not in result:
             raise XapiError("INVALID_RESPONSE", [repr(result)[:200]])

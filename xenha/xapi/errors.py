@@ -24,4 +24,11 @@ class XapiError(XenhaError):
 
 class XapiUnreachable(XenhaError):
     """No answer from XAPI (network error, refused, TLS failure, timeout): the state of
-    the pool is unknown, which is never the same as "not running"."""
+    the pool is unknown, which is never the same as "not running".
+
+    ``refused`` is True when nothing listens at the endpoint (connection refused, unix
+    socket missing): xapi is definitely not running there, unlike a timeout or a reset."""
+
+    def __init__(self, message, refused=False):
+        super().__init__(message)
+        self.refused = refused

@@ -2,11 +2,14 @@
 forwarding, the handlers, and injected latency, hangs and errors."""
 
 import inspect
+import threading
 import time
 import traceback
 
+from .db import now_datetime
 from .errors import Failure, Forward, Unreachable
 from .handlers import CALLS, Ctx, generic, is_read_only, load_all
+from .handlers.task import finish
 from .netns import relay
 from .schema import CLASSES
 
@@ -93,6 +96,10 @@ class Dispatcher:
             self._check_arity(method, params, 2, 2)
             return self._login(host, params, local=True)
         cls, _, name = method.partition(".")
+        is_async = cls == "Async"
+        if is_async:  # Async.<Class>.<call>: the call, run as a task
+            method = name
+            cls, _, name = method.partition(".")
         fn = CALLS.get(method) or (generic(cls, name) if cls in CLASSES else None)
         if fn is None:
             raise Failure("MESSAGE_METHOD_UNKNOWN", method)
@@ -109,7 +116,47 @@ class Dispatcher:
             raise Failure("SESSION_INVALID", session_ref)
         if session.local and not (is_read_only(cls, name) or method in LOCAL_CALLS):
             raise Failure("HOST_IN_EMERGENCY_MODE")
-        return fn(Ctx(self.pool, serving, session), *args)
+        ctx = Ctx(self.pool, serving, session)
+        if is_async:
+            return self._start_task(ctx, method, fn, args)
+        return fn(ctx, *args)
+
+    def _start_task(self, ctx, method, fn, args):
+        """A pending task record now; the call runs in the background."""
+        ref = ctx.db.create(
+            "task", name_label="Async." + method, created=now_datetime(), resident_on=ctx.host.ref
+        )
+        threading.Thread(
+            target=self._run_task, args=(ctx, ref, method, fn, args), daemon=True
+        ).start()
+        return ref
+
+    def _run_task(self, ctx, ref, method, fn, args):
+        """Injected latency is how long the call takes, and it can be cancelled until it
+        is done; a hang never ends, cancelled or not; an injected error fails it."""
+        inj = self._take_injection(method, ctx.host)
+        end = time.monotonic() + (inj.latency if inj else 0.0)
+        while (inj is not None and inj.hang) or time.monotonic() < end:
+            if self.pool.stopping.wait(0.05):
+                return
+            with self.pool.lock:
+                task = ctx.db.tables["task"].get(ref)
+                if task is not None and task["status"] == "cancelling" and not inj.hang:
+                    finish(task, "cancelled", error=["TASK_CANCELLED", ref])
+                    return
+        with self.pool.lock:
+            task = ctx.db.tables["task"].get(ref, {})
+            if inj is not None and inj.error:
+                finish(task, "failure", error=[str(e) for e in inj.error])
+                return
+            try:
+                result = fn(ctx, *args)
+            except Failure as f:
+                finish(task, "failure", error=f.description())
+            except Unreachable:
+                finish(task, "failure", error=["HOST_OFFLINE", ctx.host.ref])
+            else:
+                finish(task, "success", result="" if result in (None, "") else str(result))
 
     @staticmethod
     def _check_arity(method, params, low, high):

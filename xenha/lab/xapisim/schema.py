@@ -142,6 +142,22 @@ CLASSES = {
         },
         "rw": COMMON_RW,
     },
+    "task": {
+        "defaults": {
+            "name_label": "",
+            "name_description": "",
+            "status": "pending",
+            "progress": 0.0,
+            "result": "",
+            "error_info": [],
+            "created": EPOCH,
+            "finished": EPOCH,
+            "resident_on": NULL_REF,
+            "allowed_operations": ["cancel"],
+            "other_config": {},
+        },
+        "rw": ("other_config",),
+    },
     "PBD": {
         "defaults": {
             "host": NULL_REF,

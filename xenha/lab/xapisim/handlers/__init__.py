@@ -117,4 +117,4 @@ def _set_remove(ctx, cls, ref, field, value):
 
 def load_all():
     """Import the per-class modules so their handlers register."""
-    from . import host, pool, session, storage, vm  # noqa: F401
+    from . import host, pool, session, storage, task, vm  # noqa: F401
