@@ -228,3 +228,18 @@ def no_stale_lab():
     """A failed test must not leave a lab behind for the next one."""
     yield
     down()
+
+
+def test_stonith_admin_fences_through_the_running_fencer():
+    """An operator's `stonith_admin --off` goes through Pacemaker's fencer to our agent."""
+    with configured_lab() as lab:
+        victim = lab.host("host3")
+        lost = vms_on(victim.name)
+        t = time.time()
+        lab.hosts[0].exec(["stonith_admin", "--off", victim.name, "--timeout", "60"], timeout=90)
+        assert [x for x in power_events(victim.name, "off") if x > t], "no power cut"
+        assert not victim.is_on()
+        history = lab.hosts[0].exec(["stonith_admin", "--history", victim.name])
+        assert "off of host3 successful" in history, history
+        wait_for(lambda: all(where()[vm] for vm in lost), 60, "host3's VMs on survivors")
+        assert_invariants(lost=[victim.name])

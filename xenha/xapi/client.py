@@ -7,6 +7,7 @@ XapiError (XAPI said no) or XapiUnreachable (no answer within the timeout).
 
 import http.client
 import re
+import time
 import xmlrpc.client
 from urllib.parse import urlsplit
 
@@ -209,13 +210,21 @@ class Client:
         if self._local:
             return self._raw("session.slave_local_login_with_password", (user, password))
         params = (user, password, API_VERSION, self.originator)
-        try:
-            return self._raw("session.login_with_password", params)
-        except XapiError as e:
-            if e.code != "HOST_IS_SLAVE" or not e.params:
-                raise
-            self._use(self._master_url(e.params[0]), None)
-            return self._raw("session.login_with_password", params)
+        # While a master changes (emergency transition, recover_slaves), hosts may name
+        # a master that is not master yet: follow the answers until one logs us in,
+        # within the call timeout, instead of failing the agent's action at once.
+        deadline = time.time() + self.settings.timeout
+        while True:
+            try:
+                return self._raw("session.login_with_password", params)
+            except XapiError as e:
+                if e.code != "HOST_IS_SLAVE" or not e.params or time.time() > deadline:
+                    raise
+                url = self._master_url(e.params[0])
+                if url == self._url:  # a host naming itself: not master yet
+                    time.sleep(0.2)
+                    url = self.settings.url
+                self._use(url, None)
 
     def _master_url(self, address):
         host = "[%s]" % address if ":" in address else address
