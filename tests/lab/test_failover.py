@@ -146,8 +146,16 @@ def test_planned_moves_restart_nothing():
             10,
             "migrate_to and migrate_from of vm-vm1",
         )
-        assert not {"stop", "start"} & tasks(t, "vm-vm1"), tasks(t, "vm-vm1")
+        # Pacemaker ends a migration with a stop on the source, where the VM no longer is;
+        # a start (a restart) never happens.
+        assert "start" not in tasks(t, "vm-vm1"), tasks(t, "vm-vm1")
+        migrated = min(e.t for e in resource_events(t, "vm-vm1") if e.task == "migrate_from")
+        for e in resource_events(t, "vm-vm1"):
+            if e.task == "stop":
+                assert e.node == "host1" and e.t > migrated, e
+        assert where()["vm1"] == ["host2"]
         crm(lab, "crm_resource", "--clear", "--resource", "vm-vm1")
+        crm(lab, "crm_resource", "--wait", "--timeout", "60s")  # the migration's last stop
         # Planned move of the pool master: no VM stops or starts.
         before = where()
         t = time.time()
@@ -166,11 +174,11 @@ def test_planned_moves_restart_nothing():
         )
         crm(lab, "crm_resource", "--wait", "--timeout", "60s")
         vm_tasks = [
-            e.task
+            (e.rsc, e.task, e.node)
             for e in timeline.events()
             if e.t >= t and e.kind == "resource" and e.rsc.startswith("vm-")
         ]
-        assert not {"stop", "start", "migrate_to"} & set(vm_tasks), vm_tasks
+        assert not {"stop", "start", "migrate_to"} & {task for _, task, _ in vm_tasks}, vm_tasks
         assert where() == before
         crm(lab, "crm_resource", "--clear", "--resource", "pool-master-clone")
         assert_invariants()
@@ -231,12 +239,12 @@ def no_stale_lab():
 
 
 def test_stonith_admin_fences_through_the_running_fencer():
-    """An operator's `stonith_admin --off` goes through Pacemaker's fencer to our agent."""
+    """`stonith_admin --fence` (power off) goes through the running fencer to our agent."""
     with configured_lab() as lab:
         victim = lab.host("host3")
         lost = vms_on(victim.name)
         t = time.time()
-        lab.hosts[0].exec(["stonith_admin", "--off", victim.name, "--timeout", "60"], timeout=90)
+        lab.hosts[0].exec(["stonith_admin", "--fence", victim.name, "--timeout", "60"], timeout=90)
         assert [x for x in power_events(victim.name, "off") if x > t], "no power cut"
         assert not victim.is_on()
         history = lab.hosts[0].exec(["stonith_admin", "--history", victim.name])
