@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -214,15 +213,7 @@ def run_setup(name, trials, stock, hiccup, log):
             # Replace xenha's configuration with the stock one on the same lab.
             first = lab.hosts[0]
             first.exec(["crm", "configure", "erase"], check=False, timeout=120)
-            cfg = stock_config(lab)
-            subprocess.run(
-                first.enter(["crm", "configure", "load", "update", "-"]),
-                input=cfg,
-                text=True,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                timeout=120,
-            )
+            first.load_crm(stock_config(lab))
             settle(lab)
             results = []
             for i in range(trials):

@@ -1,21 +1,8 @@
 """Pacemaker's own alerts give the lab its timeline."""
 
-import subprocess
 import time
 
 from xenha.lab import timeline
-
-
-def load(host, crm_text):
-    r = subprocess.run(
-        host.enter(["crm", "configure", "load", "update", "-"]),
-        input=crm_text,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stdout
 
 
 def wait_event(since, timeout=30.0, **match):
@@ -30,9 +17,8 @@ def wait_event(since, timeout=30.0, **match):
 
 def test_alerts_record_node_loss_and_recovery(lab3):
     h1 = lab3.hosts[0]
-    load(
-        h1,
-        timeline.install_recorder() + "primitive d1 ocf:pacemaker:Dummy op monitor interval=2s\n",
+    h1.load_crm(
+        timeline.install_recorder() + "primitive d1 ocf:pacemaker:Dummy op monitor interval=2s\n"
     )
     started = wait_event(0, kind="resource", rsc="d1", task="start", rc="0")
     where = next(e.node for e in timeline.events() if e.t == started)

@@ -117,6 +117,10 @@ class Machine:
         """Run ``argv`` inside the machine (its mounts, hostname, network, IPC, PIDs)."""
         return run(self.enter(argv), **kw)
 
+    def load_crm(self, crm_text):
+        """``crm configure load update`` of ``crm_text`` inside this machine."""
+        return self.exec(["crm", "configure", "load", "update", "-"], input=crm_text, timeout=120)
+
 
 def _child_of(pid, timeout=5.0):
     deadline = time.monotonic() + timeout

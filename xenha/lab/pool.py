@@ -138,16 +138,7 @@ class Lab:
         crm = render(model.load(str(path)), "crm") + timeline.install_recorder()
         (STATE / "pool.crm").write_text(crm)
         first = self.hosts[0]
-        r = subprocess.run(
-            first.enter(["crm", "configure", "load", "update", "-"]),
-            input=crm,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=120,
-        )
-        if r.returncode != 0:
-            raise XenhaError("crm configure load update failed: %s" % r.stdout.strip())
+        first.load_crm(crm)
         progress("configuration generated from %s and loaded with crmsh; waiting to settle" % path)
         first.exec(["crm_resource", "--wait", "--timeout", "%ds" % timeout], timeout=timeout + 10)
         progress("cluster settled")
