@@ -197,38 +197,45 @@ def _stale_in_a_tie(p, rival):
 
 @AGENT.action("promote", timeout=300)
 def promote(res):
+    """This host's own xapi answers first: already master, or which master it follows.
+    A master whose node left the cluster and was fenced since the pool last saw it is
+    not asked anything (it is dead, or booting with a stale pool): emergency takeover
+    at once. Otherwise a master that answers hands over (planned move); one that does
+    not is taken over from only once it is fenced."""
     deadline = time.time() + res.timeout * 0.9
     with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
-        if p.client.master_reachable():
-            here = p.local_host()
-            if p.client.master() == here:
+        local = p.local_view()
+        try:
+            here = local.client.this_host()
+            if local.client.follows() is None:
+                _score(res, PROMOTED_SCORE)
                 return ocf.SUCCESS
+            old = local.api.pool.get_master(local.api.pool.get_all()[0])
+            seen = local.last_seen(old)
+            node = local.node_of_host(old)
+            gone = (
+                seen is not None
+                and not pacemaker.is_member(node)
+                and pacemaker.fenced_since(node, seen) is not None
+            )
+            emergency = gone or not p.client.master_reachable()
+            if emergency:
+                if not gone:  # refuses, unless the fence has just completed
+                    what = "pool master %s does not answer" % local.describe(old)
+                    local.require_fenced(old, seen, what)
+                res.log.warning("master node %s is fenced; emergency transition here", node)
+                local.api.pool.emergency_transition_to_master()
+        finally:
+            local.close()
+        if emergency:
+            p.client.relogin()  # the cached session is with the old master
+            res.log.info("recovered %d slave(s)", len(p.api.pool.recover_slaves()))
+        else:
             res.log.info("planned move: designating this host the new pool master")
             p.api.pool.designate_new_master(here)
-        else:
-            here = _emergency_takeover(p)
         if not _wait_master(p, here, True, deadline):
             raise ocf.generic("this host did not become the pool master in time")
     _score(res, PROMOTED_SCORE)
-
-
-def _emergency_takeover(p):
-    """The master is unreachable: take over once it is confirmed fenced; return this host."""
-    local = p.local_view()
-    try:
-        api = local.api
-        here = local.client.this_host()
-        old = api.pool.get_master(api.pool.get_all()[0])
-        if old != here:
-            what = "pool master %s does not answer" % local.describe(old)
-            node = local.require_fenced(old, local.last_seen(old), what)
-            p.res.log.warning("master node %s is fenced; emergency transition here", node)
-            api.pool.emergency_transition_to_master()
-    finally:
-        local.close()
-    recovered = p.api.pool.recover_slaves()
-    p.res.log.info("recovered %d slave(s)", len(recovered))
-    return here
 
 
 @AGENT.action("demote", timeout=120)

@@ -8,7 +8,7 @@ fencing history shows that host's node fenced after the VM last started there;
 
 import time
 
-from xenha import ocf
+from xenha import ocf, pacemaker
 from xenha.errors import XenhaError
 from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, is_connection_error, pool, xapi_time
 
@@ -79,51 +79,73 @@ def _vm_to_stop(p, here):
         return None
 
 
-def _wait_for(p, vm, power_state, host, deadline):
-    """Poll until the VM is ``power_state`` (on ``host`` unless None) or time runs out."""
+def _wait_for(p, vm, done, deadline):
+    """Poll until ``done(power_state, resident_on)`` holds or time runs out."""
     while True:
-        state, there = _state(p, vm)
-        if state == power_state and (host is None or there == host):
+        if done(*_state(p, vm)):
             return True
         if time.time() >= deadline:
             return False
         time.sleep(0.2)
 
 
-def _last_start_there(p, vm, host):
-    """The latest known time (epoch) the VM started on ``host`` (VM_metrics.start_time)
-    or the pool last saw ``host`` alive; a fence must come after it."""
-    times = [p.last_seen(host)]
+def _started_at(p, vm):
+    """When the VM last started (VM_metrics.start_time, epoch), None if unknown."""
     metrics = p.api.VM.get_record(vm).get("metrics", NULL_REF)
-    if metrics != NULL_REF:
-        times.append(xapi_time(p.api.VM_metrics.get_start_time(metrics)))
-    known = [t for t in times if t]
+    return xapi_time(p.api.VM_metrics.get_start_time(metrics)) if metrics != NULL_REF else None
+
+
+def _take_over(p, vm, there, deadline):
+    """The VM is recorded live on another host, ``there``.
+
+    A host out of the cluster's membership may be dead: refuse unless its node was fenced
+    after the VM last started there and after the pool last saw the host, then declare
+    it dead. A member is alive, and its xapi keeps its VMs' records true: if it was
+    fenced after the VM started, it rebooted since and the record is stale until its
+    xapi has rejoined the pool, so wait for that (within the start's time); else the VM
+    may well run there: refuse."""
+    from xenha.xapi import XapiError
+
+    what = "VM %s is recorded running on host %s" % (p.res.params.vm, p.describe(there))
+    node = p.node_of_host(there)
+    if pacemaker.is_member(node):
+        started = _started_at(p, vm)
+        if started is None or pacemaker.fenced_since(node, started) is None:
+            raise ocf.generic("%s, a live cluster member; refusing" % what)
+    else:
+        p.require_fenced(there, _last_start_there(p, vm, there), what)
+        p.res.log.warning("declaring fenced host %s dead", p.describe(there))
+        try:
+            p.api.host.declare_dead(there)
+            return
+        except XapiError as e:
+            if e.code != "HOST_IS_LIVE":
+                raise
+    p.res.log.info("%s, fenced since and back: waiting for its xapi to reset the VM", what)
+    if not _wait_for(p, vm, lambda state, host: state not in LIVE or host != there, deadline):
+        raise ocf.generic(
+            "%s, fenced since and back, and its xapi did not reset the VM in time" % what
+        )
+
+
+def _last_start_there(p, vm, host):
+    """The latest known time (epoch) the VM started on ``host`` or the pool last saw
+    ``host`` alive; a fence must come after it."""
+    known = [t for t in (p.last_seen(host), _started_at(p, vm)) if t]
     return max(known) if known else None
-
-
-def _take_over_from_dead_host(p, vm, there):
-    """The VM is recorded live on another host: refuse unless that host's node was fenced
-    after the VM last started there (or the host was last seen); then declare the host
-    dead, which XAPI itself refuses while the host still answers."""
-    p.require_fenced(
-        there,
-        _last_start_there(p, vm, there),
-        "VM %s is recorded running on host %s" % (p.res.params.vm, p.describe(there)),
-    )
-    p.res.log.warning("declaring fenced host %s dead", p.describe(there))
-    p.api.host.declare_dead(there)
 
 
 @AGENT.action("start", timeout=120)
 def start(res):
     deadline = time.time() + res.timeout * 0.9
     with pool(res, timeout=res.timeout * 0.4) as p:
+        p.client.follow_current_master()
         vm, here = _vm(p), p.local_host()
         state, there = _state(p, vm)
         if state in LIVE and there != here:
-            _take_over_from_dead_host(p, vm, there)
+            _take_over(p, vm, there, deadline)
             state, there = _state(p, vm)
-            if state in LIVE:
+            if state in LIVE and there != here:
                 raise ocf.generic(
                     "VM %s is still recorded %s after the takeover" % (res.params.vm, state)
                 )
@@ -133,7 +155,7 @@ def start(res):
             p.api.VM.resume_on(vm, here, False, False)
         elif state == "Halted":
             p.api.VM.start_on(vm, here, False, False)
-        if not _wait_for(p, vm, "Running", here, deadline):
+        if not _wait_for(p, vm, lambda state, host: (state, host) == ("Running", here), deadline):
             raise ocf.generic("VM %s did not reach Running on this host" % res.params.vm)
         res.log.info("VM %s is running here", res.params.vm)
 
@@ -181,7 +203,7 @@ def stop(res):
         if _state(p, vm)[0] != "Halted":
             res.log.warning("VM %s did not shut down cleanly; forcing it off", res.params.vm)
             _shutdown(p, vm, "hard_shutdown", deadline - time.time())
-        if not _wait_for(p, vm, "Halted", None, deadline):
+        if not _wait_for(p, vm, lambda state, host: state == "Halted", deadline):
             raise ocf.generic(
                 "VM %s is still %s after a hard shutdown" % (res.params.vm, _state(p, vm)[0])
             )

@@ -1,4 +1,5 @@
-"""What agents ask Pacemaker: this node's name, notify data, fencing history, promotion scores.
+"""What agents ask Pacemaker: this node's name, membership, notify data, fencing history,
+promotion scores.
 
 Everything goes through Pacemaker's own command-line tools (``crm_node``,
 ``stonith_admin``, ``crm_attribute``), found on PATH, each with a timeout. A
@@ -151,6 +152,15 @@ def fenced_since(node, since, timeout=TOOL_TIMEOUT):
         and e.completed >= since
     ]
     return max(done) if done else None
+
+
+def is_member(node, timeout=TOOL_TIMEOUT):
+    """Whether ``node`` is in the cluster's membership now (``crm_node -l``: one
+    ``ID NAME STATE`` line per known node, STATE ``member`` or ``lost``)."""
+    rc, out, err = _run(["crm_node", "-l"], timeout)
+    if rc != 0:
+        raise PacemakerError("cannot list the cluster's nodes: crm_node -l: %s" % err.strip())
+    return any(line.split()[1:3] == [node, "member"] for line in out.splitlines())
 
 
 def notify_data(env):

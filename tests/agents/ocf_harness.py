@@ -67,7 +67,9 @@ class Pacemaker:
             'cat "%s/history.xml"\nexit $(cat "%s/history.rc")\n' % (self.dir, self.dir),
         )
         self._shim("crm_attribute", 'echo "$@" >> "%s/crm_attribute.log"\n' % self.dir)
+        self._shim("crm_node", 'cat "%s/members"\n' % self.dir)  # crm_node -l
         self._write_history()
+        self._write_members()
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -155,8 +157,16 @@ class Pacemaker:
         env.update({"OCF_RESKEY_CRM_meta_" + k: str(v) for k, v in (meta or {}).items()})
         return {k: v for k, v in env.items() if v != "<unset>"}
 
+    def _write_members(self):
+        """The membership ``crm_node -l`` reports: the simulated hosts powered on."""
+        with open(os.path.join(self.dir, "members"), "w") as f:
+            for i, h in enumerate(self.sim.hosts, 1):
+                up = self.sim.host_state(h.name)["up"]
+                f.write("%d %s %s\n" % (i, h.name, "member" if up else "lost"))
+
     def run(self, agent, action, node, instance="rsc", params=None, meta=None, depth=None):
         """Run ``agent action`` on ``node``; ``<unset>`` as a value removes the variable."""
+        self._write_members()
         proc = subprocess.run(
             [os.path.join(self.ocf_dir, agent), action],
             env=self.env(node, instance, params, meta, depth),

@@ -6,6 +6,7 @@ on two hosts at once.
 """
 
 import shutil
+import threading
 import time
 
 import pytest
@@ -121,7 +122,8 @@ def test_start_a_halted_vm_here_and_again(pcmk, sim):
 def test_start_refuses_a_vm_running_on_a_live_host(pcmk, sim):
     r = xen_vm(pcmk, "start", "host2")
     assert r.rc == ocf.ERR_GENERIC
-    assert "recorded running on host host3" in r.reason and "refusing" in r.reason
+    assert "recorded running on host host3" in r.reason
+    assert "a live cluster member; refusing" in r.reason
     assert runs_on(sim, WEB) == ["host3"]
 
 
@@ -159,11 +161,27 @@ def test_start_takes_over_from_a_fenced_dead_host(pcmk, sim):
     assert "declaring fenced host host3" in r.stderr
 
 
-def test_start_on_a_fenced_host_that_still_answers_is_refused_by_xapi(pcmk, sim):
-    pcmk.fence("host3")  # the history says fenced, but host3 answers: XAPI refuses
-    r = xen_vm(pcmk, "start", "host2")
-    assert r.rc == ocf.ERR_GENERIC and "HOST_IS_LIVE" in r.reason
+def test_start_on_a_fenced_host_that_still_runs_the_vm_waits_then_refuses(pcmk, sim):
+    pcmk.fence("host3")  # the history says fenced, yet host3 is a member and runs the VM
+    r = xen_vm(pcmk, "start", "host2", meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC
+    assert "fenced since and back, and its xapi did not reset the VM in time" in r.reason
     assert runs_on(sim, WEB) == ["host3"]
+
+
+def test_start_waits_for_a_host_back_from_its_fence_to_reset_the_vm(pcmk, sim):
+    sim.power_off("host3")
+    pcmk.fence("host3")
+    sim.isolate("host3", True)  # booted, but its xapi has not reached the master yet
+    sim.power_on("host3")
+    assert power(sim, WEB) == "Running"  # the pool's record is stale
+    rejoin = threading.Timer(2.0, sim.isolate, ("host3", False))
+    rejoin.start()
+    r = xen_vm(pcmk, "start", "host2")
+    rejoin.join()
+    assert r.rc == ocf.SUCCESS, r
+    assert "fenced since and back: waiting for its xapi" in r.stderr
+    assert runs_on(sim, WEB) == ["host2"]
 
 
 def test_start_resumes_a_suspended_vm_on_this_host(pcmk, sim):

@@ -149,3 +149,16 @@ def test_promotion_scores_through_crm_attribute(shim):
     shim("crm_attribute", "", rc=102)
     with pytest.raises(pacemaker.PacemakerError):
         pacemaker.set_promotion_score("pool-master", 5)
+
+
+def test_membership_from_crm_node(shim):
+    shim("crm_node", "1 node1 member\n2 node2 lost\n3 node3 member\n")
+    assert pacemaker.is_member("node1") and pacemaker.is_member("node3")
+    assert not pacemaker.is_member("node2")
+    assert not pacemaker.is_member("node4")  # unknown: not a member
+
+
+def test_membership_unknown_is_cannot_tell(shim):
+    shim("crm_node", "", rc=1)
+    with pytest.raises(pacemaker.PacemakerError, match="crm_node -l"):
+        pacemaker.is_member("node1")

@@ -215,3 +215,49 @@ def test_a_session_another_process_renewed_is_reused_after_the_master_died(sim, 
     assert sim.session_count("agent") == 1
     first.close()
     second.close()
+
+
+def test_follow_current_master_leaves_a_dead_master_alone(sim, tmp_path):
+    """After a takeover, an action first asks its endpoint which master it follows, so
+    no call waits on the old master (powered off: its calls hang for the whole timeout)."""
+    slave, new = sim.slaves
+    st = settings(sim, slave, timeout=30.0)
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        c.xenapi.pool.get_all()
+        assert c._url == sim.master.url
+    sim.power_off(sim.master.name)
+    with Client(settings(sim, new), cache_dir=None).emergency() as local:
+        local.xenapi.pool.emergency_transition_to_master()
+    with Client(settings(sim, new), cache_dir=None) as c:
+        c.xenapi.pool.recover_slaves()
+    started = time.monotonic()
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        c.follow_current_master()
+        assert c.xenapi.host.get_uuid(c.master()) == new.uuid
+    assert time.monotonic() - started < 10  # not the 30 s a call to the old master hangs
+    with Client(st, originator="agent", cache_dir=str(tmp_path)) as c:
+        c.follow_current_master()  # the master did not change: the cached session stays
+        c.xenapi.pool.get_all()
+    assert sim.session_count("agent") == 1
+
+
+def test_a_connect_is_bounded_apart_from_the_call_timeout(monkeypatch):
+    from xenha.xapi import transport
+
+    seen = []
+
+    class Sock:
+        def settimeout(self, t):
+            seen.append(("call", t))
+
+        def setsockopt(self, *args):
+            pass
+
+    def create_connection(address, timeout, source_address=None):
+        seen.append(("connect", timeout))
+        return Sock()
+
+    monkeypatch.setattr(transport.socket, "create_connection", create_connection)
+    uri, t = transport.endpoint(Settings(url="http://198.18.0.1/", timeout=30.0), "http://x/")
+    t.make_connection("198.18.0.1").connect()
+    assert seen == [("connect", transport.CONNECT_TIMEOUT), ("call", 30.0)]

@@ -125,6 +125,28 @@ class Client:
             peer.close()
         return None
 
+    def follow_current_master(self):
+        """Make sure calls go to the master the configured endpoint names now: after a
+        master change, the cached session still points at the old master, which may be
+        dead (every call would first wait for its connect to time out). One login
+        attempt at the endpoint; a new session only when the master changed."""
+        if self._local:
+            return
+        self._ensure()
+        leader = self.follows()
+        if (self.settings.url if leader is None else self._master_url(leader)) != self._url:
+            self.relogin()
+
+    def relogin(self):
+        """A new session through the configured endpoint, replacing the cached one (this
+        host just became master, or the pool has a new one)."""
+        if self._cache is None:
+            self.close()
+            self._fresh_session()
+            return
+        with self._cache:
+            self._fresh_session()
+
     def host_is_live(self, host_ref):
         metrics = self.xenapi.host.get_metrics(host_ref)
         return bool(self.xenapi.host_metrics.get_live(metrics))

@@ -1,6 +1,11 @@
 """XML-RPC transports with a timeout on every socket operation: HTTP, HTTPS (verified
 against the system CAs, a CA file, or pinned SHA-256 fingerprints) and the local unix
-socket."""
+socket.
+
+A TCP connect gets at most CONNECT_TIMEOUT: pool hosts share a LAN, where a live
+host's kernel answers a SYN in milliseconds (2 s still covers one lost SYN, resent
+after 1 s), while a dead host - a master just powered off - would otherwise hold every
+call for its whole timeout during a failover."""
 
 import hashlib
 import http.client
@@ -9,6 +14,32 @@ import ssl
 import xmlrpc.client
 
 from xenha import tls
+
+CONNECT_TIMEOUT = 2.0
+
+
+def _connect_quickly(address, timeout, source_address=None):
+    """``socket.create_connection`` with the connect bounded by CONNECT_TIMEOUT; the
+    socket then keeps the call's ``timeout``."""
+    sock = socket.create_connection(address, min(timeout, CONNECT_TIMEOUT), source_address)
+    sock.settimeout(timeout)
+    return sock
+
+
+class _QuickConnect:
+    """Mixed into http.client's connections: their TCP connect is bounded."""
+
+    def __init__(self, host, **kw):
+        super().__init__(host, **kw)
+        self._create_connection = _connect_quickly
+
+
+class _HTTPConnection(_QuickConnect, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_QuickConnect, http.client.HTTPSConnection):
+    pass
 
 
 class _Transport(xmlrpc.client.Transport):
@@ -26,10 +57,10 @@ class _Transport(xmlrpc.client.Transport):
         return self._connection[1]
 
     def new_connection(self, chost):
-        return http.client.HTTPConnection(chost, timeout=self.timeout)
+        return _HTTPConnection(chost, timeout=self.timeout)
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+class _PinnedHTTPSConnection(_HTTPSConnection):
     """Accepts a certificate whose SHA-256 is one of ``fingerprints`` (any pool host's)."""
 
     def __init__(self, host, fingerprints, **kw):
@@ -60,7 +91,7 @@ class _HTTPSTransport(_Transport):
             return _PinnedHTTPSConnection(
                 chost, self.fingerprints, timeout=self.timeout, context=self.context
             )
-        return http.client.HTTPSConnection(chost, timeout=self.timeout, context=self.context)
+        return _HTTPSConnection(chost, timeout=self.timeout, context=self.context)
 
 
 class _UnixConnection(http.client.HTTPConnection):
