@@ -2,17 +2,19 @@
 
     .venv/bin/python tests/bench/bench_failover.py [--trials 20] [--setups three-node,two-node]
                                                    [--no-stock] [--hiccup] [--json]
+                                                   [--keep-logs DIR]
 
 Needs root (a real lab: see docs/lab.md). For each setup (``three-node``: 3 hosts,
 majority; ``two-node``: 2 hosts + corosync-qnetd arbiter) one lab is brought up with
-xenha's generated configuration, then each trial cuts the power of the host running
-the pool master (so every trial includes a master takeover and VM restarts), waits for
-every VM of that host to run on a survivor and for a new master, lets the fenced host
-reboot and rejoin, and goes on. The stock baseline uses the same lab with plain
-Pacemaker: ``fence_ipmilan`` against the same BMCs (stonith-action=off, the host powered
-on again through its BMC between trials) and one ``ocf:pacemaker:Dummy`` per VM, placed
-like the VMs. ``--hiccup`` adds one trial per setup where the network of one host is
-cut for 1 s: nobody must be fenced.
+xenha's generated configuration (corosync timings included). Every other trial cuts
+the power of the pool master (a master takeover and VM restarts), the others that of
+the slave running the most VMs; each waits for every VM of that host to run on a
+survivor (and for a new master), lets the fenced host reboot and rejoin, and goes on.
+The stock baseline uses the same lab with plain Pacemaker: ``fence_ipmilan`` against
+the same BMCs (stonith-action=off, the host powered on again through its BMC between
+trials) and one ``ocf:pacemaker:Dummy`` per VM; each trial cuts the host running the
+most Dummies. ``--hiccup`` cuts each host's network for 1 s in turn: nobody may be
+fenced and the membership must not change.
 
 Prints p50/p95/max of each phase (seconds after the power cut), nothing is asserted.
 """
@@ -23,6 +25,7 @@ import os
 import statistics
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -69,6 +72,9 @@ def power_off_at(victim, since):
     return None
 
 
+PHASES = ("detect", "power_off", "fence_done", "promote", "vms_running")
+
+
 def phases_from_events(victim, cut):
     events = timeline.events()
     return {
@@ -78,32 +84,41 @@ def phases_from_events(victim, cut):
     }
 
 
-def xenha_trial(lab, results, timeout=90):
-    """One trial; its phases are appended to ``results`` before the cluster settles."""
+def xenha_trial(lab, victim_name, results, timeout=90):
+    """Cut ``victim_name``; wait for its VMs on survivors (and, if it was the pool master,
+    for a new master). Its phases are appended to ``results`` before the cluster settles."""
     info, sim = xapi.info(), xapi.control()
-    master = next(h.name for h in lab.hosts if sim.host_state(h.name)["role"] == "master")
-    victim = lab.host(master)
-    before = demo.running_where(sim.truth(), info)
-    lost = [vm for vm, hosts in before.items() if master in hosts]
+    was_master = sim.host_state(victim_name)["role"] == "master"
+    lost = [
+        vm for vm, hosts in demo.running_where(sim.truth(), info).items() if victim_name in hosts
+    ]
     cut = time.time()
-    lab.crash(victim)
+    lab.crash(lab.host(victim_name))
     done, new_master = {}, None
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (len(done) < len(lost) or new_master is None):
+    while time.monotonic() < deadline and (
+        len(done) < len(lost) or (was_master and new_master is None)
+    ):
         now = time.time()
         where = demo.running_where(sim.truth(), info)
         for vm in lost:
-            if vm not in done and any(h != master for h in where[vm]):
+            if vm not in done and any(h != victim_name for h in where[vm]):
                 done[vm] = now
-        if new_master is None and any(
-            h.name != master and sim.host_state(h.name)["role"] == "master" for h in lab.hosts
+        if (
+            was_master
+            and new_master is None
+            and any(
+                h.name != victim_name and sim.host_state(h.name)["role"] == "master"
+                for h in lab.hosts
+            )
         ):
             new_master = now
         time.sleep(0.05)
-    result = phases_from_events(master, cut)
+    result = phases_from_events(victim_name, cut)
     result["promote"] = new_master
     result["vms_running"] = max(done.values()) if len(done) == len(lost) and lost else None
     phases = {k: (v - cut if v else None) for k, v in result.items()}
+    phases["master"] = was_master
     results.append(phases)
     settle(lab)
     return phases, sim.double_runs()
@@ -133,13 +148,29 @@ def stock_config(lab):
     return STOCK.format(fences=fences, dummies=dummies) + timeline.install_recorder()
 
 
+def placement(lab):
+    """``{node: [resource ids started there]}`` as crm_mon reports it."""
+    via = next(h for h in lab.hosts if h.is_on())
+    xml = via.exec(["crm_mon", "--output-as=xml", "--include=resources"], check=False)
+    where = {h.name: [] for h in lab.hosts}
+    for rsc in ET.fromstring(xml[xml.index("<") :]).iter("resource"):
+        for node in rsc.iterfind("node"):
+            if rsc.get("role") in ("Started", "Promoted", "Unpromoted"):
+                where.setdefault(node.get("name"), []).append(rsc.get("id"))
+    return where
+
+
+def busiest(lab, prefix, trial, exclude=None):
+    """The host running the most resources named ``prefix...`` (ties: rotate by trial)."""
+    where = placement(lab)
+    hosts = [h.name for h in lab.hosts if h.name != exclude]
+    hosts = hosts[trial % len(hosts) :] + hosts[: trial % len(hosts)]
+    return max(hosts, key=lambda n: sum(r.startswith(prefix) for r in where.get(n, [])))
+
+
 def stock_trial(lab, victim_name, results, timeout=90):
     victim = lab.host(victim_name)
-    dummies = [
-        "stock-" + vm
-        for vm, hosts in demo.running_where(xapi.control().truth(), xapi.info()).items()
-        if victim_name in hosts
-    ]
+    dummies = [r for r in placement(lab)[victim_name] if r.startswith("stock-vm")]
     cut = time.time()
     lab.crash(victim)
 
@@ -166,8 +197,8 @@ def stock_trial(lab, victim_name, results, timeout=90):
 
 def summary(trials):
     out = {}
-    for phase in trials[0]:
-        values = sorted(t[phase] for t in trials if t[phase] is not None)
+    for phase in PHASES:
+        values = sorted(t[phase] for t in trials if t.get(phase) is not None)
         if not values:
             out[phase] = None
             continue
@@ -181,19 +212,42 @@ def summary(trials):
     return out
 
 
-def hiccup_trial(lab):
-    """Cut one host's network for 1 s: a tuned cluster must not fence anybody."""
+def hiccup_trial(lab, seconds=1.0):
+    """Cut each host's network for ``seconds`` in turn: a tuned cluster neither loses
+    the host from its membership nor fences anybody."""
     t = time.time()
-    victim = lab.hosts[-1]
-    victim.cable.set_link(False)
-    time.sleep(1.0)
-    victim.cable.set_link(True)
-    time.sleep(10)
-    fenced = [e for e in timeline.events() if e.t >= t and e.kind == "fencing"]
-    return {"fences": len(fenced)}
+    for host in lab.hosts:
+        host.cable.set_link(False)
+        time.sleep(seconds)
+        host.cable.set_link(True)
+        time.sleep(10)
+    events = [e for e in timeline.events() if e.t >= t]
+    return {
+        "hosts": len(lab.hosts),
+        "fences": sum(e.kind == "fencing" for e in events),
+        "members_lost": sum(e.kind == "node" and e.desc == "lost" for e in events),
+    }
 
 
-def run_setup(name, trials, stock, hiccup, log):
+def keep_logs(directory, name):
+    """Copy each host's Pacemaker and corosync logs and the lab's timelines to
+    ``directory/name`` before the lab goes."""
+    import shutil
+
+    from xenha.lab.hosts import STATE
+
+    dest = os.path.join(directory, name)
+    os.makedirs(dest, exist_ok=True)
+    for path in ["events.tsv", "power.tsv", "pool.crm"] + [
+        "%s/var/log/%s/%s.log" % (h, d, d)
+        for h in sorted(p.name for p in STATE.glob("host*"))
+        for d in ("pacemaker", "corosync")
+    ]:
+        if (STATE / path).exists():
+            shutil.copy(str(STATE / path), os.path.join(dest, path.replace("/", "_")))
+
+
+def run_setup(name, trials, stock, hiccup, log, logs=None):
     hosts, quorum = SETUPS[name]
     lab = Lab(hosts, quorum)
     report = {"setup": name, "aborted": None}
@@ -202,8 +256,15 @@ def run_setup(name, trials, stock, hiccup, log):
         lab.configure(progress=log)
         ours, report["double_runs"] = [], []
         for i in range(trials):
-            phases, double_runs = xenha_trial(lab, ours)
+            # Every other trial cuts the pool master, the others the busiest slave.
+            master = next(
+                h.name for h in lab.hosts if xapi.control().host_state(h.name)["role"] == "master"
+            )
+            victim = master if i % 2 == 0 else busiest(lab, "vm-", i, exclude=master)
+            phases, double_runs = xenha_trial(lab, victim, ours)
             report["xenha"] = summary(ours)
+            report["xenha_master_cut"] = summary([t for t in ours if t["master"]])
+            report["xenha_slave_cut"] = summary([t for t in ours if not t["master"]])
             report["double_runs"] += double_runs
             log("%s xenha trial %d: %s" % (name, i + 1, phases))
         if hiccup:
@@ -217,14 +278,15 @@ def run_setup(name, trials, stock, hiccup, log):
             settle(lab)
             results = []
             for i in range(trials):
-                victim = lab.hosts[i % len(lab.hosts)].name
-                stock_trial(lab, victim, results)
+                stock_trial(lab, busiest(lab, "stock-vm", i), results)
                 report["stock"] = summary(results)
                 log("%s stock trial %d: %s" % (name, i + 1, results[-1]))
     except Unsettled as e:
         report["aborted"] = "the cluster did not settle after a trial: %s" % e
         log(report["aborted"])
     finally:
+        if logs:
+            keep_logs(logs, name)
         down()
     return report
 
@@ -236,10 +298,11 @@ def main():
     p.add_argument("--no-stock", action="store_true", help="skip the stock baseline")
     p.add_argument("--hiccup", action="store_true", help="also run the 1 s network hiccup")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--keep-logs", metavar="DIR", help="copy the lab's logs to DIR/SETUP first")
     args = p.parse_args()
     log = (lambda m: None) if args.json else (lambda m: print(m, flush=True))
     reports = [
-        run_setup(s, args.trials, not args.no_stock, args.hiccup, log)
+        run_setup(s, args.trials, not args.no_stock, args.hiccup, log, args.keep_logs)
         for s in args.setups.split(",")
     ]
     if args.json:
@@ -247,7 +310,7 @@ def main():
         return
     for r in reports:
         print("\n== %s: seconds after the power cut (p50 / p95 / max, n)" % r["setup"])
-        for side in ("xenha", "stock"):
+        for side in ("xenha", "xenha_master_cut", "xenha_slave_cut", "stock"):
             if not r.get(side):
                 continue
             for phase, s in r[side].items():
@@ -256,16 +319,23 @@ def main():
                     if s is None
                     else "%.2f / %.2f / %.2f  (n=%d)" % (s["p50"], s["p95"], s["max"], s["n"])
                 )
-                print("  %-6s %-12s %s" % (side, phase, cell))
+                print("  %-16s %-12s %s" % (side, phase, cell))
         x = (r.get("xenha") or {}).get("vms_running")
         s = (r.get("stock") or {}).get("vms_running")
         if x and s:
-            print("  VM recovery p50 ratio xenha/stock: %.2f" % (x["p50"] / s["p50"]))
+            print(
+                "  VM recovery ratio xenha/stock: p50 %.2f, p95 %.2f"
+                % (x["p50"] / s["p50"], x["p95"] / s["p95"])
+            )
         print("  double runs: %s" % (r.get("double_runs") or "none"))
         if r["aborted"]:
             print("  ABORTED: %s" % r["aborted"])
         if "hiccup" in r:
-            print("  1 s network hiccup: %d fence(s)" % r["hiccup"]["fences"])
+            h = r["hiccup"]
+            print(
+                "  1 s network hiccup on each of %d hosts: %d fence(s), %d membership loss(es)"
+                % (h["hosts"], h["fences"], h["members_lost"])
+            )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,12 @@ def test_a_minimal_description_gets_sensible_defaults():
     assert vm["id"] == "vm-0d6a4c2e-4b7e-4c55-9d1a-2f1f3c1e9a01"
     assert vm["migrate"] is True and vm["priority"] == 0 and vm["uses_storage"] is False
     assert m["resources"]["stickiness"] == 1000 and m["storage"] is False
+    assert m["cluster"]["token_ms"] == 1300
+
+
+def test_a_token_too_short_for_a_network_hiccup_is_refused():
+    text = NODES.replace("cluster:\n", "cluster:\n  token_ms: 200\n")
+    assert "cluster.token_ms: 200 is outside 500..60000" in error(text)
 
 
 def test_missing_required_key_names_the_section_and_what_it_is():

@@ -123,6 +123,21 @@ def test_power_state_reset_only_when_host_is_not_alive(sim):
     assert sim.double_runs() == []
 
 
+def test_a_host_declared_dead_is_enabled_again_when_its_xapi_starts(sim):
+    api = login(sim).xenapi
+    dead, kept = (api.host.get_by_uuid(h.uuid) for h in sim.slaves)
+    for h in sim.slaves:
+        sim.power_off(h.name)
+    api.host.declare_dead(dead)
+    api.host.declare_dead(kept)
+    api.host.add_to_other_config(kept, "MAINTENANCE_MODE", "true")
+    for h in sim.slaves:
+        sim.power_on(h.name)
+    api.pool.get_all()  # the booted hosts sync with the master
+    assert api.host.get_enabled(dead) is True
+    assert api.host.get_enabled(kept) is False  # maintenance mode stays
+
+
 def test_reset_of_an_isolated_host_vm_leads_to_a_recorded_double_run(sim):
     """Isolation is not death: the domain keeps running, and the truth notices."""
     api = login(sim).xenapi

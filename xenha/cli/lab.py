@@ -3,6 +3,7 @@
 import argparse
 import subprocess
 
+from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
 
 
@@ -20,11 +21,19 @@ def register(sub):
     s = lab.add_parser(
         "up",
         help="create the lab and wait until the cluster has formed",
-        description="Create N pool hosts (removing any stale lab first), boot them and wait "
-        "until every host is an online cluster member. On failure or Ctrl-C, everything "
-        "created is removed again.",
+        description="Create N pool hosts (removing any stale lab first) with M VMs in their "
+        "simulated XAPI pool and an IPMI BMC each, boot them, wait until every host is an "
+        "online cluster member, then generate the lab's configuration with `xenha config` "
+        "(description in /var/lib/xenha-lab/pool.yaml), load it with crmsh and wait until "
+        "the cluster has settled. On failure or Ctrl-C, everything created is removed again.",
     )
     s.add_argument("--hosts", type=int, default=3, metavar="N", help="pool hosts (default 3)")
+    s.add_argument("--vms", type=int, default=4, metavar="M", help="VMs (default 4)")
+    s.add_argument(
+        "--no-config",
+        action="store_true",
+        help="stop once the cluster has formed: load no configuration (fencing is off)",
+    )
     s.add_argument(
         "--quorum",
         choices=("majority", "two-node", "qdevice"),
@@ -32,7 +41,11 @@ def register(sub):
         "two_node), or qdevice (a corosync-qnetd arbiter machine gives the extra vote)",
     )
     s.add_argument(
-        "--token", type=int, default=1000, metavar="MS", help="corosync token timeout (1000)"
+        "--token",
+        type=int,
+        default=DEFAULT_TOKEN_MS,
+        metavar="MS",
+        help="corosync token timeout (default %d, as `xenha config` generates)" % DEFAULT_TOKEN_MS,
     )
     s.set_defaults(func=run_up)
 
@@ -81,6 +94,17 @@ def register(sub):
     )
     s.add_argument("host", metavar="HOST")
     s.set_defaults(func=run_crash)
+
+    s = lab.add_parser(
+        "power",
+        help="switch a host's power through its BMC (IPMI)",
+        description="Switch HOST's chassis power with ipmitool over IPMI-over-LAN, as an "
+        "operator would: off cuts the host like a power cut, on boots it (after "
+        "XENHA_LAB_BOOT_SECONDS, 10 by default, as set when the lab came up).",
+    )
+    s.add_argument("host", metavar="HOST")
+    s.add_argument("state", choices=("on", "off", "status"))
+    s.set_defaults(func=run_power)
 
     s = lab.add_parser(
         "boot",
@@ -134,7 +158,16 @@ def _lab():
 def run_up(args):
     from xenha.lab.pool import Lab
 
-    Lab(args.hosts, args.quorum).up(token_ms=args.token)
+    lab = Lab(args.hosts, args.quorum)
+    lab.up(vms=args.vms, token_ms=args.token)
+    if not args.no_config:
+        try:
+            lab.configure()
+        except BaseException:
+            from xenha.lab.pool import down
+
+            down()
+            raise
     return 0
 
 
@@ -200,6 +233,14 @@ def run_crash(args):
     lab = _lab()
     lab.crash(lab.host(args.host))
     print("%s: power cut" % args.host)
+    return 0
+
+
+def run_power(args):
+    from xenha.lab import bmcs
+
+    lab = _lab()
+    print(bmcs.ipmitool(lab.host(args.host), "chassis", "power", args.state))
     return 0
 
 

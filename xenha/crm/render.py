@@ -59,7 +59,12 @@ def render(model, fmt="crm", source="the description"):
 
     template = _environment().get_template(FORMATS[fmt])
     if fmt == "corosync":
-        return template.render(m=model, source=source)
+        from xenha.crm import totem
+
+        token = model["cluster"]["token_ms"]
+        return template.render(
+            m=model, source=source, totem=totem.timings(token), lost_after=token * 2.2 / 1000
+        )
     cfg = plan.build(model)
     by_id = {p.id: p for p in cfg.primitives}
     clone_of = {c["rsc"] for c in cfg.clones}

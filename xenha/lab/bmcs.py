@@ -76,6 +76,21 @@ def start(hosts, timeout=15.0):
             time.sleep(0.05)
 
 
+def ipmitool(host, *command):
+    """Run ``ipmitool`` against ``host``'s BMC over IPMI-over-LAN; its output."""
+    argv = ["ipmitool", "-I", "lanplus", "-H", address(host), "-p", str(PORT), "-U", USER]
+    r = subprocess.run(
+        argv + ["-f", str(SECRET)] + list(command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=30,
+    )
+    if r.returncode != 0:
+        raise XenhaError("ipmitool %s: %s" % (" ".join(command), r.stdout.strip()))
+    return r.stdout.strip()
+
+
 def power(host, state):
     """Switch a host's power through its BMC's chassis (what `ipmitool power` does)."""
     from xenha.lab.power.rack import Rack

@@ -1,12 +1,15 @@
-"""corosync.conf for the lab's hosts (every brace block on its own lines, as corosync wants)."""
+"""corosync.conf for the lab's hosts (every brace block on its own lines, as corosync wants),
+with the totem timings xenha generates."""
+
+from xenha.crm import totem
+from xenha.crm.totem import DEFAULT_TOKEN_MS
 
 TEMPLATE = """\
 totem {{
 	version: 2
 	cluster_name: {cluster}
 	transport: knet
-	token: {token}
-	crypto_cipher: none
+{timings}	crypto_cipher: none
 	crypto_hash: none
 }}
 
@@ -50,7 +53,7 @@ QDEVICE = """\
 QUORUM_MODES = ("majority", "two-node", "qdevice")
 
 
-def render(hosts, quorum="majority", token_ms=1000, cluster="xenha-lab", arbiter=None):
+def render(hosts, quorum="majority", token_ms=DEFAULT_TOKEN_MS, cluster="xenha-lab", arbiter=None):
     """Lab corosync.conf for ``quorum`` in QUORUM_MODES (``arbiter``: qnetd's address)."""
     if quorum == "qdevice":
         extra = QDEVICE.format(host=arbiter)
@@ -63,4 +66,5 @@ def render(hosts, quorum="majority", token_ms=1000, cluster="xenha-lab", arbiter
     else:
         raise ValueError("unknown quorum mode %r" % quorum)
     nodes = "".join(NODE.format(name=h.name, index=h.index, address=h.address) for h in hosts)
-    return TEMPLATE.format(cluster=cluster, token=token_ms, quorum=extra, nodes=nodes)
+    timings = "".join("\t%s: %s\n" % kv for kv in totem.timings(token_ms))
+    return TEMPLATE.format(cluster=cluster, timings=timings, quorum=extra, nodes=nodes)

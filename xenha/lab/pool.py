@@ -10,6 +10,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from xenha import install
+from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
 from xenha.lab import bmcs, corosync, network, timeline, xapi
 from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
@@ -33,6 +34,7 @@ class Lab:
             raise XenhaError("quorum is one of %s, not %r" % (modes, quorum))
         if self.quorum == "two-node" and n_hosts != 2:
             raise XenhaError("two-node quorum needs exactly 2 hosts")
+        self.token_ms = DEFAULT_TOKEN_MS
         qdevice = self.quorum == "qdevice"
         self.hosts = [Host(i, qdevice=qdevice) for i in range(1, n_hosts + 1)]
         self.arbiter = Arbiter() if qdevice else None
@@ -42,7 +44,9 @@ class Lab:
         """The lab described by the state directory, or an error if none is up."""
         try:
             state = json.loads(LAB_JSON.read_text())
-            return cls(state["hosts"], state["quorum"])
+            lab = cls(state["hosts"], state["quorum"])
+            lab.token_ms = state.get("token_ms", DEFAULT_TOKEN_MS)
+            return lab
         except (OSError, ValueError, KeyError):
             raise XenhaError("no lab is up (run `xenha lab up`)") from None
 
@@ -56,18 +60,20 @@ class Lab:
     def machines(self):
         return self.hosts + ([self.arbiter] if self.arbiter else [])
 
-    def up(self, vms=4, token_ms=1000, progress=print, timeout=90):
+    def up(self, vms=4, token_ms=DEFAULT_TOKEN_MS, progress=print, timeout=90):
         """Create and boot every machine, and wait for one cluster with all hosts online.
 
         Also serves the hosts' XAPI pool (the first host is its master) and installs
         xenha's agents where the hosts' Pacemaker finds them.
         """
         down()  # a stale lab from a killed run must not get in the way
+        self.token_ms = token_ms
         arbiter = self.arbiter.address if self.arbiter else None
         conf = corosync.render(self.hosts, self.quorum, token_ms=token_ms, arbiter=arbiter)
         try:
             STATE.mkdir(parents=True)
             state = {"hosts": len(self.hosts), "quorum": self.quorum, "undo": []}
+            state["token_ms"] = token_ms
             LAB_JSON.write_text(json.dumps(state))
             network.create_bridge()
             if self.arbiter:
@@ -99,6 +105,7 @@ class Lab:
         return {
             "cluster": {
                 "name": "xenha-lab",
+                "token_ms": self.token_ms,
                 "nodes": [
                     {
                         "name": h.name,

@@ -7,7 +7,7 @@ reference for the file format (docs/configuration.md explains it).
 
 import re
 
-from xenha.crm import agents
+from xenha.crm import agents, totem
 from xenha.model.schema import Field, check_map
 from xenha.model.source import ModelError, parse, read
 
@@ -71,6 +71,9 @@ SPEC = {
             "name": Field(S, required=True, doc="the cluster name"),
             "nodes": _list(_map(NODE)),
             "allow_pool_only_fencing": Field(B, default=False),
+            "token_ms": Field(
+                I, default=totem.DEFAULT_TOKEN_MS, doc="corosync's token timeout (ms)"
+            ),
         },
         required=True,
     ),
@@ -232,6 +235,12 @@ def _check_nodes(source, model):
         raise source.error(("cluster", "nodes"), "at least 2 nodes are needed, got %d" % len(nodes))
     _unique(source, nodes, "name", ("cluster", "nodes"))
     _unique(source, nodes, "address", ("cluster", "nodes"))
+    if not 500 <= model["cluster"]["token_ms"] <= 60000:
+        raise source.error(
+            ("cluster", "token_ms"),
+            "%d is outside 500..60000: a shorter token fences hosts on a network hiccup"
+            % model["cluster"]["token_ms"],
+        )
     for i, node in enumerate(nodes):
         path = ("cluster", "nodes", i)
         node["host"] = node["host"] or node["name"]

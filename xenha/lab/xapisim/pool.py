@@ -45,11 +45,13 @@ class HostRuntime:
         self.last_heartbeat_sent = 0.0
         self.last_db_push = time.monotonic()
         self.needs_resync = False
+        self.xapi_starting = False  # until its first resync with the master
 
     def restart_xapi(self):
         """xapi (re)starts: sessions and the heartbeat table are gone."""
         self.sessions = SessionTable(self.sessions.caps)
         self.heartbeats = {}
+        self.xapi_starting = True
 
 
 class SimPool:
@@ -169,7 +171,13 @@ class SimPool:
 
     def resync_host(self, db, h):
         """A booting host's xapi tells the database which of its VMs really run: VMs
-        resident on it without a domain become Halted (the resident_on contract)."""
+        resident on it without a domain become Halted (the resident_on contract); and a
+        freshly started xapi, as xapi's consider_enabling_host, enables the host again
+        (disabled by host.disable or host.declare_dead) unless it is in maintenance mode."""
+        if h.xapi_starting:
+            host = db.record("host", h.ref)
+            host["enabled"] = host["other_config"].get("MAINTENANCE_MODE") != "true"
+            h.xapi_starting = False
         running = self.truth.domains.get(h.uuid, {})
         for ref in list(db.record("host", h.ref)["resident_VMs"]):
             vm = db.record("VM", ref)
