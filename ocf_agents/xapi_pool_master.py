@@ -207,10 +207,11 @@ def promote(res):
         local = p.local_view()
         try:
             here = local.client.this_host()
-            if local.client.follows() is None:
+            leader = local.client.follows()
+            if leader is None:
                 _score(res, PROMOTED_SCORE)
                 return ocf.SUCCESS
-            old = local.api.pool.get_master(local.api.pool.get_all()[0])
+            old = _host_at(local.api, leader)
             seen = local.last_seen(old)
             node = local.node_of_host(old)
             gone = (
@@ -238,6 +239,15 @@ def promote(res):
     _score(res, PROMOTED_SCORE)
 
 
+def _host_at(api, address):
+    """The host whose address is ``address`` (the master this host's xapi follows: the
+    replica's own pool.master may be stale just after a rejoin)."""
+    for host in api.host.get_all():
+        if api.host.get_address(host) == address:
+            return host
+    raise ocf.generic("this host's xapi follows %s, which is no host of the pool" % address)
+
+
 @AGENT.action("demote", timeout=120)
 def demote(res):
     """Hand the master role over: to the node the transition promotes (notify data),
@@ -245,9 +255,13 @@ def demote(res):
     able to take it, the role stays until a promotion elsewhere takes it."""
     deadline = time.time() + res.timeout * 0.9
     with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
+        local = p.local_view()
+        try:
+            if local.client.follows() is not None:
+                return ocf.SUCCESS  # this host's xapi is a slave: nothing to hand over
+        finally:
+            local.close()
         here = p.local_host()
-        if p.client.master() != here:
-            return ocf.SUCCESS
         target = _planned_target(res, p)
         if target is None:
             res.log.warning("no other host can take the pool master role; it stays here")

@@ -121,7 +121,12 @@ def _take_over(p, vm, there, deadline):
         except XapiError as e:
             if e.code != "HOST_IS_LIVE":
                 raise
+    # Back from the fence, the host may still believe it is the pool master (an old
+    # master) or not have found the master yet: the master's recover_slaves points it at
+    # the master (xapi's own recovery call; slaves already following are left alone), and
+    # its xapi then resets the VMs it no longer runs.
     p.res.log.info("%s, fenced since and back: waiting for its xapi to reset the VM", what)
+    p.api.pool.recover_slaves()
     if not _wait_for(p, vm, lambda state, host: state not in LIVE or host != there, deadline):
         raise ocf.generic(
             "%s, fenced since and back, and its xapi did not reset the VM in time" % what

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from xenha.lab import demo, timeline, xapi
+from xenha.lab import bmcs, demo, network, timeline, xapi
+from xenha.lab.hosts import STATE
 from xenha.lab.pool import Lab, down
 from xenha.lab.power_hook import LOG as POWER_LOG
 
@@ -18,9 +19,9 @@ XENHA = os.path.join(os.path.dirname(sys.executable), "xenha")
 
 
 @contextlib.contextmanager
-def configured_lab(hosts=3, quorum=None, vms=4, edit=None):
+def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi"):
     """A lab with its generated configuration loaded and settled; always taken down."""
-    lab = Lab(hosts, quorum)
+    lab = Lab(hosts, quorum, fencing)
     try:
         lab.up(vms=vms, progress=lambda m: None)
         desc = lab.description()
@@ -226,6 +227,27 @@ def test_unreachable_bmc_keeps_vms_down_until_a_person_confirms():
         assert all(where()[vm] == [] for vm in lost), where()
         confirmer.exec([XENHA, "fence", "confirm", victim.name])
         wait_for(lambda: all(where()[vm] for vm in lost), 60, "host2's VMs restarted")
+        fenced = [e for e in timeline.events() if e.t >= t and e.kind == "fencing"]
+        assert fenced and fenced[0].rc == "0", fenced
+        assert_invariants(lost=[victim.name])
+
+
+def test_unreachable_bmc_falls_back_to_the_pdu_level():
+    with configured_lab(fencing="ipmi,apc") as lab:
+        assert "fence-host2-apc" in (STATE / "pool.crm").read_text()
+        victim = lab.host("host2")
+        lost = vms_on(victim.name)
+        bmc = bmcs.address(victim) + "/24"
+        subprocess.run(["ip", "addr", "del", bmc, "dev", network.BRIDGE], check=True)
+        t = time.time()
+        lab.crash(victim)
+        wait_for(
+            lambda: all(where()[vm] and victim.name not in where()[vm] for vm in lost),
+            120,
+            "host2's VMs on survivors once its PDU outlet was switched off",
+        )
+        # The BMC cannot be reached: only the PDU can have cut the power.
+        assert [x for x in power_events(victim.name, "off") if x > t], "host2 was not fenced"
         fenced = [e for e in timeline.events() if e.t >= t and e.kind == "fencing"]
         assert fenced and fenced[0].rc == "0", fenced
         assert_invariants(lost=[victim.name])

@@ -205,6 +205,22 @@ def test_emergency_transition_recover_slaves_and_old_master_return(sim):
     assert failure(login, sim, old) == ["HOST_IS_SLAVE", new.address]
 
 
+def test_recover_slaves_also_brings_back_an_old_master(sim):
+    """As xapi_pool.ml: emergency_reset_master on every host the master reaches."""
+    old, new, third = sim.master, sim.slaves[0], sim.slaves[1]
+    sim.power_off(old.name)
+    local_login(sim, new).xenapi.pool.emergency_transition_to_master()
+    sim.power_on(old.name)  # back, still believing it is master
+    api = login(sim, new).xenapi
+    refs = {api.host.get_by_uuid(h.uuid) for h in (old, third)}
+    assert set(api.pool.recover_slaves()) == refs
+    assert failure(login, sim, old) == ["HOST_IS_SLAVE", new.address]
+    assert failure(login, sim, third) == ["HOST_IS_SLAVE", new.address]
+    on_third = local_login(sim, third).xenapi
+    assert set(api.pool.recover_slaves()) == refs
+    on_third.pool.get_all()  # nothing changed for a following slave: its xapi kept running
+
+
 def test_designate_new_master(sim):
     api = login(sim).xenapi
     target = api.host.get_by_uuid(sim.slaves[0].uuid)

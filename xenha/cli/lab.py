@@ -30,6 +30,13 @@ def register(sub):
     s.add_argument("--hosts", type=int, default=3, metavar="N", help="pool hosts (default 3)")
     s.add_argument("--vms", type=int, default=4, metavar="M", help="VMs (default 4)")
     s.add_argument(
+        "--fencing",
+        choices=("ipmi", "apc", "ipmi,apc"),
+        default="ipmi",
+        help="fence through each host's IPMI BMC (default), an APC rack PDU (outlet N feeds "
+        "hostN), or both: the PDU as the second level when a BMC does not answer",
+    )
+    s.add_argument(
         "--no-config",
         action="store_true",
         help="stop once the cluster has formed: load no configuration (fencing is off)",
@@ -158,7 +165,7 @@ def _lab():
 def run_up(args):
     from xenha.lab.pool import Lab
 
-    lab = Lab(args.hosts, args.quorum)
+    lab = Lab(args.hosts, args.quorum, args.fencing)
     lab.up(vms=args.vms, token_ms=args.token)
     if not args.no_config:
         try:
@@ -202,7 +209,7 @@ def run_status(args):
     names = {h["uuid"]: h["name"] for h in info["hosts"]}
     names.update((v["uuid"], v["name"]) for v in info["vms"])
     truth = sim.truth()
-    print("quorum: %s" % lab.quorum)
+    print("quorum: %s, fencing: %s" % (lab.quorum, " then ".join(lab.fencing)))
     print("%-8s %-13s %-5s %-16s %s" % ("machine", "address", "power", "xapi", "really running"))
     for m in lab.machines():
         role, running = "", ""

@@ -30,14 +30,15 @@ def _pidfile(host):
     return PidFile(STATE / ("bmc-%s.pid" % host.name))
 
 
-def start(hosts, timeout=15.0):
-    """Create the rack (every host powered, the power hook attached) and one BMC per host."""
+def start(hosts, outlets=(), timeout=15.0):
+    """Create the rack (every host powered, fed by ``outlets`` if any, the power hook
+    attached) and one BMC per host."""
     import secrets
 
     from xenha.lab.power.rack import Rack
 
     hook = "xenha.lab.power_hook:apply"
-    Rack.create(str(RACK), machines=[h.name for h in hosts], hook=hook)
+    Rack.create(str(RACK), machines=[h.name for h in hosts], outlets=outlets, hook=hook)
     SECRET.write_text(secrets.token_urlsafe(12) + "\n")
     SECRET.chmod(0o600)
     procs = []

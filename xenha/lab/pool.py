@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from xenha import install
 from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
-from xenha.lab import bmcs, corosync, network, timeline, xapi
+from xenha.lab import bmcs, corosync, network, pdu, timeline, xapi
 from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
 from xenha.lab.proc import PidFile, run
 
@@ -22,10 +22,14 @@ LAB_JSON = STATE / "lab.json"
 SEED_PROPERTIES = {"dc-deadtime": "2s", "stonith-enabled": "false"}
 
 
-class Lab:
-    """N pool hosts on one bridge; with quorum ``qdevice``, an arbiter machine too."""
+FENCING = ("ipmi", "apc", "ipmi,apc")  # fencing levels, in order
 
-    def __init__(self, n_hosts, quorum=None):
+
+class Lab:
+    """N pool hosts on one bridge; with quorum ``qdevice``, an arbiter machine too; fenced
+    through their IPMI BMCs, an APC PDU, or both (the PDU as the second level)."""
+
+    def __init__(self, n_hosts, quorum=None, fencing="ipmi"):
         if not 2 <= n_hosts <= 16:
             raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
         self.quorum = quorum or ("two-node" if n_hosts == 2 else "majority")
@@ -34,6 +38,9 @@ class Lab:
             raise XenhaError("quorum is one of %s, not %r" % (modes, quorum))
         if self.quorum == "two-node" and n_hosts != 2:
             raise XenhaError("two-node quorum needs exactly 2 hosts")
+        if fencing not in FENCING:
+            raise XenhaError("fencing is one of %s, not %r" % (", ".join(FENCING), fencing))
+        self.fencing = fencing.split(",")
         self.token_ms = DEFAULT_TOKEN_MS
         qdevice = self.quorum == "qdevice"
         self.hosts = [Host(i, qdevice=qdevice) for i in range(1, n_hosts + 1)]
@@ -44,7 +51,7 @@ class Lab:
         """The lab described by the state directory, or an error if none is up."""
         try:
             state = json.loads(LAB_JSON.read_text())
-            lab = cls(state["hosts"], state["quorum"])
+            lab = cls(state["hosts"], state["quorum"], state.get("fencing", "ipmi"))
             lab.token_ms = state.get("token_ms", DEFAULT_TOKEN_MS)
             return lab
         except (OSError, ValueError, KeyError):
@@ -73,7 +80,7 @@ class Lab:
         try:
             STATE.mkdir(parents=True)
             state = {"hosts": len(self.hosts), "quorum": self.quorum, "undo": []}
-            state["token_ms"] = token_ms
+            state.update(token_ms=token_ms, fencing=",".join(self.fencing))
             LAB_JSON.write_text(json.dumps(state))
             network.create_bridge()
             if self.arbiter:
@@ -86,7 +93,10 @@ class Lab:
             xapi.start(self.hosts, vms)
             progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
             _remember_undo(_install_agents())
-            bmcs.start(self.hosts)
+            pdu_wanted = "apc" in self.fencing
+            bmcs.start(self.hosts, outlets=pdu.outlets(self.hosts) if pdu_wanted else ())
+            if pdu_wanted:
+                pdu.start(str(bmcs.RACK))
             for h in self.hosts:
                 h.power_on()
             progress("%d hosts booted; waiting for the cluster to form" % len(self.hosts))
@@ -110,15 +120,7 @@ class Lab:
                     {
                         "name": h.name,
                         "address": h.address,
-                        "fencing": [
-                            {
-                                "device": "ilo",
-                                "method": "ipmi",
-                                "ip": bmcs.address(h),
-                                "username": bmcs.USER,
-                                "password_file": str(bmcs.SECRET),
-                            }
-                        ],
+                        "fencing": [self._fence_device(kind, h) for kind in self.fencing],
                     }
                     for h in self.hosts
                 ],
@@ -130,6 +132,25 @@ class Lab:
                 "protect": "all",
             },
             "vms": [{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
+        }
+
+    @staticmethod
+    def _fence_device(kind, host):
+        """How to fence ``host`` through its BMC (``ipmi``) or its PDU outlet (``apc``)."""
+        if kind == "ipmi":
+            return {
+                "device": "ilo",
+                "method": "ipmi",
+                "ip": bmcs.address(host),
+                "username": bmcs.USER,
+                "password_file": str(bmcs.SECRET),
+            }
+        return {
+            "device": "apc",
+            "ip": pdu.ADDRESS,
+            "plug": str(host.index),
+            "password_file": str(pdu.COMMUNITY),
+            "snmp_version": "2c",
         }
 
     def configure(self, description=None, progress=print, timeout=180):

@@ -102,17 +102,20 @@ def pass_persist(mib, stdin, stdout):
         stdout.flush()
 
 
-def snmpd_conf(port, communities, rack_path, v3_users=()):
-    """snmpd.conf text: listen on 127.0.0.1:port, hand the rPDU subtree to this module."""
+def snmpd_conf(port, communities, rack_path, v3_users=(), address="127.0.0.1", clients=None):
+    """snmpd.conf text: listen on address:port, hand the rPDU subtree to this module;
+    the communities are accepted from ``clients`` (a source address or network,
+    default ``address``)."""
     lines = [
-        "agentaddress udp:127.0.0.1:%d" % port,
+        "agentaddress udp:%s:%d" % (address, port),
         "sysObjectID %s" % SYS_OBJECT_ID,
         "sysDescr APC Web/SNMP Management Card (xenha lab rack PDU)",
         "sysName xenha-lab-pdu",
         "master no",
     ]
     for community, access in communities:
-        lines.append("%scommunity %s 127.0.0.1" % ("rw" if access == "rw" else "ro", community))
+        kind = "rw" if access == "rw" else "ro"
+        lines.append("%scommunity %s %s" % (kind, community, clients or address))
     for user, auth_pass, priv_pass in v3_users:
         lines.append('createUser %s SHA "%s" AES "%s"' % (user, auth_pass, priv_pass))
         lines.append("rwuser %s priv" % user)

@@ -43,14 +43,16 @@ def emergency_reset_master(ctx, master_address):
 
 @call("pool.recover_slaves")
 def recover_slaves(ctx):
-    """Slaves in emergency mode that the master reaches are told to follow it."""
+    """xapi_pool.ml: every other host the master reaches gets emergency_reset_master to
+    it - slaves in emergency mode, and an old master back from a power cut that still
+    believes it is master; a slave already following it has nothing to change."""
     pool, m = ctx.pool, ctx.host
     recovered = []
     for ref in ctx.db.tables["host"]:
         h = next((x for x in pool.hosts if x.ref == ref), None)
         if h is None or h is m or not pool.reach(m, h):
             continue
-        if h.role == "slave" and pool.in_emergency(h):
+        if h.role != "slave" or h.master_address != m.address:
             pool.follow(m, h, m.address, m.db)
-            recovered.append(ref)
+        recovered.append(ref)
     return recovered
