@@ -247,3 +247,21 @@ def test_bad_parameters(pcmk, params, rc, why):
     r = master(pcmk, "validate-all", "host2", params=params)
     assert r.rc == rc and why in r.reason
     assert master(pcmk, "validate-all", "host2").rc == ocf.SUCCESS
+
+
+def test_a_vm_of_an_old_master_back_from_its_fence_restarts_elsewhere(started, sim):
+    """Back before its VM's start, the old master still believes it is master and would
+    keep the VM recorded Running: start has the new master recover it, then starts it."""
+    old = sim.host("host1")
+    vm = next(v for v in sim.vms if v in sim.truth()["domains"][old.uuid])
+    sim.power_off("host1")
+    started.fence("host1", action="reboot")
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    started.reboot("host1")
+    assert sim.host_state("host1")["role"] == "master"  # of its own split pool
+    r = started.run("xen-vm", "start", "host2", instance="vm-1", params={"vm": vm})
+    assert r.rc == ocf.SUCCESS, r
+    assert "fenced since and back" in r.stderr
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
+    assert vm in sim.truth()["domains"][sim.host("host2").uuid]
