@@ -29,19 +29,23 @@ def test_partition_groups_are_parsed_like_the_docs_say():
         parse_groups(["host9", "/", "host1"], lab)
 
 
-def test_up_status_exec_down(xenha):
+def test_up_status_exec_power_down(xenha):
     try:
-        r = xenha("lab", "up", "--hosts", "2", timeout=120)
+        r = xenha("lab", "up", "--hosts", "2", "--vms", "2", timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
         r = xenha("lab", "status")
-        assert r.returncode == 0 and "quorum: two-node" in r.stdout
+        assert r.returncode == 0 and "quorum: two-node, fencing: ipmi" in r.stdout
         assert "host1 sees  host1:online host2:online" in r.stdout
         r = xenha("lab", "exec", "host2", "--", "hostname")
         assert (r.returncode, r.stdout.strip()) == (0, "host2")
+        r = xenha("lab", "exec", "host1", "--", "crm", "configure", "show")
+        assert "stonith:fence_xenha_ilo" in r.stdout and "ocf:xenha:xen-vm" in r.stdout
+        r = xenha("lab", "power", "host2", "status")
+        assert (r.returncode, r.stdout.strip()) == (0, "Chassis Power is on")
         r = xenha("lab", "crash", "host3")
         assert r.returncode == 1 and "no lab host 'host3'" in r.stderr
-        r = xenha("lab", "crash", "host2")
-        assert r.returncode == 0
+        r = xenha("lab", "power", "host2", "off")
+        assert r.returncode == 0, r.stdout + r.stderr
         r = xenha("lab", "exec", "host2", "--", "true")
         assert r.returncode == 1 and "host2 is powered off" in r.stderr
     finally:

@@ -379,3 +379,21 @@ def test_async_calls_run_as_tasks_that_can_be_cancelled(sim):
     assert wait_task(api, task) == "failure"
     assert api.task.get_error_info(task)[0] == "OPERATION_NOT_ALLOWED"
     assert sim.double_runs() == []
+
+
+def test_a_recovered_slave_claims_the_domains_a_stale_database_misplaces(sim):
+    """A master promoted with an old replica believes a VM halted; the slave that runs it
+    records it back when its xapi restarts to follow the new master."""
+    runner, new = sim.slaves
+    api = login(sim).xenapi
+    vm = vm_on(api, api.host.get_by_uuid(runner.uuid))
+    vm_uuid = api.VM.get_uuid(vm)
+    sim.set_field("VM", vm_uuid, "power_state", "Halted", new.name)  # the replica lags
+    sim.power_off(sim.master.name)
+    local_login(sim, new).xenapi.pool.emergency_transition_to_master()
+    api = login(sim, new).xenapi
+    assert api.VM.get_power_state(vm) == "Halted"  # the stale database
+    api.pool.recover_slaves()
+    api.pool.get_all()  # the recovered slave syncs with its new master
+    assert api.VM.get_power_state(vm) == "Running"
+    assert api.VM.get_resident_on(vm) == api.host.get_by_uuid(runner.uuid)

@@ -186,6 +186,14 @@ class SimPool:
                 continue
             if vm["uuid"] not in running:
                 force_halted(db, ref)
+        # ... and the domains it does run are recorded here, whatever a stale database
+        # (a master promoted with an old replica) says.
+        for vm_uuid, domid in running.items():
+            ref = db.by_uuid("VM", vm_uuid)
+            vm = db.record("VM", ref)
+            if vm["resident_on"] != h.ref or vm["power_state"] not in ("Running", "Paused"):
+                db.set("VM", ref, "resident_on", h.ref)
+                vm["power_state"], vm["domid"] = "Running", str(domid)
         h.needs_resync = False
 
     # -- physical events (the control API) ---------------------------------------
@@ -266,3 +274,4 @@ class SimPool:
             raise Failure("HOST_OFFLINE", target.ref)
         target.role, target.master_address, target.db = "master", target.address, db
         target.restart_xapi()
+        self.resync_host(db, target)  # its own VMs, as any starting xapi does
