@@ -181,18 +181,24 @@ def _rejoined(p, local, here):
 
 def _stale_in_a_tie(p, rival):
     """Two masters with equal backing: the one whose node Pacemaker fenced last is the old
-    one (a master is replaced only once fenced). True if that is this host; no fence of
-    either (history lost with a cluster restart) is "cannot tell", an error."""
-    mine = pacemaker.fenced_since(p.node(), 0)
-    theirs = pacemaker.fenced_since(p.node_of_host(rival), 0)
-    if mine == theirs:
-        raise ocf.generic(
-            "host %s and this host both claim to be the pool master, as many hosts side "
-            "with each, and no fencing history tells which is the old one; run "
-            "xe pool-emergency-reset-master master-address=<the real master> on the other"
-            % p.describe(rival)
-        )
-    return mine is not None and (theirs is None or mine > theirs)
+    one (a master is replaced only once fenced). True if that is this host. A node just
+    back from its fence may not have its fencer's history yet: ask again for a while;
+    still no fence of either (history lost with a cluster restart) is "cannot tell"."""
+    deadline = time.time() + min(10.0, p.res.timeout / 3)
+    rival_node = p.node_of_host(rival)
+    while True:
+        mine = pacemaker.fenced_since(p.node(), 0)
+        theirs = pacemaker.fenced_since(rival_node, 0)
+        if mine != theirs:
+            return mine is not None and (theirs is None or mine > theirs)
+        if time.time() >= deadline:
+            raise ocf.generic(
+                "host %s and this host both claim to be the pool master, as many hosts "
+                "side with each, and no fencing history tells which is the old one; run "
+                "xe pool-emergency-reset-master master-address=<the real master> on the other"
+                % p.describe(rival)
+            )
+        time.sleep(1.0)
 
 
 @AGENT.action("promote", timeout=300)

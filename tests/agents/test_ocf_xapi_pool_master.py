@@ -6,6 +6,7 @@ the hypervisor truth's invariant (no VM on two hosts at once).
 
 import shutil
 import socket
+import threading
 
 import pytest
 
@@ -157,9 +158,24 @@ def test_two_masters_and_nothing_to_tell_which_is_old_is_an_error(pcmk, sim):
     sim.power_on("host1")
     pcmk.history_lost()
     for node in ("host1", "host2"):
-        probe = master(pcmk, "monitor", node, meta={"interval": 0})
+        probe = master(pcmk, "monitor", node, meta={"interval": 0, "timeout": 6000})
         assert probe.rc == ocf.ERR_GENERIC and "both claim to be the pool master" in probe.reason
     assert [sim.host_state(h)["role"] for h in ("host1", "host2")] == ["master", "master"]
+
+
+def test_a_rebooted_old_master_waits_for_the_fencing_history_to_reach_its_node(pcmk, sim):
+    sim.power_off("host3")
+    sim.power_off("host1")
+    pcmk.fence("host1", action="reboot")
+    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    pcmk.history_lost()  # host1's fencer has not synced the history from its peers yet
+    synced = threading.Timer(1.5, pcmk.fence, ("host1",), {"action": "reboot"})
+    synced.start()
+    probe = master(pcmk, "monitor", "host1", meta={"interval": 0})
+    synced.join()
+    assert probe.rc == ocf.NOT_RUNNING and "old pool master" in probe.stderr, probe
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
 
 
 def test_a_host_in_maintenance_is_never_promoted(started, sim):

@@ -8,8 +8,9 @@ Needs root (a real lab: see docs/lab.md). For each setup (``three-node``: 3 host
 majority; ``two-node``: 2 hosts + corosync-qnetd arbiter) one lab is brought up with
 xenha's generated configuration (corosync timings included). Every other trial cuts
 the power of the pool master (a master takeover and VM restarts), the others that of
-the slave running the most VMs; each waits for every VM of that host to run on a
-survivor (and for a new master), lets the fenced host reboot and rejoin, and goes on.
+the slave running the most VMs (the master when no slave runs one); each waits for
+every VM of that host to run on a survivor (and for a new master), lets the fenced host
+reboot and rejoin, and goes on.
 The stock baseline uses the same lab with plain Pacemaker: ``fence_ipmilan`` against
 the same BMCs (stonith-action=off, the host powered on again through its BMC between
 trials) and one ``ocf:pacemaker:Dummy`` per VM; each trial cuts the host running the
@@ -57,7 +58,7 @@ def settle(lab, timeout=180):
         lab.wait_online([h.name for h in lab.hosts], timeout=timeout)
     except XenhaError as e:
         raise Unsettled(str(e)) from None
-    lab.hosts[0].exec(
+    next(h for h in lab.hosts if h.is_on()).exec(
         ["crm_resource", "--wait", "--timeout", "%ds" % timeout], timeout=timeout + 10, check=False
     )
 
@@ -97,7 +98,9 @@ def xenha_trial(lab, victim_name, results, timeout=90):
     done, new_master = {}, None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and (
-        len(done) < len(lost) or (was_master and new_master is None)
+        len(done) < len(lost)
+        or (was_master and new_master is None)
+        or not phases_from_events(victim_name, cut)["fence_done"]
     ):
         now = time.time()
         where = demo.running_where(sim.truth(), info)
@@ -158,6 +161,16 @@ def placement(lab):
             if rsc.get("role") in ("Started", "Promoted", "Unpromoted"):
                 where.setdefault(node.get("name"), []).append(rsc.get("id"))
     return where
+
+
+def promoted(lab):
+    """The node where Pacemaker holds the pool master role Promoted."""
+    via = next(h for h in lab.hosts if h.is_on())
+    xml = via.exec(["crm_mon", "--output-as=xml", "--include=resources"], check=False)
+    for rsc in ET.fromstring(xml[xml.index("<") :]).iter("resource"):
+        if rsc.get("id", "").startswith("pool-master") and rsc.get("role") == "Promoted":
+            return rsc.find("node").get("name")
+    raise Unsettled("no node holds the pool master role")
 
 
 def busiest(lab, prefix, trial, exclude=None):
@@ -256,11 +269,12 @@ def run_setup(name, trials, stock, hiccup, log, logs=None):
         lab.configure(progress=log)
         ours, report["double_runs"] = [], []
         for i in range(trials):
-            # Every other trial cuts the pool master, the others the busiest slave.
-            master = next(
-                h.name for h in lab.hosts if xapi.control().host_state(h.name)["role"] == "master"
-            )
+            # Every other trial cuts the pool master, the others the busiest slave (the
+            # master again when no slave runs a VM, as in a two-node pool after a cut).
+            master = promoted(lab)
             victim = master if i % 2 == 0 else busiest(lab, "vm-", i, exclude=master)
+            if not any(r.startswith("vm-") for r in placement(lab)[victim]):
+                victim = master
             phases, double_runs = xenha_trial(lab, victim, ours)
             report["xenha"] = summary(ours)
             report["xenha_master_cut"] = summary([t for t in ours if t["master"]])

@@ -113,7 +113,10 @@ def _properties(cfg, model, count):
         ("stonith-timeout", model["fencing"]["timeout"]),
         ("no-quorum-policy", model["quorum"]["no_quorum_policy"]),
     ]
-    if count == 2:
+    if model["quorum"]["mode"] == "two_node":
+        # Without an arbiter both halves of a split keep quorum and race to fence each
+        # other. With qdevice only the half with the arbiter's vote fences, and the delay
+        # would only hold back every failover of the busier node.
         cfg.properties.append(("priority-fencing-delay", model["fencing"]["race_delay"]))
     res = model["resources"]
     cfg.rsc_defaults += [

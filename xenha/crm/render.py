@@ -63,7 +63,11 @@ def render(model, fmt="crm", source="the description"):
 
         token = model["cluster"]["token_ms"]
         return template.render(
-            m=model, source=source, totem=totem.timings(token), lost_after=token * 2.2 / 1000
+            m=model,
+            source=source,
+            totem=totem.timings(token),
+            lost_after=token * 2.2 / 1000,
+            qdevice=totem.qdevice_timings(),
         )
     cfg = plan.build(model)
     by_id = {p.id: p for p in cfg.primitives}

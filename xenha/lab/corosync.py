@@ -42,7 +42,7 @@ QDEVICE = """\
 	device {{
 		model: net
 		votes: 1
-		net {{
+{timings}		net {{
 			host: {host}
 			algorithm: ffsplit
 			tls: off
@@ -56,7 +56,8 @@ QUORUM_MODES = ("majority", "two-node", "qdevice")
 def render(hosts, quorum="majority", token_ms=DEFAULT_TOKEN_MS, cluster="xenha-lab", arbiter=None):
     """Lab corosync.conf for ``quorum`` in QUORUM_MODES (``arbiter``: qnetd's address)."""
     if quorum == "qdevice":
-        extra = QDEVICE.format(host=arbiter)
+        timings = "".join("\t\t%s: %s\n" % kv for kv in totem.qdevice_timings())
+        extra = QDEVICE.format(host=arbiter, timings=timings)
     elif quorum == "two-node":
         if len(hosts) != 2:
             raise ValueError("two-node quorum needs exactly 2 hosts, not %d" % len(hosts))
