@@ -4,24 +4,15 @@ Pool: host1 (master), host2, host3, one VM running on each. Every test ends with
 the hypervisor truth's invariant (no VM on two hosts at once).
 """
 
-import shutil
 import socket
 import threading
 
 import pytest
 
-from tests.agents.ocf_harness import Pacemaker, install_agents
 from xenha import ocf
 from xenha.lab.xapisim.testing import running_pool
 
 HOSTS = ("host1", "host2", "host3")
-
-
-@pytest.fixture(scope="module")
-def ocf_dir():
-    root, path = install_agents()
-    yield path
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -29,13 +20,6 @@ def sim():
     with running_pool(hosts=3, vms=3) as s:
         yield s
         assert s.double_runs() == []
-
-
-@pytest.fixture
-def pcmk(sim, ocf_dir):
-    p = Pacemaker(sim, ocf_dir)
-    yield p
-    p.close()
 
 
 def closed_port():

@@ -5,13 +5,11 @@ a template. Every test ends with the hypervisor truth's invariant: no VM ever ra
 on two hosts at once.
 """
 
-import shutil
 import threading
 import time
 
 import pytest
 
-from tests.agents.ocf_harness import Pacemaker, install_agents
 from xenha import ocf
 from xenha.lab.xapisim.testing import running_pool
 
@@ -28,25 +26,11 @@ STATE = {
 }
 
 
-@pytest.fixture(scope="module")
-def ocf_dir():
-    root, path = install_agents()
-    yield path
-    shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture
 def sim():
     with running_pool(state=STATE) as s:
         yield s
         assert s.double_runs() == []
-
-
-@pytest.fixture
-def pcmk(sim, ocf_dir):
-    p = Pacemaker(sim, ocf_dir)
-    yield p
-    p.close()
 
 
 def xen_vm(pcmk, action, node, vm=WEB, **kw):

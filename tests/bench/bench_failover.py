@@ -26,7 +26,6 @@ import os
 import statistics
 import sys
 import time
-import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -151,12 +150,16 @@ def stock_config(lab):
     return STOCK.format(fences=fences, dummies=dummies) + timeline.install_recorder()
 
 
+def resources(lab):
+    """The ``resource`` elements of the cluster status (clone instances included)."""
+    root = lab.crm_mon()
+    return [] if root is None else list(root.iter("resource"))
+
+
 def placement(lab):
     """``{node: [resource ids started there]}`` as crm_mon reports it."""
-    via = next(h for h in lab.hosts if h.is_on())
-    xml = via.exec(["crm_mon", "--output-as=xml", "--include=resources"], check=False)
     where = {h.name: [] for h in lab.hosts}
-    for rsc in ET.fromstring(xml[xml.index("<") :]).iter("resource"):
+    for rsc in resources(lab):
         for node in rsc.iterfind("node"):
             if rsc.get("role") in ("Started", "Promoted", "Unpromoted"):
                 where.setdefault(node.get("name"), []).append(rsc.get("id"))
@@ -165,9 +168,7 @@ def placement(lab):
 
 def promoted(lab):
     """The node where Pacemaker holds the pool master role Promoted."""
-    via = next(h for h in lab.hosts if h.is_on())
-    xml = via.exec(["crm_mon", "--output-as=xml", "--include=resources"], check=False)
-    for rsc in ET.fromstring(xml[xml.index("<") :]).iter("resource"):
+    for rsc in resources(lab):
         if rsc.get("id", "").startswith("pool-master") and rsc.get("role") == "Promoted":
             return rsc.find("node").get("name")
     raise Unsettled("no node holds the pool master role")

@@ -66,7 +66,7 @@ def render(model, fmt="crm", source="the description"):
             m=model,
             source=source,
             totem=totem.timings(token),
-            lost_after=token * 2.2 / 1000,
+            lost_after=totem.lost_after(token),
             qdevice=totem.qdevice_timings(),
         )
     cfg = plan.build(model)

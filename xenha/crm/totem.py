@@ -25,6 +25,11 @@ def timings(token_ms=DEFAULT_TOKEN_MS):
     ]
 
 
+def lost_after(token_ms=DEFAULT_TOKEN_MS):
+    """Seconds from a host's last token to the membership without it: token + consensus."""
+    return token_ms * 2.2 / 1000
+
+
 def qdevice_timings():
     """``[(key, value)]`` for quorum.device: with corosync-qdevice's defaults (10 s, 30 s
     while the membership changes) the arbiter notices a dead node's qdevice only after

@@ -7,14 +7,12 @@ changes, before any BMC can report the new state: an OFF read back from a lab
 BMC means the host is already dead, as with real hardware.
 """
 
-import subprocess
 import sys
 import time
 
-from xenha.errors import XenhaError
 from xenha.lab import network
 from xenha.lab.hosts import STATE
-from xenha.lab.proc import PidFile, run
+from xenha.lab.proc import run, spawn, wait_for_line
 
 RACK = STATE / "rack.json"
 SECRET = STATE / "bmc.secret"
@@ -24,10 +22,6 @@ PORT = 623
 
 def address(host):
     return network.PREFIX + str(100 + host.index)
-
-
-def _pidfile(host):
-    return PidFile(STATE / ("bmc-%s.pid" % host.name))
 
 
 def start(hosts, outlets=(), timeout=15.0):
@@ -62,34 +56,20 @@ def start(hosts, outlets=(), timeout=15.0):
             "--password-file",
             str(SECRET),
         ]
-        with open(STATE / ("bmc-%s.log" % h.name), "w") as log:
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
-            )
-        _pidfile(h).write(proc.pid)
-        procs.append((h, proc))
+        procs.append((h, spawn(argv, _log(h), STATE / ("bmc-%s.pid" % h.name))))
     deadline = time.monotonic() + timeout
     for h, proc in procs:
-        logfile = STATE / ("bmc-%s.log" % h.name)
-        while "listening" not in logfile.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise XenhaError("BMC of %s did not start: %s" % (h.name, logfile.read_text()))
-            time.sleep(0.05)
+        wait_for_line(proc, _log(h), "listening", deadline, "BMC of %s" % h.name)
+
+
+def _log(host):
+    return STATE / ("bmc-%s.log" % host.name)
 
 
 def ipmitool(host, *command):
     """Run ``ipmitool`` against ``host``'s BMC over IPMI-over-LAN; its output."""
     argv = ["ipmitool", "-I", "lanplus", "-H", address(host), "-p", str(PORT), "-U", USER]
-    r = subprocess.run(
-        argv + ["-f", str(SECRET)] + list(command),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-        timeout=30,
-    )
-    if r.returncode != 0:
-        raise XenhaError("ipmitool %s: %s" % (" ".join(command), r.stdout.strip()))
-    return r.stdout.strip()
+    return run(argv + ["-f", str(SECRET)] + list(command), timeout=30).strip()
 
 
 def power(host, state):

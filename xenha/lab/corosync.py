@@ -56,8 +56,7 @@ QUORUM_MODES = ("majority", "two-node", "qdevice")
 def render(hosts, quorum="majority", token_ms=DEFAULT_TOKEN_MS, cluster="xenha-lab", arbiter=None):
     """Lab corosync.conf for ``quorum`` in QUORUM_MODES (``arbiter``: qnetd's address)."""
     if quorum == "qdevice":
-        timings = "".join("\t\t%s: %s\n" % kv for kv in totem.qdevice_timings())
-        extra = QDEVICE.format(host=arbiter, timings=timings)
+        extra = QDEVICE.format(host=arbiter, timings=_lines(totem.qdevice_timings(), 2))
     elif quorum == "two-node":
         if len(hosts) != 2:
             raise ValueError("two-node quorum needs exactly 2 hosts, not %d" % len(hosts))
@@ -67,5 +66,10 @@ def render(hosts, quorum="majority", token_ms=DEFAULT_TOKEN_MS, cluster="xenha-l
     else:
         raise ValueError("unknown quorum mode %r" % quorum)
     nodes = "".join(NODE.format(name=h.name, index=h.index, address=h.address) for h in hosts)
-    timings = "".join("\t%s: %s\n" % kv for kv in totem.timings(token_ms))
+    timings = _lines(totem.timings(token_ms), 1)
     return TEMPLATE.format(cluster=cluster, timings=timings, quorum=extra, nodes=nodes)
+
+
+def _lines(pairs, depth):
+    """``key: value`` lines, indented ``depth`` tabs."""
+    return "".join("\t" * depth + "%s: %s\n" % kv for kv in pairs)

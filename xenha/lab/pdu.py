@@ -3,15 +3,13 @@ bridge (198.18.0.100, UDP 161) and switching the same rack as the BMCs, so an ou
 switched off really cuts its host (``xenha lab up --fencing apc`` or ``ipmi,apc``)."""
 
 import secrets
-import subprocess
 import sys
 import time
 
-from xenha.errors import XenhaError
 from xenha.lab import network
 from xenha.lab.hosts import STATE
 from xenha.lab.power.apc_pdu import snmpd_conf
-from xenha.lab.proc import PidFile, run
+from xenha.lab.proc import run, spawn, wait_for_line
 
 ADDRESS = network.PREFIX + "100"
 PORT = 161
@@ -37,17 +35,5 @@ def start(rack, timeout=15.0):
     conf.chmod(0o600)
     run(["ip", "addr", "add", ADDRESS + "/24", "dev", network.BRIDGE])
     argv = [sys.executable, "-m", "xenha.lab.power.apc_pdu", "serve", "--conf", str(conf)]
-    with open(LOG, "w") as log:
-        proc = subprocess.Popen(
-            argv + ["--state-dir", str(state_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    PidFile(STATE / "pdu.pid").write(proc.pid)
-    deadline = time.monotonic() + timeout
-    while "NET-SNMP version" not in LOG.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise XenhaError("the lab PDU did not start: %s" % LOG.read_text()[-500:])
-        time.sleep(0.05)
+    proc = spawn(argv + ["--state-dir", str(state_dir)], LOG, STATE / "pdu.pid")
+    wait_for_line(proc, LOG, "NET-SNMP version", time.monotonic() + timeout, "the lab PDU")

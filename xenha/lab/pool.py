@@ -183,13 +183,20 @@ class Lab:
         xapi.control().power_on(host.name)
         host.power_on()
 
-    def members(self, via=None):
-        """``{node: online?}`` and the DC, as the cluster (seen from ``via``) reports it."""
+    def crm_mon(self, via=None):
+        """The cluster status (``crm_mon`` XML) seen from ``via`` (default: a running
+        host), parsed; None while it cannot be read."""
         via = via or next(h for h in self.hosts if h.is_on())
         xml = via.exec(["crm_mon", "--output-as=xml"], check=False)
         try:
-            root = ET.fromstring(xml[xml.index("<") :])
+            return ET.fromstring(xml[xml.index("<") :])
         except (ValueError, ET.ParseError):
+            return None
+
+    def members(self, via=None):
+        """``{node: online?}`` and the DC, as the cluster (seen from ``via``) reports it."""
+        root = self.crm_mon(via)
+        if root is None:
             return {}, None
         nodes = {n.get("name"): n.get("online") == "true" for n in root.iterfind("nodes/node")}
         dc = root.find("summary/current_dc")

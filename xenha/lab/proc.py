@@ -24,6 +24,26 @@ def run(argv, check=True, timeout=60, **kw):
     return r.stdout
 
 
+def spawn(argv, log, pidfile):
+    """Start a lab daemon in its own session, its output to the file ``log``, recorded in
+    ``pidfile`` (so ``xenha lab down`` kills it); the Popen."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+    PidFile(pidfile).write(proc.pid)
+    return proc
+
+
+def wait_for_line(proc, log, text, deadline, what):
+    """Wait until ``text`` shows in ``proc``'s ``log``; its death or the (monotonic)
+    ``deadline`` is an error naming ``what``."""
+    while text not in Path(log).read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise XenhaError("%s did not start: %s" % (what, Path(log).read_text()[-500:]))
+        time.sleep(0.05)
+
+
 def start_time(pid):
     """The kernel's start time of a live process (field 22 of /proc/PID/stat); None if gone."""
     try:
