@@ -12,7 +12,7 @@ import time
 from xenha import ocf, pacemaker
 from xenha.pool_agent import CONNECTION_PARAMETERS, pool
 
-AGENT = ocf.Agent(
+AGENT = ocf.ResourceAgent(
     "xapi-pool-master",
     version="1.0",
     shortdesc="The pool master role of a XAPI pool",

@@ -10,9 +10,9 @@ import time
 
 from xenha import ocf, pacemaker
 from xenha.errors import XenhaError
-from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, is_connection_error, pool, xapi_time
+from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, is_xapi_failure, pool, xapi_time
 
-AGENT = ocf.Agent(
+AGENT = ocf.ResourceAgent(
     "xen-vm",
     version="1.0",
     shortdesc="A VM of a XAPI pool (XenServer / XCP-ng)",
@@ -70,7 +70,7 @@ def _vm_to_stop(p, here):
     try:
         return _vm(p)
     except XenhaError as e:
-        if is_connection_error(e):
+        if is_xapi_failure(e):
             raise
         live_here = [(state, here) for state in LIVE]
         if any(_state(p, ref) in live_here for ref in p.api.VM.get_by_name_label(p.res.params.vm)):

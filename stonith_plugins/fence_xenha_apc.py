@@ -1,10 +1,10 @@
 """fence_xenha_apc: APC switched rack PDU outlets over SNMP v1, v2c or v3."""
 
 from xenha.fencing import options as o
-from xenha.fencing.agent import Agent, run
+from xenha.fencing.agent import FenceAgent, run
 from xenha.fencing.apc_snmp import ApcSnmpDevice
 
-AGENT = Agent(
+AGENT = FenceAgent(
     name="fence_xenha_apc",
     shortdesc="Fence agent for APC switched rack PDUs over SNMP (xenha)",
     longdesc="fence_xenha_apc switches the outlets of an APC switched rack PDU (PowerNet-MIB"

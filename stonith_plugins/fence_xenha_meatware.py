@@ -2,9 +2,9 @@
 
 from xenha.fencing import meatware
 from xenha.fencing import options as o
-from xenha.fencing.agent import Agent, run
+from xenha.fencing.agent import FenceAgent, run
 
-AGENT = Agent(
+AGENT = FenceAgent(
     name="fence_xenha_meatware",
     shortdesc="Manual fencing: an operator powers the node off and confirms (xenha)",
     longdesc="fence_xenha_meatware asks a person to cut the power of a node: it logs a critical"

@@ -2,9 +2,9 @@
 
 from xenha.fencing import options as o
 from xenha.fencing import script
-from xenha.fencing.agent import Agent, run
+from xenha.fencing.agent import FenceAgent, run
 
-AGENT = Agent(
+AGENT = FenceAgent(
     name="fence_xenha_script",
     shortdesc="Fence agent running HA-Lizard custom fence scripts (xenha)",
     longdesc="fence_xenha_script runs <script_dir>/<NAME>/<NAME>.sh <plug> <start|stop>, the"
@@ -14,7 +14,7 @@ AGENT = Agent(
     " needs stop_confirms_off=1, which trusts its exit code as HA-Lizard did: only as safe as"
     " the script. The script must belong to root and not be writable by others.",
     device=script.ScriptDevice,
-    options=o.COMMON[:3]
+    options=(o.ACTION, o.PLUG, o.VERBOSE)
     + (
         o.POWER_TIMEOUT,
         o.POWER_WAIT,

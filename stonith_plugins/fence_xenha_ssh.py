@@ -1,7 +1,7 @@
 """fence_xenha_ssh (test only): power commands run over SSH on a power controller."""
 
 from xenha.fencing import options as o
-from xenha.fencing.agent import Agent, run
+from xenha.fencing.agent import FenceAgent, run
 from xenha.fencing.ssh import CommandTemplateDevice
 
 
@@ -11,7 +11,7 @@ def _command(name, desc):
     )
 
 
-AGENT = Agent(
+AGENT = FenceAgent(
     name="fence_xenha_ssh",
     shortdesc="TEST ONLY: fencing by commands over SSH (xenha)",
     longdesc="fence_xenha_ssh is for test labs only. It logs in over SSH (key or password,"

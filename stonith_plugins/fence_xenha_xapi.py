@@ -1,10 +1,10 @@
 """fence_xenha_xapi: HA-Lizard's POOL method, declare a lost host dead in the XAPI pool."""
 
 from xenha.fencing import options as o
-from xenha.fencing.agent import Agent, run
+from xenha.fencing.agent import FenceAgent, run
 from xenha.fencing.xapi_pool import OPTIONS, PoolHostDevice
 
-AGENT = Agent(
+AGENT = FenceAgent(
     name="fence_xenha_xapi",
     shortdesc="XAPI pool fencing: declare a lost host dead (xenha; cuts no power)",
     longdesc="fence_xenha_xapi is HA-Lizard's POOL fencing method. It switches no power: it"

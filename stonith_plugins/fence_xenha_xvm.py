@@ -1,10 +1,10 @@
 """fence_xenha_xvm: pool hosts that are VMs on one Dom0 (nested labs), powered off via XAPI."""
 
 from xenha.fencing import options as o
-from xenha.fencing.agent import Agent, run
+from xenha.fencing.agent import FenceAgent, run
 from xenha.fencing.xapi_pool import OPTIONS, VmDevice
 
-AGENT = Agent(
+AGENT = FenceAgent(
     name="fence_xenha_xvm",
     shortdesc="Fence agent for pool hosts that are VMs on a Dom0 (xenha)",
     longdesc="fence_xenha_xvm is for nested test pools whose hosts are VMs on one Dom0 (HA-Lizard"

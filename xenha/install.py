@@ -27,7 +27,7 @@ ALERT_USER = "hacluster"
 MANIFEST = "var/lib/xenha/install-manifest.json"
 
 
-class Agent:
+class Installable:
     """One executable to install: its module, where it goes under the root, and the
     directory (if any) it keeps state in, owned by the user Pacemaker runs it as."""
 
@@ -45,7 +45,7 @@ class Agent:
         ).format(python=python, module=self.module)
 
     def __repr__(self):
-        return "Agent(%r, %r)" % (self.module, self.relpath)
+        return "Installable(%r, %r)" % (self.module, self.relpath)
 
 
 def _modules(package):
@@ -57,14 +57,15 @@ def shipped_agents():
     """The OCF agents (``xen_vm`` -> ``xen-vm``), fence agents and alert agents
     (``alert_email`` -> ``alert-email``) this xenha ships."""
     agents = [
-        Agent("ocf_agents." + m, OCF_DIR + "/" + m.replace("_", "-"))
+        Installable("ocf_agents." + m, OCF_DIR + "/" + m.replace("_", "-"))
         for m in _modules("ocf_agents")
     ]
     agents += [
-        Agent("stonith_plugins." + m, FENCE_DIR + "/" + m) for m in _modules("stonith_plugins")
+        Installable("stonith_plugins." + m, FENCE_DIR + "/" + m)
+        for m in _modules("stonith_plugins")
     ]
     agents += [
-        Agent("alert_agents." + m, ALERT_DIR + "/" + m.replace("_", "-"), ALERT_STATE_DIR)
+        Installable("alert_agents." + m, ALERT_DIR + "/" + m.replace("_", "-"), ALERT_STATE_DIR)
         for m in _modules("alert_agents")
     ]
     return agents

@@ -1,6 +1,6 @@
 """OCF 1.1 resource-agent plumbing: metadata, typed parameters, exit codes and reasons.
 
-An agent module declares an :class:`Agent` (its metadata and parameters), then
+An agent module declares an :class:`ResourceAgent` (its metadata and parameters), then
 one short function per action, registered with ``@AGENT.action(...)``; its
 ``main()`` calls ``AGENT.run()``. Each handler receives a :class:`Resource`
 (typed parameters, Pacemaker meta attributes, probe detection, logging) and
@@ -298,8 +298,8 @@ class Resource:
         self.log.error(reason)
 
 
-class Agent:
-    """An OCF agent: its metadata, parameters and action handlers."""
+class ResourceAgent:
+    """An OCF resource agent: its metadata, parameters and action handlers."""
 
     def __init__(self, name, shortdesc, longdesc, version, parameters):
         self.name = name

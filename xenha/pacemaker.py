@@ -19,7 +19,7 @@ class PacemakerError(XenhaError):
 
 
 def _run(argv, timeout):
-    from xenha.command import CommandTimeout, run
+    from xenha.process import CommandTimeout, run
 
     try:
         return run(argv, timeout)

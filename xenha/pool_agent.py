@@ -127,7 +127,7 @@ class Pool:
         try:
             return self.client.resolve_host(name)
         except XenhaError as e:
-            if is_connection_error(e):
+            if is_xapi_failure(e):
                 raise
             raise ocf.configured(
                 "cannot find the pool host of node %s (%s): %s; set host_map" % (node, name, e)
@@ -201,7 +201,9 @@ def _utc(epoch):
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
 
 
-def is_connection_error(e):
+def is_xapi_failure(e):
+    """Whether ``e`` came from XAPI (no answer, or an answer with an error code) rather
+    than from what the agent was asked (an unknown or ambiguous name)."""
     from xenha.xapi import XapiError, XapiUnreachable
 
     return isinstance(e, (XapiUnreachable, XapiError))

@@ -7,7 +7,7 @@ import urllib.parse
 import pytest
 
 from tests.agents.fence import install_agents, run_agent, run_watching_ps
-from xenha.lab.xapisim.testing import running_pool
+from xenha.lab.pool.testing import running_pool
 
 TIMING = {"heartbeat_interval": 0.2, "assumed_dead_interval": 1.0}
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from xenha.lab.xapisim.testing import running_pool
+from xenha.lab.pool.testing import running_pool
 
 FENCE_XENAPI = "/usr/sbin/fence_xenapi"
 

@@ -16,7 +16,7 @@ import pytest
 from tests.agents.ocf_harness import Pacemaker
 from tests.conftest import REPO
 from xenha import install
-from xenha.lab.xapisim.testing import running_pool
+from xenha.lab.pool.testing import running_pool
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from xenha import ocf
-from xenha.lab.xapisim.testing import running_pool
+from xenha.lab.pool.testing import running_pool
 
 HOSTS = ("host1", "host2", "host3")
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from xenha import ocf
-from xenha.lab.xapisim.testing import running_pool
+from xenha.lab.pool.testing import running_pool
 
 WEB = "6a1c58a2-0d4e-4c61-9d8e-3c2f1e0b7a11"
 DB = "0f5e2b7c-9a64-4b1e-8c3d-2d7a9e4b6c22"

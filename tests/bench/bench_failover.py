@@ -31,9 +31,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, REPO)
 
 from xenha.errors import XenhaError  # noqa: E402
-from xenha.lab import bmcs, demo, timeline, xapi  # noqa: E402
-from xenha.lab.pool import Lab, down  # noqa: E402
-from xenha.lab.power_hook import LOG as POWER_LOG  # noqa: E402
+from xenha.lab.cluster import Lab, down  # noqa: E402
+from xenha.lab.pool import service  # noqa: E402
+from xenha.lab.power import bmcs  # noqa: E402
+from xenha.lab.power.hook import LOG as POWER_LOG  # noqa: E402
+from xenha.lab.scenarios import demo, timeline  # noqa: E402
 
 SETUPS = {"three-node": (3, "majority"), "two-node": (2, "qdevice")}
 
@@ -87,7 +89,7 @@ def phases_from_events(victim, cut):
 def xenha_trial(lab, victim_name, results, timeout=90):
     """Cut ``victim_name``; wait for its VMs on survivors (and, if it was the pool master,
     for a new master). Its phases are appended to ``results`` before the cluster settles."""
-    info, sim = xapi.info(), xapi.control()
+    info, sim = service.info(), service.control()
     was_master = sim.host_state(victim_name)["role"] == "master"
     lost = [
         vm for vm, hosts in demo.running_where(sim.truth(), info).items() if victim_name in hosts
@@ -133,7 +135,7 @@ rsc_defaults rsc-options: resource-stickiness=1000
 
 
 def stock_config(lab):
-    sim_where = demo.running_where(xapi.control().truth(), xapi.info())
+    sim_where = demo.running_where(service.control().truth(), service.info())
     fences, dummies = "", ""
     for h in lab.hosts:
         fences += (

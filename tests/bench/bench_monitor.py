@@ -26,7 +26,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 
 from xenha import install  # noqa: E402
-from xenha.lab.xapisim.testing import running_pool  # noqa: E402
+from xenha.lab.pool.testing import running_pool  # noqa: E402
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 FENCE_XENAPI = "/usr/sbin/fence_xenapi"

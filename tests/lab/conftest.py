@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from xenha.lab import pool
+from xenha.lab import cluster
 
 
 def pytest_collection_modifyitems(items):
@@ -24,9 +24,9 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture
 def lab3():
     """A fresh 3-host cluster, taken down afterwards whatever happens."""
-    lab = pool.Lab(3)
+    lab = cluster.Lab(3)
     try:
         lab.up(progress=lambda msg: None)
         yield lab
     finally:
-        pool.down()
+        cluster.down()

@@ -10,10 +10,13 @@ import time
 
 import pytest
 
-from xenha.lab import bmcs, demo, network, timeline, xapi
+from xenha.lab import network
+from xenha.lab.cluster import Lab, down
 from xenha.lab.hosts import STATE
-from xenha.lab.pool import Lab, down
-from xenha.lab.power_hook import LOG as POWER_LOG
+from xenha.lab.pool import service
+from xenha.lab.power import bmcs
+from xenha.lab.power.hook import LOG as POWER_LOG
+from xenha.lab.scenarios import demo, timeline
 
 XENHA = os.path.join(os.path.dirname(sys.executable), "xenha")
 
@@ -34,7 +37,7 @@ def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi"):
 
 
 def where():
-    return demo.running_where(xapi.control().truth(), xapi.info())
+    return demo.running_where(service.control().truth(), service.info())
 
 
 def wait_for(predicate, timeout, what):
@@ -62,7 +65,7 @@ def crm(lab, *argv, via=None):
 
 def assert_invariants(lost=()):
     """No double run ever; every VM on exactly one host, none on a host that lost power."""
-    sim = xapi.control()
+    sim = service.control()
     assert sim.double_runs() == []
     for vm, hosts in where().items():
         assert len(hosts) == 1, (vm, hosts)
@@ -105,7 +108,7 @@ def test_slave_power_cut_is_fenced_and_its_vms_restart_on_survivors():
 
         for vm, times in wait_for(starts, 10, "start results of the lost VMs").items():
             assert min(times) > off[0], "%s started before its host was fenced" % vm
-        assert xapi.control().host_state("host1")["role"] == "master"
+        assert service.control().host_state("host1")["role"] == "master"
         assert_invariants()
 
 
@@ -119,11 +122,11 @@ def test_master_power_cut_demo():
 
 def test_vm_crash_is_restarted_in_place():
     with configured_lab():
-        info = xapi.info()
+        info = service.info()
         vm = next(v for v in info["vms"] if v["name"] == "vm2")
         home = where()["vm2"]
         t = time.time()
-        xapi.control().kill_domain(vm["uuid"])
+        service.control().kill_domain(vm["uuid"])
         assert where()["vm2"] == []
         # The xen-vm monitor (every 30 s) finds it stopped; Pacemaker recovers it in place.
         wait_for(lambda: where()["vm2"] == home, 90, "vm2 running again where it was")
@@ -171,7 +174,9 @@ def test_planned_moves_restart_nothing():
             "host3",
         )
         wait_for(
-            lambda: xapi.control().host_state("host3")["role"] == "master", 60, "host3 pool master"
+            lambda: service.control().host_state("host3")["role"] == "master",
+            60,
+            "host3 pool master",
         )
         crm(lab, "crm_resource", "--wait", "--timeout", "60s")
         vm_tasks = [

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from xenha.errors import XenhaError
-from xenha.lab import network, pool
+from xenha.lab import cluster, network
 from xenha.lab.hosts import STATE
 
 
@@ -60,10 +60,10 @@ def test_partition_and_heal(lab3):
 
 
 def test_down_leaves_nothing_behind():
-    lab = pool.Lab(2)
+    lab = cluster.Lab(2)
     lab.up(progress=lambda msg: None)
     pids = [h.init.pid() for h in lab.hosts]
-    pool.down()
+    cluster.down()
     assert network.lab_namespaces() == []
     assert not STATE.exists()
     for pid in pids:
@@ -71,7 +71,7 @@ def test_down_leaves_nothing_behind():
 
 
 def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
-    lab = pool.Lab(2, quorum="qdevice")
+    lab = cluster.Lab(2, quorum="qdevice")
     try:
         lab.up(progress=lambda msg: None)
         h1, h2 = lab.hosts
@@ -86,12 +86,12 @@ def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
         assert [quorate(h1), quorate(h2)].count(True) == 1
         assert quorate(h1)  # ffsplit's tie-breaker: the lowest node ID
     finally:
-        pool.down()
+        cluster.down()
 
 
 def test_hosts_reach_their_pool_like_a_dom0_does(lab3):
     """Local socket on each host; a slave follows HOST_IS_SLAVE over the lab network."""
-    from xenha.lab import xapi
+    from xenha.lab.pool import service
 
     script = (
         "import json,sys; from xenha.xapi import Settings, Client;"
@@ -100,10 +100,10 @@ def test_hosts_reach_their_pool_like_a_dom0_does(lab3):
         "cache_dir=None);"
         "n=c.xenapi.host.get_name_label;"
         "print(n(c.this_host()), n(c.master()))"
-    ) % str(xapi.INFO)
+    ) % str(service.INFO)
     h1, h2, _ = lab3.hosts
     assert h2.exec([sys.executable, "-c", script]).split() == ["host2", "host1"]
     lab3.crash(h1)
     r = h2.exec([sys.executable, "-c", script], check=False)
     assert "XapiUnreachable" in r and "198.18.0.11" in r
-    assert xapi.control().double_runs() == []
+    assert service.control().double_runs() == []

@@ -6,11 +6,11 @@ import pytest
 
 from xenha.cli.lab import parse_groups
 from xenha.errors import XenhaError
-from xenha.lab import network, pool
+from xenha.lab import cluster, network
 
 
 def test_partition_groups_are_parsed_like_the_docs_say():
-    lab = pool.Lab(4)
+    lab = cluster.Lab(4)
     names = lambda gs: [[h.name for h in g] for g in gs]  # noqa: E731
     assert names(parse_groups(["host1,host2", "/", "host3"], lab)) == [
         ["host1", "host2"],

@@ -2,7 +2,7 @@
 
 import time
 
-from xenha.lab import timeline
+from xenha.lab.scenarios import timeline
 
 
 def wait_event(since, timeout=30.0, **match):

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from xenha import install
-from xenha.fencing import metadata, secrets
+from xenha.fencing import metadata
 from xenha.fencing import options as o
 
 RNG = "/usr/share/cluster/relaxng/metadata.rng"
@@ -105,28 +105,28 @@ def test_password_file_must_be_private(tmp_path):
     path = tmp_path / "pw"
     path.write_text("hunter2\nignored\n")
     os.chmod(str(path), 0o600)
-    assert secrets.password(_opts("password_file=%s\n" % path)) == "hunter2"
+    assert _opts("password_file=%s\n" % path).secret() == "hunter2"
     for mode in (0o640, 0o604, 0o660):
         os.chmod(str(path), mode)
         with pytest.raises(o.UsageError, match="chmod 600"):
-            secrets.password(_opts("password_file=%s\n" % path))
+            _opts("password_file=%s\n" % path).secret()
 
 
 def test_password_file_missing_or_empty(tmp_path):
     with pytest.raises(o.UsageError, match="No such file"):
-        secrets.password(_opts("password_file=%s\n" % (tmp_path / "nope")))
+        _opts("password_file=%s\n" % (tmp_path / "nope")).secret()
     empty = tmp_path / "empty"
     empty.write_text("")
     os.chmod(str(empty), 0o600)
     with pytest.raises(o.UsageError, match="empty"):
-        secrets.password(_opts("password_file=%s\n" % empty))
+        _opts("password_file=%s\n" % empty).secret()
 
 
 def test_password_script_runs_without_shell(tmp_path):
     script = tmp_path / "pw.sh"
     script.write_text('#!/bin/sh\necho "from-script-$1"\n')
     os.chmod(str(script), stat.S_IRWXU)
-    assert secrets.password(_opts("password_script=%s arg\n" % script)) == "from-script-arg"
+    assert _opts("password_script=%s arg\n" % script).secret() == "from-script-arg"
 
 
 @pytest.mark.parametrize(
@@ -142,12 +142,12 @@ def test_password_script_failures(tmp_path, body, message):
     script.write_text("#!/bin/sh\n%s\n" % body)
     os.chmod(str(script), stat.S_IRWXU)
     with pytest.raises(o.UsageError, match=message):
-        secrets.password(_opts("password_script=%s\nlogin_timeout=0.5\n" % script))
+        _opts("password_script=%s\nlogin_timeout=0.5\n" % script).secret()
 
 
 def test_no_password_at_all():
     with pytest.raises(o.UsageError, match="no password"):
-        secrets.password(_opts("ip=h\n"))
+        _opts("ip=h\n").secret()
 
 
 @pytest.mark.parametrize("agent", agents(), ids=lambda a: a.name)

@@ -11,8 +11,8 @@ from xenha import install as lib
 def agents(tmp_path):
     """The shipped agents plus one of each kind, so the round trip is never vacuous."""
     return lib.shipped_agents() + [
-        lib.Agent("xenha.cli.main", lib.OCF_DIR + "/probe-agent"),
-        lib.Agent("xenha.cli.main", lib.FENCE_DIR + "/fence_probe"),
+        lib.Installable("xenha.cli.main", lib.OCF_DIR + "/probe-agent"),
+        lib.Installable("xenha.cli.main", lib.FENCE_DIR + "/fence_probe"),
     ]
 
 

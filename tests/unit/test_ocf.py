@@ -8,7 +8,7 @@ import pytest
 
 from xenha import ocf
 
-AGENT = ocf.Agent(
+AGENT = ocf.ResourceAgent(
     "demo",
     version="2.0",
     shortdesc="Demo <agent>",
@@ -176,7 +176,9 @@ def test_declaration_mistakes_are_caught_early():
     with pytest.raises(ValueError):
         ocf.ActionSpec("monitor", 10, role="Master")
     with pytest.raises(ValueError):
-        ocf.Agent("a", "s", "l", "1", [ocf.Parameter("x", "x", "x"), ocf.Parameter("x", "y", "y")])
+        ocf.ResourceAgent(
+            "a", "s", "l", "1", [ocf.Parameter("x", "x", "x"), ocf.Parameter("x", "y", "y")]
+        )
 
 
 def test_logging_to_a_file_and_debug_switch(tmp_path):

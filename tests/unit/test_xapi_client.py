@@ -9,7 +9,7 @@ import time
 import pytest
 
 from xenha.errors import XenhaError
-from xenha.lab.xapisim.testing import running_pool
+from xenha.lab.pool.testing import running_pool
 from xenha.xapi import Client, Settings, XapiError, XapiUnreachable
 
 

@@ -11,8 +11,8 @@ import pytest
 import XenAPI
 
 from xenha.errors import XenhaError
-from xenha.lab.xapisim.testing import running_pool
-from xenha.lab.xapisim.tls import make_certificate, server_context
+from xenha.lab.pool.testing import running_pool
+from xenha.lab.pool.tls import make_certificate, server_context
 from xenha.xapi import Client, Settings, XapiUnreachable
 
 

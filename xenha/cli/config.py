@@ -227,7 +227,7 @@ def run_load(args):
 
 
 def run_import(args):
-    from xenha.model import halizard
+    from xenha.importers import halizard
 
     text, report = halizard.convert(args.settings, args.node, args.hosts_file, args.xapi_address)
     with open(args.output, "w") as f:
@@ -240,7 +240,7 @@ def run_import(args):
 
 def run_discover(args):
     from xenha.crm.agents import XAPI_DEFAULTS
-    from xenha.model import discover
+    from xenha.importers import discover
     from xenha.xapi import Settings
 
     xapi = _model(args.file)["pool"]["xapi"]

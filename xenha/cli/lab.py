@@ -140,7 +140,7 @@ def register(sub):
         "loopback address (same port for all), until interrupted. The password file, the "
         "endpoints and the control URL (sim.* calls) are printed. Needs no root.",
     )
-    from xenha.lab.xapisim.options import add_arguments
+    from xenha.lab.pool.options import add_arguments
 
     add_arguments(s)
     s.set_defaults(func=run_sim)
@@ -157,13 +157,13 @@ def register(sub):
 
 
 def _lab():
-    from xenha.lab.pool import Lab
+    from xenha.lab.cluster import Lab
 
     return Lab.current()
 
 
 def run_up(args):
-    from xenha.lab.pool import Lab
+    from xenha.lab.cluster import Lab
 
     lab = Lab(args.hosts, args.quorum, args.fencing)
     lab.up(vms=args.vms, token_ms=args.token)
@@ -171,7 +171,7 @@ def run_up(args):
         try:
             lab.configure()
         except BaseException:
-            from xenha.lab.pool import down
+            from xenha.lab.cluster import down
 
             down()
             raise
@@ -181,7 +181,7 @@ def run_up(args):
 def run_demo(args):
     import json
 
-    from xenha.lab import demo
+    from xenha.lab.scenarios import demo
 
     quiet = args.json
     report = demo.run(args.hosts, args.vms, progress=(lambda m: None) if quiet else print)
@@ -194,7 +194,7 @@ def run_demo(args):
 
 
 def run_down(args):
-    from xenha.lab.pool import down
+    from xenha.lab.cluster import down
 
     down()
     print("lab removed")
@@ -202,10 +202,10 @@ def run_down(args):
 
 
 def run_status(args):
-    from xenha.lab import xapi
+    from xenha.lab.pool import service
 
     lab = _lab()
-    info, sim = xapi.info(), xapi.control()
+    info, sim = service.info(), service.control()
     names = {h["uuid"]: h["name"] for h in info["hosts"]}
     names.update((v["uuid"], v["name"]) for v in info["vms"])
     truth = sim.truth()
@@ -244,7 +244,7 @@ def run_crash(args):
 
 
 def run_power(args):
-    from xenha.lab import bmcs
+    from xenha.lab.power import bmcs
 
     lab = _lab()
     print(bmcs.ipmitool(lab.host(args.host), "chassis", "power", args.state))
@@ -294,7 +294,7 @@ def run_heal(args):
 
 
 def run_sim(args):
-    from xenha.lab.xapisim.run import run
+    from xenha.lab.pool.run import run
 
     return run(args)
 

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 
-from xenha import command
+from xenha import process
 from xenha.errors import XenhaError
 
 # crmsh takes seconds on a large configuration; a cluster that stops answering
@@ -28,10 +28,10 @@ def _crm(argv, cib_file=None, stdin=None):
     if cib_file:
         env["CIB_file"] = cib_file
     try:
-        rc, out, err = command.run(argv, CRM_TIMEOUT, input=stdin, env=env)
+        rc, out, err = process.run(argv, CRM_TIMEOUT, input=stdin, env=env)
     except OSError as e:
         raise LoadError("cannot run %s (%s); install crmsh" % (argv[0], e.strerror)) from None
-    except command.CommandTimeout as e:
+    except process.CommandTimeout as e:
         raise LoadError("%s; is the cluster answering?" % e) from None
     if rc != 0:
         raise LoadError("%s failed:\n%s" % (" ".join(argv[:3]), (err or out).strip()))

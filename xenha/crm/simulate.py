@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 
-from xenha import command
+from xenha import process
 from xenha.crm import plan
 from xenha.errors import XenhaError
 
@@ -30,13 +30,13 @@ class PacemakerToolError(XenhaError):
 
 def _run(argv):
     try:
-        rc, out, err = command.run(argv, TOOL_TIMEOUT)
+        rc, out, err = process.run(argv, TOOL_TIMEOUT)
     except OSError as e:
         raise PacemakerToolError(
             "cannot run %s (%s); install Pacemaker's command-line tools "
             "(Debian: pacemaker-cli-utils)" % (argv[0], e.strerror)
         ) from None
-    except command.CommandTimeout as e:
+    except process.CommandTimeout as e:
         raise PacemakerToolError(str(e)) from None
     return rc, out, err.strip()
 

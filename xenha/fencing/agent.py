@@ -15,7 +15,6 @@ import time
 
 from xenha.errors import XenhaError
 from xenha.fencing import options as o
-from xenha.fencing import secrets
 from xenha.fencing.device import OFF, ON, FenceError, Unreachable
 from xenha.process import exit_now
 
@@ -23,7 +22,7 @@ EXIT_OK, EXIT_FAIL, EXIT_OFF = 0, 1, 2
 POLL_FAST, POLL_FAST_FOR, POLL_SLOW = 0.1, 3.0, 0.5
 
 
-class Agent:
+class FenceAgent:
     """What makes one fence agent: its name, texts, options and device class."""
 
     def __init__(self, name, shortdesc, longdesc, device, options, vendor_url="", actions=None):
@@ -103,7 +102,7 @@ class Runner:
 
     def secret(self):
         if self._secret is None:
-            self._secret = secrets.password(self.opts)
+            self._secret = self.opts.secret()
         return self._secret
 
     @property
@@ -185,7 +184,7 @@ class Runner:
 
     def act(self, action):
         if action == "validate-all":
-            secrets.password(self.opts, required=self.agent.device.needs_secret)
+            self.opts.secret(required=self.agent.device.needs_secret)
             self.log.info("options are valid")
             return EXIT_OK
         if action == "monitor":

@@ -123,15 +123,13 @@ class _UsmSession:
     def __init__(self, opts, secret, where):
         from pysnmp import hlapi
 
-        from xenha.fencing import secrets
-
         h = self.h = hlapi
         self.where = where
         if not opts.username:
             raise FenceError("SNMPv3 needs username (the USM user)")
         level = opts.snmp_sec_level
         auth_key = secret() if level != "noAuthNoPriv" else None
-        priv_key = secrets.secret(opts, "snmp_priv_passwd") if level == "authPriv" else None
+        priv_key = opts.secret("snmp_priv_passwd") if level == "authPriv" else None
         self.user = h.UsmUserData(
             opts.username,
             authKey=auth_key,

@@ -3,7 +3,7 @@
 import importlib
 
 from xenha.fencing import options as o
-from xenha.fencing.agent import Agent
+from xenha.fencing.agent import FenceAgent
 from xenha.fencing.device import Device
 
 # method -> "module:class" of the backend, imported only when the action needs it.
@@ -23,38 +23,44 @@ SYSTEMS_URI = o.Option(
 )
 
 
-class ByMethod(Device):
-    """Device factory that opens the backend named by the ``method`` option.
-
-    Its class attributes are the traits every controller backend shares.
-    """
+class ManagementController(Device):
+    """A management controller reached through the backend its ``method`` option names
+    (imported only then); every call goes to that backend."""
 
     plugs = False
-
-    def __init__(self):
-        """Nothing to hold: the backend is chosen per call."""
-
     unreachable_hint = "controller down, wrong address or port, or the method disabled on it"
 
-    def __call__(self, opts, secret):
+    def __init__(self, opts, secret):
         module, _, name = BACKENDS[opts.method].partition(":")
-        return getattr(importlib.import_module(module), name)(opts, secret)
+        self.backend = getattr(importlib.import_module(module), name)(opts, secret)
+
+    def get_power(self, target):
+        return self.backend.get_power(target)
+
+    def set_power(self, target, state):
+        self.backend.set_power(target, state)
+
+    def monitor(self):
+        self.backend.monitor()
+
+    def close(self):
+        self.backend.close()
 
 
 def bmc_agent(name, product, methods, default, longdesc):
-    """The Agent for a management controller that speaks ``methods`` (default ``default``)."""
+    """The FenceAgent for a management controller that speaks ``methods`` (default ``default``)."""
     ports = ", ".join("%d for %s" % (PORTS[m], m) for m in methods)
     extra = (o.IDENTITY_FILE, o.KNOWN_HOSTS) if "racadm" in methods else ()
     if "redfish" in methods or "ribcl" in methods:
         extra += (o.SSL_INSECURE, o.SSL_CA_FILE)
     if "redfish" in methods:
         extra += (SYSTEMS_URI,)
-    return Agent(
+    return FenceAgent(
         name=name,
         shortdesc="Fence agent for %s (xenha)" % product,
         longdesc=longdesc + " Success is reported only once the controller reads back power OFF; an"
         " unreachable controller, refused login or unknown state is a failure.",
-        device=ByMethod(),
+        device=ManagementController,
         options=o.COMMON
         + o.LOGIN
         + (

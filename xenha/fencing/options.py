@@ -111,6 +111,28 @@ class Options:
     def given(self, name):
         return name in self._values
 
+    def secret(self, prefix="password", required=True):
+        """The secret from ``<prefix>_file`` (root-only), ``<prefix>_script`` or ``<prefix>``
+        itself, in that order of preference (``password``; ``snmp_priv_passwd`` for SNMPv3
+        privacy); UsageError when it cannot be had, or is missing and ``required``."""
+        from xenha import secrets
+
+        try:
+            path = getattr(self, prefix + "_file", None)
+            if path:
+                return secrets.read_file(path, prefix + "_file")
+            script = getattr(self, prefix + "_script", None)
+            if script:
+                return secrets.run_script(script, self.login_timeout, prefix + "_script")
+        except XenhaError as e:
+            raise UsageError(str(e)) from None
+        value = getattr(self, prefix, None)
+        if value:
+            return value
+        if required:
+            raise UsageError("no %s: set %s_file (root-only), %s_script or %s" % ((prefix,) * 4))
+        return None
+
     def __repr__(self):
         shown = {k: ("***" if self._specs[k].secret else v) for k, v in self._values.items()}
         return "Options(%r)" % shown

@@ -11,7 +11,7 @@ import os
 import re
 import stat
 
-from xenha import command
+from xenha import process
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
 DEFAULT_DIR = "/etc/ha-lizard/fence"
@@ -52,10 +52,10 @@ class ScriptDevice(Device):
     def _run(self, host, verb):
         bound = self.opts.login_timeout * 0.9
         try:
-            rc, out, err = command.run([self.path, host, verb], bound)
+            rc, out, err = process.run([self.path, host, verb], bound)
         except OSError as e:
             raise FenceError("cannot run %s: %s" % (self.path, e.strerror)) from None
-        except command.CommandTimeout:
+        except process.CommandTimeout:
             raise Unreachable(
                 "%s %s %s did not finish within %gs" % (self.path, host, verb, bound)
             ) from None

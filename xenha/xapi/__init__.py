@@ -4,7 +4,7 @@ Importing this package is cheap; the XenAPI SDK is imported on first connection.
 """
 
 from .client import Client
-from .errors import XapiError, XapiUnreachable
+from .faults import XapiError, XapiUnreachable
 from .settings import Settings
 
 __all__ = ["Settings", "Client", "XapiError", "XapiUnreachable"]

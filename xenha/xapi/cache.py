@@ -9,7 +9,7 @@ import os
 import stat
 import time
 
-from .errors import XapiUnreachable, warn
+from .faults import XapiUnreachable, warn
 
 
 class SessionCache:

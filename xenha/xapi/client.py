@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from xenha.errors import XenhaError
 
 from .cache import SessionCache
-from .errors import XapiError, XapiUnreachable
+from .faults import XapiError, XapiUnreachable
 from .transport import endpoint
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)

@@ -1,6 +1,6 @@
 """Where and how to reach XAPI; the password comes from a root-only file, never argv."""
 
-from xenha import secret_file
+from xenha import secrets
 from xenha.errors import XenhaError
 
 LOCAL_SOCKET = "/var/lib/xcp/xapi"
@@ -38,7 +38,7 @@ class Settings:
         can access."""
         if not self.password_file:
             return ""
-        return secret_file.read(self.password_file, "XAPI password file")
+        return secrets.read_file(self.password_file, "XAPI password file")
 
 
 def parse_fingerprints(text):

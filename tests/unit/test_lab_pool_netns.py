@@ -1,0 +1,108 @@
+"""Lab hosts in network namespaces: each host's endpoint listens inside its namespace and
+reachability between hosts is what the lab network really carries (blackhole routes cut
+it), as the lab will use the simulator."""
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from xenha.lab.pool.testing import running_pool
+from xenha.xapi import Client, Settings, XapiError, XapiUnreachable
+
+TAG = "xs%d" % (os.getpid() % 10000)
+SUBNET = "198.19.%d." % (os.getpid() % 250)
+BRIDGE = TAG + "br"
+
+
+def ip(*argv):
+    subprocess.run(["ip"] + list(argv), check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def plug(name, address):
+    ns = "%s-%s" % (TAG, name)
+    ip("netns", "add", ns)
+    ip("link", "add", TAG + name, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    ip("link", "set", TAG + name, "master", BRIDGE, "up")
+    ip("-n", ns, "addr", "add", address + "/24", "dev", "eth0")
+    ip("-n", ns, "link", "set", "eth0", "up")
+    ip("-n", ns, "link", "set", "lo", "up")
+    return ns
+
+
+@pytest.fixture
+def lab_net():
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to create network namespaces")
+    try:
+        ip("link", "add", BRIDGE, "type", "bridge")
+    except subprocess.CalledProcessError as e:
+        pytest.skip("cannot create a bridge here: %s" % e.stderr.decode().strip())
+    namespaces = []
+    try:
+        ip("addr", "add", SUBNET + "1/24", "dev", BRIDGE)
+        ip("link", "set", BRIDGE, "up")
+        for i, name in enumerate(("h1", "h2")):
+            namespaces.append(plug(name, SUBNET + str(11 + i)))
+        yield namespaces
+    finally:
+        for ns in namespaces:
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        subprocess.run(["ip", "link", "del", BRIDGE], stderr=subprocess.DEVNULL)
+
+
+def wait_for(predicate, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in %ss" % seconds
+        time.sleep(0.1)
+
+
+def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
+    ns1, ns2 = lab_net
+    state = {
+        "hosts": [
+            {"name": "h1", "address": SUBNET + "11", "netns": "/run/netns/" + ns1},
+            {"name": "h2", "address": SUBNET + "12", "netns": "/run/netns/" + ns2},
+        ],
+        "vms": [{"name": "v", "host": "h2"}],
+    }
+    with running_pool(state=state) as sim:
+        h1, h2 = sim.host("h1"), sim.host("h2")
+        st = Settings(url=h2.url, password_file=sim.password_file, timeout=2)
+        with Client(st, cache_dir=str(tmp_path)) as c:
+            assert c.xenapi.host.get_uuid(c.master()) == h1.uuid  # followed over the bridge
+            vm = c.resolve_vm("v")
+            with pytest.raises(XapiError) as e:
+                c.xenapi.VM.power_state_reset(vm)
+            assert e.value.code == "HOST_IS_LIVE"
+            # cut h2 from h1 on the lab network: the master can no longer reach it
+            ip("-n", ns2, "route", "add", "blackhole", SUBNET + "11/32")
+            wait_for(lambda: sim.host_state("h1")["reaches"] == [])
+            assert sim.host_state("h2")["emergency"] is True
+            c.xenapi.VM.power_state_reset(vm)
+            assert sim.truth()["domains"][h2.uuid] == [sim.vms[0]]  # still running there
+        # a pool session used at the cut-off slave gets no answer ...
+        with Client(st, cache_dir=str(tmp_path)) as c:
+            c._ensure()
+            c._use(h2.url, c._ref)
+            with pytest.raises(XapiUnreachable):
+                c.xenapi.pool.get_all()
+        ip("-n", ns2, "route", "del", "blackhole", SUBNET + "11/32")
+        wait_for(lambda: sim.host_state("h2")["emergency"] is False)
+        # ... and once the link is back, the slave relays it over the lab network
+        with Client(st, cache_dir=str(tmp_path)) as c:
+            c._ensure()
+            c._use(h2.url, c._ref)
+            assert len(c.xenapi.host.get_all()) == 2
+        # a reboot in a fresh namespace: the endpoint listens again inside it
+        sim.power_off("h2")
+        subprocess.run(["ip", "netns", "del", ns2], check=True)
+        subprocess.run(["ip", "link", "del", TAG + "h2"], stderr=subprocess.DEVNULL)
+        plug("h2", SUBNET + "12")
+        sim.power_on("h2")
+        local = Client(st, cache_dir=None).emergency()
+        with local:
+            assert local.xenapi.host.get_uuid(local.this_host()) == h2.uuid

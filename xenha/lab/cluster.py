@@ -1,0 +1,292 @@
+"""The lab as a whole: bring N hosts up as one cluster, inspect it, take everything down."""
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+from xenha import install
+from xenha.crm.totem import DEFAULT_TOKEN_MS
+from xenha.errors import XenhaError
+from xenha.lab import corosync, network
+from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
+from xenha.lab.pool import service
+from xenha.lab.power import bmcs, pdu
+from xenha.lab.proc import PidFile, run
+from xenha.lab.scenarios import timeline
+
+LAB_JSON = STATE / "lab.json"
+
+# Until the generated configuration is loaded: elect a DC fast, fence nothing.
+SEED_PROPERTIES = {"dc-deadtime": "2s", "stonith-enabled": "false"}
+
+
+FENCING = ("ipmi", "apc", "ipmi,apc")  # fencing levels, in order
+
+
+class Lab:
+    """N pool hosts on one bridge; with quorum ``qdevice``, an arbiter machine too; fenced
+    through their IPMI BMCs, an APC PDU, or both (the PDU as the second level)."""
+
+    def __init__(self, n_hosts, quorum=None, fencing="ipmi"):
+        if not 2 <= n_hosts <= 16:
+            raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
+        self.quorum = quorum or ("two-node" if n_hosts == 2 else "majority")
+        if self.quorum not in corosync.QUORUM_MODES:
+            modes = ", ".join(corosync.QUORUM_MODES)
+            raise XenhaError("quorum is one of %s, not %r" % (modes, quorum))
+        if self.quorum == "two-node" and n_hosts != 2:
+            raise XenhaError("two-node quorum needs exactly 2 hosts")
+        if fencing not in FENCING:
+            raise XenhaError("fencing is one of %s, not %r" % (", ".join(FENCING), fencing))
+        self.fencing = fencing.split(",")
+        self.token_ms = DEFAULT_TOKEN_MS
+        qdevice = self.quorum == "qdevice"
+        self.hosts = [Host(i, qdevice=qdevice) for i in range(1, n_hosts + 1)]
+        self.arbiter = Arbiter() if qdevice else None
+
+    @classmethod
+    def current(cls):
+        """The lab described by the state directory, or an error if none is up."""
+        try:
+            state = json.loads(LAB_JSON.read_text())
+            lab = cls(state["hosts"], state["quorum"], state.get("fencing", "ipmi"))
+            lab.token_ms = state.get("token_ms", DEFAULT_TOKEN_MS)
+            return lab
+        except (OSError, ValueError, KeyError):
+            raise XenhaError("no lab is up (run `xenha lab up`)") from None
+
+    def host(self, name):
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        names = ", ".join(h.name for h in self.hosts)
+        raise XenhaError("no lab host %r (hosts: %s)" % (name, names))
+
+    def machines(self):
+        return self.hosts + ([self.arbiter] if self.arbiter else [])
+
+    def up(self, vms=4, token_ms=DEFAULT_TOKEN_MS, progress=print, timeout=90):
+        """Create and boot every machine, and wait for one cluster with all hosts online.
+
+        Also serves the hosts' XAPI pool (the first host is its master) and installs
+        xenha's agents where the hosts' Pacemaker finds them.
+        """
+        down()  # a stale lab from a killed run must not get in the way
+        self.token_ms = token_ms
+        arbiter = self.arbiter.address if self.arbiter else None
+        conf = corosync.render(self.hosts, self.quorum, token_ms=token_ms, arbiter=arbiter)
+        try:
+            STATE.mkdir(parents=True)
+            state = {"hosts": len(self.hosts), "quorum": self.quorum, "undo": []}
+            state.update(token_ms=token_ms, fencing=",".join(self.fencing))
+            LAB_JSON.write_text(json.dumps(state))
+            network.create_bridge()
+            if self.arbiter:
+                self.arbiter.create()
+                self.arbiter.power_on()
+            for h in self.hosts:
+                h.create(conf)
+                seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
+            _remember_undo(_make_dir(XAPI_DIR))
+            service.start(self.hosts, vms)
+            progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
+            _remember_undo(_install_agents())
+            pdu_wanted = "apc" in self.fencing
+            bmcs.start(self.hosts, outlets=pdu.outlets(self.hosts) if pdu_wanted else ())
+            if pdu_wanted:
+                pdu.start(str(bmcs.RACK))
+            for h in self.hosts:
+                h.power_on()
+            progress("%d hosts booted; waiting for the cluster to form" % len(self.hosts))
+            self.wait_online([h.name for h in self.hosts], timeout=timeout)
+        except BaseException:
+            down()
+            raise
+        progress("cluster up: %s online" % ", ".join(h.name for h in self.hosts))
+
+    def description(self):
+        """This lab as a xenha cluster description (what an operator would write)."""
+        info = service.info()
+        quorum = {"mode": self.quorum.replace("-", "_")}
+        if self.arbiter:
+            quorum["qdevice"] = {"host": self.arbiter.address}
+        return {
+            "cluster": {
+                "name": "xenha-lab",
+                "token_ms": self.token_ms,
+                "nodes": [
+                    {
+                        "name": h.name,
+                        "address": h.address,
+                        "fencing": [self._fence_device(kind, h) for kind in self.fencing],
+                    }
+                    for h in self.hosts
+                ],
+            },
+            "quorum": quorum,
+            "pool": {
+                "xapi": {"password_file": info["password_file"], "ca_file": info["ca_file"]},
+                "mode": "vms",
+                "protect": "all",
+            },
+            "vms": [{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
+        }
+
+    @staticmethod
+    def _fence_device(kind, host):
+        """How to fence ``host`` through its BMC (``ipmi``) or its PDU outlet (``apc``)."""
+        if kind == "ipmi":
+            return {
+                "device": "ilo",
+                "method": "ipmi",
+                "ip": bmcs.address(host),
+                "username": bmcs.USER,
+                "password_file": str(bmcs.SECRET),
+            }
+        return {
+            "device": "apc",
+            "ip": pdu.ADDRESS,
+            "plug": str(host.index),
+            "password_file": str(pdu.COMMUNITY),
+            "snmp_version": "2c",
+        }
+
+    def configure(self, description=None, progress=print, timeout=180):
+        """Generate the configuration of ``description`` (default: ``self.description()``)
+        with xenha's generator, load it with crmsh and wait until the cluster has settled."""
+        import yaml
+
+        from xenha import model
+        from xenha.crm.render import render
+
+        path = STATE / "pool.yaml"
+        path.write_text(yaml.safe_dump(description or self.description(), sort_keys=False))
+        crm = render(model.load(str(path)), "crm") + timeline.install_recorder()
+        (STATE / "pool.crm").write_text(crm)
+        first = self.hosts[0]
+        first.load_crm(crm)
+        progress("configuration generated from %s and loaded with crmsh; waiting to settle" % path)
+        first.exec(["crm_resource", "--wait", "--timeout", "%ds" % timeout], timeout=timeout + 10)
+        progress("cluster settled")
+
+    def crash(self, host):
+        """Power cut: the host's processes die, its link goes dark, its xapi stops."""
+        host.power_cut()
+        host.cable.set_link(False)
+        service.control().power_off(host.name)
+
+    def boot(self, host):
+        """Power on: the link comes back, xapi starts (as a slave), then corosync/pacemaker."""
+        host.cable.set_link(True)
+        service.control().power_on(host.name)
+        host.power_on()
+
+    def crm_mon(self, via=None):
+        """The cluster status (``crm_mon`` XML) seen from ``via`` (default: a running
+        host), parsed; None while it cannot be read."""
+        via = via or next(h for h in self.hosts if h.is_on())
+        xml = via.exec(["crm_mon", "--output-as=xml"], check=False)
+        try:
+            return ET.fromstring(xml[xml.index("<") :])
+        except (ValueError, ET.ParseError):
+            return None
+
+    def members(self, via=None):
+        """``{node: online?}`` and the DC, as the cluster (seen from ``via``) reports it."""
+        root = self.crm_mon(via)
+        if root is None:
+            return {}, None
+        nodes = {n.get("name"): n.get("online") == "true" for n in root.iterfind("nodes/node")}
+        dc = root.find("summary/current_dc")
+        return nodes, (dc.get("name") if dc is not None and dc.get("present") == "true" else None)
+
+    def wait_online(self, names, timeout=90):
+        deadline = time.monotonic() + timeout
+        while True:
+            nodes, dc = self.members()
+            if dc and all(nodes.get(n) for n in names):
+                return
+            if time.monotonic() > deadline:
+                raise XenhaError(
+                    "cluster did not form within %ss (nodes: %s, DC: %s)" % (timeout, nodes, dc)
+                )
+            time.sleep(0.25)
+
+
+def seed_cib(path):
+    """An initial CIB with the seed properties (before the cluster writes its own)."""
+    empty = run(["cibadmin", "--empty"])
+    path.write_text(empty)
+    for name, value in SEED_PROPERTIES.items():
+        run(
+            ["crm_attribute", "-t", "crm_config", "-n", name, "-v", value],
+            env={"CIB_file": str(path), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+    shutil.chown(path, "hacluster", "haclient")
+    path.chmod(0o600)
+
+
+def _make_dir(path):
+    """Create ``path`` if missing; return the undo step (or None)."""
+    if os.path.isdir(path):
+        return None
+    os.makedirs(path)
+    return ["rmdir", path]
+
+
+def _install_agents():
+    """Install xenha's agents on the machine unless they already are; return the undo step.
+
+    Pacemaker's controller runs agents' meta-data as ``hacluster``: check that it can.
+    """
+    undo = None
+    if not all(state == "ok" for _, state in install.check("/")):
+        install.install("/")
+        undo = ["uninstall"]
+    probe = ["runuser", "-u", "hacluster", "--", "/" + install.OCF_DIR + "/xen-vm", "meta-data"]
+    r = subprocess.run(probe, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        if undo:
+            install.uninstall("/")
+        raise XenhaError(
+            "the hacluster user cannot run the agents (Pacemaker runs their meta-data as "
+            "hacluster): make the Python at %s and this checkout readable and executable for "
+            "it, e.g. a virtualenv made with /usr/bin/python3 outside /root (%s)"
+            % (sys.executable, r.stdout.strip()[-300:])
+        )
+    return undo
+
+
+def _remember_undo(step):
+    if step:
+        state = json.loads(LAB_JSON.read_text())
+        state["undo"].append(step)
+        LAB_JSON.write_text(json.dumps(state))
+
+
+def down():
+    """Power off every lab machine, stop every lab process, undo what the lab changed on
+    the machine, remove namespaces, bridge and files.
+
+    Works from whatever is left on disk, so it also cleans up after a killed run.
+    """
+    try:
+        undo = json.loads(LAB_JSON.read_text())["undo"]
+    except (OSError, ValueError, KeyError):
+        undo = []
+    if STATE.exists():
+        for pidfile in STATE.glob("**/*.pid"):
+            PidFile(pidfile).kill()
+    for step in reversed(undo):
+        if step[0] == "rmdir":
+            with contextlib.suppress(OSError):
+                os.rmdir(step[1])
+        elif step[0] == "uninstall":
+            install.uninstall("/")
+    network.remove_all()
+    shutil.rmtree(STATE, ignore_errors=True)

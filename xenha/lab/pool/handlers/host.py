@@ -1,0 +1,32 @@
+"""host.*: enable/disable and declare_dead (xapi_host.ml)."""
+
+from ..api_errors import Failure
+from . import call, vm
+
+
+@call("host.enable")
+def enable(ctx, ref):
+    ctx.pool.require_reach(ctx.host, ref)
+    ctx.db.record("host", ref)["enabled"] = True
+    return ""
+
+
+@call("host.disable")
+def disable(ctx, ref):
+    ctx.pool.require_reach(ctx.host, ref)
+    ctx.db.record("host", ref)["enabled"] = False
+    return ""
+
+
+@call("host.declare_dead")
+def declare_dead(ctx, ref):
+    """Refused while the host is alive or is the master itself; otherwise the power
+    state of its regular VMs is reset and the host disabled."""
+    host = ctx.db.record("host", ref)
+    if ref == ctx.host.ref or ctx.pool.is_host_alive(ctx.host, ref):
+        raise Failure("HOST_IS_LIVE", ref)
+    for vm_ref in list(host["resident_VMs"]):
+        if not ctx.db.record("VM", vm_ref)["is_control_domain"]:
+            vm.power_state_reset(ctx, vm_ref)
+    host["enabled"] = False
+    return ""

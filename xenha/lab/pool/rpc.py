@@ -1,0 +1,171 @@
+"""Dispatch of one XML-RPC call as xapi answers it: logins, session checks, master
+forwarding, the handlers, and injected latency, hangs and errors."""
+
+import inspect
+import threading
+import time
+import traceback
+
+from .api_errors import Failure, Forward, Unreachable
+from .db import now_datetime
+from .handlers import CALLS, Ctx, generic, is_read_only, load_all
+from .handlers.task import finish
+from .netns import relay
+from .schema import CLASSES
+
+# What a slave-local (emergency) session may do besides reading.
+LOCAL_CALLS = {
+    "session.logout",
+    "session.local_logout",
+    "pool.emergency_transition_to_master",
+    "pool.emergency_reset_master",
+}
+
+
+class Hang(Exception):
+    """The call never gets an answer (a blocked xapi or a black-holed network)."""
+
+
+class Injection:
+    """A fault for calls named ``method`` ("*" for all) served by ``host`` (None: any)."""
+
+    def __init__(self, method="*", host=None, latency=0.0, hang=False, error=None, count=None):
+        self.method, self.host = method, host
+        self.latency, self.hang, self.error = float(latency), bool(hang), error
+        self.count = count
+
+    def matches(self, method, host):
+        return (
+            self.count != 0
+            and self.method in ("*", method)
+            and self.host in (None, host.name, host.uuid)
+        )
+
+
+class Dispatcher:
+    def __init__(self, pool):
+        self.pool = pool
+        self._arity = {}
+        load_all()
+
+    def handle(self, host, method, params):
+        """The XAPI response struct for one call served by ``host``; raises Hang."""
+        inj = self._take_injection(method, host)
+        if inj is not None:
+            if inj.latency:
+                time.sleep(inj.latency)
+            if inj.hang:
+                raise Hang(method)
+            if inj.error:
+                return {"Status": "Failure", "ErrorDescription": [str(e) for e in inj.error]}
+        with self.pool.lock:
+            self.pool.tick()
+            try:
+                return {"Status": "Success", "Value": self._dispatch(host, method, list(params))}
+            except Failure as f:
+                return {"Status": "Failure", "ErrorDescription": f.description()}
+            except Unreachable:
+                raise Hang(method) from None
+            except Forward as f:
+                forward = f
+            except Exception as e:  # a simulator bug must not look like a network error
+                traceback.print_exc()
+                return {"Status": "Failure", "ErrorDescription": ["INTERNAL_ERROR", repr(e)]}
+        # Outside the lock: the master's endpoint is served by this same process.
+        try:
+            return relay(forward.host, forward.master, self.pool.port, method, params)
+        except OSError:
+            raise Hang(method) from None
+
+    def _take_injection(self, method, host):
+        with self.pool.lock:
+            for inj in self.pool.injections:
+                if inj.matches(method, host):
+                    if inj.count is not None:
+                        inj.count -= 1
+                    return inj
+        return None
+
+    def _dispatch(self, host, method, params):
+        if method == "session.login_with_password":
+            self._check_arity(method, params, 2, 4)
+            if host.role == "slave":
+                raise Failure("HOST_IS_SLAVE", host.master_address)
+            return self._login(host, params, local=False)
+        if method == "session.slave_local_login_with_password":
+            self._check_arity(method, params, 2, 2)
+            return self._login(host, params, local=True)
+        cls, _, name = method.partition(".")
+        is_async = cls == "Async"
+        if is_async:  # Async.<Class>.<call>: the call, run as a task
+            method = name
+            cls, _, name = method.partition(".")
+        fn = CALLS.get(method) or (generic(cls, name) if cls in CLASSES else None)
+        if fn is None:
+            raise Failure("MESSAGE_METHOD_UNKNOWN", method)
+        n = self._arity.setdefault(method, len(inspect.signature(fn).parameters))
+        self._check_arity(method, params, n, n)
+        session_ref, args = params[0], params[1:]
+        serving, session = host, host.sessions.get(session_ref)
+        if session is None and host.role == "slave":
+            serving = self.pool.master_of(host)  # a slave checks sessions with its master
+            if host.netns and serving.netns:
+                raise Forward(host, serving)
+            session = serving.sessions.get(session_ref)
+        if session is None:
+            raise Failure("SESSION_INVALID", session_ref)
+        if session.local and not (is_read_only(cls, name) or method in LOCAL_CALLS):
+            raise Failure("HOST_IN_EMERGENCY_MODE")
+        ctx = Ctx(self.pool, serving, session)
+        if is_async:
+            return self._start_task(ctx, method, fn, args)
+        return fn(ctx, *args)
+
+    def _start_task(self, ctx, method, fn, args):
+        """A pending task record now; the call runs in the background."""
+        ref = ctx.db.create(
+            "task", name_label="Async." + method, created=now_datetime(), resident_on=ctx.host.ref
+        )
+        threading.Thread(
+            target=self._run_task, args=(ctx, ref, method, fn, args), daemon=True
+        ).start()
+        return ref
+
+    def _run_task(self, ctx, ref, method, fn, args):
+        """Injected latency is how long the call takes, and it can be cancelled until it
+        is done; a hang never ends, cancelled or not; an injected error fails it."""
+        inj = self._take_injection(method, ctx.host)
+        end = time.monotonic() + (inj.latency if inj else 0.0)
+        while (inj is not None and inj.hang) or time.monotonic() < end:
+            if self.pool.stopping.wait(0.05):
+                return
+            with self.pool.lock:
+                task = ctx.db.tables["task"].get(ref)
+                if task is not None and task["status"] == "cancelling" and not inj.hang:
+                    finish(task, "cancelled", error=["TASK_CANCELLED", ref])
+                    return
+        with self.pool.lock:
+            task = ctx.db.tables["task"].get(ref, {})
+            if inj is not None and inj.error:
+                finish(task, "failure", error=[str(e) for e in inj.error])
+                return
+            try:
+                result = fn(ctx, *args)
+            except Failure as f:
+                finish(task, "failure", error=f.description())
+            except Unreachable:
+                finish(task, "failure", error=["HOST_OFFLINE", ctx.host.ref])
+            else:
+                finish(task, "success", result="" if result in (None, "") else str(result))
+
+    @staticmethod
+    def _check_arity(method, params, low, high):
+        if not low <= len(params) <= high:
+            raise Failure("MESSAGE_PARAMETER_COUNT_MISMATCH", method, high, len(params))
+
+    def _login(self, host, params, local):
+        user, password = params[0], params[1]
+        if user != self.pool.user or password != self.pool.password:
+            raise Failure("SESSION_AUTHENTICATION_FAILED", user, "Authentication failure")
+        originator = params[3] if len(params) > 3 else ""
+        return host.sessions.open(user, originator, local, host.ref).ref

@@ -1,0 +1,84 @@
+"""The lab's XAPI pool: one simulator process whose host endpoints live in the hosts.
+
+Each host's endpoint listens inside that host's network namespace (HTTP on 80,
+HTTPS on 443, as on a real host) and on a unix socket that the host sees at
+/var/lib/xcp/xapi, where agents look for their local xapi. The simulator runs
+in the machine's namespace, so the lab tells it when a host loses power.
+"""
+
+import json
+import subprocess
+import sys
+import time
+import xmlrpc.client
+
+from xenha.errors import XenhaError
+from xenha.lab.hosts import STATE
+from xenha.lab.proc import PidFile
+
+SIM_DIR = STATE / "xapi"
+INFO = SIM_DIR / "info.json"
+PIDFILE = STATE / "xapisim.pid"
+
+
+def start(hosts, vms, timeout=30.0):
+    """Serve a pool of ``hosts`` (lab Hosts, first is master) with ``vms`` running VMs."""
+    SIM_DIR.mkdir(parents=True, mode=0o700, exist_ok=True)
+    desc = {
+        "pool": {"name_label": "xenha-lab"},
+        "hosts": [
+            {
+                "name": h.name,
+                "address": h.address,
+                "netns": "/run/netns/" + h.cable.netns,
+                "socket": str(h.xapi_dir / "xapi"),
+            }
+            for h in hosts
+        ],
+        "vms": [{"name": "vm%d" % (i + 1), "host": hosts[i % len(hosts)].name} for i in range(vms)],
+        "srs": [{"name": "shared-sr"}],
+    }
+    state_file = SIM_DIR / "state.json"
+    state_file.write_text(json.dumps(desc, indent=1))
+    argv = [
+        sys.executable,
+        "-m",
+        "xenha.lab.pool",
+        "--json",
+        "--state-dir",
+        str(SIM_DIR),
+        "--state-file",
+        str(state_file),
+        "--https",
+        "--port",
+        "80",
+        "--https-port",
+        "443",
+    ]
+    with open(SIM_DIR / "info.json.tmp", "w") as out, open(SIM_DIR / "sim.log", "a") as log:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=log, start_new_session=True
+        )
+    PidFile(PIDFILE).write(proc.pid)
+    deadline = time.monotonic() + timeout
+    while True:
+        text = (SIM_DIR / "info.json.tmp").read_text()
+        if text.endswith("\n"):
+            (SIM_DIR / "info.json.tmp").rename(INFO)
+            return json.loads(text)
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise XenhaError("the XAPI simulator did not start; see %s" % (SIM_DIR / "sim.log"))
+        time.sleep(0.05)
+
+
+def info():
+    try:
+        return json.loads(INFO.read_text())
+    except (OSError, ValueError):
+        raise XenhaError("the lab's XAPI simulator is not running") from None
+
+
+def control():
+    """The simulator's control API (``sim.*`` calls: power_off, truth, double_runs, …)."""
+    return xmlrpc.client.ServerProxy(info()["control"], allow_none=True).sim

@@ -1,0 +1,1 @@
+"""What the lab demonstrates and measures: the demo's power cut and its timeline."""
