@@ -16,6 +16,7 @@ import pytest
 from tests.unit.test_crm_golden import CASES, GOLDEN
 from xenha import model
 from xenha.crm import agents, plan
+from xenha.model import spec
 
 
 def agent_module(prim):
@@ -118,7 +119,7 @@ def test_generated_fence_devices_give_their_agent_every_option_it_requires(case)
         options.check_required(opts, agent.options)
 
 
-@pytest.mark.parametrize("device", agents.FENCE_DEVICES)
+@pytest.mark.parametrize("device", spec.FENCE_DEVICE_TYPES)
 def test_fence_timing_defaults_are_the_ones_the_agent_metadata_declares(device):
     module = "stonith_plugins.fence_xenha_" + device
     out = subprocess.run(

@@ -34,41 +34,8 @@ HOST_MAP = "host_map"  # node1:host1;node2:host2
 VM_PARAMS = ("vm", "shutdown_timeout", "check_guest")
 STORAGE_PARAMS = ("drbd_resources", "target_iqn", "ip", "cidr_netmask", "nic", "sr_uuid")
 
-# Fence agents: stonith:fence_xenha_<device>.
-FENCE_DEVICES = ("ilo", "drac", "irmc", "apc", "ssh", "meatware", "xapi", "xvm", "script")
-FENCE_METHODS = {
-    "ilo": ("ribcl", "ipmi", "redfish"),
-    "drac": ("racadm", "ipmi", "redfish"),
-    "irmc": ("ipmi", "redfish"),
-}
-# Options the generator passes through (fence-agents names); aliases map to the canonical name.
-FENCE_PARAMS = (
-    "ip",
-    "ipport",
-    "username",
-    "password_file",
-    "password_script",
-    "plug",
-    "method",
-    "ssl_insecure",
-    "ssl_ca_file",
-    "snmp_version",
-    "power_timeout",
-    "power_wait",
-)
-FENCE_ALIASES = {"login": "username", "passwd_script": "password_script", "port": "plug"}
-# Accepted by the agents for compatibility, refused in a description: secrets are referenced.
-# Each maps to what to write instead.
-_REFERENCE = "use password_file (or password_script)"
-INLINE_SECRETS = {
-    "password": _REFERENCE,
-    "passwd": _REFERENCE,
-    # Whoever reads the CIB could switch the PDU's outlets with a write community.
-    "community": "the SNMP write community is one too; write it to a root-only file and set "
-    "password_file (or password_script), fence_xenha_apc reads the community from there",
-}
 
-
+# Fence agents: stonith:fence_xenha_<device> for each of xenha.model.spec.FENCE_DEVICE_TYPES.
 def fence_agent(device):
     return "stonith:fence_xenha_" + device
 

@@ -17,7 +17,7 @@ with crm_simulate, explained in docs/configuration.md):
 import re
 
 from xenha.crm import agents
-from xenha.model import fields
+from xenha.model import fields, spec
 
 INF = "INFINITY"
 MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
@@ -140,7 +140,7 @@ def _fencing(cfg, nodes, stonith_timeout):
             rid = "fence-%s-%s" % (_slug(name), kind)
             if kinds.count(kind) > 1:
                 rid += "-%d" % (kinds[: i + 1].count(kind))
-            params = [(p, _value(dev.get(p))) for p in agents.FENCE_PARAMS]
+            params = [(p, _value(dev.get(p))) for p in spec.FENCE_AGENT_OPTIONS]
             params.append(("pcmk_host_list", name))
             params += agents.fence_timeouts(dev, stonith_timeout)
             cfg.primitives.append(

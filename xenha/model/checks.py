@@ -3,9 +3,14 @@ VMs and appliances, alerts, storage), applied after each key has been checked al
 
 import re
 
-from xenha.crm import agents
 from xenha.model.fields import check_map
-from xenha.model.spec import FENCE_ADDRESS, SPEC
+from xenha.model.spec import (
+    FENCE_ADDRESS,
+    FENCE_METHODS,
+    FENCE_OPTION_ALIASES,
+    INLINE_SECRETS,
+    SPEC,
+)
 
 _ID = re.compile(r"[^A-Za-z0-9_.-]+")
 _VALID_ID = re.compile(r"^vm-[A-Za-z0-9_.-]+$")  # the connectivity rule matches ids by ^vm-
@@ -30,7 +35,7 @@ def validate(source):
     for app in data.get("appliances") or []:
         if isinstance(app, dict) and isinstance(app.get("vms"), list):
             app["vms"] = [_vm_shorthand(v) for v in app["vms"]]
-    model = check_map(source, data, SPEC, ())
+    model = check_map(source, data, SPEC, (), INLINE_SECRETS)
     _check_nodes(source, model)
     _check_quorum(source, model)
     _check_vms(source, model)
@@ -103,7 +108,7 @@ def _check_nodes(source, model):
 
 
 def _check_fence_device(source, dev, path):
-    for alias, name in agents.FENCE_ALIASES.items():
+    for alias, name in FENCE_OPTION_ALIASES.items():
         if dev.get(alias) is not None:
             if dev.get(name) is not None:
                 raise source.error(
@@ -112,7 +117,7 @@ def _check_fence_device(source, dev, path):
             dev[name] = dev[alias]
         dev.pop(alias, None)
     kind = dev["device"]
-    methods = agents.FENCE_METHODS.get(kind)
+    methods = FENCE_METHODS.get(kind)
     if dev["method"] is not None and (not methods or dev["method"] not in methods):
         raise source.error(
             path + ("method",),

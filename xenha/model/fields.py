@@ -6,29 +6,26 @@ pool hosts run Python 3.6 with as few packages as possible.
 """
 
 import re
-
-from xenha.crm.agents import INLINE_SECRETS
+import typing
 
 _DURATION = re.compile(r"^(\d+)(ms|s|m|min|h)?$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "": 1, "m": 60, "min": 60, "h": 3600}
-SECRET_HINT = "secrets are never written into the description: "
 
 
-class Field:
+class Field(typing.NamedTuple):
     """One key of a mapping: ``kind`` (str, int, bool, duration, seconds, timeout, list, map),
-    ``spec``, ``item``. ``seconds``/``timeout`` are fence agents' plain numbers of seconds
-    (a timeout above 0)."""
+    ``spec`` (a map's keys), ``item`` (a list's items), ``refused`` (a map's keys that are
+    refused, with the message). ``seconds``/``timeout`` are fence agents' plain numbers of
+    seconds (a timeout above 0)."""
 
-    def __init__(
-        self, kind, required=False, default=None, choices=None, spec=None, item=None, doc=""
-    ):
-        self.kind = kind
-        self.required = required
-        self.default = default
-        self.choices = choices
-        self.spec = spec
-        self.item = item
-        self.doc = doc
+    kind: str
+    required: bool = False
+    default: typing.Any = None
+    choices: typing.Any = None
+    spec: typing.Any = None
+    item: typing.Any = None
+    doc: str = ""
+    refused: typing.Any = None
 
     def expected(self):
         if self.choices:
@@ -78,20 +75,18 @@ def check(source, value, field, path):
     elif kind == "map":
         if not isinstance(value, dict):
             raise bad
-        return check_map(source, value, field.spec, path)
+        return check_map(source, value, field.spec, path, field.refused)
     if field.choices and value not in field.choices:
         raise bad
     return value
 
 
-def check_map(source, data, spec, path):
-    """Check a mapping: unknown keys, inline secrets, required keys; fill defaults."""
+def check_map(source, data, spec, path, refused=None):
+    """Check a mapping: refused keys, unknown keys, required keys; fill defaults."""
     out = {}
     for key, value in data.items():
-        if key in INLINE_SECRETS:
-            raise source.error(
-                path + (key,), "inline secret refused; " + SECRET_HINT + INLINE_SECRETS[key]
-            )
+        if refused and key in refused:
+            raise source.error(path + (key,), refused[key])
         if key not in spec:
             raise source.error(
                 path + (key,), "unknown key; expected one of: " + ", ".join(sorted(spec))

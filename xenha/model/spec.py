@@ -2,10 +2,50 @@
 file format; docs/configuration.md explains it). Checked by :mod:`xenha.model.fields`;
 the rules that tie keys together are in :mod:`xenha.model.checks`."""
 
-from xenha.crm import agents, totem
 from xenha.model.fields import Field
 
 S, I, B, D = "str", "int", "bool", "duration"  # noqa: E741
+
+# corosync's token timeout (ms) when cluster.token_ms is not given; xenha.crm.totem derives
+# the other totem timings from it.
+DEFAULT_TOKEN_MS = 1300
+
+# The fence device types of `device:`; each is the fence agent fence_xenha_<type>.
+FENCE_DEVICE_TYPES = ("ilo", "drac", "irmc", "apc", "ssh", "meatware", "xapi", "xvm", "script")
+# The `method:` each device type offers.
+FENCE_METHODS = {
+    "ilo": ("ribcl", "ipmi", "redfish"),
+    "drac": ("racadm", "ipmi", "redfish"),
+    "irmc": ("ipmi", "redfish"),
+}
+# The keys of a fence device handed to its agent as they are: fence-agents' option names.
+FENCE_AGENT_OPTIONS = (
+    "ip",
+    "ipport",
+    "username",
+    "password_file",
+    "password_script",
+    "plug",
+    "method",
+    "ssl_insecure",
+    "ssl_ca_file",
+    "snmp_version",
+    "power_timeout",
+    "power_wait",
+)
+# Older names accepted for them: alias -> the option's name.
+FENCE_OPTION_ALIASES = {"login": "username", "passwd_script": "password_script", "port": "plug"}
+# Keys the agents accept for compatibility but a description refuses in any mapping, because
+# they would hold a secret (secrets are referenced), each with the reason and what to write.
+_SECRET = "inline secret refused; secrets are never written into the description: "
+_REFERENCE = _SECRET + "use password_file (or password_script)"
+INLINE_SECRETS = {
+    "password": _REFERENCE,
+    "passwd": _REFERENCE,
+    # Whoever reads the CIB could switch the PDU's outlets with a write community.
+    "community": _SECRET + "the SNMP write community is one too; write it to a root-only file "
+    "and set password_file (or password_script), fence_xenha_apc reads the community from there",
+}
 
 
 def _list(item):
@@ -13,17 +53,17 @@ def _list(item):
 
 
 def _map(spec, **kw):
-    return Field("map", spec=spec, **kw)
+    return Field("map", spec=spec, refused=INLINE_SECRETS, **kw)
 
 
 FENCE_DEVICE = dict(
-    {p: Field(S) for p in agents.FENCE_PARAMS},
-    device=Field(S, required=True, choices=agents.FENCE_DEVICES, doc="the fence device type"),
+    {p: Field(S) for p in FENCE_AGENT_OPTIONS},
+    device=Field(S, required=True, choices=FENCE_DEVICE_TYPES, doc="the fence device type"),
     level=Field(I, doc="fencing level; devices with the same level must all succeed"),
     ssl_insecure=Field(B),
     power_timeout=Field("timeout"),
     power_wait=Field("seconds"),
-    **{alias: Field(S) for alias in agents.FENCE_ALIASES},
+    **{alias: Field(S) for alias in FENCE_OPTION_ALIASES},
 )
 
 NODE = {
@@ -63,9 +103,7 @@ SPEC = {
             "name": Field(S, required=True, doc="the cluster name"),
             "nodes": _list(_map(NODE)),
             "allow_pool_only_fencing": Field(B, default=False),
-            "token_ms": Field(
-                I, default=totem.DEFAULT_TOKEN_MS, doc="corosync's token timeout (ms)"
-            ),
+            "token_ms": Field(I, default=DEFAULT_TOKEN_MS, doc="corosync's token timeout (ms)"),
         },
         required=True,
     ),
