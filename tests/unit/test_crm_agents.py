@@ -80,23 +80,39 @@ def test_ping_parameters_exist_in_pacemakers_ping_agent():
     assert {k for k, _ in ping.params} <= names
 
 
-def test_the_alert_agent_path_is_written_in_agents_py_only():
-    """`xenha install` puts the alert agent at agents.ALERT_AGENT; no second copy may drift."""
+def written_in(text, suffixes):
+    """The files of the library, templates and agents that contain ``text``."""
     from tests.conftest import REPO
-    from xenha.crm import agents
 
     found = []
-    for top in ("xenha", "crm_templates", "ocf_agents", "stonith_plugins"):
+    for top in ("xenha", "crm_templates", "ocf_agents", "stonith_plugins", "alert_agents"):
         for root, _, files in os.walk(os.path.join(REPO, top)):
             for name in files:
-                if name.endswith((".py", ".j2", ".yaml", ".sh")):
+                if name.endswith(suffixes):
                     path = os.path.join(root, name)
                     with open(path, errors="replace") as f:
-                        if agents.ALERT_AGENT in f.read():
+                        if text in f.read():
                             found.append(os.path.relpath(path, REPO))
+    return found
+
+
+def test_the_alert_agent_path_is_written_in_agents_py_only():
+    """`xenha install` puts the alert agent at agents.ALERT_AGENT; no second copy may drift."""
+    found = written_in(agents.ALERT_AGENT, (".py", ".j2", ".yaml", ".sh"))
     assert found == [os.path.join("xenha", "crm", "agents.py")]
     m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
     assert [a["path"] for a in plan.build(m).alerts] == [agents.ALERT_AGENT]
+
+
+def test_the_pool_agents_defaults_are_declared_by_the_agents_only():
+    """The generator leaves out what the pool agents assume; it reads that from their
+    parameter declarations, so the XAPI password file is written in one module."""
+    from xenha import pool_agent
+
+    declared = {p.name: p.default for p in pool_agent.CONNECTION_PARAMETERS}
+    assert set(agents.XAPI_PARAMS.values()) | {agents.HOST_MAP} <= set(declared)
+    path = declared["xapi_password_file"]
+    assert written_in(path, (".py", ".j2", ".sh")) == [os.path.join("xenha", "pool_agent.py")]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -131,9 +147,9 @@ def test_fence_timing_defaults_are_the_ones_the_agent_metadata_declares(device):
     root = ET.fromstring(out)
     declared = {p.get("name"): p.find("content").get("default") for p in root.iter("parameter")}
     timing = agents.fence_timing(device)
-    assert timing["power_timeout"] == float(declared["power_timeout"])
-    assert timing["power_wait"] == float(declared["power_wait"])
-    assert timing["powers_on"] == ("on" in {a.get("name") for a in root.iter("action")})
+    assert timing.power_timeout == float(declared["power_timeout"])
+    assert timing.power_wait == float(declared["power_wait"])
+    assert timing.powers_on == ("on" in {a.get("name") for a in root.iter("action")})
 
 
 def fence_params(yaml_text):
@@ -160,7 +176,7 @@ def test_devices_slower_than_stonith_timeout_get_their_own_pacemaker_timeouts():
     """Meatware waits 240 s for a person by default; stonith-timeout is 90 s."""
     params = fence_params(TWO_NODES % ("", ""))
     meatware = params["fence-n1-meatware"]
-    wait = agents.fence_timing("meatware")["power_timeout"] + agents.FENCE_MARGIN
+    wait = agents.fence_timing("meatware").power_timeout + agents.FENCE_MARGIN
     assert meatware["pcmk_off_timeout"] == meatware["pcmk_reboot_timeout"] == "%ds" % wait
     assert wait > 240
     # A BMC with the default 20 s polls (off, then on for a reboot) fits in 90 s.

@@ -246,7 +246,7 @@ def run_discover(args):
     xapi = _model(args.file)["pool"]["xapi"]
     settings = Settings(
         url=args.url or xapi["url"] or None,
-        user=args.user or xapi["user"] or "root",
+        user=args.user or xapi["user"] or XAPI_DEFAULTS["xapi_user"],
         password_file=args.password_file
         or xapi["password_file"]
         or XAPI_DEFAULTS["xapi_password_file"],

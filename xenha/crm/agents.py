@@ -1,13 +1,18 @@
-"""The one list of agent names and parameter names the generator emits.
+"""The agent names and parameters the generator writes, and what the agents assume
+when a parameter is not given (so the generator can leave it out).
 
-The agents' own metadata is the source of truth; this module mirrors it so
-that `tests/unit/test_crm_agents.py` (and a reviewer) can hold the two side by
-side. Change names here only, never in templates or the model.
+The agents' own declarations are the source of truth: the XAPI connection
+parameters and their defaults are read from :mod:`xenha.pool_agent`, the fence
+agents' timing from :mod:`xenha.fencing.options`; tests/unit/test_crm_agents.py
+holds the rest against each agent's metadata. Change names here only, never in
+templates.
 """
 
+import collections
 import math
 
-PROVIDER = "xenha"
+from xenha.fencing import options as fence_options
+from xenha.pool_agent import CONNECTION_PARAMETERS
 
 VM_AGENT = "ocf:xenha:xen-vm"
 MASTER_AGENT = "ocf:xenha:xapi-pool-master"
@@ -23,47 +28,36 @@ XAPI_PARAMS = {
     "fingerprint": "xapi_fingerprint",
     "insecure": "xapi_insecure",
 }
-# What the agents assume when a parameter is not given; the generator omits these values.
-XAPI_DEFAULTS = {
-    "xapi_url": "",
-    "xapi_user": "root",
-    "xapi_password_file": "/etc/xenha/xapi.secret",
-    "xapi_insecure": "false",
-}
+# What the pool agents assume when a parameter is not given; the generator omits these values.
+XAPI_DEFAULTS = {p.name: p.default for p in CONNECTION_PARAMETERS}
 HOST_MAP = "host_map"  # node1:host1;node2:host2
-VM_PARAMS = ("vm", "shutdown_timeout", "check_guest")
 STORAGE_PARAMS = ("drbd_resources", "target_iqn", "ip", "cidr_netmask", "nic", "sr_uuid")
 
 
-# Fence agents: stonith:fence_xenha_<device> for each of xenha.model.spec.FENCE_DEVICE_TYPES.
 def fence_agent(device):
+    """The agent of a fence device type (xenha.model.spec.FENCE_DEVICE_TYPES)."""
     return "stonith:fence_xenha_" + device
 
 
 # Seconds a fence action needs beyond power_wait + power_timeout: the login, the command and
 # the last read-back, each bounded by the agents' login_timeout (5 s).
 FENCE_MARGIN = 20
-_TIMING = {}
+
+FenceTiming = collections.namedtuple("FenceTiming", "power_timeout power_wait powers_on")
+# Where a fence agent's timing differs from fence-agents' defaults (fence_options.POWER_TIMEOUT,
+# POWER_WAIT). Stated here because the library does not import the agents (stonith_plugins/).
+_OWN_POWER_TIMEOUT = {"meatware": 240.0}  # the seconds a person has to confirm
+_CANNOT_POWER_ON = ("meatware", "xapi")  # no 'on' action: their reboot is an off
 
 
 def fence_timing(device):
     """The agent's own ``power_timeout`` and ``power_wait`` defaults (seconds) and whether it
-    powers the node on again after a reboot's OFF, read from the agent's metadata."""
-    if device not in _TIMING:
-        import importlib
-        import xml.etree.ElementTree as ET
-
-        from xenha.fencing import metadata
-
-        agent = importlib.import_module("stonith_plugins.fence_xenha_" + device).AGENT
-        root = ET.fromstring(metadata.render(agent))
-        default = {p.get("name"): p.find("content").get("default") for p in root.iter("parameter")}
-        _TIMING[device] = {
-            "power_timeout": float(default["power_timeout"]),
-            "power_wait": float(default["power_wait"]),
-            "powers_on": "on" in {a.get("name") for a in root.iter("action")},
-        }
-    return _TIMING[device]
+    powers the node on again after a reboot's OFF."""
+    return FenceTiming(
+        power_timeout=_OWN_POWER_TIMEOUT.get(device, float(fence_options.POWER_TIMEOUT.default)),
+        power_wait=float(fence_options.POWER_WAIT.default),
+        powers_on=device not in _CANNOT_POWER_ON,
+    )
 
 
 def fence_timeouts(dev, stonith_timeout):
@@ -71,11 +65,11 @@ def fence_timeouts(dev, stonith_timeout):
     needs longer than ``stonith_timeout`` seconds: ``[("pcmk_off_timeout", "260s"), ...]``."""
     timing = fence_timing(dev["device"])
     wait, poll = (
-        float(dev[k]) if dev.get(k) is not None else timing[k]
+        float(dev[k]) if dev.get(k) is not None else getattr(timing, k)
         for k in ("power_wait", "power_timeout")
     )
     off = wait + poll + FENCE_MARGIN
-    reboot = 2 * off if timing["powers_on"] else off  # OFF read back, then ON read back
+    reboot = 2 * off if timing.powers_on else off  # OFF read back, then ON read back
     needs = [("pcmk_off_timeout", off), ("pcmk_reboot_timeout", reboot)]
     return [(k, "%ds" % math.ceil(v)) for k, v in needs if v > stonith_timeout]
 

@@ -187,7 +187,7 @@ def _xapi_params(xapi, nodes):
     params = []
     for key, name in agents.XAPI_PARAMS.items():
         value = _value(xapi[key])
-        if value is not None and agents.XAPI_DEFAULTS.get(name) != value:
+        if value is not None and _value(agents.XAPI_DEFAULTS.get(name)) != value:
             params.append((name, value))
     if any(n["host"] != n["name"] for n in nodes):
         params.append((agents.HOST_MAP, ";".join("%s:%s" % (n["name"], n["host"]) for n in nodes)))

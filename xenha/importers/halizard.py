@@ -9,10 +9,13 @@ password_file to create instead.
 
 import re
 
+from xenha.crm.agents import XAPI_DEFAULTS
 from xenha.model.source import ModelError
 
-FENCE_DEVICES = {"ILO": "ilo", "IRMC": "irmc", "XVM": "xvm", "POOL": "xapi"}
-POOL_SECRET = "/etc/xenha/xapi.secret"  # the pool agents' default password file
+# HA-Lizard's FENCE_METHOD -> the fence device type (anything else: a fence script).
+DEVICE_OF_FENCE_METHOD = {"ILO": "ilo", "IRMC": "irmc", "XVM": "xvm", "POOL": "xapi"}
+# POOL fencing logs in to XAPI with the password the pool agents read by default.
+POOL_SECRET = XAPI_DEFAULTS["xapi_password_file"]
 
 # Settings whose job Pacemaker/Corosync or the agents now do, and why nothing is carried over.
 NO_EQUIVALENT = {
@@ -79,7 +82,7 @@ def build(settings, nodes, hosts, xapi_address=None):
         report.append("%s=%s -> %s" % (key, settings.get(key, ""), text))
 
     method = settings.get("FENCE_METHOD", "POOL").upper()
-    device = FENCE_DEVICES.get(method, "script")
+    device = DEVICE_OF_FENCE_METHOD.get(method, "script")
     if method == "POOL" and not xapi_address:
         raise ModelError(
             "FENCE_METHOD=POOL: give --xapi-address, the pool's XAPI address that "
