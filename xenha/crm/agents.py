@@ -16,7 +16,6 @@ from xenha.pool_agent import CONNECTION_PARAMETERS
 
 VM_AGENT = "ocf:xenha:xen-vm"
 MASTER_AGENT = "ocf:xenha:xapi-pool-master"
-STORAGE_AGENT = "ocf:xenha:drbd-iscsi-target"
 PING_AGENT = "ocf:pacemaker:ping"
 
 # Parameters shared by xen-vm and xapi-pool-master: model key in pool.xapi -> agent parameter.
@@ -31,7 +30,6 @@ XAPI_PARAMS = {
 # What the pool agents assume when a parameter is not given; the generator omits these values.
 XAPI_DEFAULTS = {p.name: p.default for p in CONNECTION_PARAMETERS}
 HOST_MAP = "host_map"  # node1:host1;node2:host2
-STORAGE_PARAMS = ("drbd_resources", "target_iqn", "ip", "cidr_netmask", "nic", "sr_uuid")
 
 
 def fence_agent(device):

@@ -21,7 +21,6 @@ from xenha.model import fields, spec
 
 INF = "INFINITY"
 MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
-STORAGE, STORAGE_CLONE = "storage", "storage-clone"
 PING, PING_CLONE, PING_ATTR = "ping", "ping-clone", "pingd"
 VM_PATTERN = "^vm-"
 PREFER_SCORE = 50  # below the default stickiness, so a VM never fails back
@@ -69,14 +68,13 @@ class Config:
         self.primitives = []
         self.clones = []  # dicts: id, rsc, meta
         self.locations = []  # dicts: id, rsc | pattern, score + node | rule
-        self.colocations = []  # dicts: id, score, rsc, role, with_rsc, with_role
         self.orders = []  # dicts: id, kind, symmetrical, sets [(ids, action, sequential)]
         self.topology = []  # dicts: target, index, devices
         self.alerts = []  # dicts: id, path, attrs, recipients [(id, value)]
 
     def ids(self):
         out = [p.id for p in self.primitives] + [c["id"] for c in self.clones]
-        for group in (self.locations, self.colocations, self.orders, self.alerts):
+        for group in (self.locations, self.orders, self.alerts):
             out += [c["id"] for c in group]
         return out
 
@@ -90,21 +88,26 @@ def build(model):
     connectivity = _ping(cfg, model["connectivity"])
     xapi = _xapi_params(model["pool"]["xapi"], nodes)
     _master(cfg, xapi, connectivity)
-    if model["storage"]:
-        _storage(cfg, model["storage"])
-    vms = list(model["vms"])
-    for app in model["appliances"]:
-        if {app["name"], app["uuid"]} & set(model["pool"]["excluded_appliances"]):
-            continue
-        vms += app["vms"]
+    for app in _protected_appliances(model):
         if len(app["vms"]) > 1:
             cfg.orders.append(
                 _order("appliance-" + _slug(app["name"]), "Optional", True, app["vms"])
             )
-    _vms(cfg, vms, xapi, connectivity)
+    _vms(cfg, protected_vms(model), xapi, connectivity)
     if model["alerts"]:
         _alerts(cfg, model["alerts"])
     return cfg
+
+
+def _protected_appliances(model):
+    excluded = set(model["pool"]["excluded_appliances"])
+    return [app for app in model["appliances"] if not {app["name"], app["uuid"]} & excluded]
+
+
+def protected_vms(model):
+    """The VM entries of a checked model that get a resource: its VMs, then those of the
+    appliances not excluded."""
+    return list(model["vms"]) + [vm for app in _protected_appliances(model) for vm in app["vms"]]
 
 
 def _properties(cfg, model, count):
@@ -226,43 +229,6 @@ def _master(cfg, xapi, connectivity):
         cfg.locations.append(_location("pool-master-needs-connectivity", MASTER_CLONE, rule=rule))
 
 
-def _storage(cfg, storage):
-    params = [(p, storage[p]) for p in agents.STORAGE_PARAMS]
-    params[0] = ("drbd_resources", ":".join(storage["drbd_resources"]))
-    cfg.primitives.append(Primitive(STORAGE, agents.STORAGE_AGENT, params, ops=_promotable_ops()))
-    cfg.clones.append(
-        {
-            "id": STORAGE_CLONE,
-            "rsc": STORAGE,
-            "meta": [
-                ("promotable", "true"),
-                ("promoted-max", "1"),
-                ("promoted-node-max", "1"),
-                ("clone-max", "2"),
-                ("interleave", "true"),
-            ],
-        }
-    )
-    cfg.colocations.append(
-        {
-            "id": "storage-with-pool-master",
-            "score": INF,
-            "rsc": STORAGE_CLONE,
-            "role": "Promoted",
-            "with_rsc": MASTER_CLONE,
-            "with_role": "Promoted",
-        }
-    )
-    cfg.orders.append(
-        {
-            "id": "pool-master-before-storage",
-            "kind": "Mandatory",
-            "symmetrical": True,
-            "sets": [([MASTER_CLONE], "promote", True), ([STORAGE_CLONE], "promote", True)],
-        }
-    )
-
-
 def _vms(cfg, vms, xapi, connectivity):
     for vm in vms:
         params = [("vm", vm["vm"])] + xapi
@@ -298,16 +264,6 @@ def _vms(cfg, vms, xapi, connectivity):
             "sets": [([MASTER_CLONE], "promote", True), (ids, "start", False)],
         }
     )
-    on_storage = [vm["id"] for vm in vms if vm["uses_storage"]]
-    if on_storage:
-        cfg.orders.append(
-            {
-                "id": "storage-before-vms",
-                "kind": "Mandatory",
-                "symmetrical": False,
-                "sets": [([STORAGE_CLONE], "promote", True), (on_storage, "start", False)],
-            }
-        )
     if connectivity:
         cfg.locations.append(
             _location("vms-need-connectivity", pattern=VM_PATTERN, rule=connectivity)

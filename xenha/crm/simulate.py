@@ -2,7 +2,7 @@
 
 ``crm_verify`` checks the configuration. ``crm_simulate`` then plays a running
 cluster: every node up, the attributes the agents would set (ping
-connectivity, promotion scores of the pool master and the storage), every
+connectivity, promotion scores of the pool master), every
 resource placed. One node fails, and the transition Pacemaker computes must
 show: the fence first, then the pool master promoted on a survivor (if the
 failed node held it), then the lost VMs started on survivors, and no VM start
@@ -267,8 +267,6 @@ def node_attributes(model, master):
         name = node["name"]
         score = SCORE_MASTER if name == master else SCORE_OTHER
         attrs[name] = {"master-" + plan.MASTER: score}
-        if model["storage"]:
-            attrs[name]["master-" + plan.STORAGE] = score
         if conn["ping"]:
             attrs[name][plan.PING_ATTR] = conn["multiplier"] * len(conn["ping"])
     return attrs
@@ -277,7 +275,7 @@ def node_attributes(model, master):
 def check_failover(transition, failed, vms):
     """Problems with the recovery from losing node ``failed`` (empty: all good), and the story.
 
-    ``vms`` maps each VM resource id to whether it uses the replicated storage.
+    ``vms``: the resource ids of the VMs the description protects (:func:`vm_ids`).
     """
     problems, story = [], []
     fences = [a for a in transition.real("stonith") if a.node == failed]
@@ -285,15 +283,15 @@ def check_failover(transition, failed, vms):
         return ["no fence of %s in the transition" % failed], story
     fence = fences[0]
     story.append(str(fence))
-    promotes = {}
-    for rsc in (plan.MASTER, plan.STORAGE):
-        promotes[rsc] = transition.real("promote", rsc)
-        if rsc in transition.lost("demote") and not promotes[rsc]:
-            problems.append("%s was promoted on %s and is promoted nowhere else" % (rsc, failed))
-        for p in promotes[rsc]:
-            story.append(str(p))
-            if not transition.waits_for(p, fence):
-                problems.append("%s does not wait for the fence" % p)
+    promotes = transition.real("promote", plan.MASTER)
+    if plan.MASTER in transition.lost("demote") and not promotes:
+        problems.append(
+            "%s was promoted on %s and is promoted nowhere else" % (plan.MASTER, failed)
+        )
+    for p in promotes:
+        story.append(str(p))
+        if not transition.waits_for(p, fence):
+            problems.append("%s does not wait for the fence" % p)
     starts = [
         a
         for a in transition.real()
@@ -305,8 +303,7 @@ def check_failover(transition, failed, vms):
             problems.append("%s: on the failed node" % s)
         if not transition.waits_for(s, fence):
             problems.append("%s does not wait for the fence of %s" % (s, failed))
-        needs = promotes[plan.MASTER] + (promotes[plan.STORAGE] if vms[s.rsc] else [])
-        for p in needs:
+        for p in promotes:
             if not transition.waits_for(s, p):
                 problems.append("%s does not wait for %s" % (s, p))
     started = {s.rsc for s in starts if s.task == "start"}
@@ -316,14 +313,9 @@ def check_failover(transition, failed, vms):
     return problems, story
 
 
-def vm_storage(model):
-    """{VM resource id: uses the replicated storage} for the VMs the model protects."""
-    excluded = set(model["pool"]["excluded_appliances"])
-    vms = list(model["vms"])
-    for app in model["appliances"]:
-        if not {app["name"], app["uuid"]} & excluded:
-            vms += app["vms"]
-    return {vm["id"]: vm["uses_storage"] for vm in vms}
+def vm_ids(model):
+    """The resource ids of the VMs the model protects."""
+    return [vm["id"] for vm in plan.protected_vms(model)]
 
 
 class _Settled:
@@ -368,7 +360,7 @@ def failover(model, cib_path, failed, master=None):
     """
     with _Settled(model, cib_path, master or failed) as scenario:
         transition = scenario.run("--node-fail", failed)
-    problems, story = check_failover(transition, failed, vm_storage(model))
+    problems, story = check_failover(transition, failed, vm_ids(model))
     if failed not in fence_targets(cib_path):
         problems.insert(
             0,
@@ -388,7 +380,7 @@ def master_move(model, cib_path, old, new):
         scores = node_attributes(model, new)
         scenario.set_attributes(scores)
         transition = scenario.run()
-    vms = vm_storage(model)
+    vms = set(vm_ids(model))
     story = ["%s" % a for a in transition.real() if a.task in ("promote", "demote")]
     problems = [
         "%s during a master move" % a
