@@ -264,7 +264,7 @@ def tls_smtp(tls):
 def generated_attrs(**overrides):
     """The instance attributes `xenha config generate` emits for the golden description."""
     cfg = plan.build(model.load(os.path.join(REPO, "tests", "golden", "two-node-qdevice.yaml")))
-    attrs = dict(cfg.alerts[0]["attrs"])
+    attrs = dict(cfg.alerts[0].attrs)
     attrs.update(overrides)
     return attrs
 

@@ -100,7 +100,7 @@ def test_the_alert_agent_path_is_written_in_agents_py_only():
     found = written_in(agents.ALERT_AGENT, (".py", ".j2", ".yaml", ".sh"))
     assert found == [os.path.join("xenha", "crm", "agents.py")]
     m = model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml"))
-    assert [a["path"] for a in plan.build(m).alerts] == [agents.ALERT_AGENT]
+    assert [a.path for a in plan.build(m).alerts] == [agents.ALERT_AGENT]
 
 
 def test_the_pool_agents_defaults_are_declared_by_the_agents_only():

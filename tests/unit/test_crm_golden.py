@@ -190,11 +190,9 @@ def test_pcs_script_creates_what_the_crm_text_creates(case):
     m = model.load(os.path.join(GOLDEN, case + ".yaml"))
     cfg = plan.build(m)
     expected = set(cfg.ids())
-    expected |= {
-        "level %s %d %s" % (t["target"], t["index"], ",".join(t["devices"])) for t in cfg.topology
-    }
-    expected |= {rid for a in cfg.alerts for rid, _ in a["recipients"]}
-    expected |= {loc["id"] + "-rule" for loc in cfg.locations if loc["rule"]}
+    expected |= {"level %s %d %s" % (t.target, t.index, ",".join(t.devices)) for t in cfg.topology}
+    expected |= {rid for a in cfg.alerts for rid, _ in a.recipients}
+    expected |= {loc.id + "-rule" for loc in cfg.locations if loc.rule}
     script = rendered(case, "pcs")
     assert pcs_ids(script) == expected
     assert subprocess.run(["sh", "-n"], input=script, universal_newlines=True).returncode == 0

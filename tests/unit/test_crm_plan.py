@@ -28,8 +28,8 @@ def test_two_nodes_without_an_arbiter_delay_the_fence_race(tmp_path):
     """Only quorum two_node races to fence; the node holding the master is fenced last."""
     cfg = plan.build(model.loads(TWO_NODE))
     assert ("priority-fencing-delay", "20s") in cfg.properties
-    master_clone = [c for c in cfg.clones if c["id"] == plan.MASTER_CLONE][0]
-    assert ("priority", "1") in master_clone["meta"]
+    master_clone = [c for c in cfg.clones if c.id == plan.MASTER_CLONE][0]
+    assert ("priority", "1") in master_clone.meta
     cib = tmp_path / "cib.xml"
     cib.write_text(render.render(model.loads(TWO_NODE), "xml"))
     assert simulate.verify(str(cib)) == []

@@ -72,7 +72,7 @@ def test_a_planned_master_move_notifies_the_pool_master_instances(case, tmp_path
     """xapi-pool-master hands the role over from notify data: the clone needs notify=true."""
     m, cib = load(case, tmp_path)
     names = [n["name"] for n in m["cluster"]["nodes"]]
-    _, _, t = simulate.master_move(m, cib, names[0], names[1])
+    t = simulate.master_move(m, cib, names[0], names[1]).transition
     notifies = t.real("notify", "pool-master")
     (promote,) = t.real("promote", "pool-master")
     (demote,) = t.real("demote", "pool-master")
@@ -105,7 +105,7 @@ def test_the_checker_catches_vm_starts_that_do_not_wait_for_the_promotion(tmp_pa
         return re.sub(r'<rsc_order id="pool-master-before-vms".*?</rsc_order>', "", xml, flags=re.S)
 
     m, cib = load("three-node-pdu", tmp_path, edit=drop)
-    problems, _, _ = simulate.failover(m, cib, "node-a")
+    problems = simulate.failover(m, cib, "node-a").problems
     assert any("does not wait for promote pool-master" in p for p in problems), problems
 
 
@@ -116,7 +116,7 @@ def test_the_checker_catches_a_cluster_without_fencing(tmp_path):
         )
 
     m, cib = load("two-node-qdevice", tmp_path, edit=no_stonith)
-    problems, _, _ = simulate.failover(m, cib, "xs1")
+    problems = simulate.failover(m, cib, "xs1").problems
     assert problems == ["no fence of xs1 in the transition"]
 
 
@@ -131,7 +131,7 @@ def test_failover_summary_matches_golden(case, tmp_path):
     names = [n["name"] for n in m["cluster"]["nodes"]]
     lines = []
     for failed in names:
-        _, story, _ = simulate.failover(m, cib, failed, master=names[0])
+        story = simulate.failover(m, cib, failed, master=names[0]).story
         lines.append("lose %s (pool master on %s):" % (failed, names[0]))
         lines += ["  " + step for step in story]
     text = "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ with crm_simulate, explained in docs/configuration.md):
 """
 
 import re
+import typing
 
 from xenha.crm import agents
 from xenha.model import fields, spec
@@ -46,15 +47,78 @@ class Primitive:
         self.ops = list(ops)
 
 
-class Op:
+class Op(typing.NamedTuple):
     """An operation; ``depth`` is the OCF_CHECK_LEVEL of a deeper monitor."""
 
-    def __init__(self, name, interval="0s", timeout=None, role=None, depth=None):
-        self.name = name
-        self.interval = interval
-        self.timeout = timeout
-        self.role = role
-        self.depth = depth
+    name: str
+    interval: str = "0s"
+    timeout: typing.Optional[str] = None
+    role: typing.Optional[str] = None
+    depth: typing.Optional[int] = None
+
+
+class Clone(typing.NamedTuple):
+    """A clone of the primitive ``rsc`` with its meta-attributes ``[(name, value)]``."""
+
+    id: str
+    rsc: str
+    meta: list
+
+
+class Rule(typing.NamedTuple):
+    """A location rule: ``score`` (for ``role``, None: any) where the expressions
+    ``[(attribute, operation, value or None)]`` joined by ``boolean_op`` hold."""
+
+    score: str
+    role: typing.Optional[str]
+    boolean_op: str
+    exprs: list
+
+
+class Location(typing.NamedTuple):
+    """``score`` on ``node``, or a ``rule``; for ``rsc`` or the ids matching ``pattern``."""
+
+    id: str
+    rsc: typing.Optional[str] = None
+    pattern: typing.Optional[str] = None
+    score: typing.Optional[str] = None
+    node: typing.Optional[str] = None
+    rule: typing.Optional[Rule] = None
+
+
+class ResourceSet(typing.NamedTuple):
+    """Resources of an order that take ``action``, one after the other if ``sequential``."""
+
+    ids: list
+    action: str
+    sequential: bool
+
+
+class Order(typing.NamedTuple):
+    """An order through its ``sets`` (ResourceSet), each after the previous one."""
+
+    id: str
+    kind: str
+    symmetrical: bool
+    sets: list
+
+
+class FencingLevel(typing.NamedTuple):
+    """Level ``index`` (from 1) of ``target``'s fencing topology: all ``devices`` must succeed."""
+
+    target: str
+    index: int
+    devices: list
+
+
+class Alert(typing.NamedTuple):
+    """An alert agent at ``path`` with instance attributes ``attrs`` and ``recipients``
+    ``[(id, value)]``."""
+
+    id: str
+    path: str
+    attrs: list
+    recipients: list
 
 
 class Config:
@@ -66,17 +130,15 @@ class Config:
         self.rsc_defaults = []
         self.op_defaults = []
         self.primitives = []
-        self.clones = []  # dicts: id, rsc, meta
-        self.locations = []  # dicts: id, rsc | pattern, score + node | rule
-        self.orders = []  # dicts: id, kind, symmetrical, sets [(ids, action, sequential)]
-        self.topology = []  # dicts: target, index, devices
-        self.alerts = []  # dicts: id, path, attrs, recipients [(id, value)]
+        self.clones = []  # Clone
+        self.locations = []  # Location
+        self.orders = []  # Order
+        self.topology = []  # FencingLevel
+        self.alerts = []  # Alert
 
     def ids(self):
-        out = [p.id for p in self.primitives] + [c["id"] for c in self.clones]
-        for group in (self.locations, self.orders, self.alerts):
-            out += [c["id"] for c in group]
-        return out
+        groups = (self.primitives, self.clones, self.locations, self.orders, self.alerts)
+        return [item.id for group in groups for item in group]
 
 
 def build(model):
@@ -154,10 +216,12 @@ def _fencing(cfg, nodes, stonith_timeout):
                     ops=[Op("monitor", "60s", "60s")],
                 )
             )
-            cfg.locations.append(_location(rid + "-not-on-" + _slug(name), rid, "-" + INF, name))
+            cfg.locations.append(
+                Location(rid + "-not-on-" + _slug(name), rid, score="-" + INF, node=name)
+            )
             levels.setdefault(dev["level"], []).append(rid)
         for index, level in enumerate(sorted(levels), 1):
-            cfg.topology.append({"target": name, "index": index, "devices": levels[level]})
+            cfg.topology.append(FencingLevel(name, index, levels[level]))
 
 
 def _ping(cfg, conn):
@@ -177,13 +241,13 @@ def _ping(cfg, conn):
             ops=[Op("monitor", "10s", "60s")],
         )
     )
-    cfg.clones.append({"id": PING_CLONE, "rsc": PING, "meta": [("interleave", "true")]})
-    return {
-        "score": LOST_CONNECTIVITY[conn["on_loss"]],
-        "role": None,
-        "boolean_op": "or",
-        "exprs": [(PING_ATTR, "not_defined", None), (PING_ATTR, "lte", "0")],
-    }
+    cfg.clones.append(Clone(PING_CLONE, PING, [("interleave", "true")]))
+    return Rule(
+        score=LOST_CONNECTIVITY[conn["on_loss"]],
+        role=None,
+        boolean_op="or",
+        exprs=[(PING_ATTR, "not_defined", None), (PING_ATTR, "lte", "0")],
+    )
 
 
 def _xapi_params(xapi, nodes):
@@ -209,12 +273,12 @@ def _promotable_ops():
 def _master(cfg, xapi, connectivity):
     cfg.primitives.append(Primitive(MASTER, agents.MASTER_AGENT, xapi, ops=_promotable_ops()))
     cfg.clones.append(
-        {
-            "id": MASTER_CLONE,
-            "rsc": MASTER,
+        Clone(
+            MASTER_CLONE,
+            MASTER,
             # priority: in a 2-node fence race the node holding the promoted master wins.
             # notify: the agent hands the role over on a planned move from notify data.
-            "meta": [
+            [
                 ("promotable", "true"),
                 ("promoted-max", "1"),
                 ("promoted-node-max", "1"),
@@ -222,11 +286,11 @@ def _master(cfg, xapi, connectivity):
                 ("notify", "true"),
                 ("priority", "1"),
             ],
-        }
+        )
     )
     if connectivity:
-        rule = dict(connectivity, role="Promoted")
-        cfg.locations.append(_location("pool-master-needs-connectivity", MASTER_CLONE, rule=rule))
+        rule = connectivity._replace(role="Promoted")
+        cfg.locations.append(Location("pool-master-needs-connectivity", MASTER_CLONE, rule=rule))
 
 
 def _vms(cfg, vms, xapi, connectivity):
@@ -248,7 +312,9 @@ def _vms(cfg, vms, xapi, connectivity):
         cfg.primitives.append(Primitive(vm["id"], agents.VM_AGENT, params, meta, ops))
         if vm["preferred_host"]:
             lid = "%s-prefers-%s" % (vm["id"], _slug(vm["preferred_host"]))
-            cfg.locations.append(_location(lid, vm["id"], str(PREFER_SCORE), vm["preferred_host"]))
+            cfg.locations.append(
+                Location(lid, vm["id"], score=str(PREFER_SCORE), node=vm["preferred_host"])
+            )
         for first in vm["start_after"]:
             cfg.orders.append(
                 _order("%s-after-%s" % (vm["id"], first), "Optional", True, [{"id": first}, vm])
@@ -257,31 +323,26 @@ def _vms(cfg, vms, xapi, connectivity):
         return
     ids = [vm["id"] for vm in vms]
     cfg.orders.append(
-        {
-            "id": "pool-master-before-vms",
-            "kind": "Mandatory",
-            "symmetrical": False,
-            "sets": [([MASTER_CLONE], "promote", True), (ids, "start", False)],
-        }
+        Order(
+            "pool-master-before-vms",
+            "Mandatory",
+            symmetrical=False,
+            sets=[ResourceSet([MASTER_CLONE], "promote", True), ResourceSet(ids, "start", False)],
+        )
     )
     if connectivity:
         cfg.locations.append(
-            _location("vms-need-connectivity", pattern=VM_PATTERN, rule=connectivity)
+            Location("vms-need-connectivity", pattern=VM_PATTERN, rule=connectivity)
         )
-
-
-def _location(lid, rsc=None, score=None, node=None, pattern=None, rule=None):
-    """A location: ``score`` on ``node``, or a ``rule``; for ``rsc`` or ids matching ``pattern``."""
-    return {"id": lid, "rsc": rsc, "pattern": pattern, "score": score, "node": node, "rule": rule}
 
 
 def _order(oid, kind, symmetrical, vms):
     """A start order through VMs, each after the previous one."""
     if len(vms) == 2:
-        sets = [([vms[0]["id"]], "start", True), ([vms[1]["id"]], "start", True)]
+        sets = [ResourceSet([vm["id"]], "start", True) for vm in vms]
     else:
-        sets = [([vm["id"] for vm in vms], "start", True)]
-    return {"id": oid, "kind": kind, "symmetrical": symmetrical, "sets": sets}
+        sets = [ResourceSet([vm["id"] for vm in vms], "start", True)]
+    return Order(oid, kind, symmetrical, sets)
 
 
 def _alerts(cfg, alerts):
@@ -296,14 +357,12 @@ def _alerts(cfg, alerts):
         ("suppress_minutes", alerts["suppress_minutes"]),
     ]
     cfg.alerts.append(
-        {
-            "id": "email",
-            "path": agents.ALERT_AGENT,
-            "attrs": [(k, str(v)) for k, v in attrs if v is not None],
-            "recipients": [
-                ("email-to-%d" % (i + 1), r) for i, r in enumerate(alerts["recipients"])
-            ],
-        }
+        Alert(
+            "email",
+            agents.ALERT_AGENT,
+            attrs=[(k, str(v)) for k, v in attrs if v is not None],
+            recipients=[("email-to-%d" % (i + 1), r) for i, r in enumerate(alerts["recipients"])],
+        )
     )
 
 

@@ -22,12 +22,12 @@ def _crm_score(score):
 def _rule(rule, typed):
     """A rule's expressions in crm or pcs syntax; comparisons are numeric, as in the XML."""
     parts = []
-    for attr, op, value in rule["exprs"]:
+    for attr, op, value in rule.exprs:
         if value is None:
             parts.append("%s %s" % (op, attr))
         else:
             parts.append(typed % {"attr": attr, "op": op, "value": value})
-    return (" %s " % rule["boolean_op"]).join(parts)
+    return (" %s " % rule.boolean_op).join(parts)
 
 
 def _environment():
@@ -71,5 +71,5 @@ def render(model, fmt="crm", source="the description"):
         )
     cfg = plan.build(model)
     by_id = {p.id: p for p in cfg.primitives}
-    clone_of = {c["rsc"] for c in cfg.clones}
+    clone_of = {c.rsc for c in cfg.clones}
     return template.render(cfg=cfg, source=source, by_id=by_id, clone_of=clone_of)

@@ -10,6 +10,7 @@ that does not wait for the fence. The order is read from the transition
 graph's inputs, not from the text summary.
 """
 
+import collections
 import hashlib
 import os
 import shutil
@@ -26,6 +27,11 @@ TOOL_TIMEOUT = 300.0  # crm_verify / crm_simulate on a CIB file: seconds even wh
 
 class PacemakerToolError(XenhaError):
     """crm_verify / crm_simulate is missing or rejected the configuration."""
+
+
+# What a simulated event led to: ``problems`` (empty: all good), ``story`` (what the cluster
+# did, one line per step) and the ``transition`` itself.
+Outcome = collections.namedtuple("Outcome", "problems story transition")
 
 
 def _run(argv):
@@ -356,7 +362,7 @@ def fence_targets(cib_path):
 def failover(model, cib_path, failed, master=None):
     """Simulate losing node ``failed`` (the master on ``master``, default: ``failed``).
 
-    Returns ``(problems, story, transition)``.
+    Returns an :data:`Outcome`.
     """
     with _Settled(model, cib_path, master or failed) as scenario:
         transition = scenario.run("--node-fail", failed)
@@ -367,13 +373,13 @@ def failover(model, cib_path, failed, master=None):
             "no fence device targets %s (pcmk_host_list): the fence would never complete "
             "and what ran there would stay down" % failed,
         )
-    return problems, story, transition
+    return Outcome(problems, story, transition)
 
 
 def master_move(model, cib_path, old, new):
     """Simulate the pool master moving from ``old`` to ``new`` (the agent's scores change).
 
-    Returns ``(problems, story, transition)``; any VM action in that transition is a problem:
+    Returns an :data:`Outcome`; any VM action in that transition is a problem:
     a planned master move must not stop, start or migrate VMs.
     """
     with _Settled(model, cib_path, old) as scenario:
@@ -389,4 +395,4 @@ def master_move(model, cib_path, old, new):
     ]
     if not any(a.task == "promote" and a.node == new for a in transition.real()):
         problems.append("the master is not promoted on %s" % new)
-    return problems, story, transition
+    return Outcome(problems, story, transition)
