@@ -5,10 +5,14 @@ Every agent is a module with a ``main()`` in the ``ocf_agents``,
 whose interpreter is the Python that has xenha installed, so the agent always
 imports the xenha it was installed with. ``install`` writes a manifest of the
 files and directories it created; ``uninstall`` removes exactly those (files
-only while they still hold what install wrote).
+only while they still hold what install wrote). Agents for test labs only are
+installed only when asked for (``lab=True``); the manifest records whether
+they were, and an install without them takes them away again.
 """
 
+import collections
 import hashlib
+import importlib.util
 import json
 import os
 import pkgutil
@@ -17,6 +21,7 @@ import stat
 import sys
 
 from xenha.errors import XenhaError
+from xenha.model.spec import LAB_ONLY_FENCE_DEVICES
 
 OCF_DIR = "usr/lib/ocf/resource.d/xenha"
 FENCE_DIR = "usr/sbin"
@@ -25,6 +30,8 @@ ALERT_STATE_DIR = "var/lib/xenha/alerts"
 # Pacemaker runs alert agents as this user; their state directory belongs to it.
 ALERT_USER = "hacluster"
 MANIFEST = "var/lib/xenha/install-manifest.json"
+# Agents for test labs only: `xenha install --lab` puts them in place, a plain install never.
+LAB_ONLY_AGENTS = tuple("stonith_plugins.fence_xenha_" + d for d in LAB_ONLY_FENCE_DEVICES)
 
 
 class Installable:
@@ -49,13 +56,15 @@ class Installable:
 
 
 def _modules(package):
-    pkg = __import__(package)
-    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+    """The agent modules of ``package``, listed from its directory without importing it."""
+    path = importlib.util.find_spec(package).submodule_search_locations
+    return sorted(m.name for m in pkgutil.iter_modules(path) if not m.name.startswith("_"))
 
 
-def shipped_agents():
+def shipped_agents(lab=False):
     """The OCF agents (``xen_vm`` -> ``xen-vm``), fence agents and alert agents
-    (``alert_email`` -> ``alert-email``) this xenha ships."""
+    (``alert_email`` -> ``alert-email``) this xenha ships; the test-only agents
+    (LAB_ONLY_AGENTS) too with ``lab``."""
     agents = [
         Installable("ocf_agents." + m, OCF_DIR + "/" + m.replace("_", "-"))
         for m in _modules("ocf_agents")
@@ -68,7 +77,7 @@ def shipped_agents():
         Installable("alert_agents." + m, ALERT_DIR + "/" + m.replace("_", "-"), ALERT_STATE_DIR)
         for m in _modules("alert_agents")
     ]
-    return agents
+    return [a for a in agents if lab or a.module not in LAB_ONLY_AGENTS]
 
 
 def _sha(data):
@@ -86,10 +95,14 @@ def _read(path):
 def _load_manifest(root):
     text = _read(os.path.join(root, MANIFEST))
     if text is None:
-        return {"files": {}, "dirs": []}
+        return {"files": {}, "dirs": [], "lab": False}
     try:
         data = json.loads(text)
-        return {"files": dict(data["files"]), "dirs": list(data["dirs"])}
+        return {
+            "files": dict(data["files"]),
+            "dirs": list(data["dirs"]),
+            "lab": bool(data.get("lab", False)),
+        }
     except (ValueError, KeyError, TypeError):
         raise InstallError(  # noqa: B904 - the cause is the file's content, named here
             "install manifest %s is corrupt; fix or remove it" % os.path.join(root, MANIFEST)
@@ -142,13 +155,21 @@ class InstallError(XenhaError):
     """Install or uninstall cannot proceed; the message says why."""
 
 
-def install(root="/", python=None, agents=None):
-    """Install (or refresh) the launchers; return the relative paths written."""
+Changes = collections.namedtuple("Changes", "written removed")
+
+
+def install(root="/", python=None, agents=None, lab=False):
+    """Install (or refresh) the launchers of ``agents`` (default: ``shipped_agents(lab)``)
+    and remove the unchanged ones an earlier install wrote that are no longer among them
+    (the test-only agents after an install with ``lab``). Returns the relative paths
+    :data:`Changes` (written, removed)."""
     python = python or sys.executable
-    agents = shipped_agents() if agents is None else agents
+    agents = shipped_agents(lab) if agents is None else agents
     manifest = _load_manifest(root)
     for relpath in (os.path.dirname(MANIFEST), OCF_DIR, FENCE_DIR):
         _makedirs(root, relpath, manifest["dirs"])
+    manifest["lab"] = lab
+    removed = _remove_files(root, manifest, keep={a.relpath for a in agents})
     _save_manifest(root, manifest)
     written = []
     for agent in agents:
@@ -181,14 +202,35 @@ def install(root="/", python=None, agents=None):
                 os.chmod(path, 0o700)
                 written.append(agent.state_dir + "/")
         _save_manifest(root, manifest)
-    return written
+    return Changes(written, removed)
 
 
-def check(root="/", python=None, agents=None):
+def _remove_files(root, manifest, keep=()):
+    """Remove the files the manifest records, except ``keep``, while they still hold what
+    install wrote; return the removed ones and forget them. A changed one stays recorded."""
+    removed = []
+    for relpath, sha in sorted(manifest["files"].items()):
+        if relpath in keep:
+            continue
+        current = _read(os.path.join(root, relpath))
+        if current is not None and _sha(current) != sha:
+            continue
+        if current is not None:
+            os.remove(os.path.join(root, relpath))
+            removed.append(relpath)
+        del manifest["files"][relpath]
+    return removed
+
+
+def check(root="/", python=None, agents=None, lab=None):
     """Return ``[(relpath, state)]`` with state ``ok``, ``missing`` or ``stale`` (an agent
-    whose state directory is missing or not the alert user's, mode 0700, is stale)."""
+    whose state directory is missing or not the alert user's, mode 0700, is stale) for
+    ``agents``: default the shipped ones, with the test-only ones if ``lab`` (None: if the
+    manifest says the last install had them)."""
     python = python or sys.executable
-    agents = shipped_agents() if agents is None else agents
+    if lab is None:
+        lab = _load_manifest(root)["lab"]
+    agents = shipped_agents(lab) if agents is None else agents
     report = []
     for agent in agents:
         path = os.path.join(root, agent.relpath)
@@ -215,25 +257,15 @@ def uninstall(root="/"):
     files in a state directory install created) goes with them.
     """
     manifest = _load_manifest(root)
-    removed, kept = [], []
     if ALERT_STATE_DIR in manifest["dirs"]:
         state = os.path.join(root, ALERT_STATE_DIR)
         for name in os.listdir(state) if os.path.isdir(state) else ():
             if os.path.isfile(os.path.join(state, name)):
                 os.remove(os.path.join(state, name))
-    for relpath, sha in sorted(manifest["files"].items()):
-        path = os.path.join(root, relpath)
-        current = _read(path)
-        if current is None:
-            continue
-        if _sha(current) != sha:
-            kept.append(relpath)
-            continue
-        os.remove(path)
-        removed.append(relpath)
+    removed = _remove_files(root, manifest)
+    kept = sorted(manifest["files"])
     manifest_path = os.path.join(root, MANIFEST)
     if kept:
-        manifest["files"] = {p: manifest["files"][p] for p in kept}
         _save_manifest(root, manifest)
     elif os.path.exists(manifest_path):
         os.remove(manifest_path)

@@ -11,7 +11,7 @@ from xenha import install
 def install_agents(tmp_path_factory):
     """``{name: path}`` of the fence agents installed by `xenha install` in a scratch root."""
     root = str(tmp_path_factory.mktemp("root"))
-    install.install(root)
+    install.install(root, lab=True)  # the tests are a lab: fence_xenha_ssh too
     sbin = os.path.join(root, install.FENCE_DIR)
     return {n: os.path.join(sbin, n) for n in os.listdir(sbin) if n.startswith("fence_xenha_")}
 

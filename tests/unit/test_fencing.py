@@ -19,7 +19,7 @@ SPECS = o.COMMON + o.LOGIN + (o.ipport(623), o.COMMUNITY, o.SNMP_VERSION)
 def agents():
     return [
         importlib.import_module(a.module).AGENT
-        for a in install.shipped_agents()
+        for a in install.shipped_agents(lab=True)
         if a.module.startswith("stonith_plugins.")
     ]
 

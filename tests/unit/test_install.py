@@ -25,7 +25,7 @@ def tree(root):
 
 
 def test_round_trip_leaves_nothing(tmp_path, agents):
-    written = lib.install(str(tmp_path), agents=agents)
+    written = lib.install(str(tmp_path), agents=agents).written
     state_dirs = {a.state_dir + "/" for a in agents if a.state_dir}
     assert sorted(written) == sorted([a.relpath for a in agents] + list(state_dirs))
     for a in agents:
@@ -39,7 +39,7 @@ def test_round_trip_leaves_nothing(tmp_path, agents):
 
 def test_reinstall_is_harmless(tmp_path, agents):
     lib.install(str(tmp_path), agents=agents)
-    assert lib.install(str(tmp_path), agents=agents) == []
+    assert lib.install(str(tmp_path), agents=agents) == ([], [])
     lib.uninstall(str(tmp_path))
     assert tree(tmp_path) == []
 
@@ -103,8 +103,43 @@ def test_alert_agent_and_its_state_directory(tmp_path):
     assert st.st_uid == pwd.getpwnam(lib.ALERT_USER).pw_uid
     os.chmod(str(state), 0o755)
     assert dict(lib.check(str(tmp_path)))[alert.relpath] == "stale"
-    assert lib.install(str(tmp_path)) == [lib.ALERT_STATE_DIR + "/"]
+    assert lib.install(str(tmp_path)).written == [lib.ALERT_STATE_DIR + "/"]
     assert dict(lib.check(str(tmp_path)))[alert.relpath] == "ok"
     (state / "0123abcd").write_text("node|xs1||lost|ops@example.com\n")
     removed, kept = lib.uninstall(str(tmp_path))
     assert kept == [] and tree(tmp_path) == []
+
+
+SSH = lib.FENCE_DIR + "/fence_xenha_ssh"
+
+
+def test_test_only_agents_are_installed_for_a_lab_only(tmp_path):
+    """fence_xenha_ssh is for test labs: only `install --lab` puts it in place, --check and
+    uninstall follow what the manifest says was installed, and a plain install removes it."""
+    root = str(tmp_path)
+    assert lib.LAB_ONLY_AGENTS == ("stonith_plugins.fence_xenha_ssh",)
+    assert SSH not in [a.relpath for a in lib.shipped_agents()]
+    assert SSH in [a.relpath for a in lib.shipped_agents(lab=True)]
+    lib.install(root)
+    assert not (tmp_path / SSH).exists()
+    assert SSH not in dict(lib.check(root))
+    assert lib.install(root, lab=True).written == [SSH]
+    assert dict(lib.check(root))[SSH] == "ok"  # the manifest says: a lab install
+    assert dict(lib.check(root, lab=False)).get(SSH) is None
+    assert lib.install(root) == ([], [SSH])
+    assert not (tmp_path / SSH).exists() and SSH not in dict(lib.check(root))
+    lib.install(root, lab=True)
+    lib.uninstall(root)
+    assert tree(tmp_path) == []
+
+
+def test_install_lab_option(xenha, tmp_path):
+    root = str(tmp_path)
+    r = xenha("install", "--root", root, "--lab")
+    assert r.returncode == 0 and "installed %s" % os.path.join(root, SSH) in r.stdout, r.stdout
+    r = xenha("install", "--root", root, "--check")
+    assert r.returncode == 0 and "ok       %s" % os.path.join(root, SSH) in r.stdout, r.stdout
+    r = xenha("install", "--root", root)
+    assert r.returncode == 0 and r.stdout.startswith("removed %s\n" % os.path.join(root, SSH))
+    r = xenha("install", "--root", root, "--check", "--lab")
+    assert r.returncode == 1 and "missing  %s" % os.path.join(root, SSH) in r.stdout, r.stdout

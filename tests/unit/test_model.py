@@ -249,6 +249,21 @@ def test_fence_device_checks():
     )
 
 
+def test_test_only_fence_devices_need_a_lab_description():
+    """fence_xenha_ssh is for test labs: a production description may not name it."""
+    ssh = NODES.replace(
+        "device: ilo, ip: 10.0.1.1, username: u, password_file: /etc/xenha/s", "device: ssh"
+    )
+    assert error(ssh) == (
+        "pool.yaml:6: cluster.nodes[0].fencing[0].device: ssh is a test-only fence device "
+        "(fence_xenha_ssh, for test labs); a description may use it only with cluster.lab: true"
+    )
+    m = model.loads(ssh.replace("  name: c\n", "  name: c\n  lab: true\n"))
+    assert m["cluster"]["lab"] is True
+    assert m["cluster"]["nodes"][0]["fencing"][0]["device"] == "ssh"
+    assert model.loads(NODES)["cluster"]["lab"] is False
+
+
 def test_aliases_become_the_canonical_option_names():
     m = model.loads(NODES.replace("username: u,", "login: u, port: 4,"))
     dev = m["cluster"]["nodes"][0]["fencing"][0]

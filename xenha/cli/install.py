@@ -6,7 +6,6 @@ from xenha import install as lib
 
 
 def register(sub):
-    root_help = "install under this directory instead of / (for packaging and tests)"
     p = sub.add_parser(
         "install",
         help="install the OCF, fence and alert agents on this node",
@@ -17,11 +16,18 @@ def register(sub):
             % (lib.OCF_DIR, lib.FENCE_DIR, lib.ALERT_DIR, lib.ALERT_STATE_DIR, lib.ALERT_USER)
         ),
     )
-    p.add_argument("--root", default="/", help=root_help)
+    _root_option(p)
+    p.add_argument(
+        "--lab",
+        action="store_true",
+        help="a test lab: also install the test-only agents (%s); an install without --lab "
+        "removes them again" % ", ".join(m.rsplit(".", 1)[1] for m in lib.LAB_ONLY_AGENTS),
+    )
     p.add_argument(
         "--check",
         action="store_true",
-        help="only report what is installed, missing or stale; exit 1 unless all is installed",
+        help="only report what is installed, missing or stale (the agents of the last "
+        "install, or with --lab the test lab's); exit 1 unless all is installed",
     )
     p.set_defaults(func=run_install)
 
@@ -31,8 +37,16 @@ def register(sub):
         description="Remove exactly the files and directories `xenha install` created under ROOT. "
         "Files changed since they were installed are kept and reported.",
     )
-    p.add_argument("--root", default="/", help=root_help)
+    _root_option(p)
     p.set_defaults(func=run_uninstall)
+
+
+def _root_option(parser):
+    parser.add_argument(
+        "--root",
+        default="/",
+        help="install under this directory instead of / (for packaging and tests)",
+    )
 
 
 def _root(args):
@@ -42,10 +56,15 @@ def _root(args):
     return root
 
 
+def _show(root, verb, relpaths):
+    for relpath in relpaths:
+        print("%s %s" % (verb, os.path.join(root, relpath)))
+
+
 def run_install(args):
     root = _root(args)
     if args.check:
-        report = lib.check(root)
+        report = lib.check(root, lab=args.lab or None)
         for relpath, state in report:
             print("%-8s %s" % (state, os.path.join(root, relpath)))
         bad = [r for r, s in report if s != "ok"]
@@ -54,18 +73,20 @@ def run_install(args):
             return 1
         print("all %d agents installed" % len(report))
         return 0
-    written = lib.install(root)
-    for relpath in written:
-        print("installed %s" % os.path.join(root, relpath))
-    print("%d agents in place (%d written)" % (len(lib.shipped_agents()), len(written)))
+    changes = lib.install(root, lab=args.lab)
+    _show(root, "removed", changes.removed)
+    _show(root, "installed", changes.written)
+    print(
+        "%d agents in place (%d written)"
+        % (len(lib.shipped_agents(args.lab)), len(changes.written))
+    )
     return 0
 
 
 def run_uninstall(args):
     root = _root(args)
     removed, kept = lib.uninstall(root)
-    for relpath in removed:
-        print("removed %s" % os.path.join(root, relpath))
+    _show(root, "removed", removed)
     for relpath in kept:
         print("kept    %s (changed since install or not empty)" % os.path.join(root, relpath))
     return 1 if kept else 0

@@ -9,6 +9,7 @@ from xenha.model.spec import (
     FENCE_METHODS,
     FENCE_OPTION_ALIASES,
     INLINE_SECRETS,
+    LAB_ONLY_FENCE_DEVICES,
     SPEC,
 )
 
@@ -87,7 +88,7 @@ def _check_nodes(source, model):
                 "to accept that" % node["name"],
             )
         for j, dev in enumerate(node["fencing"]):
-            _check_fence_device(source, dev, path + ("fencing", j))
+            _check_fence_device(source, dev, path + ("fencing", j), model["cluster"]["lab"])
             if dev["device"] == "xapi" and dev["plug"] is None:
                 dev["plug"] = node["host"]
         if node["allow_pool_only_fencing"] is None:
@@ -110,7 +111,7 @@ def _check_nodes(source, model):
                 dev["level"] = j + 1
 
 
-def _check_fence_device(source, dev, path):
+def _check_fence_device(source, dev, path, lab):
     for alias, name in FENCE_OPTION_ALIASES.items():
         if dev.get(alias) is not None:
             if dev.get(name) is not None:
@@ -120,6 +121,12 @@ def _check_fence_device(source, dev, path):
             dev[name] = dev[alias]
         dev.pop(alias, None)
     kind = dev["device"]
+    if kind in LAB_ONLY_FENCE_DEVICES and not lab:
+        raise source.error(
+            path + ("device",),
+            "%s is a test-only fence device (fence_xenha_%s, for test labs); a description "
+            "may use it only with cluster.lab: true" % (kind, kind),
+        )
     methods = FENCE_METHODS.get(kind)
     if dev["method"] is not None and (not methods or dev["method"] not in methods):
         raise source.error(

@@ -12,6 +12,9 @@ DEFAULT_TOKEN_MS = 1300
 
 # The fence device types of `device:`; each is the fence agent fence_xenha_<type>.
 FENCE_DEVICE_TYPES = ("ilo", "drac", "irmc", "apc", "ssh", "meatware", "xapi", "xvm", "script")
+# Device types whose agents are for test labs only: refused unless cluster.lab is true, and
+# `xenha install` puts their agents in place only with --lab.
+LAB_ONLY_FENCE_DEVICES = ("ssh",)
 # The `method:` each device type offers.
 FENCE_METHODS = {
     "ilo": ("ribcl", "ipmi", "redfish"),
@@ -103,6 +106,7 @@ SPEC = {
             "name": Field(S, required=True, doc="the cluster name"),
             "nodes": _list(_map(NODE)),
             "allow_pool_only_fencing": Field(B, default=False),
+            "lab": Field(B, default=False, doc="a test lab; enables test-only devices"),
             "token_ms": Field(I, default=DEFAULT_TOKEN_MS, doc="corosync's token timeout (ms)"),
         },
         required=True,
