@@ -148,16 +148,30 @@ def run_validate(args):
     return 0
 
 
-def run_generate(args):
-    from xenha.crm import render
-
-    text = render.render(_model(args.file), args.format, os.path.basename(args.file))
-    if args.output:
-        with open(args.output, "w") as f:
+def _write(text, path=None):
+    """Write ``text`` to the file ``path``, or to standard output without one."""
+    if path:
+        with open(path, "w") as f:
             f.write(text)
     else:
         sys.stdout.write(text)
+
+
+def run_generate(args):
+    from xenha.crm import render
+
+    _write(render.render(_model(args.file), args.format, os.path.basename(args.file)), args.output)
     return 0
+
+
+def _print_outcome(title, outcome):
+    """A simulated event's story and problems (xenha.crm.simulate.Outcome); their count."""
+    print(title)
+    for step in outcome.story:
+        print("  " + step)
+    for problem in outcome.problems:
+        print("  PROBLEM: " + problem)
+    return len(outcome.problems)
 
 
 def run_verify(args):
@@ -181,22 +195,13 @@ def run_verify(args):
         print("crm_verify: configuration valid")
         bad = 0
         for node in fail:
-            problems, story, _ = simulate.failover(m, cib, node, master=names[0])
-            print("losing %s (pool master on %s):" % (node, names[0]))
-            for step in story:
-                print("  " + step)
-            for problem in problems:
-                print("  PROBLEM: " + problem)
-            bad += len(problems)
-        problems, story, _ = simulate.master_move(m, cib, names[0], names[1])
-        print("moving the pool master from %s to %s:" % (names[0], names[1]))
-        for step in story:
-            print("  " + step)
-        for problem in problems:
-            print("  PROBLEM: " + problem)
-        if not problems:
+            outcome = simulate.failover(m, cib, node, master=names[0])
+            bad += _print_outcome("losing %s (pool master on %s):" % (node, names[0]), outcome)
+        outcome = simulate.master_move(m, cib, names[0], names[1])
+        title = "moving the pool master from %s to %s:" % (names[0], names[1])
+        if not _print_outcome(title, outcome):
             print("  no VM stopped, started or migrated")
-        bad += len(problems)
+        bad += len(outcome.problems)
     if bad:
         print("%d problems found" % bad)
         return 1
@@ -230,37 +235,38 @@ def run_import(args):
     from xenha.importers import halizard
 
     text, report = halizard.convert(args.settings, args.node, args.hosts_file, args.xapi_address)
-    with open(args.output, "w") as f:
-        f.write(text)
+    _write(text, args.output)
     for line in report:
         print(line)
     print("wrote %s; check it with `xenha config verify %s`" % (args.output, args.output))
     return 0
 
 
-def run_discover(args):
-    from xenha.crm.agents import XAPI_DEFAULTS
-    from xenha.importers import discover
+def _xapi_settings(args, xapi):
+    """How to reach the pool: the options given, else the description's pool.xapi, else
+    what the pool agents assume."""
+    from xenha.crm.agents import XAPI_DEFAULTS, XAPI_PARAMS
     from xenha.xapi import Settings
 
-    xapi = _model(args.file)["pool"]["xapi"]
-    settings = Settings(
-        url=args.url or xapi["url"] or None,
-        user=args.user or xapi["user"] or XAPI_DEFAULTS["xapi_user"],
-        password_file=args.password_file
-        or xapi["password_file"]
-        or XAPI_DEFAULTS["xapi_password_file"],
-        ca_file=args.ca_file or xapi["ca_file"],
-        fingerprint=args.fingerprint or xapi["fingerprint"],
-        insecure=args.insecure or bool(xapi["insecure"]),
+    value = {key: getattr(args, key) or xapi[key] for key in XAPI_PARAMS}
+    return Settings(
+        url=value["url"] or None,
+        user=value["user"] or XAPI_DEFAULTS["xapi_user"],
+        password_file=value["password_file"] or XAPI_DEFAULTS["xapi_password_file"],
+        ca_file=value["ca_file"],
+        fingerprint=value["fingerprint"],
+        insecure=bool(value["insecure"]),
     )
-    text, report = discover.run(args.file, settings)
+
+
+def run_discover(args):
+    from xenha.importers import discover
+
+    xapi = _model(args.file)["pool"]["xapi"]
+    text, report = discover.run(args.file, _xapi_settings(args, xapi))
     for line in report:
         print(line, file=sys.stderr)
+    _write(text, args.output)
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(text)
         print("wrote %s" % args.output, file=sys.stderr)
-    else:
-        sys.stdout.write(text)
     return 0

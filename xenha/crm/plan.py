@@ -14,6 +14,7 @@ with crm_simulate, explained in docs/configuration.md):
   resource elsewhere before its lost node is fenced (stonith-enabled=true).
 """
 
+import collections
 import re
 import typing
 
@@ -57,22 +58,11 @@ class Op(typing.NamedTuple):
     depth: typing.Optional[int] = None
 
 
-class Clone(typing.NamedTuple):
-    """A clone of the primitive ``rsc`` with its meta-attributes ``[(name, value)]``."""
-
-    id: str
-    rsc: str
-    meta: list
-
-
-class Rule(typing.NamedTuple):
-    """A location rule: ``score`` (for ``role``, None: any) where the expressions
-    ``[(attribute, operation, value or None)]`` joined by ``boolean_op`` hold."""
-
-    score: str
-    role: typing.Optional[str]
-    boolean_op: str
-    exprs: list
+# A clone of the primitive ``rsc`` with its meta-attributes ``[(name, value)]``.
+Clone = collections.namedtuple("Clone", "id rsc meta")
+# A location rule: ``score`` (for ``role``; None: any role) where the expressions
+# ``[(attribute, operation, value or None)]`` joined by ``boolean_op`` hold.
+Rule = collections.namedtuple("Rule", "score role boolean_op exprs")
 
 
 class Location(typing.NamedTuple):
@@ -86,39 +76,14 @@ class Location(typing.NamedTuple):
     rule: typing.Optional[Rule] = None
 
 
-class ResourceSet(typing.NamedTuple):
-    """Resources of an order that take ``action``, one after the other if ``sequential``."""
-
-    ids: list
-    action: str
-    sequential: bool
-
-
-class Order(typing.NamedTuple):
-    """An order through its ``sets`` (ResourceSet), each after the previous one."""
-
-    id: str
-    kind: str
-    symmetrical: bool
-    sets: list
-
-
-class FencingLevel(typing.NamedTuple):
-    """Level ``index`` (from 1) of ``target``'s fencing topology: all ``devices`` must succeed."""
-
-    target: str
-    index: int
-    devices: list
-
-
-class Alert(typing.NamedTuple):
-    """An alert agent at ``path`` with instance attributes ``attrs`` and ``recipients``
-    ``[(id, value)]``."""
-
-    id: str
-    path: str
-    attrs: list
-    recipients: list
+# The resources ``ids`` of an order that take ``action``, one after the other if ``sequential``.
+ResourceSet = collections.namedtuple("ResourceSet", "ids action sequential")
+# An order (``kind`` Mandatory or Optional) through its ``sets``, each after the previous one.
+Order = collections.namedtuple("Order", "id kind symmetrical sets")
+# Level ``index`` (from 1) of ``target``'s fencing topology: all ``devices`` must succeed.
+FencingLevel = collections.namedtuple("FencingLevel", "target index devices")
+# An alert agent at ``path``: instance attributes ``attrs``, ``recipients`` ``[(id, value)]``.
+Alert = collections.namedtuple("Alert", "id path attrs recipients")
 
 
 class Config:
