@@ -18,6 +18,7 @@ import sys
 import time
 import types
 
+from xenha import values
 from xenha.process import exit_now
 
 SUCCESS = 0
@@ -35,8 +36,8 @@ OCF_VERSION = "1.1"
 ROLES = ("Promoted", "Unpromoted")
 # Content types both resource-agents' metadata.rng and ra-api-1.dtd accept.
 TYPES = ("string", "integer", "boolean")
-TRUE_WORDS = ("1", "yes", "true", "on", "y", "ja")
-FALSE_WORDS = ("0", "no", "false", "off", "n", "nein")
+# A ``parse`` for integer parameters that must be above zero.
+positive = values.positive
 
 
 class OcfError(Exception):
@@ -58,49 +59,15 @@ def generic(reason):
     return OcfError(ERR_GENERIC, reason)
 
 
-def parse_boolean(text):
-    word = text.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError("%r is not a boolean (use true or false)" % text)
-
-
-def parse_integer(text):
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise ValueError("%r is not an integer" % text) from None
-
-
-def positive(number):
-    """A ``parse`` for integer parameters that must be above zero."""
-    if number <= 0:
-        raise ValueError("%d is not a positive number" % number)
-    return number
-
-
-_PARSERS = {"string": lambda text: text, "integer": parse_integer, "boolean": parse_boolean}
-
-
-def _escape(text):
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
-
-
-class Parameter:
+class Parameter(values.Setting):
     """One instance parameter: metadata, and how its value is parsed.
 
-    ``parse`` (optional) turns the string into the value handlers see and
+    ``parse`` (optional) turns the typed value into the one handlers see and
     raises ValueError with a message for a bad one; it runs after the type's
-    own check. Empty values count as unset.
+    own check (:mod:`xenha.values`). Empty values count as unset.
     """
+
+    TYPES = TYPES
 
     def __init__(
         self,
@@ -114,17 +81,12 @@ class Parameter:
         reloadable=False,
         parse=None,
     ):
-        if type not in TYPES:
-            raise ValueError("parameter %s: type must be one of %s" % (name, ", ".join(TYPES)))
-        self.name = name
+        values.Setting.__init__(self, name, type, default, required)
         self.shortdesc = shortdesc
         self.longdesc = longdesc
-        self.type = type
-        self.default = default
-        self.required = required
         self.unique = unique
         self.reloadable = reloadable
-        self.parse = parse
+        self.transform = parse
 
     def value(self, text):
         """The typed value of ``text`` (None or empty = the default)."""
@@ -133,27 +95,33 @@ class Parameter:
         if text is None:
             return None
         try:
-            value = _PARSERS[self.type](str(text))
-            return self.parse(value) if self.parse else value
+            value = self.parse(str(text))
+            return self.transform(value) if self.transform else value
         except ValueError as e:
             raise configured("parameter %s: %s" % (self.name, e)) from None
 
     def to_xml(self):
-        attrs = ' name="%s"' % _escape(self.name)
+        attrs = ' name="%s"' % values.xml_escape(self.name)
         if self.unique:
             attrs += ' unique="1"'
         if self.required:
             attrs += ' required="1"'
         if self.reloadable:
             attrs += ' reloadable="1"'
-        default = "" if self.default is None else ' default="%s"' % _escape(self.default)
+        default = "" if self.default is None else ' default="%s"' % values.xml_escape(self.default)
         return (
             "  <parameter%s>\n"
             '   <longdesc lang="en">%s</longdesc>\n'
             '   <shortdesc lang="en">%s</shortdesc>\n'
             '   <content type="%s"%s/>\n'
             "  </parameter>\n"
-        ) % (attrs, _escape(self.longdesc), _escape(self.shortdesc), self.type, default)
+        ) % (
+            attrs,
+            values.xml_escape(self.longdesc),
+            values.xml_escape(self.shortdesc),
+            self.type,
+            default,
+        )
 
 
 class ActionSpec:
@@ -336,11 +304,11 @@ class ResourceAgent:
             " <actions>\n%s </actions>\n"
             "</resource-agent>\n"
         ) % (
-            _escape(self.name),
-            _escape(self.version),
+            values.xml_escape(self.name),
+            values.xml_escape(self.version),
             OCF_VERSION,
-            _escape(self.longdesc),
-            _escape(self.shortdesc),
+            values.xml_escape(self.longdesc),
+            values.xml_escape(self.shortdesc),
             "".join(p.to_xml() for p in self.parameters),
             "".join(s.to_xml() for s in self.specs),
         )

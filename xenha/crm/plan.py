@@ -16,8 +16,8 @@ with crm_simulate, explained in docs/configuration.md):
 
 import re
 
+from xenha import values
 from xenha.crm import agents
-from xenha.model import fields
 
 INF = "INFINITY"
 MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
@@ -86,7 +86,7 @@ def build(model):
     cfg = Config(model["cluster"]["name"])
     nodes = model["cluster"]["nodes"]
     _properties(cfg, model, len(nodes))
-    _fencing(cfg, nodes, fields.seconds(model["fencing"]["timeout"]))
+    _fencing(cfg, nodes, values.duration(model["fencing"]["timeout"]))
     connectivity = _ping(cfg, model["connectivity"])
     xapi = _xapi_params(model["pool"]["xapi"], nodes)
     _master(cfg, xapi, connectivity)
