@@ -15,10 +15,9 @@ imported on every monitor, so it only uses the standard library's light parts.
 
 import os
 import sys
-import time
 import types
 
-from xenha import values
+from xenha import log, values
 from xenha.process import exit_now
 
 SUCCESS = 0
@@ -147,59 +146,20 @@ class ActionSpec:
         return "  <action%s/>\n" % attrs
 
 
-class Log:
-    """Logging the resource-agents way: syslog when HA_LOGFACILITY is set, a file
-    when HA_LOGFILE is, stderr otherwise (and always on a terminal); debug
-    messages only with HA_debug=1. Each line names the agent and instance."""
-
-    LEVELS = {"debug": 7, "info": 6, "warning": 4, "error": 3}
-
-    def __init__(self, agent, instance, env):
-        self.tag = "%s(%s)" % (agent, instance or "-")
-        self.debug_on = env.get("HA_debug", "0") not in ("", "0")
-        self.facility = env.get("HA_LOGFACILITY", "")
-        self.logfile = env.get("HA_LOGFILE", "")
-        self.to_stderr = (not self.facility and not self.logfile) or sys.stderr.isatty()
-        self._syslog = None
-
-    def _emit(self, level, msg, *args):
-        if level == "debug" and not self.debug_on:
-            return
-        if args:
-            msg = msg % args
-        if self.facility and self.facility != "none":
-            self._write_syslog(level, msg)
-        if self.logfile:
-            stamp = time.strftime("%b %d %T ")
-            line = "%s[%d]:\t%s%s: %s\n" % (self.tag, os.getpid(), stamp, level.upper(), msg)
-            try:
-                with open(self.logfile, "a") as f:
-                    f.write(line)
-            except OSError:
-                pass
-        if self.to_stderr:
-            sys.stderr.write("%s %s: %s\n" % (self.tag, level.upper(), msg))
-
-    def _write_syslog(self, level, msg):
-        import syslog
-
-        if self._syslog is None:
-            facility = getattr(syslog, "LOG_" + self.facility.upper(), syslog.LOG_DAEMON)
-            syslog.openlog(self.tag, syslog.LOG_PID, facility)
-            self._syslog = syslog
-        self._syslog.syslog(self.LEVELS[level], msg.replace("\x00", "\n"))
-
-    def debug(self, msg, *args):
-        self._emit("debug", msg, *args)
-
-    def info(self, msg, *args):
-        self._emit("info", msg, *args)
-
-    def warning(self, msg, *args):
-        self._emit("warning", msg, *args)
-
-    def error(self, msg, *args):
-        self._emit("error", msg, *args)
+def resource_log(agent, instance, env):
+    """The :class:`xenha.log.Log` of one action, the resource-agents way: syslog when
+    HA_LOGFACILITY is set, a file when HA_LOGFILE is, stderr otherwise (and always on
+    a terminal); debug messages only with HA_debug=1. Each line names the agent and
+    instance."""
+    facility = env.get("HA_LOGFACILITY", "")
+    logfile = env.get("HA_LOGFILE", "")
+    return log.Log(
+        "%s(%s)" % (agent, instance or "-"),
+        facility=facility if facility not in ("", "none") else None,
+        logfile=logfile or None,
+        debug=env.get("HA_debug", "0") not in ("", "0"),
+        stderr="debug" if (not facility and not logfile) or sys.stderr.isatty() else None,
+    )
 
 
 class Resource:
@@ -210,7 +170,7 @@ class Resource:
         self.action = action
         self.env = env
         self.instance = env.get("OCF_RESOURCE_INSTANCE", "")
-        self.log = Log(agent.name, self.instance, env)
+        self.log = resource_log(agent.name, self.instance, env)
         self.params = types.SimpleNamespace()
         self._exit_reason = None
 
@@ -338,6 +298,10 @@ class ResourceAgent:
     def execute(self, action, env):
         """Run one action; return its exit code (never raises)."""
         res = Resource(self, action, env)
+        with log.using(res.log):
+            return self._execute(res, action)
+
+    def _execute(self, res, action):
         handler = self.handlers.get(action)
         if handler is None:
             sys.stderr.write(self.usage())

@@ -10,12 +10,12 @@ syslog. Each device call is bounded by ``login_timeout``.
 import contextlib
 import signal
 import sys
-import syslog
 import time
 
 from xenha.errors import XenhaError
 from xenha.fencing import options as o
 from xenha.fencing.device import OFF, ON, FenceError, Unreachable
+from xenha.log import COMMAND, Log, bridge_stdlib, using
 from xenha.process import exit_now
 
 EXIT_OK, EXIT_FAIL, EXIT_OFF = 0, 1, 2
@@ -72,22 +72,10 @@ def bounded(seconds, what):
         signal.signal(signal.SIGALRM, previous)
 
 
-class Log:
-    """stderr (errors always, steps with ``verbose``) and syslog under the agent's name."""
-
-    def __init__(self, name):
-        self.name = name
-        self.verbose = False
-        syslog.openlog(name, syslog.LOG_PID, syslog.LOG_DAEMON)
-
-    def info(self, msg):
-        syslog.syslog(syslog.LOG_INFO, msg)
-        if self.verbose:
-            print("%s: %s" % (self.name, msg), file=sys.stderr)
-
-    def error(self, msg):
-        syslog.syslog(syslog.LOG_ERR, msg)
-        print("%s: error: %s" % (self.name, msg), file=sys.stderr)
+def fence_log(name):
+    """The :class:`xenha.log.Log` of a fence agent: syslog (daemon) under its name, and
+    stderr for warnings and errors - steps too once ``verbose`` is given."""
+    return Log(name, facility="daemon", stderr="warning", style=COMMAND)
 
 
 class Runner:
@@ -108,6 +96,7 @@ class Runner:
     @property
     def device(self):
         if self._device is None:
+            bridge_stdlib()  # the device's library (paramiko, pysnmp, pyghmi) may log
             self._device = self.call("connect", self.agent.device, self.opts, self.secret)
         return self._device
 
@@ -241,14 +230,21 @@ def run(agent, argv=None, stdin=None):
     """Run ``agent`` as a process: parse, act, exit with the fence-agents exit code
     (:func:`xenha.process.exit_now`: the process ends here)."""
     argv = sys.argv[1:] if argv is None else argv
-    log = Log(agent.name)
+    log = fence_log(agent.name)
     if argv in (["-h"], ["--help"]):
         print(usage(agent))
         exit_now(EXIT_OK)
+    with using(log):
+        rc = _run(agent, argv, stdin, log)
+    exit_now(rc)
+
+
+def _run(agent, argv, stdin, log):
     runner = None
     try:
         opts = parse(agent, argv, sys.stdin if stdin is None else stdin)
-        log.verbose = opts.verbose
+        if opts.verbose:
+            log.stderr = "info"
         for key in opts.unknown:
             log.info("ignoring unknown option %r" % key)
         action = opts.action
@@ -273,7 +269,7 @@ def run(agent, argv=None, stdin=None):
     finally:
         if runner is not None:
             runner.close()
-    exit_now(rc)
+    return rc
 
 
 def usage(agent):

@@ -9,7 +9,9 @@ import os
 import stat
 import time
 
-from .faults import XapiUnreachable, warn
+from xenha import log
+
+from .faults import XapiUnreachable
 
 
 class SessionCache:
@@ -30,10 +32,10 @@ class SessionCache:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             st = os.stat(self.directory)
         except OSError as e:
-            warn("not caching XAPI sessions: %s", e)
+            log.warning("not caching XAPI sessions: %s", e)
             return False
         if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            warn("not caching XAPI sessions: %s is not private to us", self.directory)
+            log.warning("not caching XAPI sessions: %s is not private to us", self.directory)
             return False
         return True
 
@@ -67,7 +69,7 @@ class SessionCache:
                 return json.load(f)
         except (OSError, ValueError) as e:
             if getattr(e, "errno", None) != errno.ENOENT:
-                warn("ignoring unreadable session cache %s: %s", self.path, e)
+                log.warning("ignoring unreadable session cache %s: %s", self.path, e)
             return {}
 
     def save(self, entry):
