@@ -18,8 +18,8 @@ import os
 import sys
 import time
 
-LEVELS = ("debug", "info", "warning", "error")
-PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3}  # syslog's
+LEVELS = ("debug", "info", "warning", "error", "critical")
+PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}  # syslog's
 DATEFMT = "%b %d %T "  # resource-agents' default HA_DATEFMT
 
 # How a line on stderr looks: OCF agents write "xen-vm(vm1) WARNING: text"; commands
@@ -53,6 +53,9 @@ class Log:
 
     def error(self, msg, *args):
         self._emit("error", msg, args)
+
+    def critical(self, msg, *args):
+        self._emit("critical", msg, args)
 
     def _emit(self, level, msg, args):
         if level == "debug" and not self.debug_on:
@@ -128,7 +131,7 @@ class using:
 def _emit(level, msg, args):
     if _current is not None:
         _current._emit(level, msg, args)
-    elif level in ("warning", "error"):
+    elif LEVELS.index(level) >= LEVELS.index("warning"):
         sys.stderr.write("xenha: %s: %s\n" % (level, msg % args if args else msg))
 
 
@@ -149,6 +152,11 @@ def error(msg, *args):
     _emit("error", msg, args)
 
 
+def critical(msg, *args):
+    """What an operator must act on now (a meatware fence waiting for a person)."""
+    _emit("critical", msg, args)
+
+
 _bridged = []
 
 
@@ -167,7 +175,9 @@ def bridge_stdlib(level="warning"):
                 text = record.getMessage()
             except Exception:  # noqa: BLE001 - a library's bad format string
                 text = str(record.msg)
-            if record.levelno >= logging.ERROR:
+            if record.levelno >= logging.CRITICAL:
+                name = "critical"
+            elif record.levelno >= logging.ERROR:
                 name = "error"
             elif record.levelno >= logging.WARNING:
                 name = "warning"

@@ -18,6 +18,7 @@ import sys
 import types
 
 from xenha import log, values
+from xenha.deadline import Deadline
 from xenha.process import exit_now
 
 SUCCESS = 0
@@ -173,6 +174,8 @@ class Resource:
         self.log = resource_log(agent.name, self.instance, env)
         self.params = types.SimpleNamespace()
         self._exit_reason = None
+        # The action's whole time, counted from now (the process has just started).
+        self.budget = Deadline(self.timeout)
 
     def meta(self, name, default=None):
         """A Pacemaker meta attribute (``OCF_RESKEY_CRM_meta_<name>``, dashes as underscores)."""

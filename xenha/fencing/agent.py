@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 
+from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 from xenha.fencing import options as o
 from xenha.fencing.device import OFF, ON, FenceError, Unreachable
@@ -20,6 +21,11 @@ from xenha.process import exit_now
 
 EXIT_OK, EXIT_FAIL, EXIT_OFF = 0, 1, 2
 POLL_FAST, POLL_FAST_FOR, POLL_SLOW = 0.1, 3.0, 0.5
+
+
+def _pause(elapsed):
+    """Poll briskly while a real switch is likely to settle, then ease off."""
+    return POLL_FAST if elapsed < POLL_FAST_FOR else POLL_SLOW
 
 
 class FenceAgent:
@@ -135,30 +141,26 @@ class Runner:
             self.call("set power %s" % state, self.device.set_power, target, state)
         if self.opts.power_wait:
             time.sleep(self.opts.power_wait)
-        started = time.monotonic()
-        deadline = started + self.opts.power_timeout
         pending = list(targets)
-        while True:
-            last_error = None
+        errors = []
+
+        def all_read_back():
+            del errors[:]
             for target in list(pending):
                 try:
                     if self.read(target) == state:
                         pending.remove(target)
                 except Unreachable as e:
-                    last_error = e
-            if not pending:
-                self.log.info("%s read back %s" % (", ".join(map(_name, targets)), state.upper()))
-                return
-            left = deadline - time.monotonic()
-            if left <= 0:
-                why = " (last error: %s)" % last_error if last_error else ""
-                raise FenceError(
-                    "%s not read back %s within power_timeout=%gs%s; not confirmed"
-                    % (", ".join(map(_name, pending)), state.upper(), self.opts.power_timeout, why)
-                )
-            # Poll briskly while a real switch is likely to settle, then ease off.
-            pause = POLL_FAST if time.monotonic() - started < POLL_FAST_FOR else POLL_SLOW
-            time.sleep(min(pause, left))
+                    errors.append(e)
+            return not pending
+
+        if not Deadline(self.opts.power_timeout).poll(all_read_back, _pause):
+            why = " (last error: %s)" % errors[-1] if errors else ""
+            raise FenceError(
+                "%s not read back %s within power_timeout=%gs%s; not confirmed"
+                % (", ".join(map(_name, pending)), state.upper(), self.opts.power_timeout, why)
+            )
+        self.log.info("%s read back %s" % (", ".join(map(_name, targets)), state.upper()))
 
     def _already(self, target, state):
         """True when ``target`` reads ``state`` now; an unreadable state is not "already"."""

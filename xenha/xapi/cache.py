@@ -7,11 +7,19 @@ import hashlib
 import json
 import os
 import stat
-import time
 
 from xenha import log
+from xenha.deadline import Deadline
 
 from .faults import XapiUnreachable
+
+
+def _try_lock(fd):
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
 
 
 class SessionCache:
@@ -43,19 +51,12 @@ class SessionCache:
         """Serialise logins between processes, waiting at most ``timeout`` seconds."""
         lock = self.path + ".lock"
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise XapiUnreachable(
-                        "another process has been logging in to XAPI for over %gs "
-                        "(session lock %s held)" % (self.timeout, lock)
-                    ) from None
-                time.sleep(0.02)
+        if not Deadline(self.timeout).poll(lambda: _try_lock(fd), 0.02):
+            os.close(fd)
+            raise XapiUnreachable(
+                "another process has been logging in to XAPI for over %gs "
+                "(session lock %s held)" % (self.timeout, lock)
+            )
         self._lock_fd = fd
         return self
 
