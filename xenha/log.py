@@ -22,72 +22,100 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}  # syslog's
 DATEFMT = "%b %d %T "  # resource-agents' default HA_DATEFMT
 
-# How a line on stderr looks: OCF agents write "xen-vm(vm1) WARNING: text"; commands
-# (fence agents, the alert agent) "fence_x: text" for steps and "fence_x: error: text".
+# The two styles of line. OCF agents follow resource-agents: "LEVEL: text" in syslog, the
+# file and stderr ("xen-vm(vm1) WARNING: text"). Commands (fence agents, the alert agent)
+# write "fence_x: text" for steps and "fence_x: error: text" on stderr, the bare text to
+# syslog.
 OCF, COMMAND = "ocf", "command"
 
 
 class Log:
-    """Where one process's messages go: syslog under ``tag`` with ``facility`` (a name
-    such as ``daemon`` or ``local5``; None: no syslog), ``logfile`` (None: none) and
-    stderr for ``stderr`` and above (a level name; None: nothing); debug messages only
-    with ``debug``."""
+    """Where one process's messages go.
 
-    def __init__(self, tag, facility=None, logfile=None, debug=False, stderr="debug", style=OCF):
+    * syslog under ``tag`` (with the pid when ``pid``) and ``facility`` (a name such as
+      ``daemon`` or ``local5``; None: no syslog);
+    * ``logfile``, one ``tag[pid]:\t<date>LEVEL: text`` line each, the date in
+      ``datefmt`` (strftime); debug lines go to ``debuglog`` instead when there is
+      one, which also gets every other line;
+    * stderr, for ``stderr`` and above (a level name; None: nothing);
+    * ``trace`` (an object with ``message(level, text)``, see :mod:`xenha.trace`):
+      every message, debug included, while an operator traces the action.
+
+    Debug messages are written only with ``debug`` (and to a trace).
+    """
+
+    def __init__(
+        self,
+        tag,
+        facility=None,
+        logfile=None,
+        debug=False,
+        stderr="debug",
+        style=OCF,
+        debuglog=None,
+        datefmt=DATEFMT,
+        pid=True,
+    ):
         self.tag = tag
         self.facility = facility
         self.logfile = logfile
         self.debug_on = debug
         self.stderr = stderr
         self.style = style
+        self.debuglog = debuglog
+        self.datefmt = datefmt
+        self.pid = pid
+        self.trace = None
         self._syslog = None
 
     def debug(self, msg, *args):
-        self._emit("debug", msg, args)
+        self.emit("debug", msg, args)
 
     def info(self, msg, *args):
-        self._emit("info", msg, args)
+        self.emit("info", msg, args)
 
     def warning(self, msg, *args):
-        self._emit("warning", msg, args)
+        self.emit("warning", msg, args)
 
     def error(self, msg, *args):
-        self._emit("error", msg, args)
+        self.emit("error", msg, args)
 
     def critical(self, msg, *args):
-        self._emit("critical", msg, args)
+        self.emit("critical", msg, args)
 
-    def _emit(self, level, msg, args):
-        if level == "debug" and not self.debug_on:
+    def emit(self, level, msg, args=(), stderr=True):
+        """Write ``msg % args`` at ``level`` everywhere this Log writes (but not to
+        stderr when ``stderr`` is False: the text is already there, as an exit reason)."""
+        debug = level == "debug"
+        if debug and not self.debug_on and self.trace is None:
             return
         if args:
             msg = msg % args
+        if self.trace is not None:
+            self.trace.message(level, msg)
+        if debug and not self.debug_on:
+            return
         if self.facility:
             self._write_syslog(level, msg)
-        if self.logfile:
-            self._write_file(level, msg)
-        if self.stderr and LEVELS.index(level) >= LEVELS.index(self.stderr):
+        if self.logfile and not (debug and self.debuglog):
+            self._write_file(self.logfile, level, msg)
+        if self.debuglog:
+            self._write_file(self.debuglog, level, msg)
+        if stderr and self.stderr and LEVELS.index(level) >= LEVELS.index(self.stderr):
             sys.stderr.write(self._stderr_line(level, msg))
 
     def _stderr_line(self, level, msg):
-        if self.style == COMMAND:
-            return (
-                "%s: %s\n" % (self.tag, msg)
-                if level == "info"
-                else "%s: %s: %s\n"
-                % (
-                    self.tag,
-                    level,
-                    msg,
-                )
-            )
-        return "%s %s: %s\n" % (self.tag, level.upper(), msg)
+        if self.style == OCF:
+            return "%s %s: %s\n" % (self.tag, level.upper(), msg)
+        if level == "info":
+            return "%s: %s\n" % (self.tag, msg)
+        return "%s: %s: %s\n" % (self.tag, level, msg)
 
-    def _write_file(self, level, msg):
-        stamp = time.strftime(DATEFMT)
-        line = "%s[%d]:\t%s%s: %s\n" % (self.tag, os.getpid(), stamp, level.upper(), msg)
+    def _write_file(self, path, level, msg):
+        tag = "%s[%d]" % (self.tag, os.getpid()) if self.pid else self.tag
+        line = "%s:\t%s%s: %s\n" % (tag, time.strftime(self.datefmt), level.upper(), msg)
         try:
-            with open(self.logfile, "a") as f:
+            with open(path, "a") as f:
                 f.write(line)
         except OSError:
             pass
@@ -97,8 +125,10 @@ class Log:
 
         if self._syslog is None:
             facility = getattr(syslog, "LOG_" + self.facility.upper(), syslog.LOG_DAEMON)
-            syslog.openlog(self.tag, syslog.LOG_PID, facility)
+            syslog.openlog(self.tag, syslog.LOG_PID if self.pid else 0, facility)
             self._syslog = syslog
+        if self.style == OCF:
+            msg = "%s: %s" % (level.upper(), msg)
         # syslog() refuses a message with a NUL in it.
         self._syslog.syslog(PRIORITIES[level], msg.replace("\x00", "\n"))
 
@@ -130,7 +160,7 @@ class using:
 
 def _emit(level, msg, args):
     if _current is not None:
-        _current._emit(level, msg, args)
+        _current.emit(level, msg, args)
     elif LEVELS.index(level) >= LEVELS.index("warning"):
         sys.stderr.write("xenha: %s: %s\n" % (level, msg % args if args else msg))
 

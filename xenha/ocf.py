@@ -148,16 +148,29 @@ class ActionSpec:
 
 
 def resource_log(agent, instance, env):
-    """The :class:`xenha.log.Log` of one action, the resource-agents way: syslog when
-    HA_LOGFACILITY is set, a file when HA_LOGFILE is, stderr otherwise (and always on
-    a terminal); debug messages only with HA_debug=1. Each line names the agent and
-    instance."""
+    """The :class:`xenha.log.Log` of one action, under resource-agents' conventions
+    (ocf-shellfuncs' ocf_log; docs/ocf.md compares them):
+
+    * ``HA_LOGFACILITY``: syslog with that facility (``none`` or empty: no syslog);
+    * ``HA_LOGFILE``: a file; ``HA_DEBUGLOG``: a file for debug lines, which also gets
+      every other line (the same file as HA_LOGFILE counts once);
+    * ``HA_DATEFMT``: strftime format of the files' dates (default ``%b %d %T ``);
+    * ``HA_LOGTAG``: the tag instead of ``agent(instance)[pid]``;
+    * stderr when there is neither syslog nor HA_LOGFILE, and always on a terminal;
+    * ``HA_debug``: debug lines only when set and not 0.
+    """
     facility = env.get("HA_LOGFACILITY", "")
+    facility = "" if facility == "none" else facility
     logfile = env.get("HA_LOGFILE", "")
+    debuglog = env.get("HA_DEBUGLOG", "")
+    logtag = env.get("HA_LOGTAG", "")
     return log.Log(
-        "%s(%s)" % (agent, instance or "-"),
-        facility=facility if facility not in ("", "none") else None,
+        logtag or "%s(%s)" % (agent, instance or "-"),
+        facility=facility or None,
         logfile=logfile or None,
+        debuglog=debuglog if debuglog and debuglog != logfile else None,
+        datefmt=env.get("HA_DATEFMT") or log.DATEFMT,
+        pid=not logtag,
         debug=env.get("HA_debug", "0") not in ("", "0"),
         stderr="debug" if (not facility and not logfile) or sys.stderr.isatty() else None,
     )
@@ -196,9 +209,11 @@ class Resource:
 
     @property
     def depth(self):
-        """OCF_CHECK_LEVEL: 0 (cheap), 10 (medium) or 20 (thorough)."""
+        """OCF_CHECK_LEVEL (else OCF_RESKEY_OCF_CHECK_LEVEL, as ocf-shellfuncs reads it):
+        0 (cheap), 10 (medium) or 20 (thorough)."""
+        level = self.env.get("OCF_CHECK_LEVEL") or self.env.get("OCF_RESKEY_OCF_CHECK_LEVEL")
         try:
-            return int(self.env.get("OCF_CHECK_LEVEL", "0") or "0")
+            return int(level or "0")
         except ValueError:
             return 0
 
@@ -221,12 +236,14 @@ class Resource:
 
     def exit_reason(self, reason):
         """Print the OCF exit reason (once; Pacemaker takes the first) and log it."""
-        if self._exit_reason is None:
-            self._exit_reason = reason
-            prefix = self.env.get("OCF_EXIT_REASON_PREFIX", "ocf-exit-reason:")
-            sys.stderr.write("%s%s\n" % (prefix, reason))
-            sys.stderr.flush()
-        self.log.error(reason)
+        if self._exit_reason is not None:
+            self.log.error(reason)
+            return
+        self._exit_reason = reason
+        prefix = self.env.get("OCF_EXIT_REASON_PREFIX") or "ocf-exit-reason:"
+        sys.stderr.write("%s%s\n" % (prefix, reason))
+        sys.stderr.flush()
+        self.log.emit("error", reason, stderr=False)  # on stderr already, as ocf_exit_reason
 
 
 class ResourceAgent:
@@ -301,8 +318,18 @@ class ResourceAgent:
     def execute(self, action, env):
         """Run one action; return its exit code (never raises)."""
         res = Resource(self, action, env)
-        with log.using(res.log):
-            return self._execute(res, action)
+        trace = None
+        # An operator's trace of the action (ocf-shellfuncs: OCF_TRACE_RA, trace_ra).
+        if values.is_true(env.get("OCF_TRACE_RA") or env.get("OCF_RESKEY_trace_ra")):
+            from xenha import trace as tracing
+
+            trace = tracing.start(res)
+        try:
+            with log.using(res.log):
+                return self._execute(res, action)
+        finally:
+            if trace is not None:
+                trace.stop()
 
     def _execute(self, res, action):
         handler = self.handlers.get(action)

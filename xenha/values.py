@@ -36,6 +36,12 @@ def boolean(text):
     raise ValueError("%r is not a boolean (use true or false)" % (text,))
 
 
+def is_true(text):
+    """Whether a switch is on (resource-agents' ocf_is_true): one of :data:`TRUE`; any
+    other text, or None, is off and never an error."""
+    return text is not None and str(text).strip().lower() in TRUE
+
+
 def integer(text):
     """A whole number written in decimal (``"42"``, ``" -3 "``)."""
     try:

@@ -110,6 +110,17 @@ def test_a_warning_of_the_xapi_library_lands_in_the_agents_log_with_its_tag(pcmk
     assert "xen-vm(vm-6a1c) WARNING: not caching XAPI sessions" in r.stderr
 
 
+def test_a_traced_monitor_shows_the_agents_lines_and_its_xapi_calls(pcmk, sim, tmp_path):
+    trace = tmp_path / "monitor.trace"
+    r = xen_vm(pcmk, "monitor", "host3", extra={"OCF_TRACE_RA": "1", "OCF_TRACE_FILE": str(trace)})
+    assert r.rc == ocf.SUCCESS, r
+    text = trace.read_text()
+    assert "ocf_agents.xen_vm:monitor:" in text and "xenha.pool_agent:" in text
+    assert "DEBUG: XAPI VM.get_record at %s" % sim.hosts[0].url in text
+    with open(sim.password_file) as f:
+        assert f.read().strip() not in text
+
+
 # -- start -------------------------------------------------------------------------------
 
 

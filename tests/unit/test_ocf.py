@@ -239,5 +239,5 @@ def test_logging_to_syslog_with_the_facility_pacemaker_passes(monkeypatch):
     log.debug("not without HA_debug")
     assert calls == [
         ("openlog", "demo(demo1)", syslog.LOG_PID, syslog.LOG_LOCAL5),
-        ("syslog", syslog.LOG_WARNING, "disk full"),
+        ("syslog", syslog.LOG_WARNING, "WARNING: disk full"),  # as ocf_log's "LEVEL: text"
     ]

@@ -10,6 +10,7 @@ import re
 import xmlrpc.client
 from urllib.parse import urlsplit
 
+from xenha import log
 from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 
@@ -207,6 +208,8 @@ class Client:
         """One call on the current connection; the XAPI value or a typed error."""
         if self._proxy is None:
             self._proxy = self._connect(self._url)
+        # The method only: the parameters of a login carry the password.
+        log.debug("XAPI %s at %s", method, self._url or "the local socket")
         try:
             result = getattr(self._proxy, method)(*params)
         except xmlrpc.client.Fault as e:
