@@ -183,7 +183,7 @@ def run_agent(action, varlib, fd9=None, **env_vars):
     """Run the demo agent's ``action`` in a new process, stdin not a terminal; HA_VARLIB
     is ``varlib`` (the default trace directory's parent), ``fd9`` a file open on fd 9."""
     e = dict(os.environ, OCF_RESOURCE_INSTANCE="rsc1", HA_VARLIB=str(varlib), **env_vars)
-    argv = [sys.executable, "-c", SCRIPT % REPO, action]
+    argv = [sys.executable, "-c", SCRIPT % REPO] + ([action] if action else [])
     if fd9 is not None:
         e["FD9"] = str(fd9)
         argv = ["sh", "-c", 'exec "$@" 9>"$FD9"', "sh"] + argv
@@ -212,6 +212,16 @@ def check_trace(text):
     # every message, debug included although HA_debug is not set
     for message in ("DEBUG: debug hello", "INFO: info hello", "WARNING: library warning hello"):
         assert ": %s" % message in text, message
+
+
+def test_ocf_action_from_the_environment_without_an_argument(tmp_path):
+    r = run_agent(None, tmp_path, __OCF_ACTION="monitor", OCF_RESKEY_word="there")
+    assert (r.returncode, r.stderr.splitlines()[0]) == (
+        ocf.ERR_GENERIC,
+        "ocf-exit-reason:broken there",
+    )
+    r = run_agent(None, tmp_path)
+    assert r.returncode == ocf.ERR_ARGS and "usage: demo" in r.stderr
 
 
 def test_ocf_trace_file_path(tmp_path):
