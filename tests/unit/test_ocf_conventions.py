@@ -179,6 +179,19 @@ AGENT.run()
 """
 
 
+def run_process(argv, env):
+    """Run ``argv`` as Pacemaker runs an agent: stdin not a terminal, output as text."""
+    return subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        env=env,
+        timeout=30,
+    )
+
+
 def run_agent(action, varlib, fd9=None, **env_vars):
     """Run the demo agent's ``action`` in a new process, stdin not a terminal; HA_VARLIB
     is ``varlib`` (the default trace directory's parent), ``fd9`` a file open on fd 9."""
@@ -187,15 +200,7 @@ def run_agent(action, varlib, fd9=None, **env_vars):
     if fd9 is not None:
         e["FD9"] = str(fd9)
         argv = ["sh", "-c", 'exec "$@" 9>"$FD9"', "sh"] + argv
-    return subprocess.run(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        env=e,
-        timeout=30,
-    )
+    return run_process(argv, e)
 
 
 def check_trace(text):
@@ -330,15 +335,7 @@ def run_both(tmp_path, upstream_env, ours_env, probes=()):
         PROBES=json.dumps(list(probes)),
         **upstream_env,
     )
-    r = subprocess.run(
-        [sys.executable, str(driver)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        env=e,
-        timeout=30,
-    )
+    r = run_process([sys.executable, str(driver)], e)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
