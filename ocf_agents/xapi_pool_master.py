@@ -7,10 +7,10 @@ old master's node fenced after the pool last saw it alive.
 """
 
 import os
-import time
 
 from xenha import ocf, pacemaker
-from xenha.pool_agent import CONNECTION_PARAMETERS, pool
+from xenha.deadline import Deadline
+from xenha.pool_agent import CONNECTION_PARAMETERS, QUICK, STEPS, pool
 
 AGENT = ocf.ResourceAgent(
     "xapi-pool-master",
@@ -66,11 +66,7 @@ def _score(res, score):
 
 def _wait_master(p, host, want, deadline):
     """Poll until ``host`` is (want=True) or is not (want=False) the pool master."""
-    while (p.client.master() == host) != want:
-        if time.time() >= deadline:
-            return False
-        time.sleep(0.2)
-    return True
+    return deadline.poll(lambda: (p.client.master() == host) == want, 0.2)
 
 
 @AGENT.action("start", timeout=60)
@@ -99,7 +95,7 @@ def monitor(res):
     from xenha.xapi import XapiUnreachable
 
     started = os.path.exists(_state_file(res, "started"))
-    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+    with pool(res, QUICK) as p:
         local = p.local_view()
         try:
             try:
@@ -145,9 +141,9 @@ def _rejoined(p, local, here):
     hosts = {api.host.get_address(h): h for h in api.host.get_all() if h != here}
     votes = {mine: 1}  # each answering host backs the master it follows, a master itself
     masters = set()  # the other hosts that answer as masters
-    deadline = time.time() + p.res.timeout / 2
+    deadline = Deadline(p.res.timeout / 2)
     for address in sorted(hosts):
-        if time.time() >= deadline:
+        if deadline.expired():
             p.res.log.warning("no time left to ask host %s which master it follows", address)
             continue
         try:
@@ -184,21 +180,22 @@ def _stale_in_a_tie(p, rival):
     one (a master is replaced only once fenced). True if that is this host. A node just
     back from its fence may not have its fencer's history yet: ask again for a while;
     still no fence of either (history lost with a cluster restart) is "cannot tell"."""
-    deadline = time.time() + min(10.0, p.res.timeout / 3)
     rival_node = p.node_of_host(rival)
-    while True:
-        mine = pacemaker.fenced_since(p.node(), 0)
-        theirs = pacemaker.fenced_since(rival_node, 0)
-        if mine != theirs:
-            return mine is not None and (theirs is None or mine > theirs)
-        if time.time() >= deadline:
-            raise ocf.generic(
-                "host %s and this host both claim to be the pool master, as many hosts "
-                "side with each, and no fencing history tells which is the old one; run "
-                "xe pool-emergency-reset-master master-address=<the real master> on the other"
-                % p.describe(rival)
-            )
-        time.sleep(1.0)
+    fences = []
+
+    def told():
+        fences[:] = [pacemaker.fenced_since(p.node(), 0), pacemaker.fenced_since(rival_node, 0)]
+        return fences[0] != fences[1]
+
+    if not Deadline(min(10.0, p.res.timeout / 3)).poll(told, 1.0):
+        raise ocf.generic(
+            "host %s and this host both claim to be the pool master, as many hosts "
+            "side with each, and no fencing history tells which is the old one; run "
+            "xe pool-emergency-reset-master master-address=<the real master> on the other"
+            % p.describe(rival)
+        )
+    mine, theirs = fences
+    return mine is not None and (theirs is None or mine > theirs)
 
 
 @AGENT.action("promote", timeout=300)
@@ -208,8 +205,8 @@ def promote(res):
     not asked anything (it is dead, or booting with a stale pool): emergency takeover
     at once. Otherwise a master that answers hands over (planned move); one that does
     not is taken over from only once it is fenced."""
-    deadline = time.time() + res.timeout * 0.9
-    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
+    deadline = res.budget.fraction(0.9)
+    with pool(res, STEPS) as p:
         local = p.local_view()
         try:
             here = local.client.this_host()
@@ -259,8 +256,8 @@ def demote(res):
     """Hand the master role over: to the node the transition promotes (notify data),
     else to the best other host; a pool always has a master, so with no other host
     able to take it, the role stays until a promotion elsewhere takes it."""
-    deadline = time.time() + res.timeout * 0.9
-    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
+    deadline = res.budget.fraction(0.9)
+    with pool(res, STEPS) as p:
         local = p.local_view()
         try:
             if local.client.follows() is not None:
@@ -311,7 +308,7 @@ def notify(res):
 
 @AGENT.action("validate-all", timeout=30)
 def validate_all(res):
-    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+    with pool(res, QUICK) as p:
         p.local_host()
 
 

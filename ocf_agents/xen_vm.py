@@ -6,11 +6,18 @@ fencing history shows that host's node fenced after the VM last started there;
 "cannot tell" (XAPI unreachable) is an error, never "not running".
 """
 
-import time
-
 from xenha import ocf, pacemaker
 from xenha.errors import XenhaError
-from xenha.pool_agent import CONNECTION_PARAMETERS, NULL_REF, is_xapi_failure, pool, xapi_time
+from xenha.pool_agent import (
+    CONNECTION_PARAMETERS,
+    NULL_REF,
+    QUICK,
+    STEPS,
+    WORK,
+    is_xapi_failure,
+    pool,
+    xapi_time,
+)
 
 AGENT = ocf.ResourceAgent(
     "xen-vm",
@@ -51,6 +58,7 @@ AGENT = ocf.ResourceAgent(
 
 LIVE = ("Running", "Paused")
 RUNNING_TASK = ("pending", "cancelling")
+POLL = 0.2  # seconds between two looks at a VM's or a task's state
 
 
 def _vm(p):
@@ -80,13 +88,8 @@ def _vm_to_stop(p, here):
 
 
 def _wait_for(p, vm, done, deadline):
-    """Poll until ``done(power_state, resident_on)`` holds or time runs out."""
-    while True:
-        if done(*_state(p, vm)):
-            return True
-        if time.time() >= deadline:
-            return False
-        time.sleep(0.2)
+    """Poll until ``done(power_state, resident_on)`` holds or ``deadline`` passes."""
+    return deadline.poll(lambda: done(*_state(p, vm)), POLL)
 
 
 def _started_at(p, vm):
@@ -142,8 +145,8 @@ def _last_start_there(p, vm, host):
 
 @AGENT.action("start", timeout=120)
 def start(res):
-    deadline = time.time() + res.timeout * 0.9
-    with pool(res, timeout=res.timeout * 0.4) as p:
+    deadline = res.budget.fraction(0.9)
+    with pool(res, WORK) as p:
         p.client.follow_current_master()
         vm, here = _vm(p), p.local_host()
         state, there = _state(p, vm)
@@ -171,7 +174,7 @@ def stop(res):
     then a hard one with the rest of the time up to 0.9 of it."""
     from xenha.xapi import XapiError, XapiUnreachable
 
-    deadline = time.time() + res.timeout * 0.9
+    deadline = res.budget.fraction(0.9)
     window = res.timeout * 0.6
     clean_for = min(res.params.shutdown_timeout or window, window)
     if clean_for < (res.params.shutdown_timeout or 0):
@@ -181,7 +184,7 @@ def stop(res):
             res.timeout,
             clean_for,
         )
-    with pool(res, timeout=res.timeout * 0.4) as p:
+    with pool(res, WORK) as p:
         try:
             here = p.local_host()
             vm = _vm_to_stop(p, here)
@@ -207,7 +210,7 @@ def stop(res):
             res.log.warning("clean shutdown of VM %s: %s", res.params.vm, e)
         if _state(p, vm)[0] != "Halted":
             res.log.warning("VM %s did not shut down cleanly; forcing it off", res.params.vm)
-            _shutdown(p, vm, "hard_shutdown", deadline - time.time())
+            _shutdown(p, vm, "hard_shutdown", deadline.left())
         if not _wait_for(p, vm, lambda state, host: state == "Halted", deadline):
             raise ocf.generic(
                 "VM %s is still %s after a hard shutdown" % (res.params.vm, _state(p, vm)[0])
@@ -229,7 +232,7 @@ def _shutdown(p, vm, call, seconds):
 def monitor(res):
     from xenha.xapi import XapiUnreachable
 
-    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+    with pool(res, QUICK) as p:
         try:
             vm, here = _vm(p), p.local_host()
             state, there = _state(p, vm)
@@ -290,8 +293,7 @@ def migrate_to(res):
     target = res.meta("migrate_target")
     if not target:
         raise ocf.configured("migrate_to without OCF_RESKEY_CRM_meta_migrate_target")
-    began = time.time()
-    with pool(res, timeout=min(30.0, res.timeout / 4)) as p:
+    with pool(res, STEPS) as p:
         vm, here, dest = _vm(p), p.local_host(), p.host_of_node(target)
         state, there = _state(p, vm)
         if state in LIVE and there == dest:
@@ -302,7 +304,7 @@ def migrate_to(res):
             )
         task = p.api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
         what = "migration of VM %s to %s" % (res.params.vm, target)
-        _await_task(p, task, began + res.timeout * 0.85, began + res.timeout * 0.95, what)
+        _await_task(p, task, res.budget.fraction(0.85), res.budget.fraction(0.95), what)
         if _state(p, vm) != ("Running", dest):
             raise ocf.generic(
                 "VM %s is not running on %s after the migration" % (res.params.vm, target)
@@ -335,16 +337,19 @@ def _await_task(p, task, deadline, cancelled_by, what):
 
 def _task_end(p, task, deadline):
     """The task's status once it ends, or at ``deadline``."""
-    while True:
-        status = p.api.task.get_status(task)
-        if status not in RUNNING_TASK or time.time() >= deadline:
-            return status
-        time.sleep(0.2)
+    status = []
+
+    def ended():
+        status[:] = [p.api.task.get_status(task)]
+        return status[0] not in RUNNING_TASK
+
+    deadline.poll(ended, POLL)
+    return status[0]
 
 
 @AGENT.action("migrate_from", timeout=60)
 def migrate_from(res):
-    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+    with pool(res, QUICK) as p:
         vm, here = _vm(p), p.local_host()
         state, there = _state(p, vm)
         if state != "Running" or there != here:
@@ -355,7 +360,7 @@ def migrate_from(res):
 
 @AGENT.action("validate-all", timeout=30)
 def validate_all(res):
-    with pool(res, timeout=min(10.0, res.timeout / 4)) as p:
+    with pool(res, QUICK) as p:
         vm = _vm(p)
         if p.api.VM.get_is_a_template(vm):
             raise ocf.configured("%s is a template, not a VM" % res.params.vm)

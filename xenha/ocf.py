@@ -15,9 +15,10 @@ imported on every monitor, so it only uses the standard library's light parts.
 
 import os
 import sys
-import time
 import types
 
+from xenha import log, values
+from xenha.deadline import Deadline
 from xenha.process import exit_now
 
 SUCCESS = 0
@@ -35,8 +36,8 @@ OCF_VERSION = "1.1"
 ROLES = ("Promoted", "Unpromoted")
 # Content types both resource-agents' metadata.rng and ra-api-1.dtd accept.
 TYPES = ("string", "integer", "boolean")
-TRUE_WORDS = ("1", "yes", "true", "on", "y", "ja")
-FALSE_WORDS = ("0", "no", "false", "off", "n", "nein")
+# A ``parse`` for integer parameters that must be above zero.
+positive = values.positive
 
 
 class OcfError(Exception):
@@ -58,49 +59,15 @@ def generic(reason):
     return OcfError(ERR_GENERIC, reason)
 
 
-def parse_boolean(text):
-    word = text.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError("%r is not a boolean (use true or false)" % text)
-
-
-def parse_integer(text):
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise ValueError("%r is not an integer" % text) from None
-
-
-def positive(number):
-    """A ``parse`` for integer parameters that must be above zero."""
-    if number <= 0:
-        raise ValueError("%d is not a positive number" % number)
-    return number
-
-
-_PARSERS = {"string": lambda text: text, "integer": parse_integer, "boolean": parse_boolean}
-
-
-def _escape(text):
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
-
-
-class Parameter:
+class Parameter(values.Setting):
     """One instance parameter: metadata, and how its value is parsed.
 
-    ``parse`` (optional) turns the string into the value handlers see and
+    ``parse`` (optional) turns the typed value into the one handlers see and
     raises ValueError with a message for a bad one; it runs after the type's
-    own check. Empty values count as unset.
+    own check (:mod:`xenha.values`). Empty values count as unset.
     """
+
+    TYPES = TYPES
 
     def __init__(
         self,
@@ -114,17 +81,12 @@ class Parameter:
         reloadable=False,
         parse=None,
     ):
-        if type not in TYPES:
-            raise ValueError("parameter %s: type must be one of %s" % (name, ", ".join(TYPES)))
-        self.name = name
+        values.Setting.__init__(self, name, type, default, required)
         self.shortdesc = shortdesc
         self.longdesc = longdesc
-        self.type = type
-        self.default = default
-        self.required = required
         self.unique = unique
         self.reloadable = reloadable
-        self.parse = parse
+        self.transform = parse
 
     def value(self, text):
         """The typed value of ``text`` (None or empty = the default)."""
@@ -133,27 +95,33 @@ class Parameter:
         if text is None:
             return None
         try:
-            value = _PARSERS[self.type](str(text))
-            return self.parse(value) if self.parse else value
+            value = self.parse(str(text))
+            return self.transform(value) if self.transform else value
         except ValueError as e:
             raise configured("parameter %s: %s" % (self.name, e)) from None
 
     def to_xml(self):
-        attrs = ' name="%s"' % _escape(self.name)
+        attrs = ' name="%s"' % values.xml_escape(self.name)
         if self.unique:
             attrs += ' unique="1"'
         if self.required:
             attrs += ' required="1"'
         if self.reloadable:
             attrs += ' reloadable="1"'
-        default = "" if self.default is None else ' default="%s"' % _escape(self.default)
+        default = "" if self.default is None else ' default="%s"' % values.xml_escape(self.default)
         return (
             "  <parameter%s>\n"
             '   <longdesc lang="en">%s</longdesc>\n'
             '   <shortdesc lang="en">%s</shortdesc>\n'
             '   <content type="%s"%s/>\n'
             "  </parameter>\n"
-        ) % (attrs, _escape(self.longdesc), _escape(self.shortdesc), self.type, default)
+        ) % (
+            attrs,
+            values.xml_escape(self.longdesc),
+            values.xml_escape(self.shortdesc),
+            self.type,
+            default,
+        )
 
 
 class ActionSpec:
@@ -179,59 +147,33 @@ class ActionSpec:
         return "  <action%s/>\n" % attrs
 
 
-class Log:
-    """Logging the resource-agents way: syslog when HA_LOGFACILITY is set, a file
-    when HA_LOGFILE is, stderr otherwise (and always on a terminal); debug
-    messages only with HA_debug=1. Each line names the agent and instance."""
+def resource_log(agent, instance, env):
+    """The :class:`xenha.log.Log` of one action, under resource-agents' conventions
+    (ocf-shellfuncs' ocf_log; docs/ocf.md compares them):
 
-    LEVELS = {"debug": 7, "info": 6, "warning": 4, "error": 3}
-
-    def __init__(self, agent, instance, env):
-        self.tag = "%s(%s)" % (agent, instance or "-")
-        self.debug_on = env.get("HA_debug", "0") not in ("", "0")
-        self.facility = env.get("HA_LOGFACILITY", "")
-        self.logfile = env.get("HA_LOGFILE", "")
-        self.to_stderr = (not self.facility and not self.logfile) or sys.stderr.isatty()
-        self._syslog = None
-
-    def _emit(self, level, msg, *args):
-        if level == "debug" and not self.debug_on:
-            return
-        if args:
-            msg = msg % args
-        if self.facility and self.facility != "none":
-            self._write_syslog(level, msg)
-        if self.logfile:
-            stamp = time.strftime("%b %d %T ")
-            line = "%s[%d]:\t%s%s: %s\n" % (self.tag, os.getpid(), stamp, level.upper(), msg)
-            try:
-                with open(self.logfile, "a") as f:
-                    f.write(line)
-            except OSError:
-                pass
-        if self.to_stderr:
-            sys.stderr.write("%s %s: %s\n" % (self.tag, level.upper(), msg))
-
-    def _write_syslog(self, level, msg):
-        import syslog
-
-        if self._syslog is None:
-            facility = getattr(syslog, "LOG_" + self.facility.upper(), syslog.LOG_DAEMON)
-            syslog.openlog(self.tag, syslog.LOG_PID, facility)
-            self._syslog = syslog
-        self._syslog.syslog(self.LEVELS[level], msg.replace("\x00", "\n"))
-
-    def debug(self, msg, *args):
-        self._emit("debug", msg, *args)
-
-    def info(self, msg, *args):
-        self._emit("info", msg, *args)
-
-    def warning(self, msg, *args):
-        self._emit("warning", msg, *args)
-
-    def error(self, msg, *args):
-        self._emit("error", msg, *args)
+    * ``HA_LOGFACILITY``: syslog with that facility (``none`` or empty: no syslog);
+    * ``HA_LOGFILE``: a file; ``HA_DEBUGLOG``: a file for debug lines, which also gets
+      every other line (the same file as HA_LOGFILE counts once);
+    * ``HA_DATEFMT``: strftime format of the files' dates (default ``%b %d %T ``);
+    * ``HA_LOGTAG``: the tag instead of ``agent(instance)[pid]``;
+    * stderr when there is neither syslog nor HA_LOGFILE, and always on a terminal;
+    * ``HA_debug``: debug lines only when set and not 0.
+    """
+    facility = env.get("HA_LOGFACILITY", "")
+    facility = "" if facility == "none" else facility
+    logfile = env.get("HA_LOGFILE", "")
+    debuglog = env.get("HA_DEBUGLOG", "")
+    logtag = env.get("HA_LOGTAG", "")
+    return log.Log(
+        logtag or "%s(%s)" % (agent, instance or "-"),
+        facility=facility or None,
+        logfile=logfile or None,
+        debuglog=debuglog if debuglog and debuglog != logfile else None,
+        datefmt=env.get("HA_DATEFMT") or log.DATEFMT,
+        pid=not logtag,
+        debug=env.get("HA_debug", "0") not in ("", "0"),
+        stderr="debug" if (not facility and not logfile) or sys.stderr.isatty() else None,
+    )
 
 
 class Resource:
@@ -242,9 +184,11 @@ class Resource:
         self.action = action
         self.env = env
         self.instance = env.get("OCF_RESOURCE_INSTANCE", "")
-        self.log = Log(agent.name, self.instance, env)
+        self.log = resource_log(agent.name, self.instance, env)
         self.params = types.SimpleNamespace()
         self._exit_reason = None
+        # The action's whole time, counted from now (the process has just started).
+        self.budget = Deadline(self.timeout)
 
     def meta(self, name, default=None):
         """A Pacemaker meta attribute (``OCF_RESKEY_CRM_meta_<name>``, dashes as underscores)."""
@@ -265,9 +209,11 @@ class Resource:
 
     @property
     def depth(self):
-        """OCF_CHECK_LEVEL: 0 (cheap), 10 (medium) or 20 (thorough)."""
+        """OCF_CHECK_LEVEL (else OCF_RESKEY_OCF_CHECK_LEVEL, as ocf-shellfuncs reads it):
+        0 (cheap), 10 (medium) or 20 (thorough)."""
+        level = self.env.get("OCF_CHECK_LEVEL") or self.env.get("OCF_RESKEY_OCF_CHECK_LEVEL")
         try:
-            return int(self.env.get("OCF_CHECK_LEVEL", "0") or "0")
+            return int(level or "0")
         except ValueError:
             return 0
 
@@ -290,12 +236,14 @@ class Resource:
 
     def exit_reason(self, reason):
         """Print the OCF exit reason (once; Pacemaker takes the first) and log it."""
-        if self._exit_reason is None:
-            self._exit_reason = reason
-            prefix = self.env.get("OCF_EXIT_REASON_PREFIX", "ocf-exit-reason:")
-            sys.stderr.write("%s%s\n" % (prefix, reason))
-            sys.stderr.flush()
-        self.log.error(reason)
+        if self._exit_reason is not None:
+            self.log.error(reason)
+            return
+        self._exit_reason = reason
+        prefix = self.env.get("OCF_EXIT_REASON_PREFIX") or "ocf-exit-reason:"
+        sys.stderr.write("%s%s\n" % (prefix, reason))
+        sys.stderr.flush()
+        self.log.emit("error", reason, stderr=False)  # on stderr already, as ocf_exit_reason
 
 
 class ResourceAgent:
@@ -336,11 +284,11 @@ class ResourceAgent:
             " <actions>\n%s </actions>\n"
             "</resource-agent>\n"
         ) % (
-            _escape(self.name),
-            _escape(self.version),
+            values.xml_escape(self.name),
+            values.xml_escape(self.version),
             OCF_VERSION,
-            _escape(self.longdesc),
-            _escape(self.shortdesc),
+            values.xml_escape(self.longdesc),
+            values.xml_escape(self.shortdesc),
             "".join(p.to_xml() for p in self.parameters),
             "".join(s.to_xml() for s in self.specs),
         )
@@ -370,6 +318,20 @@ class ResourceAgent:
     def execute(self, action, env):
         """Run one action; return its exit code (never raises)."""
         res = Resource(self, action, env)
+        trace = None
+        # An operator's trace of the action (ocf-shellfuncs: OCF_TRACE_RA, trace_ra).
+        if values.is_true(env.get("OCF_TRACE_RA") or env.get("OCF_RESKEY_trace_ra")):
+            from xenha import trace as tracing
+
+            trace = tracing.start(res)
+        try:
+            with log.using(res.log):
+                return self._execute(res, action)
+        finally:
+            if trace is not None:
+                trace.stop()
+
+    def _execute(self, res, action):
         handler = self.handlers.get(action)
         if handler is None:
             sys.stderr.write(self.usage())

@@ -15,6 +15,21 @@ from xenha.errors import XenhaError
 
 NULL_REF = "OpaqueRef:NULL"
 
+# How long one XAPI call of an action may take, by the kind of action: (fraction of the
+# action's timeout, at most so many seconds). A client that followed a master which
+# stopped answering retries once through the configured endpoint, so no call gets more
+# than two fifths of its action's time: two tries still leave the action time to answer.
+QUICK = (0.25, 10.0)  # a quick action's calls: monitor, validate-all, migrate_from
+STEPS = (0.25, 30.0)  # a long action's calls between its polls: promote, demote, migrate_to
+WORK = (0.4, None)  # an action whose one call does the work: start (VM.start_on), stop
+
+
+def call_timeout(res, budget):
+    """Seconds per XAPI call of ``res``'s action under ``budget`` (QUICK, STEPS, WORK)."""
+    fraction, cap = budget
+    seconds = res.timeout * fraction
+    return seconds if cap is None else min(cap, seconds)
+
 
 def parse_host_map(text):
     """``node1:host1;node2:host2`` -> {node: host}; hosts are UUIDs or name-labels."""
@@ -210,13 +225,10 @@ def is_xapi_failure(e):
 
 
 @contextlib.contextmanager
-def pool(res, timeout):
-    """A :class:`Pool` for one action; XAPI and Pacemaker failures become OCF errors
-    with a reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING.
-
-    ``timeout`` is per XAPI call; a client that followed a master which stopped
-    answering retries once through the configured endpoint, so actions give each
-    call at most a quarter to two fifths of their own timeout."""
+def pool(res, budget):
+    """A :class:`Pool` for one action, each XAPI call bounded by ``budget`` (QUICK, STEPS
+    or WORK: :func:`call_timeout`); XAPI and Pacemaker failures become OCF errors with a
+    reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING."""
     from xenha.xapi import XapiError, XapiUnreachable
 
     secret = res.params.xapi_password_file
@@ -226,7 +238,7 @@ def pool(res, timeout):
         )
     p = None
     try:
-        p = Pool(res, timeout)
+        p = Pool(res, call_timeout(res, budget))
         yield p
     except XapiUnreachable as e:
         raise ocf.generic("cannot reach XAPI: %s" % e) from None

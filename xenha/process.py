@@ -15,8 +15,6 @@ syslog messages already sent. So it ends with ``os._exit``.
 """
 
 import os
-import signal
-import subprocess
 import sys
 
 from xenha.errors import XenhaError
@@ -32,6 +30,11 @@ def run(argv, timeout, input=None, env=None):
     ``input`` (text) goes to its stdin, which is otherwise /dev/null. Raises OSError
     when it cannot be started and CommandTimeout after ``timeout`` seconds.
     """
+    import subprocess  # not at the top: every agent imports exit_now, few run a command
+
+    from xenha import log
+
+    log.debug("running %s", " ".join(argv))
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
@@ -53,6 +56,8 @@ def run(argv, timeout, input=None, env=None):
 
 
 def _kill_group(proc):
+    import signal
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:  # the group is gone already

@@ -4,17 +4,14 @@ CA file that cannot be loaded is a clear error now, not a puzzling handshake fai
 
 import ssl
 
+from xenha import log
 from xenha.errors import XenhaError
 
 
 def context(ca_file=None, insecure=False, what="the server"):
     """A client ``ssl.SSLContext`` for talking to ``what`` (named in the warning)."""
     if insecure:
-        import logging
-
-        logging.getLogger("xenha.tls").warning(
-            "TLS certificate verification of %s is disabled (insecure)", what
-        )
+        log.warning("TLS certificate verification of %s is disabled (insecure)", what)
         return ssl._create_unverified_context()  # noqa: S323 - the operator asked for it
     try:
         return ssl.create_default_context(cafile=ca_file or None)

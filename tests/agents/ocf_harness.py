@@ -137,8 +137,9 @@ class Pacemaker:
         except FileNotFoundError:
             return []
 
-    def env(self, node, instance, params=None, meta=None, depth=None):
-        """The environment Pacemaker's executor gives an agent on ``node``."""
+    def env(self, node, instance, params=None, meta=None, depth=None, extra=None):
+        """The environment Pacemaker's executor gives an agent on ``node`` (``extra``:
+        more variables, such as HA_LOGFILE)."""
         env = {
             "PATH": "%s:%s" % (self.bin, os.environ["PATH"]),
             "OCF_ROOT": "/usr/lib/ocf",
@@ -155,6 +156,7 @@ class Pacemaker:
             env["OCF_CHECK_LEVEL"] = str(depth)
         env.update({"OCF_RESKEY_" + k: str(v) for k, v in (params or {}).items()})
         env.update({"OCF_RESKEY_CRM_meta_" + k: str(v) for k, v in (meta or {}).items()})
+        env.update(extra or {})
         return {k: v for k, v in env.items() if v != "<unset>"}
 
     def _write_members(self):
@@ -164,12 +166,14 @@ class Pacemaker:
                 up = self.sim.host_state(h.name)["up"]
                 f.write("%d %s %s\n" % (i, h.name, "member" if up else "lost"))
 
-    def run(self, agent, action, node, instance="rsc", params=None, meta=None, depth=None):
+    def run(
+        self, agent, action, node, instance="rsc", params=None, meta=None, depth=None, extra=None
+    ):
         """Run ``agent action`` on ``node``; ``<unset>`` as a value removes the variable."""
         self._write_members()
         proc = subprocess.run(
             [os.path.join(self.ocf_dir, agent), action],
-            env=self.env(node, instance, params, meta, depth),
+            env=self.env(node, instance, params, meta, depth, extra),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             universal_newlines=True,

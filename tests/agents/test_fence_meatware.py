@@ -65,7 +65,10 @@ def test_confirm_exact_node_only(fence_agents, tmp_path):
     finally:
         rc, out, err = finish(proc)
     assert rc == 0, err
-    assert "power off node node1 by hand" in out
+    # The request is a critical message of the agent's log: syslog, and stderr (which
+    # Pacemaker's fencer logs as a warning), never stdout, which carries results.
+    assert "fence_xenha_meatware: critical: MEATWARE: power off node node1 by hand" in err
+    assert "power off" not in out
     assert run_xenha("fence", "confirm", "node1", "--dir", d).returncode == 1  # nothing pending
 
 

@@ -102,3 +102,15 @@ def test_xapi_password_never_in_ps(fence_agents, sim):
         fence_agents["fence_xenha_xvm"], options(sim, "reboot", sim.vms[2]), sim.password()
     )
     assert r.returncode == 0, r.stderr
+
+
+def test_a_warning_of_the_tls_library_lands_on_stderr_with_the_agents_name(fence_agents):
+    """xenha.tls warns that verification is off through the fence agent's log: on stderr
+    (and syslog) under the agent's name, even without verbose."""
+    with running_pool(hosts=2, vms=1, https=True) as sim:
+        url = urllib.parse.urlsplit(sim.master.https_url)
+        opts = options(sim, "status", sim.slaves[0].uuid, ssl=1, ssl_insecure=1)
+        opts.update(ip=url.hostname, ipport=url.port)
+        r = run_agent(fence_agents["fence_xenha_xapi"], opts)
+    assert (r.returncode, r.stdout.strip()) == (0, "Status: ON"), r.stderr
+    assert "fence_xenha_xapi: warning: TLS certificate verification of XAPI is disabled" in r.stderr

@@ -5,6 +5,7 @@ a template. Every test ends with the hypervisor truth's invariant: no VM ever ra
 on two hosts at once.
 """
 
+import os
 import threading
 import time
 
@@ -90,6 +91,34 @@ def test_monitor_keeps_one_session_per_node(pcmk, sim):
     for _ in range(5):
         assert xen_vm(pcmk, "monitor", "host3").rc == ocf.SUCCESS
     assert sim.session_count("xenha-xen-vm") == 1
+
+
+def test_a_warning_of_the_xapi_library_lands_in_the_agents_log_with_its_tag(pcmk, tmp_path):
+    """xenha.xapi warns (a session cache directory others can enter) through the log the
+    action installed: HA_LOGFILE and stderr carry it under xen-vm(<instance>)."""
+    cache = os.path.join(pcmk.rsctmp, "host3", "xenha-xapi")
+    os.makedirs(cache, mode=0o755)
+    os.chmod(cache, 0o755)
+    logfile = tmp_path / "ha-log"
+    r = xen_vm(pcmk, "monitor", "host3", extra={"HA_LOGFILE": str(logfile)})
+    assert r.rc == ocf.SUCCESS, r
+    lines = [line for line in logfile.read_text().splitlines() if "not caching" in line]
+    assert len(lines) == 1 and lines[0].startswith("xen-vm(vm-6a1c)["), lines
+    assert "WARNING: not caching XAPI sessions: %s is not private to us" % cache in lines[0]
+    r = xen_vm(pcmk, "monitor", "host3")  # neither HA_LOGFILE nor HA_LOGFACILITY: stderr
+    assert r.rc == ocf.SUCCESS, r
+    assert "xen-vm(vm-6a1c) WARNING: not caching XAPI sessions" in r.stderr
+
+
+def test_a_traced_monitor_shows_the_agents_lines_and_its_xapi_calls(pcmk, sim, tmp_path):
+    trace = tmp_path / "monitor.trace"
+    r = xen_vm(pcmk, "monitor", "host3", extra={"OCF_TRACE_RA": "1", "OCF_TRACE_FILE": str(trace)})
+    assert r.rc == ocf.SUCCESS, r
+    text = trace.read_text()
+    assert "ocf_agents.xen_vm:monitor:" in text and "xenha.pool_agent:" in text
+    assert "DEBUG: XAPI VM.get_record at %s" % sim.hosts[0].url in text
+    with open(sim.password_file) as f:
+        assert f.read().strip() not in text
 
 
 # -- start -------------------------------------------------------------------------------

@@ -183,12 +183,14 @@ def test_declaration_mistakes_are_caught_early():
 
 def test_logging_to_a_file_and_debug_switch(tmp_path):
     logfile = tmp_path / "ha.log"
-    log = ocf.Log("demo", "demo1", {"HA_LOGFILE": str(logfile)})
+    log = ocf.resource_log("demo", "demo1", {"HA_LOGFILE": str(logfile)})
     log.debug("hidden")
     log.info("shown %d", 1)
     text = logfile.read_text()
     assert "demo(demo1)[" in text and "INFO: shown 1" in text and "hidden" not in text
-    ocf.Log("demo", "demo1", {"HA_LOGFILE": str(logfile), "HA_debug": "1"}).debug("now seen")
+    ocf.resource_log("demo", "demo1", {"HA_LOGFILE": str(logfile), "HA_debug": "1"}).debug(
+        "now seen"
+    )
     assert "DEBUG: now seen" in logfile.read_text()
 
 
@@ -231,11 +233,11 @@ def test_logging_to_syslog_with_the_facility_pacemaker_passes(monkeypatch):
     calls = []
     monkeypatch.setattr(syslog, "openlog", lambda *a: calls.append(("openlog",) + a))
     monkeypatch.setattr(syslog, "syslog", lambda *a: calls.append(("syslog",) + a))
-    log = ocf.Log("demo", "demo1", {"HA_LOGFACILITY": "local5"})
-    assert not log.to_stderr or sys.stderr.isatty()
+    log = ocf.resource_log("demo", "demo1", {"HA_LOGFACILITY": "local5"})
+    assert log.stderr is None or sys.stderr.isatty()
     log.warning("disk %s", "full")
     log.debug("not without HA_debug")
     assert calls == [
         ("openlog", "demo(demo1)", syslog.LOG_PID, syslog.LOG_LOCAL5),
-        ("syslog", syslog.LOG_WARNING, "disk full"),
+        ("syslog", syslog.LOG_WARNING, "WARNING: disk full"),  # as ocf_log's "LEVEL: text"
     ]

@@ -51,10 +51,15 @@ def run(env):
 
 
 def main():
+    """The report on stdout; errors (and library warnings) on stderr, which Pacemaker logs."""
     import os
 
-    try:
-        print("alert-email: " + run(os.environ))
-    except XenhaError as e:
-        sys.stderr.write("alert-email: error: %s\n" % e)
-        sys.exit(1)
+    from xenha.log import COMMAND, Log, using
+
+    log = Log("alert-email", stderr="warning", style=COMMAND)
+    with using(log):
+        try:
+            print("alert-email: " + run(os.environ))
+        except XenhaError as e:
+            log.error(str(e))
+            sys.exit(1)

@@ -4,11 +4,10 @@ import os
 import socket
 import stat
 
+from xenha import values
 from xenha.errors import XenhaError
 
 STATE_DIR = "/var/lib/xenha/alerts"
-TRUE = ("1", "true", "yes", "on", "y")
-FALSE = ("", "0", "false", "no", "off", "n")
 
 
 class Settings:
@@ -68,24 +67,24 @@ def address(name, value):
 
 
 def _flag(env, name):
-    value = env.get(name, "").strip().lower()
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    raise XenhaError("%s=%r: expected true or false" % (name, env[name]))
+    """An attribute that is unset or empty is false."""
+    value = env.get(name, "")
+    try:
+        return values.boolean(value) if value.strip() else False
+    except ValueError:
+        raise XenhaError("%s=%r: expected true or false" % (name, value)) from None
 
 
 def _number(env, name, default, kind, zero=False):
+    """An ``int`` or ``float`` attribute above 0 (0 or more with ``zero``); ``default``
+    when unset or empty."""
     value = env.get(name, "").strip()
     if not value:
         return default
     try:
-        number = kind(value)
+        number = values.integer(value) if kind is int else values.number(value)
+        return number if zero and number >= 0 else values.positive(number)
     except ValueError:
-        number = -1
-    if number < 0 or (number == 0 and not zero):
         raise XenhaError(
             "%s=%r: expected a number %s" % (name, value, "of 0 or more" if zero else "above 0")
-        )
-    return number
+        ) from None

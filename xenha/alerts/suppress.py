@@ -13,6 +13,7 @@ import hashlib
 import os
 import time
 
+from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 
 
@@ -54,15 +55,16 @@ class Suppressor:
 
 
 def _lock(f, wait):
-    deadline = time.monotonic() + wait
-    while True:
+    """Take ``f``'s lock within ``wait`` seconds; False if another process holds it."""
+
+    def taken():
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
+            return False
+
+    return Deadline(wait).poll(taken, 0.05)
 
 
 class _Record:

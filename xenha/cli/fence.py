@@ -28,7 +28,11 @@ def register(sub):
 
 
 def run_confirm(args):
-    meatware.confirm(args.node, args.dir)
+    from xenha import log
+
+    # The confirmation goes to syslog (facility user, as xenha), where the request is.
+    with log.using(log.Log("xenha", facility="user", stderr=None)):
+        meatware.confirm(args.node, args.dir)
     print("confirmed: %s is powered off; the fence operation can now succeed" % args.node)
     return 0
 

@@ -18,8 +18,9 @@ import collections
 import re
 import typing
 
+from xenha import values
 from xenha.crm import agents
-from xenha.model import fields, spec
+from xenha.model import spec
 
 INF = "INFINITY"
 MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
@@ -111,7 +112,7 @@ def build(model):
     cfg = Config(model["cluster"]["name"])
     nodes = model["cluster"]["nodes"]
     _properties(cfg, model, len(nodes))
-    _fencing(cfg, nodes, fields.seconds(model["fencing"]["timeout"]))
+    _fencing(cfg, nodes, values.duration(model["fencing"]["timeout"]))
     connectivity = _ping(cfg, model["connectivity"])
     xapi = _xapi_params(model["pool"]["xapi"], nodes)
     _master(cfg, xapi, connectivity)

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 
-from xenha import process
+from xenha import process, values
 from xenha.crm import plan
 from xenha.errors import XenhaError
 
@@ -223,14 +223,8 @@ def _digest(params):
     controller hashes them; if this ever differs from Pacemaker's own, the
     scheduler plans restarts and settle() says so instead of going on.
     """
-    attrs = "".join(' %s="%s"' % (k, _escape(v)) for k, v in sorted(params.items()))
+    attrs = "".join(' %s="%s"' % (k, values.xml_escape(v)) for k, v in sorted(params.items()))
     return hashlib.md5((" <parameters%s/>\n" % attrs).encode()).hexdigest()
-
-
-def _escape(value):
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
-        value = value.replace(char, entity)
-    return value
 
 
 def _add_status(cib_path, out_path, nodes, attrs):

@@ -10,16 +10,22 @@ syslog. Each device call is bounded by ``login_timeout``.
 import contextlib
 import signal
 import sys
-import syslog
 import time
 
+from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 from xenha.fencing import options as o
 from xenha.fencing.device import OFF, ON, FenceError, Unreachable
+from xenha.log import COMMAND, Log, bridge_stdlib, using
 from xenha.process import exit_now
 
 EXIT_OK, EXIT_FAIL, EXIT_OFF = 0, 1, 2
 POLL_FAST, POLL_FAST_FOR, POLL_SLOW = 0.1, 3.0, 0.5
+
+
+def _pause(elapsed):
+    """Poll briskly while a real switch is likely to settle, then ease off."""
+    return POLL_FAST if elapsed < POLL_FAST_FOR else POLL_SLOW
 
 
 class FenceAgent:
@@ -72,22 +78,10 @@ def bounded(seconds, what):
         signal.signal(signal.SIGALRM, previous)
 
 
-class Log:
-    """stderr (errors always, steps with ``verbose``) and syslog under the agent's name."""
-
-    def __init__(self, name):
-        self.name = name
-        self.verbose = False
-        syslog.openlog(name, syslog.LOG_PID, syslog.LOG_DAEMON)
-
-    def info(self, msg):
-        syslog.syslog(syslog.LOG_INFO, msg)
-        if self.verbose:
-            print("%s: %s" % (self.name, msg), file=sys.stderr)
-
-    def error(self, msg):
-        syslog.syslog(syslog.LOG_ERR, msg)
-        print("%s: error: %s" % (self.name, msg), file=sys.stderr)
+def fence_log(name):
+    """The :class:`xenha.log.Log` of a fence agent: syslog (daemon) under its name, and
+    stderr for warnings and errors - steps too once ``verbose`` is given."""
+    return Log(name, facility="daemon", stderr="warning", style=COMMAND)
 
 
 class Runner:
@@ -108,6 +102,7 @@ class Runner:
     @property
     def device(self):
         if self._device is None:
+            bridge_stdlib()  # the device's library (paramiko, pysnmp, pyghmi) may log
             self._device = self.call("connect", self.agent.device, self.opts, self.secret)
         return self._device
 
@@ -146,30 +141,26 @@ class Runner:
             self.call("set power %s" % state, self.device.set_power, target, state)
         if self.opts.power_wait:
             time.sleep(self.opts.power_wait)
-        started = time.monotonic()
-        deadline = started + self.opts.power_timeout
         pending = list(targets)
-        while True:
-            last_error = None
+        errors = []
+
+        def all_read_back():
+            del errors[:]
             for target in list(pending):
                 try:
                     if self.read(target) == state:
                         pending.remove(target)
                 except Unreachable as e:
-                    last_error = e
-            if not pending:
-                self.log.info("%s read back %s" % (", ".join(map(_name, targets)), state.upper()))
-                return
-            left = deadline - time.monotonic()
-            if left <= 0:
-                why = " (last error: %s)" % last_error if last_error else ""
-                raise FenceError(
-                    "%s not read back %s within power_timeout=%gs%s; not confirmed"
-                    % (", ".join(map(_name, pending)), state.upper(), self.opts.power_timeout, why)
-                )
-            # Poll briskly while a real switch is likely to settle, then ease off.
-            pause = POLL_FAST if time.monotonic() - started < POLL_FAST_FOR else POLL_SLOW
-            time.sleep(min(pause, left))
+                    errors.append(e)
+            return not pending
+
+        if not Deadline(self.opts.power_timeout).poll(all_read_back, _pause):
+            why = " (last error: %s)" % errors[-1] if errors else ""
+            raise FenceError(
+                "%s not read back %s within power_timeout=%gs%s; not confirmed"
+                % (", ".join(map(_name, pending)), state.upper(), self.opts.power_timeout, why)
+            )
+        self.log.info("%s read back %s" % (", ".join(map(_name, targets)), state.upper()))
 
     def _already(self, target, state):
         """True when ``target`` reads ``state`` now; an unreadable state is not "already"."""
@@ -241,14 +232,21 @@ def run(agent, argv=None, stdin=None):
     """Run ``agent`` as a process: parse, act, exit with the fence-agents exit code
     (:func:`xenha.process.exit_now`: the process ends here)."""
     argv = sys.argv[1:] if argv is None else argv
-    log = Log(agent.name)
+    log = fence_log(agent.name)
     if argv in (["-h"], ["--help"]):
         print(usage(agent))
         exit_now(EXIT_OK)
+    with using(log):
+        rc = _run(agent, argv, stdin, log)
+    exit_now(rc)
+
+
+def _run(agent, argv, stdin, log):
     runner = None
     try:
         opts = parse(agent, argv, sys.stdin if stdin is None else stdin)
-        log.verbose = opts.verbose
+        if opts.verbose:
+            log.stderr = "info"
         for key in opts.unknown:
             log.info("ignoring unknown option %r" % key)
         action = opts.action
@@ -273,7 +271,7 @@ def run(agent, argv=None, stdin=None):
     finally:
         if runner is not None:
             runner.close()
-    exit_now(rc)
+    return rc
 
 
 def usage(agent):

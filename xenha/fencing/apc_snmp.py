@@ -13,6 +13,7 @@ most of an ``off``.
 
 import time
 
+from xenha.deadline import Deadline
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
 PORT = 161
@@ -75,14 +76,14 @@ class _CommunitySession:
         wire = self.encoder.encode(message)
         request_id = a.apiPDU.getRequestID(pdu)
         for _ in range(TRIES):
-            deadline = time.monotonic() + self.wait
+            deadline = Deadline(self.wait)
             try:
                 self.sock.send(wire)
             except OSError:  # e.g. the previous try's port unreachable, reported now
-                time.sleep(max(0.0, deadline - time.monotonic()))
+                time.sleep(deadline.left())
                 continue
             while True:
-                left = deadline - time.monotonic()
+                left = deadline.left()
                 if left <= 0:
                     break
                 self.sock.settimeout(left)
@@ -91,7 +92,7 @@ class _CommunitySession:
                 except socket.timeout:
                     break
                 except OSError:  # port unreachable: no answer to this try
-                    time.sleep(max(0.0, deadline - time.monotonic()))
+                    time.sleep(deadline.left())
                     break
                 try:
                     response = a.apiMessage.getPDU(

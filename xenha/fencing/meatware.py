@@ -10,10 +10,10 @@ bounded by ``power_timeout``.
 import json
 import os
 import re
-import syslog
 import time
 import uuid
 
+from xenha import log
 from xenha.errors import XenhaError
 from xenha.fencing.device import OFF, Device, FenceError, Unreachable
 
@@ -76,7 +76,7 @@ def confirm(node, directory=DEFAULT_DIR):
         os.path.join(directory, node + ".confirmed"),
         {"id": request["id"], "at": time.time(), "by": os.environ.get("SUDO_USER", "")},
     )
-    syslog.syslog(syslog.LOG_CRIT, "operator confirmed that node %s is powered off" % node)
+    log.critical("operator confirmed that node %s is powered off", node)
     return request
 
 
@@ -103,8 +103,7 @@ class MeatwareDevice(Device):
             "MEATWARE: power off node %s by hand, make sure it stays off, then run "
             "`xenha fence confirm %s` on %s" % (node, node, os.uname()[1])
         )
-        syslog.syslog(syslog.LOG_CRIT, message)
-        print(message, flush=True)
+        log.critical(message)
 
     def get_power(self, node):
         request = _read(os.path.join(self.directory, node + ".request"))

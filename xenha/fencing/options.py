@@ -7,18 +7,15 @@ the fencer sends) or ``-a IP -l USER ...`` flags on the command line.
 
 import getopt
 
+from xenha import values
 from xenha.errors import XenhaError
-
-TYPES = ("string", "integer", "second", "boolean", "select")
-TRUE = ("1", "yes", "on", "true")
-FALSE = ("0", "no", "off", "false")
 
 
 class UsageError(XenhaError):
     """The options given cannot work: a missing, unknown or malformed option."""
 
 
-class Option:
+class Option(values.Setting):
     """One parameter: its stdin name, flags, type, default and the old names it still accepts."""
 
     def __init__(
@@ -34,18 +31,26 @@ class Option:
         metavar=None,
         secret=False,
     ):
-        assert type in TYPES, type
-        self.name = name
+        values.Setting.__init__(self, name, type, default, required, choices)
         self.desc = desc
         self.short = short
-        self.type = type
-        self.default = default
-        self.required = required
         self.aliases = tuple(aliases)
-        self.choices = tuple(choices)
         self.metavar = metavar or name.split("_")[-1]
         self.secret = secret
-        self.value_default = None if default is None else self.convert(default, "default")
+        self.value_default = self._typed_default()
+
+    def _typed_default(self):
+        return None if self.default is None else self.convert(self.default, "default")
+
+    def but(self, **changes):
+        """This option with some attributes changed: an agent's own default, text or choices."""
+        import copy
+
+        other = copy.copy(self)
+        for key, value in changes.items():
+            setattr(other, key, tuple(value) if key == "choices" else value)
+        other.value_default = other._typed_default()
+        return other
 
     @property
     def long(self):
@@ -62,43 +67,18 @@ class Option:
 
     def convert(self, raw, where):
         """Turn the text given for this option into its value; UsageError if it is malformed."""
-        if self.type == "boolean":
-            low = raw.strip().lower()
-            if low in TRUE:
-                return True
-            if low in FALSE:
-                return False
-            raise UsageError(
-                "%s: %s=%r is not a boolean (1/0, yes/no, true/false)" % (where, self.name, raw)
-            )
-        if self.type == "integer":
-            try:
-                return int(raw)
-            except ValueError:
-                raise UsageError("%s: %s=%r is not an integer" % (where, self.name, raw)) from None
-        if self.type == "second":
-            try:
-                value = float(raw)
-            except ValueError:
-                raise UsageError(
-                    "%s: %s=%r is not a number of seconds" % (where, self.name, raw)
-                ) from None
-            if value < 0:
-                raise UsageError("%s: %s must not be negative" % (where, self.name))
-            return value
-        if self.type == "select" and raw not in self.choices:
-            raise UsageError(
-                "%s: %s=%r is not one of %s" % (where, self.name, raw, ", ".join(self.choices))
-            )
-        return raw
+        try:
+            return self.parse(raw)
+        except ValueError as e:
+            raise UsageError("%s: %s=%s" % (where, self.name, e)) from None
 
 
 class Options:
     """Parsed option values, read as attributes (``opts.ip``) with defaults applied."""
 
-    def __init__(self, specs, values, unknown=()):
+    def __init__(self, specs, given, unknown=()):
         self._specs = {s.name: s for s in specs}
-        self._values = dict(values)
+        self._values = dict(given)
         self.unknown = list(unknown)
 
     def __getattr__(self, name):
@@ -154,7 +134,7 @@ def _index(specs):
 def parse_stdin(specs, text):
     """Parse ``key=value`` lines (``#`` comments, blank lines, ``"quoted"`` values)."""
     names = _index(specs)
-    values, unknown = {}, []
+    given, unknown = {}, []
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -170,8 +150,8 @@ def parse_stdin(specs, text):
             continue
         if not sep and spec.takes_value:
             raise UsageError("stdin line %d: %s needs a value (%s=...)" % (lineno, key, key))
-        values[spec.name] = spec.convert(raw if sep else "1", "stdin line %d" % lineno)
-    return Options(specs, values, unknown)
+        given[spec.name] = spec.convert(raw if sep else "1", "stdin line %d" % lineno)
+    return Options(specs, given, unknown)
 
 
 def parse_argv(specs, argv):
@@ -188,7 +168,7 @@ def parse_argv(specs, argv):
     if rest:
         raise UsageError("command line: unexpected argument %r" % rest[0])
     by_short = {s.short: s for s in specs if s.short}
-    values = {}
+    given = {}
     for flag, raw in pairs:
         spec = by_short[flag[1:]] if not flag.startswith("--") else names[flag[2:]]
         if spec.secret:
@@ -196,8 +176,8 @@ def parse_argv(specs, argv):
                 "command line: --%s would show the secret to every user in `ps`; give it on "
                 "stdin, in password_file or through password_script" % spec.long
             )
-        values[spec.name] = spec.convert(raw, "option --" + spec.long) if spec.takes_value else True
-    return Options(specs, values)
+        given[spec.name] = spec.convert(raw, "option --" + spec.long) if spec.takes_value else True
+    return Options(specs, given)
 
 
 def check_required(opts, specs):
@@ -352,24 +332,19 @@ COMMON = (ACTION, PLUG, VERBOSE, POWER_TIMEOUT, POWER_WAIT, LOGIN_TIMEOUT)
 LOGIN = (IP, USERNAME, PASSWORD, PASSWORD_SCRIPT, PASSWORD_FILE)
 
 
-def ipport(default=None, desc="TCP/UDP port of the fencing device"):
-    return Option(
-        "ipport",
-        desc,
-        short="u",
-        type="integer",
-        default=None if default is None else str(default),
-        metavar="port",
-    )
+IPPORT = Option(
+    "ipport", "TCP/UDP port of the fencing device", short="u", type="integer", metavar="port"
+)
+METHOD = Option(
+    "method", "Protocol used to talk to the device", short="m", type="select", metavar="method"
+)
+
+
+def ipport(default=None, desc=IPPORT.desc):
+    """:data:`IPPORT` with an agent's default port and description."""
+    return IPPORT.but(desc=desc, default=None if default is None else str(default))
 
 
 def method(choices, default):
-    return Option(
-        "method",
-        "Protocol used to talk to the device",
-        short="m",
-        type="select",
-        choices=choices,
-        default=default,
-        metavar="method",
-    )
+    """:data:`METHOD` with the protocols an agent speaks and the one it uses by default."""
+    return METHOD.but(choices=choices, default=default)

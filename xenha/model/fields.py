@@ -5,11 +5,9 @@ operator's words, which key at which line is wrong and what is expected, and
 pool hosts run Python 3.6 with as few packages as possible.
 """
 
-import re
 import typing
 
-_DURATION = re.compile(r"^(\d+)(ms|s|m|min|h)?$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "": 1, "m": 60, "min": 60, "h": 3600}
+from xenha import values
 
 
 class Field(typing.NamedTuple):
@@ -56,18 +54,17 @@ def check(source, value, field, path):
     elif kind == "bool":
         if not isinstance(value, bool):
             raise bad
-    elif kind == "duration":
-        if isinstance(value, bool) or not _DURATION.match(str(value)):
+    elif kind in ("duration", "seconds", "timeout"):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise bad
-        value = str(value) if not isinstance(value, int) else "%ds" % value
-    elif kind in ("seconds", "timeout"):
         try:
-            number = float(value) if not isinstance(value, bool) else -1
-        except (TypeError, ValueError):
+            if kind == "duration":
+                values.duration(value)
+            else:
+                values.number(value, positive=kind == "timeout")
+        except ValueError:
             raise bad from None
-        if number < 0 or (kind == "timeout" and number == 0):
-            raise bad
-        value = str(value)
+        value = "%ds" % value if kind == "duration" and isinstance(value, int) else str(value)
     elif kind == "list":
         if not isinstance(value, list):
             raise bad
@@ -112,9 +109,3 @@ def _default(source, field, path):
 def _show(value):
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def seconds(duration):
-    """A checked duration (``90s``, ``5min``, ``90``) in seconds."""
-    number, unit = _DURATION.match(duration).groups()
-    return int(number) * _UNIT_SECONDS[unit or ""]

@@ -7,9 +7,19 @@ import hashlib
 import json
 import os
 import stat
-import time
 
-from .faults import XapiUnreachable, warn
+from xenha import log
+from xenha.deadline import Deadline
+
+from .faults import XapiUnreachable
+
+
+def _try_lock(fd):
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
 
 
 class SessionCache:
@@ -30,10 +40,10 @@ class SessionCache:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             st = os.stat(self.directory)
         except OSError as e:
-            warn("not caching XAPI sessions: %s", e)
+            log.warning("not caching XAPI sessions: %s", e)
             return False
         if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            warn("not caching XAPI sessions: %s is not private to us", self.directory)
+            log.warning("not caching XAPI sessions: %s is not private to us", self.directory)
             return False
         return True
 
@@ -41,19 +51,12 @@ class SessionCache:
         """Serialise logins between processes, waiting at most ``timeout`` seconds."""
         lock = self.path + ".lock"
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise XapiUnreachable(
-                        "another process has been logging in to XAPI for over %gs "
-                        "(session lock %s held)" % (self.timeout, lock)
-                    ) from None
-                time.sleep(0.02)
+        if not Deadline(self.timeout).poll(lambda: _try_lock(fd), 0.02):
+            os.close(fd)
+            raise XapiUnreachable(
+                "another process has been logging in to XAPI for over %gs "
+                "(session lock %s held)" % (self.timeout, lock)
+            )
         self._lock_fd = fd
         return self
 
@@ -67,7 +70,7 @@ class SessionCache:
                 return json.load(f)
         except (OSError, ValueError) as e:
             if getattr(e, "errno", None) != errno.ENOENT:
-                warn("ignoring unreadable session cache %s: %s", self.path, e)
+                log.warning("ignoring unreadable session cache %s: %s", self.path, e)
             return {}
 
     def save(self, entry):

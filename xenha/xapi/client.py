@@ -7,10 +7,11 @@ XapiError (XAPI said no) or XapiUnreachable (no answer within the timeout).
 
 import http.client
 import re
-import time
 import xmlrpc.client
 from urllib.parse import urlsplit
 
+from xenha import log
+from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 
 from .cache import SessionCache
@@ -207,6 +208,8 @@ class Client:
         """One call on the current connection; the XAPI value or a typed error."""
         if self._proxy is None:
             self._proxy = self._connect(self._url)
+        # The method only: the parameters of a login carry the password.
+        log.debug("XAPI %s at %s", method, self._url or "the local socket")
         try:
             result = getattr(self._proxy, method)(*params)
         except xmlrpc.client.Fault as e:
@@ -235,16 +238,16 @@ class Client:
         # While a master changes (emergency transition, recover_slaves), hosts may name
         # a master that is not master yet: follow the answers until one logs us in,
         # within the call timeout, instead of failing the agent's action at once.
-        deadline = time.time() + self.settings.timeout
+        deadline = Deadline(self.settings.timeout)
         while True:
             try:
                 return self._raw("session.login_with_password", params)
             except XapiError as e:
-                if e.code != "HOST_IS_SLAVE" or not e.params or time.time() > deadline:
+                if e.code != "HOST_IS_SLAVE" or not e.params or deadline.expired():
                     raise
                 url = self._master_url(e.params[0])
                 if url == self._url:  # a host naming itself: not master yet
-                    time.sleep(0.2)
+                    deadline.sleep(0.2)
                     url = self.settings.url
                 self._use(url, None)
 

@@ -3,14 +3,6 @@
 from xenha.errors import XenhaError
 
 
-def warn(msg, *args):
-    """Log a warning on the ``xenha.xapi`` logger; ``logging`` is imported only then,
-    as agents that run every few seconds rarely warn."""
-    import logging
-
-    logging.getLogger("xenha.xapi").warning(msg, *args)
-
-
 class XapiError(XenhaError):
     """XAPI answered with a failure, e.g. code "HOST_IS_SLAVE", params ["10.0.0.1"]."""
 
