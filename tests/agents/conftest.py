@@ -1,18 +1,58 @@
-"""Fixtures of the OCF agent tests: the agents installed once, and a Pacemaker stand-in
-over each test's simulated pool (the test module's ``sim`` fixture)."""
+"""Fixtures of the agent tests: every agent installed once by `xenha install`, the rack
+behind a module's power devices, and a Pacemaker stand-in over each test's simulated pool
+(the test module's ``sim`` fixture)."""
 
+import os
 import shutil
+import tempfile
 
 import pytest
 
-from tests.agents.ocf_harness import Pacemaker, install_agents
+from tests.agents.ocf_harness import Pacemaker
+from tests.conftest import run_xenha
+from xenha import install
+from xenha.lab.power import testing
 
 
 @pytest.fixture(scope="session")
-def ocf_dir():
-    root, path = install_agents()
-    yield path
+def installed():
+    """The root `xenha install --root` filled, once per session. Every user can traverse it:
+    ocf-tester runs meta-data as nobody, Pacemaker runs alert agents as hacluster (pytest's
+    tmp_path is 0700)."""
+    root = tempfile.mkdtemp(prefix="xenha-root-")
+    os.chmod(root, 0o755)
+    r = run_xenha("install", "--root", root)
+    assert r.returncode == 0, r.stderr
+    yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ocf_dir(installed):
+    return os.path.join(installed, install.OCF_DIR)
+
+
+@pytest.fixture(scope="session")
+def fence_agents(installed):
+    """``{name: path}`` of the installed fence agents."""
+    sbin = os.path.join(installed, install.FENCE_DIR)
+    return {n: os.path.join(sbin, n) for n in os.listdir(sbin) if n.startswith("fence_xenha_")}
+
+
+@pytest.fixture(scope="module")
+def rack(request):
+    """The rack the module's power devices switch: the module's ``MACHINES`` (default
+    node1) and ``OUTLETS`` (``(number, name, machine)``, default none)."""
+    machines = getattr(request.module, "MACHINES", ["node1"])
+    with testing.rack(machines, getattr(request.module, "OUTLETS", ())) as r:
+        yield r
+
+
+@pytest.fixture(autouse=True)
+def _rack_all_on(request):
+    """Each test that uses the rack starts with every switch on and no fault set."""
+    if "rack" in request.fixturenames:
+        request.getfixturevalue("rack").reset()
 
 
 @pytest.fixture

@@ -1,19 +1,9 @@
-"""Helpers for fence-agent tests: install the agents once, run them with stdin options."""
+"""Helpers for fence-agent tests: run an agent (ours or fence-agents') with stdin options."""
 
 import os
 import subprocess
 import threading
 import time
-
-from xenha import install
-
-
-def install_agents(tmp_path_factory):
-    """``{name: path}`` of the fence agents installed by `xenha install` in a scratch root."""
-    root = str(tmp_path_factory.mktemp("root"))
-    install.install(root)
-    sbin = os.path.join(root, install.FENCE_DIR)
-    return {n: os.path.join(sbin, n) for n in os.listdir(sbin) if n.startswith("fence_xenha_")}
 
 
 def stdin_text(options):

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
+from tests.agents.fence import run_agent, run_watching_ps
 from xenha.lab.power import testing
 
+MACHINES = ["node1", "node2", "node3"]  # the rack (conftest.py: rack), fed by OUTLETS
 OUTLETS = [
     (1, "node1", "node1"),
     (2, "node1", "node1"),
@@ -20,21 +21,9 @@ COMMAND_OID = ".1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.%d"
 
 
 @pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def pdu():
-    machines = ["node1", "node2", "node3"]
-    with testing.rack(machines, OUTLETS) as rack, testing.apc_pdu(rack) as pdu:
+def pdu(rack):
+    with testing.apc_pdu(rack) as pdu:
         yield pdu
-
-
-@pytest.fixture(autouse=True)
-def all_on(pdu):
-    for number, _, _ in OUTLETS:
-        pdu.rack.configure("outlets", number, state="on", stuck=False, delay=0.0)
 
 
 def options(pdu, action, plug, **extra):

@@ -8,26 +8,16 @@ import time
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
+from tests.agents.fence import run_agent, run_watching_ps
 from xenha.lab.power import testing
 
 AGENTS = ("fence_xenha_ilo", "fence_xenha_drac", "fence_xenha_irmc")
 
 
 @pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def bmc():
-    with testing.rack(machines=["node1"]) as rack, testing.ipmi_bmc(rack, "node1") as bmc:
+def bmc(rack):
+    with testing.ipmi_bmc(rack, "node1") as bmc:
         yield bmc
-
-
-@pytest.fixture(autouse=True)
-def powered_on(bmc):
-    bmc.rack.configure("machines", "node1", state="on", stuck=False, delay=0.0)
 
 
 def options(bmc, action, **extra):

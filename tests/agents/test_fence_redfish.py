@@ -5,24 +5,14 @@ import subprocess
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
+from tests.agents.fence import run_agent, run_watching_ps
 from xenha.lab.power import testing
 
 
 @pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def bmc():
-    with testing.rack(["node1"]) as rack, testing.redfish_bmc(rack, "node1") as bmc:
+def bmc(rack):
+    with testing.redfish_bmc(rack, "node1") as bmc:
         yield bmc
-
-
-@pytest.fixture(autouse=True)
-def powered_on(bmc):
-    bmc.rack.configure("machines", "node1", state="on", stuck=False, delay=0.0)
 
 
 def options(bmc, action, **extra):

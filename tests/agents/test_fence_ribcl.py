@@ -5,24 +5,19 @@ import subprocess
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
+from tests.agents.fence import run_agent, run_watching_ps
 from xenha.lab.power import testing
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory):
-    return install_agents(tmp_path_factory)["fence_xenha_ilo"]
+@pytest.fixture
+def agent(fence_agents):
+    return fence_agents["fence_xenha_ilo"]
 
 
 @pytest.fixture(scope="module")
-def ilo():
-    with testing.rack(["node1"]) as rack, testing.ribcl_ilo(rack, "node1") as ilo:
+def ilo(rack):
+    with testing.ribcl_ilo(rack, "node1") as ilo:
         yield ilo
-
-
-@pytest.fixture(autouse=True)
-def powered_on(ilo):
-    ilo.rack.configure("machines", "node1", state="on", stuck=False, delay=0.0)
 
 
 def options(ilo, action, **extra):

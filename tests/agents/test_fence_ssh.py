@@ -5,25 +5,16 @@ import subprocess
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import run_agent
 from xenha.lab.power import testing
 
-
-@pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
+MACHINES = ["node1", "node2"]  # the rack (conftest.py: rack)
 
 
 @pytest.fixture(scope="module")
-def sshd():
-    with testing.rack(["node1", "node2"]) as rack, testing.sshd(rack, "node1") as sshd:
+def sshd(rack):
+    with testing.sshd(rack, "node1") as sshd:
         yield sshd
-
-
-@pytest.fixture(autouse=True)
-def powered_on(sshd):
-    for m in ("node1", "node2"):
-        sshd.rack.configure("machines", m, state="on", stuck=False, delay=0.0)
 
 
 def racadm(sshd, action, **extra):

@@ -6,15 +6,10 @@ import urllib.parse
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
+from tests.agents.fence import run_agent, run_watching_ps
 from xenha.lab.pool.testing import running_pool
 
 TIMING = {"heartbeat_interval": 0.2, "assumed_dead_interval": 1.0}
-
-
-@pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
 
 
 @pytest.fixture
