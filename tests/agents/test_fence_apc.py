@@ -1,12 +1,11 @@
 """fence_xenha_apc against the lab APC PDU (net-snmp snmpd), cross-checked with snmpget/snmpset
 and fence-agents' fence_apc_snmp on the same agent."""
 
-import subprocess
 import time
 
 import pytest
 
-from tests.agents.fence import run_agent, run_watching_ps
+from tests.agents.fence import run_agent, run_client, run_watching_ps
 from xenha.lab.power import testing
 
 MACHINES = ["node1", "node2", "node3"]  # the rack (conftest.py: rack), fed by OUTLETS
@@ -41,30 +40,11 @@ def options(pdu, action, plug, **extra):
 
 def net_snmp(tool, pdu, *args, version="2c", community=None):
     argv = [tool, "-v", version, "-c", community or pdu.write_community, "-On"]
-    return subprocess.run(
-        argv + ["127.0.0.1:%d" % pdu.port] + list(args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-        timeout=30,
-    )
+    return run_client(argv + ["127.0.0.1:%d" % pdu.port] + list(args))
 
 
 def fence_apc_snmp(pdu, action, plug):
-    stdin = "ip=127.0.0.1\nipport=%d\ncommunity=%s\nsnmp_version=2c\nplug=%s\naction=%s\n" % (
-        pdu.port,
-        pdu.write_community,
-        plug,
-        action,
-    )
-    return subprocess.run(
-        ["fence_apc_snmp"],
-        input=stdin,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        timeout=60,
-    )
+    return run_agent("fence_apc_snmp", options(pdu, action, plug, snmp_version="2c", nodename=None))
 
 
 @pytest.mark.parametrize("version", ["1", "2c"])
@@ -136,8 +116,7 @@ def test_wrong_community_or_unreachable_is_a_failure(fence_agents, pdu):
 
 def test_community_from_password_file(fence_agents, pdu, tmp_path):
     path = testing.secret_file(str(tmp_path), pdu.write_community)
-    opts = options(pdu, "off", "4", password_file=path)
-    del opts["community"]
+    opts = options(pdu, "off", "4", password_file=path, community=None)
     assert run_agent(fence_agents["fence_xenha_apc"], opts).returncode == 0
     assert pdu.outlet(4) == "off"
 
@@ -159,21 +138,16 @@ def test_net_snmp_and_fence_apc_snmp_agree(fence_agents, pdu):
 
 def test_snmpv3_user_reads_outlets(pdu):
     user, auth, priv = pdu.v3_user
-    r = subprocess.run(
+    r = run_client(
         ["snmpget", "-v3", "-l", "authPriv", "-u", user, "-a", "SHA", "-A", auth, "-x", "AES"]
-        + ["-X", priv, "-On", "127.0.0.1:%d" % pdu.port, STATE_OID % 1],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-        timeout=30,
+        + ["-X", priv, "-On", "127.0.0.1:%d" % pdu.port, STATE_OID % 1]
     )
     assert r.stdout.strip() == "%s = INTEGER: 1" % (STATE_OID % 1), r.stdout
 
 
 def test_snmpv3_user_fences(fence_agents, pdu, tmp_path):
     user, auth, priv = pdu.v3_user
-    opts = options(pdu, "off", "node2", snmp_version="3", username=user)
-    del opts["community"]
+    opts = options(pdu, "off", "node2", snmp_version="3", username=user, community=None)
     opts["password_file"] = testing.secret_file(str(tmp_path), auth, "auth")
     opts["snmp_priv_passwd_file"] = testing.secret_file(str(tmp_path), priv, "priv")
     r = run_agent(fence_agents["fence_xenha_apc"], opts)

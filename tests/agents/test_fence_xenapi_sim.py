@@ -2,10 +2,10 @@
 against the simulator unchanged, and its answers match the hypervisor truth."""
 
 import os
-import subprocess
 
 import pytest
 
+from tests.agents.fence import run_agent
 from xenha.lab.pool.testing import running_pool
 
 FENCE_XENAPI = "/usr/sbin/fence_xenapi"
@@ -17,11 +17,8 @@ pytestmark = pytest.mark.skipif(
 
 def fence(sim, url, action, *target):
     # The password reaches the agent through a script, never on the command line.
-    argv = [FENCE_XENAPI, "-o", action, "-s", url, "-l", sim.user]
-    argv += ["-S", "cat " + sim.password_file] + list(target)
-    return subprocess.run(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60
-    )
+    argv = ["-o", action, "-s", url, "-l", sim.user, "-S", "cat " + sim.password_file]
+    return run_agent(FENCE_XENAPI, argv=argv + list(target))
 
 
 def test_status_off_on_follow_the_truth():
