@@ -2,6 +2,7 @@
 SMTP server on 127.0.0.1 (aiosmtpd): delivery, suppression, STARTTLS with login, and
 bounded failure when the server, the network or DNS is not there."""
 
+import contextlib
 import email
 import grp
 import os
@@ -17,6 +18,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from tests.conftest import REPO
 from xenha import install, model
 from xenha.crm import plan
+from xenha.lab.power import testing
 
 AGENT = install.ALERT_DIR + "/alert-email"
 NODE_LOST = {"CRM_alert_kind": "node", "CRM_alert_node": "xs1", "CRM_alert_desc": "lost"}
@@ -46,9 +48,7 @@ class Inbox:
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return testing.free_port(socket.SOCK_STREAM)
 
 
 @pytest.fixture
@@ -59,16 +59,32 @@ def state(installed):
         os.remove(os.path.join(path, name))
 
 
-@pytest.fixture
-def smtp():
+@contextlib.contextmanager
+def smtp_server(tls=None):
+    """An SMTP server on a free port of 127.0.0.1; yields its Inbox (with ``port``). With
+    ``tls`` (the ``tls`` fixture), it demands STARTTLS with that certificate, then a login."""
     inbox = Inbox()
-    server = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    secure = {}
+    if tls:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls["cert"], tls["key"])
+        secure = dict(tls_context=context, require_starttls=True, auth_required=True)
+        secure.update(authenticator=inbox.authenticate)
+    server = Controller(inbox, hostname="127.0.0.1", port=free_port(), **secure)
     server.start()
     inbox.port = server.port
     try:
         yield inbox
     finally:
         server.stop()
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as inbox:
+        yield inbox
 
 
 def run_agent(installed, state, event, recipient=RECIPIENT, **attrs):
@@ -202,68 +218,49 @@ def test_silent_server_is_given_up_on_at_the_deadline(installed, state):
     assert 1 <= r.elapsed < 1 + 3
 
 
+def haclient_file(directory, name, text, mode=0o640):
+    """A file only root and hacluster read, as docs/alerts.md asks of the SMTP password file
+    (root:haclient, 0640); another ``mode`` opens it further."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    os.chown(path, 0, grp.getgrnam("haclient").gr_gid)
+    os.chmod(path, mode)
+    return path
+
+
 @pytest.fixture(scope="module")
 def tls(installed):
-    """A self-signed certificate for 127.0.0.1, and the SMTP password file hacluster reads
-    (root:haclient, 0640, as docs/alerts.md asks)."""
+    """A self-signed certificate for 127.0.0.1, and the SMTP password file hacluster reads."""
     d = os.path.join(installed, "tls")
     os.mkdir(d)
     os.chmod(d, 0o755)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", key, "-out", cert],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
-    )  # fmt: skip
+    cert, key = testing.tls_certificate(d)
     os.chmod(cert, 0o644)
-    secret = os.path.join(d, "smtp.secret")
-    with open(secret, "w") as f:
-        f.write(SECRET + "\n")
-    os.chown(secret, 0, grp.getgrnam("haclient").gr_gid)
-    os.chmod(secret, 0o640)
-    return {"cert": cert, "key": key, "secret": secret}
+    return {"dir": d, "cert": cert, "key": key, "secret": haclient_file(d, "smtp.secret", SECRET)}
 
 
 @pytest.fixture
 def tls_smtp(tls):
-    import ssl
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls["cert"], tls["key"])
-    inbox = Inbox()
-    server = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=inbox.authenticate,
-    )
-    server.start()
-    inbox.port = server.port
-    try:
+    with smtp_server(tls) as inbox:
         yield inbox
-    finally:
-        server.stop()
 
 
-def generated_attrs(**overrides):
-    """The instance attributes `xenha config generate` emits for the golden description."""
+def generated_attrs(tls_smtp, password_file, ca_file):
+    """The instance attributes `xenha config generate` emits for the golden description,
+    pointed at ``tls_smtp`` with the password in ``password_file`` and the server's
+    certificate trusted from ``ca_file`` (None: the system's CAs only)."""
     cfg = plan.build(model.load(os.path.join(REPO, "tests", "golden", "two-node-qdevice.yaml")))
     attrs = dict(cfg.alerts[0]["attrs"])
-    attrs.update(overrides)
+    attrs.update(smtp_server="127.0.0.1", smtp_port=tls_smtp.port)
+    attrs.update(smtp_password_file=password_file)
+    if ca_file:
+        attrs.update(smtp_ca_file=ca_file)
     return attrs
 
 
 def test_starttls_and_login_with_the_generated_attributes(installed, state, tls, tls_smtp):
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1",
-        smtp_port=tls_smtp.port,
-        smtp_password_file=tls["secret"],
-        smtp_ca_file=tls["cert"],
-    )
+    attrs = generated_attrs(tls_smtp, tls["secret"], tls["cert"])
     event = {"CRM_alert_kind": "resource", "CRM_alert_rsc": "vm-db", "CRM_alert_task": "start",
              "CRM_alert_rc": "1", "CRM_alert_target_rc": "0", "CRM_alert_status": "4",
              "CRM_alert_desc": "error", "CRM_alert_node": "xs2"}  # fmt: skip
@@ -277,49 +274,25 @@ def test_starttls_and_login_with_the_generated_attributes(installed, state, tls,
 
 
 def test_wrong_password_is_an_error_that_hides_the_secret(installed, state, tls, tls_smtp):
-    wrong = os.path.join(os.path.dirname(tls["secret"]), "wrong.secret")
-    with open(wrong, "w") as f:
-        f.write("not-" + SECRET + "\n")
-    os.chown(wrong, 0, grp.getgrnam("haclient").gr_gid)
-    os.chmod(wrong, 0o640)
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1",
-        smtp_port=tls_smtp.port,
-        smtp_password_file=wrong,
-        smtp_ca_file=tls["cert"],
-    )
+    wrong = haclient_file(tls["dir"], "wrong.secret", "not-" + SECRET)
+    attrs = generated_attrs(tls_smtp, wrong, tls["cert"])
     r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 1 and "SMTPAuthenticationError" in r.stderr, r.stderr
     assert SECRET not in r.stdout + r.stderr and tls_smtp.mails == []
 
 
 def test_untrusted_certificate_is_refused(installed, state, tls, tls_smtp):
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1", smtp_port=tls_smtp.port, smtp_password_file=tls["secret"]
-    )
+    attrs = generated_attrs(tls_smtp, tls["secret"], ca_file=None)
     r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in r.stderr, r.stderr
     assert tls_smtp.logins == [] and tls_smtp.mails == []
 
 
-@pytest.mark.parametrize(
-    "mode, owner, message",
-    [(0o644, 0, "open to others (mode 0644"), (0o660, 0, "open to others (mode 0660")],
-)
-def test_password_file_open_to_others_is_refused(
-    installed, state, tls, tls_smtp, mode, owner, message
-):
-    path = os.path.join(os.path.dirname(tls["secret"]), "open.secret")
-    with open(path, "w") as f:
-        f.write(SECRET + "\n")
-    os.chown(path, owner, grp.getgrnam("haclient").gr_gid)
-    os.chmod(path, mode)
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1",
-        smtp_port=tls_smtp.port,
-        smtp_password_file=path,
-        smtp_ca_file=tls["cert"],
-    )
+@pytest.mark.parametrize("mode", [0o644, 0o660])
+def test_password_file_open_to_others_is_refused(installed, state, tls, tls_smtp, mode):
+    message = "open to others (mode %04o" % mode
+    path = haclient_file(tls["dir"], "open.secret", SECRET, mode)
+    attrs = generated_attrs(tls_smtp, path, tls["cert"])
     r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 1 and message in r.stderr, r.stderr
     assert tls_smtp.logins == [] and tls_smtp.mails == []
