@@ -1,9 +1,10 @@
-"""Fixtures of the agent tests: every agent installed once by `xenha install`, the rack
-behind a module's power devices, and a Pacemaker stand-in over each test's simulated pool
-(the test module's ``sim`` fixture)."""
+"""Fixtures of the agent tests: every agent installed once by `xenha install` (and its
+metadata as Pacemaker reads it), the rack behind a module's power devices, and a Pacemaker
+stand-in over each test's simulated pool (the test module's ``sim`` fixture)."""
 
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -37,6 +38,26 @@ def fence_agents(installed):
     """``{name: path}`` of the installed fence agents."""
     sbin = os.path.join(installed, install.FENCE_DIR)
     return {n: os.path.join(sbin, n) for n in os.listdir(sbin) if n.startswith("fence_xenha_")}
+
+
+@pytest.fixture(scope="session")
+def metadata(installed):
+    """``metadata(agent)``: what the installed ``agent`` (an ``install.Installable``) prints
+    when Pacemaker asks for its metadata (``meta-data``; a fence agent: ``-o metadata``)."""
+
+    def read(agent):
+        action = ["meta-data"] if agent.relpath.startswith(install.OCF_DIR) else ["-o", "metadata"]
+        r = subprocess.run(
+            [os.path.join(installed, agent.relpath)] + action,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            timeout=30,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    return read
 
 
 @pytest.fixture(scope="module")
