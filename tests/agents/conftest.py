@@ -1,6 +1,7 @@
 """Fixtures of the agent tests: every agent installed once by `xenha install` (and its
-metadata as Pacemaker reads it), the rack behind a module's power devices, and a Pacemaker
-stand-in over each test's simulated pool (the test module's ``sim`` fixture)."""
+metadata as Pacemaker reads it), the rack behind a module's power devices, each test's
+simulated pool, and a Pacemaker stand-in over it. A module describes its rack and its pool
+in module constants (``MACHINES``, ``OUTLETS``, ``POOL``)."""
 
 import os
 import shutil
@@ -12,6 +13,7 @@ import pytest
 from tests.agents.ocf_harness import Pacemaker
 from tests.conftest import run_xenha
 from xenha import install
+from xenha.lab.pool.testing import running_pool
 from xenha.lab.power import testing
 
 
@@ -74,6 +76,15 @@ def _rack_all_on(request):
     """Each test that uses the rack starts with every switch on and no fault set."""
     if "rack" in request.fixturenames:
         request.getfixturevalue("rack").reset()
+
+
+@pytest.fixture
+def sim(request):
+    """A simulated XAPI pool for the test, as the module's ``POOL`` (running_pool's
+    arguments) describes it; the test fails if any VM ever ran on two hosts at once."""
+    with running_pool(**getattr(request.module, "POOL", {})) as s:
+        yield s
+        assert s.double_runs() == []
 
 
 @pytest.fixture

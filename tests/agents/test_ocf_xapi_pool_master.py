@@ -10,17 +10,10 @@ import threading
 import pytest
 
 from xenha import ocf
-from xenha.lab.pool.testing import running_pool
 from xenha.lab.power.testing import free_port
 
 HOSTS = ("host1", "host2", "host3")
-
-
-@pytest.fixture
-def sim():
-    with running_pool(hosts=3, vms=3) as s:
-        yield s
-        assert s.double_runs() == []
+POOL = {"hosts": 3, "vms": 3}  # the sim fixture's pool
 
 
 def master(pcmk, action, node, **kw):
