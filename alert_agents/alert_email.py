@@ -1,6 +1,75 @@
-"""alert-email: mail significant cluster events (see xenha.alerts and docs/alerts.md)."""
+"""alert-email: mail one significant cluster event to the alert's recipient.
 
-from xenha.alerts.agent import main
+Pacemaker runs it as ``hacluster``, once per event and recipient, with the event
+in ``CRM_alert_*`` variables and the alert's instance attributes as plain
+variables (docs/alerts.md). What is worth a mail and its text, the settings,
+the suppression of repeats and the delivery live in :mod:`xenha.alerts`; this
+file decides what one alert does with them.
+
+Exit 0 when the mail went out, was not needed (a routine event, no
+recipient) or was suppressed as a repeat; exit 1 with one line on stderr when
+it could not be sent. Pacemaker logs both.
+"""
+
+import sys
+
+from xenha.alerts.events import Event
+from xenha.errors import XenhaError
+
+
+def run(env):
+    """Handle the alert described by ``env``; return a one-line report."""
+    event = Event(env)
+    summary = event.summary()
+    if summary is None:
+        return "routine %s event: no mail" % (event.kind or "unknown")
+    if not event.recipient:
+        return "no recipient configured: no mail"
+
+    import socket
+    from email.message import EmailMessage
+
+    from xenha.alerts import mail, settings
+    from xenha.alerts.suppress import Suppressor
+
+    recipient = settings.address("recipient", event.recipient)
+    config = settings.Settings(env)
+    outcome, subject = summary
+    key = "|".join((event.kind, event.node, event.rsc, outcome, recipient))
+    suppressor = Suppressor(config.state_dir, config.suppress_minutes, wait=config.timeout)
+    record = suppressor.claim(key)
+    if record is None:
+        return "suppressed (mailed within %g minutes, or being mailed now): %s" % (
+            config.suppress_minutes,
+            subject,
+        )
+    try:
+        message = EmailMessage()
+        message["Subject"] = "[xenha] " + subject
+        message["From"] = config.sender
+        message["To"] = recipient
+        message.set_content(event.body(outcome, subject, socket.gethostname()))
+        mail.send(config, message)
+        record.sent()
+    finally:
+        record.close()
+    return "sent to %s: %s" % (recipient, subject)
+
+
+def main():
+    """The report on stdout; errors (and library warnings) on stderr, which Pacemaker logs."""
+    import os
+
+    from xenha.log import COMMAND, Log, using
+
+    log = Log("alert-email", stderr="warning", style=COMMAND)
+    with using(log):
+        try:
+            print("alert-email: " + run(os.environ))
+        except XenhaError as e:
+            log.error(str(e))
+            sys.exit(1)
+
 
 if __name__ == "__main__":
     main()

@@ -1,32 +1,66 @@
-"""Helpers for fence-agent tests: install the agents once, run them with stdin options."""
+"""Helpers for fence-agent tests: run an agent (ours, or fence-agents' as a cross-check) with
+stdin options, the options that log in to a lab endpoint, and the protocol clients."""
 
 import os
 import subprocess
 import threading
 import time
 
-from xenha import install
-
-
-def install_agents(tmp_path_factory):
-    """``{name: path}`` of the fence agents installed by `xenha install` in a scratch root."""
-    root = str(tmp_path_factory.mktemp("root"))
-    install.install(root, lab=True)  # the tests are a lab: fence_xenha_ssh too
-    sbin = os.path.join(root, install.FENCE_DIR)
-    return {n: os.path.join(sbin, n) for n in os.listdir(sbin) if n.startswith("fence_xenha_")}
-
 
 def stdin_text(options):
-    return "".join("%s=%s\n" % (k, v) for k, v in options.items())
+    """``key=value`` lines, as the fencer writes them; an option set to None is left out."""
+    return "".join("%s=%s\n" % (k, v) for k, v in options.items() if v is not None)
 
 
 def run_agent(path, options=None, argv=(), timeout=60):
-    """Run a fence agent with ``options`` as key=value lines on stdin; CompletedProcess (text)."""
+    """Run a fence agent (a path, or the name of one on PATH) with ``options`` as key=value
+    lines on stdin; CompletedProcess (text)."""
     return subprocess.run(
         [path] + list(argv),
         input=stdin_text(options or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=timeout,
+    )
+
+
+# option -> the attribute of a lab endpoint (testing.Bmc, testing.Sshd) that gives it
+LOGIN = {
+    "ipport": "port",
+    "username": "user",
+    "password_file": "password_file",
+    "ssl_ca_file": "ca_file",  # TLS endpoints: their self-signed certificate
+    "identity_file": "identity_file",
+    "known_hosts": "known_hosts",
+}
+
+
+def login(device, action, **extra):
+    """The options that log in to the lab endpoint ``device`` on 127.0.0.1 and ask for
+    ``action`` (those of ``LOGIN`` the endpoint has); ``extra`` adds to or overrides them
+    (None leaves one out)."""
+    opts = {"action": action, "ip": "127.0.0.1"}
+    opts.update((name, getattr(device, attr, None)) for name, attr in LOGIN.items())
+    opts.update(extra)
+    return opts
+
+
+def upstream(name, device, action, **extra):
+    """Run fence-agents' ``name`` against the lab endpoint ``device``, the password on stdin
+    as the fencer gives it (fence-agents reads no password file)."""
+    opts = login(device, action, password=device.password, password_file=None, ssl_ca_file=None)
+    opts.update(extra)
+    return run_agent(name, opts)
+
+
+def run_client(argv, timeout=30):
+    """Run a protocol client used as a cross-check (ipmitool, net-snmp, OpenSSH);
+    CompletedProcess with stderr folded into ``stdout``."""
+    return subprocess.run(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         universal_newlines=True,
         timeout=timeout,
     )

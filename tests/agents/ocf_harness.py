@@ -15,18 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from tests.conftest import run_xenha
-
 PREFIX = "ocf-exit-reason:"
-
-
-def install_agents():
-    """Install the launchers under a world-readable scratch root; return (root, ocf dir)."""
-    root = tempfile.mkdtemp(prefix="xenha-ocf-")
-    os.chmod(root, 0o755)  # ocf-tester runs meta-data as nobody
-    r = run_xenha("install", "--root", root)
-    assert r.returncode == 0, r.stderr
-    return root, os.path.join(root, "usr/lib/ocf/resource.d/xenha")
 
 
 def utc(epoch):

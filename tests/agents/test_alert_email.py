@@ -2,13 +2,12 @@
 SMTP server on 127.0.0.1 (aiosmtpd): delivery, suppression, STARTTLS with login, and
 bounded failure when the server, the network or DNS is not there."""
 
+import contextlib
 import email
 import grp
 import os
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -19,6 +18,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from tests.conftest import REPO
 from xenha import install, model
 from xenha.crm import plan
+from xenha.lab.power import testing
 
 AGENT = install.ALERT_DIR + "/alert-email"
 NODE_LOST = {"CRM_alert_kind": "node", "CRM_alert_node": "xs1", "CRM_alert_desc": "lost"}
@@ -48,35 +48,31 @@ class Inbox:
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def root():
-    """xenha installed under a root hacluster can traverse (pytest's tmp_path is 0700)."""
-    path = tempfile.mkdtemp(prefix="xenha-alert-")
-    try:
-        os.chmod(path, 0o755)
-        install.install(path)
-        yield path
-    finally:
-        shutil.rmtree(path)
+    return testing.free_port(socket.SOCK_STREAM)
 
 
 @pytest.fixture
-def state(root):
-    path = os.path.join(root, install.ALERT_STATE_DIR)
+def state(installed):
+    path = os.path.join(installed, install.ALERT_STATE_DIR)
     yield path
     for name in os.listdir(path):
         os.remove(os.path.join(path, name))
 
 
-@pytest.fixture
-def smtp():
+@contextlib.contextmanager
+def smtp_server(tls=None):
+    """An SMTP server on a free port of 127.0.0.1; yields its Inbox (with ``port``). With
+    ``tls`` (the ``tls`` fixture), it demands STARTTLS with that certificate, then a login."""
     inbox = Inbox()
-    server = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    secure = {}
+    if tls:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls["cert"], tls["key"])
+        secure = dict(tls_context=context, require_starttls=True, auth_required=True)
+        secure.update(authenticator=inbox.authenticate)
+    server = Controller(inbox, hostname="127.0.0.1", port=free_port(), **secure)
     server.start()
     inbox.port = server.port
     try:
@@ -85,14 +81,20 @@ def smtp():
         server.stop()
 
 
-def run_agent(root, state, event, recipient=RECIPIENT, **attrs):
+@pytest.fixture
+def smtp():
+    with smtp_server() as inbox:
+        yield inbox
+
+
+def run_agent(installed, state, event, recipient=RECIPIENT, **attrs):
     """Run the installed launcher as hacluster with Pacemaker's kind of environment."""
     env = {"PATH": "/usr/bin:/bin", "CRM_alert_version": "2.1.5", "CRM_alert_timestamp": "now"}
     env.update(event, CRM_alert_recipient=recipient, state_dir=state)
     env.update({k: str(v) for k, v in attrs.items()})
     started = time.monotonic()
     r = subprocess.run(
-        [os.path.join(root, AGENT)],
+        [os.path.join(installed, AGENT)],
         env=env,
         user="hacluster",
         group="haclient",
@@ -107,8 +109,8 @@ def run_agent(root, state, event, recipient=RECIPIENT, **attrs):
     return r
 
 
-def test_node_lost_is_mailed_to_the_recipient(root, state, smtp):
-    r = run_agent(root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=smtp.port)
+def test_node_lost_is_mailed_to_the_recipient(installed, state, smtp):
+    r = run_agent(installed, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=smtp.port)
     assert r.returncode == 0, r.stderr
     assert "sent to ops@example.com" in r.stdout
     [(rcpt, msg)] = smtp.mails
@@ -119,25 +121,25 @@ def test_node_lost_is_mailed_to_the_recipient(root, state, smtp):
     assert "node:        xs1" in body and "fences xs1" in body
 
 
-def test_repeats_are_suppressed_within_the_window_and_sent_after_it(root, state, smtp):
+def test_repeats_are_suppressed_within_the_window_and_sent_after_it(installed, state, smtp):
     attrs = {"smtp_server": "127.0.0.1", "smtp_port": smtp.port, "suppress_minutes": 60}
-    assert run_agent(root, state, NODE_LOST, **attrs).returncode == 0
-    r = run_agent(root, state, NODE_LOST, **attrs)
+    assert run_agent(installed, state, NODE_LOST, **attrs).returncode == 0
+    r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 0 and "suppressed" in r.stdout
     assert len(smtp.mails) == 1
     # Another recipient of the same alert is a separate key: it gets its own mail.
-    assert run_agent(root, state, NODE_LOST, "oncall@example.com", **attrs).returncode == 0
+    assert run_agent(installed, state, NODE_LOST, "oncall@example.com", **attrs).returncode == 0
     assert len(smtp.mails) == 2
     # The window passes: age every record by 61 minutes.
     for name in os.listdir(state):
         old = time.time() - 61 * 60
         os.utime(os.path.join(state, name), (old, old))
-    r = run_agent(root, state, NODE_LOST, **attrs)
+    r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 0 and "sent" in r.stdout
     assert len(smtp.mails) == 3
 
 
-def test_concurrent_copies_of_one_event_send_one_mail(root, state, smtp):
+def test_concurrent_copies_of_one_event_send_one_mail(installed, state, smtp):
     event = {
         "CRM_alert_kind": "fencing",
         "CRM_alert_node": "xs2",
@@ -148,7 +150,9 @@ def test_concurrent_copies_of_one_event_send_one_mail(root, state, smtp):
     results = []
 
     def one():
-        results.append(run_agent(root, state, event, smtp_server="127.0.0.1", smtp_port=smtp.port))
+        results.append(
+            run_agent(installed, state, event, smtp_server="127.0.0.1", smtp_port=smtp.port)
+        )
 
     threads = [threading.Thread(target=one) for _ in range(3)]
     for t in threads:
@@ -172,114 +176,95 @@ def test_concurrent_copies_of_one_event_send_one_mail(root, state, smtp):
     ],
     ids=["monitor-ok", "node-member", "attribute"],
 )  # fmt: skip
-def test_routine_events_send_nothing(root, state, smtp, event):
-    r = run_agent(root, state, event, smtp_server="127.0.0.1", smtp_port=smtp.port)
+def test_routine_events_send_nothing(installed, state, smtp, event):
+    r = run_agent(installed, state, event, smtp_server="127.0.0.1", smtp_port=smtp.port)
     assert r.returncode == 0 and "routine" in r.stdout, r.stderr
     assert smtp.mails == [] and os.listdir(state) == []
 
 
-def test_window_zero_sends_every_time(root, state, smtp):
+def test_window_zero_sends_every_time(installed, state, smtp):
     attrs = {"smtp_server": "127.0.0.1", "smtp_port": smtp.port, "suppress_minutes": 0}
     for _ in range(2):
-        assert run_agent(root, state, NODE_LOST, **attrs).returncode == 0
+        assert run_agent(installed, state, NODE_LOST, **attrs).returncode == 0
     assert len(smtp.mails) == 2 and os.listdir(state) == []
 
 
-def test_server_down_fails_fast_and_is_retried_next_time(root, state, smtp):
+def test_server_down_fails_fast_and_is_retried_next_time(installed, state, smtp):
     port = free_port()  # nothing listens there
-    r = run_agent(root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port)
+    r = run_agent(installed, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port)
     assert r.returncode == 1
     assert r.stderr.startswith("alert-email: error: mail server 127.0.0.1:%d:" % port)
     assert "refused" in r.stderr.lower() and r.elapsed < 5
     # Nothing was recorded as sent, so the next alert for the event is not suppressed.
-    r = run_agent(root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=smtp.port)
+    r = run_agent(installed, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=smtp.port)
     assert r.returncode == 0 and len(smtp.mails) == 1
 
 
-def test_unresolvable_server_name_fails_within_the_timeout(root, state):
-    r = run_agent(root, state, NODE_LOST, smtp_server="mail.invalid", smtp_timeout=2)
+def test_unresolvable_server_name_fails_within_the_timeout(installed, state):
+    r = run_agent(installed, state, NODE_LOST, smtp_server="mail.invalid", smtp_timeout=2)
     assert r.returncode == 1 and "mail server mail.invalid:25" in r.stderr, r.stderr
     assert r.elapsed < 2 + 3
 
 
-def test_silent_server_is_given_up_on_at_the_deadline(root, state):
+def test_silent_server_is_given_up_on_at_the_deadline(installed, state):
     with socket.socket() as listener:  # accepts connections, never greets
         listener.bind(("127.0.0.1", 0))
         listener.listen(5)
         port = listener.getsockname()[1]
         r = run_agent(
-            root, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port, smtp_timeout=1
+            installed, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port, smtp_timeout=1
         )
     assert r.returncode == 1 and "127.0.0.1:%d" % port in r.stderr, r.stderr
     assert 1 <= r.elapsed < 1 + 3
 
 
+def haclient_file(directory, name, text, mode=0o640):
+    """A file only root and hacluster read, as docs/alerts.md asks of the SMTP password file
+    (root:haclient, 0640); another ``mode`` opens it further."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    os.chown(path, 0, grp.getgrnam("haclient").gr_gid)
+    os.chmod(path, mode)
+    return path
+
+
 @pytest.fixture(scope="module")
-def tls(root):
-    """A self-signed certificate for 127.0.0.1, and the SMTP password file hacluster reads
-    (root:haclient, 0640, as docs/alerts.md asks)."""
-    d = os.path.join(root, "tls")
+def tls(installed):
+    """A self-signed certificate for 127.0.0.1, and the SMTP password file hacluster reads."""
+    d = os.path.join(installed, "tls")
     os.mkdir(d)
     os.chmod(d, 0o755)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", key, "-out", cert],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
-    )  # fmt: skip
+    cert, key = testing.tls_certificate(d)
     os.chmod(cert, 0o644)
-    secret = os.path.join(d, "smtp.secret")
-    with open(secret, "w") as f:
-        f.write(SECRET + "\n")
-    os.chown(secret, 0, grp.getgrnam("haclient").gr_gid)
-    os.chmod(secret, 0o640)
-    return {"cert": cert, "key": key, "secret": secret}
+    return {"dir": d, "cert": cert, "key": key, "secret": haclient_file(d, "smtp.secret", SECRET)}
 
 
 @pytest.fixture
 def tls_smtp(tls):
-    import ssl
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls["cert"], tls["key"])
-    inbox = Inbox()
-    server = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=inbox.authenticate,
-    )
-    server.start()
-    inbox.port = server.port
-    try:
+    with smtp_server(tls) as inbox:
         yield inbox
-    finally:
-        server.stop()
 
 
-def generated_attrs(**overrides):
-    """The instance attributes `xenha config generate` emits for the golden description."""
+def generated_attrs(tls_smtp, password_file, ca_file):
+    """The instance attributes `xenha config generate` emits for the golden description,
+    pointed at ``tls_smtp`` with the password in ``password_file`` and the server's
+    certificate trusted from ``ca_file`` (None: the system's CAs only)."""
     cfg = plan.build(model.load(os.path.join(REPO, "tests", "golden", "two-node-qdevice.yaml")))
     attrs = dict(cfg.alerts[0].attrs)
-    attrs.update(overrides)
+    attrs.update(smtp_server="127.0.0.1", smtp_port=tls_smtp.port)
+    attrs.update(smtp_password_file=password_file)
+    if ca_file:
+        attrs.update(smtp_ca_file=ca_file)
     return attrs
 
 
-def test_starttls_and_login_with_the_generated_attributes(root, state, tls, tls_smtp):
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1",
-        smtp_port=tls_smtp.port,
-        smtp_password_file=tls["secret"],
-        smtp_ca_file=tls["cert"],
-    )
+def test_starttls_and_login_with_the_generated_attributes(installed, state, tls, tls_smtp):
+    attrs = generated_attrs(tls_smtp, tls["secret"], tls["cert"])
     event = {"CRM_alert_kind": "resource", "CRM_alert_rsc": "vm-db", "CRM_alert_task": "start",
              "CRM_alert_rc": "1", "CRM_alert_target_rc": "0", "CRM_alert_status": "4",
              "CRM_alert_desc": "error", "CRM_alert_node": "xs2"}  # fmt: skip
-    r = run_agent(root, state, event, **attrs)
+    r = run_agent(installed, state, event, **attrs)
     assert r.returncode == 0, r.stderr
     assert tls_smtp.logins == [("xenha", True)]
     [(rcpt, msg)] = tls_smtp.mails
@@ -288,49 +273,27 @@ def test_starttls_and_login_with_the_generated_attributes(root, state, tls, tls_
     assert SECRET not in r.stdout + r.stderr
 
 
-def test_wrong_password_is_an_error_that_hides_the_secret(root, state, tls, tls_smtp):
-    wrong = os.path.join(os.path.dirname(tls["secret"]), "wrong.secret")
-    with open(wrong, "w") as f:
-        f.write("not-" + SECRET + "\n")
-    os.chown(wrong, 0, grp.getgrnam("haclient").gr_gid)
-    os.chmod(wrong, 0o640)
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1",
-        smtp_port=tls_smtp.port,
-        smtp_password_file=wrong,
-        smtp_ca_file=tls["cert"],
-    )
-    r = run_agent(root, state, NODE_LOST, **attrs)
+def test_wrong_password_is_an_error_that_hides_the_secret(installed, state, tls, tls_smtp):
+    wrong = haclient_file(tls["dir"], "wrong.secret", "not-" + SECRET)
+    attrs = generated_attrs(tls_smtp, wrong, tls["cert"])
+    r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 1 and "SMTPAuthenticationError" in r.stderr, r.stderr
     assert SECRET not in r.stdout + r.stderr and tls_smtp.mails == []
 
 
-def test_untrusted_certificate_is_refused(root, state, tls, tls_smtp):
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1", smtp_port=tls_smtp.port, smtp_password_file=tls["secret"]
-    )
-    r = run_agent(root, state, NODE_LOST, **attrs)
+def test_untrusted_certificate_is_refused(installed, state, tls, tls_smtp):
+    attrs = generated_attrs(tls_smtp, tls["secret"], ca_file=None)
+    r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in r.stderr, r.stderr
     assert tls_smtp.logins == [] and tls_smtp.mails == []
 
 
-@pytest.mark.parametrize(
-    "mode, owner, message",
-    [(0o644, 0, "open to others (mode 0644"), (0o660, 0, "open to others (mode 0660")],
-)
-def test_password_file_open_to_others_is_refused(root, state, tls, tls_smtp, mode, owner, message):
-    path = os.path.join(os.path.dirname(tls["secret"]), "open.secret")
-    with open(path, "w") as f:
-        f.write(SECRET + "\n")
-    os.chown(path, owner, grp.getgrnam("haclient").gr_gid)
-    os.chmod(path, mode)
-    attrs = generated_attrs(
-        smtp_server="127.0.0.1",
-        smtp_port=tls_smtp.port,
-        smtp_password_file=path,
-        smtp_ca_file=tls["cert"],
-    )
-    r = run_agent(root, state, NODE_LOST, **attrs)
+@pytest.mark.parametrize("mode", [0o644, 0o660])
+def test_password_file_open_to_others_is_refused(installed, state, tls, tls_smtp, mode):
+    message = "open to others (mode %04o" % mode
+    path = haclient_file(tls["dir"], "open.secret", SECRET, mode)
+    attrs = generated_attrs(tls_smtp, path, tls["cert"])
+    r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 1 and message in r.stderr, r.stderr
     assert tls_smtp.logins == [] and tls_smtp.mails == []
 
@@ -344,14 +307,14 @@ def test_password_file_open_to_others_is_refused(root, state, tls, tls_smtp, mod
         ({"suppress_minutes": "-1"}, "expected a number of 0 or more"),
     ],
 )
-def test_bad_attributes_are_clear_errors(root, state, attrs, message):
-    r = run_agent(root, state, NODE_LOST, **attrs)
+def test_bad_attributes_are_clear_errors(installed, state, attrs, message):
+    r = run_agent(installed, state, NODE_LOST, **attrs)
     assert r.returncode == 1 and message in r.stderr, r.stderr
 
 
-def test_bad_recipient_is_refused_and_none_is_nothing_to_do(root, state):
+def test_bad_recipient_is_refused_and_none_is_nothing_to_do(installed, state):
     for bad in ("ops@example.com\nBcc: all@example.com", "ops@example.com, x@example.com"):
-        r = run_agent(root, state, NODE_LOST, bad)
+        r = run_agent(installed, state, NODE_LOST, bad)
         assert r.returncode == 1 and "is not one e-mail address" in r.stderr, r.stderr
-    r = run_agent(root, state, NODE_LOST, "")
+    r = run_agent(installed, state, NODE_LOST, "")
     assert r.returncode == 0 and "no recipient" in r.stdout

@@ -1,14 +1,14 @@
 """fence_xenha_apc against the lab APC PDU (net-snmp snmpd), cross-checked with snmpget/snmpset
 and fence-agents' fence_apc_snmp on the same agent."""
 
-import subprocess
 import time
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
+from tests.agents.fence import run_agent, run_client, run_watching_ps
 from xenha.lab.power import testing
 
+MACHINES = ["node1", "node2", "node3"]  # the rack (conftest.py: rack), fed by OUTLETS
 OUTLETS = [
     (1, "node1", "node1"),
     (2, "node1", "node1"),
@@ -20,21 +20,9 @@ COMMAND_OID = ".1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.%d"
 
 
 @pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def pdu():
-    machines = ["node1", "node2", "node3"]
-    with testing.rack(machines, OUTLETS) as rack, testing.apc_pdu(rack) as pdu:
+def pdu(rack):
+    with testing.apc_pdu(rack) as pdu:
         yield pdu
-
-
-@pytest.fixture(autouse=True)
-def all_on(pdu):
-    for number, _, _ in OUTLETS:
-        pdu.rack.configure("outlets", number, state="on", stuck=False, delay=0.0)
 
 
 def options(pdu, action, plug, **extra):
@@ -52,30 +40,11 @@ def options(pdu, action, plug, **extra):
 
 def net_snmp(tool, pdu, *args, version="2c", community=None):
     argv = [tool, "-v", version, "-c", community or pdu.write_community, "-On"]
-    return subprocess.run(
-        argv + ["127.0.0.1:%d" % pdu.port] + list(args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-        timeout=30,
-    )
+    return run_client(argv + ["127.0.0.1:%d" % pdu.port] + list(args))
 
 
 def fence_apc_snmp(pdu, action, plug):
-    stdin = "ip=127.0.0.1\nipport=%d\ncommunity=%s\nsnmp_version=2c\nplug=%s\naction=%s\n" % (
-        pdu.port,
-        pdu.write_community,
-        plug,
-        action,
-    )
-    return subprocess.run(
-        ["fence_apc_snmp"],
-        input=stdin,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        timeout=60,
-    )
+    return run_agent("fence_apc_snmp", options(pdu, action, plug, snmp_version="2c", nodename=None))
 
 
 @pytest.mark.parametrize("version", ["1", "2c"])
@@ -147,8 +116,7 @@ def test_wrong_community_or_unreachable_is_a_failure(fence_agents, pdu):
 
 def test_community_from_password_file(fence_agents, pdu, tmp_path):
     path = testing.secret_file(str(tmp_path), pdu.write_community)
-    opts = options(pdu, "off", "4", password_file=path)
-    del opts["community"]
+    opts = options(pdu, "off", "4", password_file=path, community=None)
     assert run_agent(fence_agents["fence_xenha_apc"], opts).returncode == 0
     assert pdu.outlet(4) == "off"
 
@@ -170,21 +138,16 @@ def test_net_snmp_and_fence_apc_snmp_agree(fence_agents, pdu):
 
 def test_snmpv3_user_reads_outlets(pdu):
     user, auth, priv = pdu.v3_user
-    r = subprocess.run(
+    r = run_client(
         ["snmpget", "-v3", "-l", "authPriv", "-u", user, "-a", "SHA", "-A", auth, "-x", "AES"]
-        + ["-X", priv, "-On", "127.0.0.1:%d" % pdu.port, STATE_OID % 1],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-        timeout=30,
+        + ["-X", priv, "-On", "127.0.0.1:%d" % pdu.port, STATE_OID % 1]
     )
     assert r.stdout.strip() == "%s = INTEGER: 1" % (STATE_OID % 1), r.stdout
 
 
 def test_snmpv3_user_fences(fence_agents, pdu, tmp_path):
     user, auth, priv = pdu.v3_user
-    opts = options(pdu, "off", "node2", snmp_version="3", username=user)
-    del opts["community"]
+    opts = options(pdu, "off", "node2", snmp_version="3", username=user, community=None)
     opts["password_file"] = testing.secret_file(str(tmp_path), auth, "auth")
     opts["snmp_priv_passwd_file"] = testing.secret_file(str(tmp_path), priv, "priv")
     r = run_agent(fence_agents["fence_xenha_apc"], opts)

@@ -3,74 +3,33 @@ ipmitool and fence-agents' fence_ipmilan on the same server."""
 
 import os
 import stat
-import subprocess
 import time
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
+from tests.agents.fence import login, run_agent, run_client, run_watching_ps, upstream
 from xenha.lab.power import testing
 
 AGENTS = ("fence_xenha_ilo", "fence_xenha_drac", "fence_xenha_irmc")
 
 
 @pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def bmc():
-    with testing.rack(machines=["node1"]) as rack, testing.ipmi_bmc(rack, "node1") as bmc:
+def bmc(rack):
+    with testing.ipmi_bmc(rack, "node1") as bmc:
         yield bmc
 
 
-@pytest.fixture(autouse=True)
-def powered_on(bmc):
-    bmc.rack.configure("machines", "node1", state="on", stuck=False, delay=0.0)
-
-
 def options(bmc, action, **extra):
-    opts = {
-        "action": action,
-        "method": "ipmi",
-        "ip": "127.0.0.1",
-        "ipport": bmc.port,
-        "username": bmc.user,
-        "password_file": bmc.password_file,
-        "nodename": "node1",
-    }
-    opts.update(extra)
-    return opts
+    return login(bmc, action, **{"method": "ipmi", "nodename": "node1", **extra})
 
 
 def ipmitool(bmc, *command):
-    return subprocess.run(
-        ["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(bmc.port), "-U", bmc.user]
-        + ["-f", bmc.password_file]
-        + list(command),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-        timeout=30,
-    )
+    argv = ["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(bmc.port), "-U", bmc.user]
+    return run_client(argv + ["-f", bmc.password_file] + list(command))
 
 
 def fence_ipmilan(bmc, action):
-    stdin = "ip=127.0.0.1\nipport=%d\nusername=%s\npassword=%s\nlanplus=1\naction=%s\n" % (
-        bmc.port,
-        bmc.user,
-        bmc.password,
-        action,
-    )
-    return subprocess.run(
-        ["fence_ipmilan"],
-        input=stdin,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        timeout=60,
-    )
+    return upstream("fence_ipmilan", bmc, action, lanplus=1)
 
 
 def test_status_off_on(fence_agents, bmc):
@@ -141,9 +100,7 @@ def test_stuck_on_is_a_failure_never_success(fence_agents, bmc):
 
 
 def test_wrong_password_is_a_failure(fence_agents, bmc, tmp_path):
-    pw = tmp_path / "wrong"
-    pw.write_text("not-the-password\n")
-    os.chmod(str(pw), 0o600)
+    pw = testing.secret_file(str(tmp_path), "not-the-password", "wrong")
     r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "off", password_file=pw))
     assert r.returncode == 1
     assert "refused the login for user 'admin'" in r.stderr
@@ -173,8 +130,7 @@ def test_password_script(fence_agents, bmc, tmp_path):
     script = tmp_path / "pw.sh"
     script.write_text("#!/bin/sh\ncat %s\n" % bmc.password_file)
     os.chmod(str(script), stat.S_IRWXU)
-    opts = options(bmc, "status", password_script=str(script))
-    del opts["password_file"]
+    opts = options(bmc, "status", password_script=str(script), password_file=None)
     r = run_agent(fence_agents["fence_xenha_ilo"], opts)
     assert r.stdout.strip() == "Status: ON", r.stderr
 
@@ -182,7 +138,6 @@ def test_password_script(fence_agents, bmc, tmp_path):
 def test_password_never_in_ps_or_output(fence_agents, bmc):
     """The password given on stdin (the fencer's way) shows up in no process's argv."""
     bmc.rack.configure("machines", "node1", delay=1.0)
-    opts = options(bmc, "off", password=bmc.password, verbose=1)
-    del opts["password_file"]
+    opts = options(bmc, "off", password=bmc.password, password_file=None, verbose=1)
     r = run_watching_ps(fence_agents["fence_xenha_ilo"], opts, bmc.password)
     assert r.returncode == 0, r.stderr

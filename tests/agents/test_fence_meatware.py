@@ -4,15 +4,8 @@ import os
 import subprocess
 import time
 
-import pytest
-
-from tests.agents.fence import install_agents, run_agent, stdin_text
+from tests.agents.fence import run_agent, stdin_text
 from tests.conftest import run_xenha
-
-
-@pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
 
 
 def start(agent, confirm_dir, node, action="off", power_timeout=30):

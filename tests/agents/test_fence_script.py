@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import run_agent
 
 HOST = "6f1c2a9e-3c1d-4c55-9a51-2d4b8f0e7a11"
 
@@ -38,9 +38,9 @@ def calls(tmp_path):
     return log.read_text().splitlines() if log.exists() else []
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory):
-    return install_agents(tmp_path_factory)["fence_xenha_script"]
+@pytest.fixture
+def agent(fence_agents):
+    return fence_agents["fence_xenha_script"]
 
 
 def opts(tmp_path, action, name="IPMIX", **extra):

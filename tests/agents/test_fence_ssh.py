@@ -1,71 +1,40 @@
 """fence_xenha_drac (method=racadm) and fence_xenha_ssh against a real OpenSSH sshd on
 127.0.0.1 with its own keys; host keys verified, OpenSSH's client as the cross-check."""
 
-import subprocess
-
 import pytest
 
-from tests.agents.fence import install_agents, run_agent
+from tests.agents.fence import login, run_agent, run_client
 from xenha.lab.power import testing
 
-
-@pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
+MACHINES = ["node1", "node2"]  # the rack (conftest.py: rack)
 
 
 @pytest.fixture(scope="module")
-def sshd():
-    with testing.rack(["node1", "node2"]) as rack, testing.sshd(rack, "node1") as sshd:
+def sshd(rack):
+    with testing.sshd(rack, "node1") as sshd:
         yield sshd
 
 
-@pytest.fixture(autouse=True)
-def powered_on(sshd):
-    for m in ("node1", "node2"):
-        sshd.rack.configure("machines", m, state="on", stuck=False, delay=0.0)
+POWER_COMMANDS = {
+    "off_command": "power off {plug}",
+    "on_command": "power on {plug}",
+    "status_command": "power status {plug}",
+}
 
 
 def racadm(sshd, action, **extra):
-    opts = {
-        "action": action,
-        "method": "racadm",
-        "ip": "127.0.0.1",
-        "ipport": sshd.port,
-        "username": sshd.user,
-        "identity_file": sshd.identity_file,
-        "known_hosts": sshd.known_hosts,
-    }
-    opts.update(extra)
-    return opts
+    return login(sshd, action, **{"method": "racadm", **extra})
 
 
 def ssh_opts(sshd, action, plug, **extra):
-    opts = {
-        "action": action,
-        "plug": plug,
-        "ip": "127.0.0.1",
-        "ipport": sshd.port,
-        "username": sshd.user,
-        "identity_file": sshd.identity_file,
-        "known_hosts": sshd.known_hosts,
-        "off_command": "power off {plug}",
-        "on_command": "power on {plug}",
-        "status_command": "power status {plug}",
-    }
-    opts.update(extra)
-    return opts
+    return login(sshd, action, **{"plug": plug, **POWER_COMMANDS, **extra})
 
 
 def openssh(sshd, command):
-    return subprocess.run(
+    return run_client(
         ["ssh", "-p", str(sshd.port), "-i", sshd.identity_file, "-o", "BatchMode=yes"]
         + ["-o", "UserKnownHostsFile=" + sshd.known_hosts, "-o", "StrictHostKeyChecking=yes"]
-        + ["root@127.0.0.1", command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-        timeout=30,
+        + ["root@127.0.0.1", command]
     ).stdout.strip()
 
 
@@ -106,10 +75,8 @@ def test_unknown_or_changed_host_key_is_refused(fence_agents, sshd, tmp_path):
     empty.write_text("")
     r = run_agent(fence_agents["fence_xenha_drac"], racadm(sshd, "off", known_hosts=empty))
     assert r.returncode == 1 and "is not in %s" % empty in r.stderr
-    other = tmp_path / "other_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    pub = " ".join(testing.ssh_keygen(str(tmp_path / "other_key")).split()[:2])
     changed = tmp_path / "changed_known_hosts"
-    pub = " ".join((tmp_path / "other_key.pub").read_text().split()[:2])
     changed.write_text("[127.0.0.1]:%d %s\n" % (sshd.port, pub))
     r = run_agent(fence_agents["fence_xenha_drac"], racadm(sshd, "off", known_hosts=changed))
     assert r.returncode == 1 and "does not match" in r.stderr
@@ -118,7 +85,7 @@ def test_unknown_or_changed_host_key_is_refused(fence_agents, sshd, tmp_path):
 
 def test_wrong_key_and_unreachable_are_failures(fence_agents, sshd, tmp_path):
     wrong = tmp_path / "wrong_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    testing.ssh_keygen(str(wrong))
     r = run_agent(fence_agents["fence_xenha_drac"], racadm(sshd, "off", identity_file=wrong))
     assert r.returncode == 1 and "refused the login for user 'root'" in r.stderr
     opts = racadm(sshd, "off", ipport=testing.free_port(testing.socket.SOCK_STREAM))

@@ -4,24 +4,10 @@ ends with the hypervisor truth's invariant: no VM ever ran twice."""
 import time
 import urllib.parse
 
-import pytest
-
-from tests.agents.fence import install_agents, run_agent, run_watching_ps
-from xenha.lab.pool.testing import running_pool
+from tests.agents.fence import run_agent, run_watching_ps
 
 TIMING = {"heartbeat_interval": 0.2, "assumed_dead_interval": 1.0}
-
-
-@pytest.fixture(scope="module")
-def fence_agents(tmp_path_factory):
-    return install_agents(tmp_path_factory)
-
-
-@pytest.fixture
-def sim():
-    with running_pool(hosts=3, vms=4, timing=TIMING) as sim:
-        yield sim
-        assert sim.double_runs() == []
+POOL = {"hosts": 3, "vms": 4, "timing": TIMING}  # the sim fixture's pool
 
 
 def options(sim, action, plug="", **extra):

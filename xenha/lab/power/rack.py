@@ -95,6 +95,13 @@ class Rack:
                 assert name in ("state", "stuck", "delay"), name
                 sw[name] = value
 
+    def reset(self):
+        """Every machine and outlet on, not stuck, without delay and with nothing pending."""
+        with self._locked(write=True) as data:
+            for kind in ("machines", "outlets"):
+                for sw in data[kind].values():
+                    sw.update(state=ON, stuck=False, delay=0.0, pending=None)
+
     def outlets(self):
         """``[(number, name)]`` sorted by number."""
         with self._locked() as data:

@@ -3,18 +3,17 @@ with PowerState and the ComputerSystem.Reset action — what fence-agents' fence
 backend use.
 
 Run: ``python -m xenha.lab.power.redfish --rack FILE --machine NAME --port N --cert PEM
---key PEM --user U --password-file F``.
+--key PEM --user U --password-file F`` (:mod:`xenha.lab.power.endpoint`).
 """
 
-import argparse
 import base64
 import hmac
 import http.server
 import json
-import ssl
 import sys
 
-from xenha.lab.power.rack import OFF, ON, Rack
+from xenha.lab.power.endpoint import Endpoint, serve
+from xenha.lab.power.rack import OFF, ON
 
 SYSTEM = "/redfish/v1/Systems/1"
 RESET = SYSTEM + "/Actions/ComputerSystem.Reset"
@@ -69,7 +68,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _authorized(self):
-        expected = "Basic " + base64.b64encode(self.server.credentials.encode()).decode()
+        endpoint = self.server.endpoint
+        credentials = "%s:%s" % (endpoint.user, endpoint.password)
+        expected = "Basic " + base64.b64encode(credentials.encode()).decode()
         if hmac.compare_digest(self.headers.get("Authorization", ""), expected):
             return True
         self._reply(401, {"error": {"message": "authentication required"}})
@@ -79,7 +80,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not self._authorized():
             return
         path = self.path.rstrip("/") or "/"
-        doc = documents(self.server.rack.state("machines", self.server.machine)).get(path)
+        endpoint = self.server.endpoint
+        doc = documents(endpoint.rack.state("machines", endpoint.machine)).get(path)
         self._reply(200 if doc else 404, doc or {"error": {"message": "not found"}})
 
     def do_POST(self):
@@ -96,31 +98,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if states is None:
             return self._reply(400, {"error": {"message": "unsupported ResetType"}})
         for state in states:
-            self.server.rack.command("machines", self.server.machine, state)
+            self.server.endpoint.rack.command("machines", self.server.endpoint.machine, state)
         self._reply(204)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rack", required=True)
-    p.add_argument("--machine", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert", required=True)
-    p.add_argument("--key", required=True)
-    p.add_argument("--user", default="admin")
-    p.add_argument("--password-file", required=True)
-    args = p.parse_args(argv)
-    with open(args.password_file) as f:
-        password = f.readline().rstrip("\n")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.rack, server.machine = Rack(args.rack), args.machine
-    server.credentials = "%s:%s" % (args.user, password)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(args.cert, args.key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print("listening", flush=True)
-    server.serve_forever()
-    return 0
+    endpoint = Endpoint(argv, __doc__, user="admin", tls=True)
+    server = http.server.ThreadingHTTPServer((endpoint.address, endpoint.port), Handler)
+    server.endpoint = endpoint
+    server.socket = endpoint.tls.wrap_socket(server.socket, server_side=True)
+    return serve(server)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,17 @@ one connection), each answered with its own XML document as soon as it is
 complete. HTTP requests (python-hpilo's protocol probe) get a 404, as from an iLO 2.
 
 Run: ``python -m xenha.lab.power.ribcl --rack FILE --machine NAME --port N --cert PEM
---key PEM --user U --password-file F``.
+--key PEM --user U --password-file F`` (:mod:`xenha.lab.power.endpoint`).
 """
 
-import argparse
 import hmac
 import socketserver
 import ssl
 import sys
 import xml.etree.ElementTree as ET
 
-from xenha.lab.power.rack import OFF, ON, Rack
+from xenha.lab.power.endpoint import Endpoint, serve
+from xenha.lab.power.rack import OFF, ON
 
 VERSION = "2.22"
 CONTAINERS = {"RIBCL", "LOGIN", "SERVER_INFO", "RIB_INFO", "USER_INFO"}
@@ -33,8 +33,8 @@ def document(status=0, message="No error", body=""):
 class Session:
     """One connection's RIBCL stream: feed bytes, get the answers to send."""
 
-    def __init__(self, server):
-        self.server = server
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
         self.greeted = False
         self.pending = b""
         self.parser = ET.XMLPullParser(events=("start", "end"))
@@ -85,8 +85,8 @@ class Session:
         tag = elem.tag.upper()
         if event == "start" and tag == "LOGIN":
             user, password = elem.get("USER_LOGIN", ""), elem.get("PASSWORD", "")
-            self.logged_in = user == self.server.user and hmac.compare_digest(
-                password, self.server.password
+            self.logged_in = user == self.endpoint.user and hmac.compare_digest(
+                password, self.endpoint.password
             )
             if not self.logged_in:
                 self.closed = True
@@ -102,7 +102,7 @@ class Session:
         return [self.command(tag, elem)]
 
     def command(self, tag, elem):
-        rack, machine = self.server.rack, self.server.machine
+        rack, machine = self.endpoint.rack, self.endpoint.machine
         state = rack.state("machines", machine)
         if tag == "GET_HOST_POWER_STATUS":
             return document(body='<GET_HOST_POWER\r\n HOST_POWER="%s"\r\n/>\r\n' % state.upper())
@@ -135,9 +135,9 @@ class Session:
 
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
-        conn = self.server.tls.wrap_socket(self.request, server_side=True)
+        conn = self.server.endpoint.tls.wrap_socket(self.request, server_side=True)
         conn.settimeout(30)
-        session = Session(self.server)
+        session = Session(self.server.endpoint)
         try:
             while not session.closed:
                 data = conn.recv(4096)
@@ -157,24 +157,10 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rack", required=True)
-    p.add_argument("--machine", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert", required=True)
-    p.add_argument("--key", required=True)
-    p.add_argument("--user", default="Administrator")
-    p.add_argument("--password-file", required=True)
-    args = p.parse_args(argv)
-    server = Server(("127.0.0.1", args.port), Handler)
-    with open(args.password_file) as f:
-        server.password = f.readline().rstrip("\n")
-    server.rack, server.machine, server.user = Rack(args.rack), args.machine, args.user
-    server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.tls.load_cert_chain(args.cert, args.key)
-    print("listening", flush=True)
-    server.serve_forever()
-    return 0
+    endpoint = Endpoint(argv, __doc__, user="Administrator", tls=True)
+    server = Server((endpoint.address, endpoint.port), Handler)
+    server.endpoint = endpoint  # each connection does its own TLS handshake
+    return serve(server)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Start the lab's protocol servers for tests and benchmarks; always stopped by PID afterwards."""
 
 import contextlib
+import dataclasses
 import os
 import select
 import socket
@@ -59,16 +60,18 @@ def process(argv, ready, timeout=15, **kw):
             proc.wait()
 
 
+@dataclasses.dataclass
 class Bmc:
-    """A running lab BMC: where it listens and how to log in."""
+    """A running lab BMC: where it listens and how to log in; ``ca_file`` is the self-signed
+    certificate of an HTTPS/TLS endpoint (None for IPMI)."""
 
-    def __init__(self, rack, machine, port, user, password, password_file):
-        self.rack = rack
-        self.machine = machine
-        self.port = port
-        self.user = user
-        self.password = password
-        self.password_file = password_file
+    rack: Rack
+    machine: str
+    port: int
+    user: str
+    password: str
+    password_file: str
+    ca_file: str = None
 
     @property
     def power(self):
@@ -95,15 +98,16 @@ def rack(machines=("node1",), outlets=()):
         yield Rack.create(os.path.join(tmp, "rack.json"), machines, outlets)
 
 
+@dataclasses.dataclass
 class Pdu:
-    """A running lab PDU: its port and communities (v1/v2c) and SNMPv3 user."""
+    """A running lab PDU: its port and communities (v1/v2c) and SNMPv3 user
+    ``(name, auth key, privacy key)``."""
 
-    def __init__(self, rack, port, read_community, write_community, v3_user):
-        self.rack = rack
-        self.port = port
-        self.read_community = read_community
-        self.write_community = write_community
-        self.v3_user = v3_user
+    rack: Rack
+    port: int
+    read_community: str
+    write_community: str
+    v3_user: tuple
 
     def outlet(self, number):
         return self.rack.state("outlets", number)
@@ -128,18 +132,19 @@ def apc_pdu(rack, read_community="lab-read", write_community="lab-write-secret")
             yield Pdu(rack, port, read_community, write_community, v3_user)
 
 
+@dataclasses.dataclass
 class Sshd:
     """A running lab sshd: its port, the client key and a known_hosts file holding its host key."""
 
-    def __init__(self, rack, port, identity_file, known_hosts, user):
-        self.rack = rack
-        self.port = port
-        self.identity_file = identity_file
-        self.known_hosts = known_hosts
-        self.user = user
+    rack: Rack
+    port: int
+    identity_file: str
+    known_hosts: str
+    user: str
 
 
-def _keygen(path):
+def ssh_keygen(path):
+    """A new ed25519 key pair without passphrase at ``path``; returns the public key line."""
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xenha-lab", "-f", path],
         check=True,
@@ -157,9 +162,9 @@ def sshd(rack, machine):
     with tempfile.TemporaryDirectory(prefix="xenha-sshd-") as tmp:
         port = free_port(socket.SOCK_STREAM)
         host_key = os.path.join(tmp, "host_key")
-        host_pub = _keygen(host_key)
+        host_pub = ssh_keygen(host_key)
         client_key = os.path.join(tmp, "client_key")
-        client_pub = _keygen(client_key)
+        client_pub = ssh_keygen(client_key)
         forced = "%s -m xenha.lab.power.power_shell --rack %s --machine %s" % (
             sys.executable,
             rack.path,
@@ -198,14 +203,6 @@ def tls_certificate(directory, name="127.0.0.1"):
     return cert, key
 
 
-class TlsBmc(Bmc):
-    """A running HTTPS management endpoint; ``ca_file`` is its self-signed certificate."""
-
-    def __init__(self, rack, machine, port, user, password, password_file, ca_file):
-        super().__init__(rack, machine, port, user, password, password_file)
-        self.ca_file = ca_file
-
-
 @contextlib.contextmanager
 def tls_bmc(module, rack, machine, user, password):
     """Run ``xenha.lab.power.<module>`` (an HTTPS/TLS endpoint) for ``machine``."""
@@ -217,7 +214,7 @@ def tls_bmc(module, rack, machine, user, password):
         argv += ["--machine", machine, "--port", str(port), "--cert", cert, "--key", key]
         argv += ["--user", user, "--password-file", pwfile]
         with process(argv, "listening"):
-            yield TlsBmc(rack, machine, port, user, password, pwfile, cert)
+            yield Bmc(rack, machine, port, user, password, pwfile, ca_file=cert)
 
 
 def redfish_bmc(rack, machine, user="admin", password="lab-redfish-secret"):

@@ -4,20 +4,20 @@ from ..api_errors import Failure
 from . import call, vm
 
 
-@call("PBD.plug")
-def plug(ctx, ref):
-    pbd = ctx.db.record("PBD", ref)
-    ctx.pool.require_reach(ctx.host, pbd["host"])
-    pbd["currently_attached"] = True
-    return ""
+def _attached(attached):
+    """The handler of PBD.plug (``attached``) or PBD.unplug, which needs the PBD's host."""
+
+    def handler(ctx, ref):
+        pbd = ctx.db.record("PBD", ref)
+        ctx.pool.require_reach(ctx.host, pbd["host"])
+        pbd["currently_attached"] = attached
+        return ""
+
+    return handler
 
 
-@call("PBD.unplug")
-def unplug(ctx, ref):
-    pbd = ctx.db.record("PBD", ref)
-    ctx.pool.require_reach(ctx.host, pbd["host"])
-    pbd["currently_attached"] = False
-    return ""
+plug = call("PBD.plug")(_attached(True))
+unplug = call("PBD.unplug")(_attached(False))
 
 
 def _members(ctx, ref, reverse=False):

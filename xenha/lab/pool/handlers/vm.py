@@ -78,22 +78,24 @@ def start_on(ctx, ref, host_ref, start_paused, force):
     return _boot(ctx, ref, vm, host_ref, start_paused)
 
 
+def _named(op, action):
+    """Register ``VM.<op>(ref)`` as ``action(ctx, ref, op)``, for operations that share one
+    action: the clean and hard variants act alike here (no guest to ask), pause and unpause
+    differ only in the state they set."""
+
+    def handler(ctx, ref):
+        return action(ctx, ref, op)
+
+    handler.__name__ = op
+    return call("VM." + op)(handler)
+
+
 def _shutdown(ctx, ref, op):
     vm = _vm(ctx, ref, op)
     if vm["power_state"] != "Suspended":
         ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
     force_halted(ctx.db, ref)
     return ""
-
-
-@call("VM.clean_shutdown")
-def clean_shutdown(ctx, ref):
-    return _shutdown(ctx, ref, "clean_shutdown")
-
-
-@call("VM.hard_shutdown")
-def hard_shutdown(ctx, ref):
-    return _shutdown(ctx, ref, "hard_shutdown")
 
 
 def _reboot(ctx, ref, op):
@@ -104,14 +106,10 @@ def _reboot(ctx, ref, op):
     return ""
 
 
-@call("VM.clean_reboot")
-def clean_reboot(ctx, ref):
-    return _reboot(ctx, ref, "clean_reboot")
-
-
-@call("VM.hard_reboot")
-def hard_reboot(ctx, ref):
-    return _reboot(ctx, ref, "hard_reboot")
+clean_shutdown = _named("clean_shutdown", _shutdown)
+hard_shutdown = _named("hard_shutdown", _shutdown)
+clean_reboot = _named("clean_reboot", _reboot)
+hard_reboot = _named("hard_reboot", _reboot)
 
 
 @call("VM.suspend")
@@ -143,20 +141,15 @@ def resume_on(ctx, ref, host_ref, start_paused, force):
     return _resume(ctx, ref, lambda: start_on(ctx, ref, host_ref, start_paused, force))
 
 
-@call("VM.pause")
-def pause(ctx, ref):
-    vm = _vm(ctx, ref, "pause")
+def _pause(ctx, ref, op):
+    vm = _vm(ctx, ref, op)
     ctx.pool.require_reach(ctx.host, vm["resident_on"])
-    vm["power_state"] = "Paused"
+    vm["power_state"] = {"pause": "Paused", "unpause": "Running"}[op]
     return ""
 
 
-@call("VM.unpause")
-def unpause(ctx, ref):
-    vm = _vm(ctx, ref, "unpause")
-    ctx.pool.require_reach(ctx.host, vm["resident_on"])
-    vm["power_state"] = "Running"
-    return ""
+pause = _named("pause", _pause)
+unpause = _named("unpause", _pause)
 
 
 @call("VM.pool_migrate")
