@@ -5,6 +5,7 @@ import time
 import urllib.parse
 
 from tests.agents.fence import run_agent, run_watching_ps
+from xenha.lab.pool.testing import running_pool
 
 TIMING = {"heartbeat_interval": 0.2, "assumed_dead_interval": 1.0}
 POOL = {"hosts": 3, "vms": 4, "timing": TIMING}  # the sim fixture's pool

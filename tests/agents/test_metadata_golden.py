@@ -19,7 +19,7 @@ from xenha import install
 GOLDEN = os.path.join(REPO, "tests", "data", "metadata")
 AGENTS = [
     a
-    for a in install.shipped_agents()
+    for a in install.shipped_agents(lab=True)  # the test-only fence_xenha_ssh too
     if a.relpath.startswith((install.OCF_DIR, install.FENCE_DIR))
 ]
 REGENERATE = "XENHA_UPDATE_GOLDEN=1 .venv/bin/pytest tests/agents/test_metadata_golden.py"
