@@ -13,19 +13,32 @@ import stat
 from xenha.errors import XenhaError
 
 
-def read_file(path, what="password file"):
+def read_file(path, what="password file", group_may_read=False):
     """The first line of ``path`` without its line ending. XenhaError (naming ``what``)
-    when the file cannot be read, group or others may access it, or the line is empty."""
+    when the file cannot be read, is empty, or others than its owner may access it.
+
+    ``group_may_read``: for a service that runs as another user (Pacemaker runs alert
+    agents as hacluster) the file may also be root's with its group allowed to read it,
+    so it must belong to root or to this process's user, and neither group nor others
+    may write it, nor others read it (hacluster 0600, or root:haclient 0640)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as e:
         raise XenhaError("%s %s: %s" % (what, path, e.strerror)) from None
     with os.fdopen(fd) as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        st = os.fstat(f.fileno())
+        mode = stat.S_IMODE(st.st_mode)
+        if not group_may_read and mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise XenhaError(
                 "%s %s is accessible to group or others (mode %04o); run `chmod 600 %s`"
-                % (what, path, stat.S_IMODE(mode), path)
+                % (what, path, mode, path)
+            )
+        if group_may_read and (
+            mode & (stat.S_IRWXO | stat.S_IWGRP) or st.st_uid not in (0, os.geteuid())
+        ):
+            raise XenhaError(
+                "%s %s is open to others (mode %04o, uid %d); use owner hacluster mode 0600, "
+                "or owner root group haclient mode 0640" % (what, path, mode, st.st_uid)
             )
         try:
             line = f.readline()

@@ -1,8 +1,6 @@
 """The alert's instance attributes (the names `xenha config generate` emits), checked."""
 
-import os
 import socket
-import stat
 
 from xenha import values
 from xenha.errors import XenhaError
@@ -33,30 +31,9 @@ class Settings:
             raise XenhaError("smtp_user is set but smtp_password_file is not")
 
     def password(self):
-        return read_password_file(self.password_file)
+        from xenha import secrets
 
-
-def read_password_file(path):
-    """The first line of ``path``, a file only root or hacluster may read.
-
-    Pacemaker runs alert agents as hacluster, so the file is either owned by
-    hacluster with mode 0600, or owned by root, group haclient, mode 0640.
-    """
-    try:
-        with open(path) as f:
-            st = os.fstat(f.fileno())
-            secret = f.readline().rstrip("\r\n")
-    except OSError as e:
-        raise XenhaError("smtp_password_file %s: %s" % (path, e.strerror)) from None
-    if st.st_mode & (stat.S_IRWXO | stat.S_IWGRP) or st.st_uid not in (0, os.geteuid()):
-        raise XenhaError(
-            "smtp_password_file %s is open to others (mode %04o, uid %d); "
-            "use owner hacluster mode 0600, or owner root group haclient mode 0640"
-            % (path, stat.S_IMODE(st.st_mode), st.st_uid)
-        )
-    if not secret:
-        raise XenhaError("smtp_password_file %s is empty" % path)
-    return secret
+        return secrets.read_file(self.password_file, "smtp_password_file", group_may_read=True)
 
 
 def address(name, value):
