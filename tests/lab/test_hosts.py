@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.conftest import run_xenha
 from xenha.errors import XenhaError
 from xenha.lab import cluster, network
 from xenha.lab.hosts import STATE
@@ -36,6 +37,23 @@ def test_each_host_is_its_own_machine(lab3):
     # Real corosync membership of all three.
     members = h1.exec(["corosync-quorumtool", "-l"])
     assert all(h.name in members for h in lab3.hosts), members
+
+
+def cmap(host, key):
+    """A key's value in the running corosync of ``host`` (``corosync-cmapctl -g``)."""
+    return host.exec(["corosync-cmapctl", "-g", key]).rsplit("=", 1)[1].strip()
+
+
+def test_hosts_run_the_corosync_conf_xenha_config_generates(lab3):
+    r = run_xenha("config", "generate", "-f", "corosync", str(cluster.DESCRIPTION))
+    assert r.returncode == 0, r.stderr
+    for h in lab3.hosts:
+        assert h.exec(["cat", "/etc/corosync/corosync.conf"]) == r.stdout
+        h.exec(["corosync", "-t"])  # corosync checks the file (and finds the key)
+    h1 = lab3.hosts[0]
+    assert cmap(h1, "totem.crypto_cipher") == "aes256"
+    assert cmap(h1, "totem.token") == "1300"
+    assert "Quorate:          Yes" in h1.exec(["corosync-quorumtool", "-s"])
 
 
 def test_power_cut_and_reboot(lab3):
@@ -76,6 +94,8 @@ def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
         lab.up(progress=lambda msg: None)
         h1, h2 = lab.hosts
         assert "Qdevice" in h1.exec(["corosync-quorumtool", "-s"])
+        # The generated quorum.device: one vote (ffsplit), TLS off as the lab's description says.
+        assert (cmap(h1, "quorum.device.votes"), cmap(h1, "quorum.device.net.tls")) == ("1", "off")
         network.partition([[h1.cable], [h2.cable]])
 
         def quorate(h):

@@ -34,7 +34,7 @@ def test_up_status_exec_power_down(xenha):
         r = xenha("lab", "up", "--hosts", "2", "--vms", "2", timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
         r = xenha("lab", "status")
-        assert r.returncode == 0 and "quorum: two-node, fencing: ipmi" in r.stdout
+        assert r.returncode == 0 and "quorum: two_node, fencing: ipmi" in r.stdout
         assert "host1 sees  host1:online host2:online" in r.stdout
         r = xenha("lab", "exec", "host2", "--", "hostname")
         assert (r.returncode, r.stdout.strip()) == (0, "host2")

@@ -1,4 +1,5 @@
-"""`xenha config generate -f corosync` writes a whole corosync.conf that corosync itself accepts."""
+"""`xenha config generate -f corosync` writes a whole corosync.conf that corosync itself
+accepts, and the lab's hosts run exactly that file."""
 
 import os
 import re
@@ -11,6 +12,8 @@ import yaml
 from tests.conftest import REPO
 from xenha import model
 from xenha.crm import render
+from xenha.lab.cluster import Lab
+from xenha.lab.hosts import Arbiter
 
 GOLDEN = os.path.join(REPO, "tests", "golden")
 CASES = sorted(f[: -len(".yaml")] for f in os.listdir(GOLDEN) if f.endswith(".yaml"))
@@ -101,3 +104,45 @@ def test_qdevice_tls_is_the_descriptions_and_on_by_default():
     assert "            tls: off\n" in generated(qdevice_description(2, tls="off"))
     with pytest.raises(model.ModelError, match="tls: got 'maybe'"):
         generated(qdevice_description(2, tls="maybe"))
+
+
+# -- the lab runs exactly what the generator writes for the lab's description ----------------
+
+LABS = [(2, None), (2, "qdevice"), (3, None)]
+
+
+@pytest.mark.parametrize("hosts,quorum", LABS)
+def test_the_lab_runs_what_xenha_config_generate_prints(hosts, quorum, tmp_path, xenha):
+    lab = Lab(hosts, quorum)
+    # What `xenha lab up` writes to /var/lib/xenha-lab/pool.yaml before the hosts boot.
+    path = tmp_path / "pool.yaml"
+    path.write_text(yaml.safe_dump(lab.cluster_description(), sort_keys=False))
+    r = xenha("config", "generate", "-f", "corosync", str(path))
+    assert r.returncode == 0, r.stderr
+    assert lab.corosync_conf() == r.stdout
+
+
+def test_lab_quorum_as_the_description_says():
+    two, arbiter, three = (Lab(h, q).corosync_conf() for h, q in LABS)
+    assert "    two_node: 1\n" in two and "device {" not in two
+    assert "two_node: 1" not in arbiter
+    for line in ("votes: 1", "host: %s" % Arbiter.ADDRESS, "algorithm: ffsplit", "tls: off"):
+        assert line + "\n" in arbiter, line
+    assert "two_node: 1" not in three and "device {" not in three
+    assert three.count("    node {\n") == 3
+
+
+@needs_corosync
+@pytest.mark.parametrize("hosts,quorum", LABS)
+def test_corosync_accepts_the_labs_file(hosts, quorum, tmp_path):
+    status, log = corosync_test(Lab(hosts, quorum).corosync_conf(), tmp_path)
+    assert status == 0, log
+
+
+def test_lab_quorum_modes_are_the_descriptions():
+    from xenha.cli import lab as cli
+    from xenha.lab import cluster
+    from xenha.model.spec import SPEC
+
+    modes = set(SPEC["quorum"].spec["mode"].choices)
+    assert set(cluster.QUORUM_MODES) == set(cli.QUORUM_MODES) == modes

@@ -6,6 +6,10 @@ import subprocess
 from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
 
+# The lab's quorum modes (xenha.lab.cluster.QUORUM_MODES): the lab is imported only to run
+# a command, as it needs a newer Python than the pool hosts where this parser is built too.
+QUORUM_MODES = ("majority", "two_node", "qdevice")
+
 
 def register(sub):
     p = sub.add_parser(
@@ -43,9 +47,10 @@ def register(sub):
     )
     s.add_argument(
         "--quorum",
-        choices=("majority", "two-node", "qdevice"),
-        help="majority (default for 3+ hosts), two-node (default for 2 hosts: corosync "
-        "two_node), or qdevice (a corosync-qnetd arbiter machine gives the extra vote)",
+        choices=QUORUM_MODES,
+        help="the description's quorum.mode: majority (default for 3+ hosts), two_node "
+        "(default for 2 hosts), or qdevice (a corosync-qnetd arbiter machine gives the extra "
+        "vote)",
     )
     s.add_argument(
         "--token",

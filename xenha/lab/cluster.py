@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from xenha import install
 from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
-from xenha.lab import corosync, network
+from xenha.lab import network
 from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs, pdu
@@ -20,6 +20,12 @@ from xenha.lab.proc import PidFile, run
 from xenha.lab.scenarios import timeline
 
 LAB_JSON = STATE / "lab.json"
+# The lab's cluster description: its cluster and quorum part from `up` on (enough for the
+# hosts' corosync.conf), the pool and its VMs added by `configure`.
+DESCRIPTION = STATE / "pool.yaml"
+AUTHKEY = STATE / "authkey"  # corosync's shared key, copied to every host's totem.AUTHKEY
+
+QUORUM_MODES = ("majority", "two_node", "qdevice")  # the description's quorum.mode
 
 # Until the generated configuration is loaded: elect a DC fast, fence nothing.
 SEED_PROPERTIES = {"dc-deadtime": "2s", "stonith-enabled": "false"}
@@ -35,11 +41,11 @@ class Lab:
     def __init__(self, n_hosts, quorum=None, fencing="ipmi"):
         if not 2 <= n_hosts <= 16:
             raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
-        self.quorum = quorum or ("two-node" if n_hosts == 2 else "majority")
-        if self.quorum not in corosync.QUORUM_MODES:
-            modes = ", ".join(corosync.QUORUM_MODES)
+        self.quorum = quorum or ("two_node" if n_hosts == 2 else "majority")
+        if self.quorum not in QUORUM_MODES:
+            modes = ", ".join(QUORUM_MODES)
             raise XenhaError("quorum is one of %s, not %r" % (modes, quorum))
-        if self.quorum == "two-node" and n_hosts != 2:
+        if self.quorum == "two_node" and n_hosts != 2:
             raise XenhaError("two-node quorum needs exactly 2 hosts")
         if fencing not in FENCING:
             raise XenhaError("fencing is one of %s, not %r" % (", ".join(FENCING), fencing))
@@ -78,19 +84,20 @@ class Lab:
         """
         down()  # a stale lab from a killed run must not get in the way
         self.token_ms = token_ms
-        arbiter = self.arbiter.address if self.arbiter else None
-        conf = corosync.render(self.hosts, self.quorum, token_ms=token_ms, arbiter=arbiter)
         try:
             STATE.mkdir(parents=True)
             state = {"hosts": len(self.hosts), "quorum": self.quorum, "undo": []}
             state.update(token_ms=token_ms, fencing=",".join(self.fencing))
             LAB_JSON.write_text(json.dumps(state))
+            DESCRIPTION.write_text(_yaml(self.cluster_description()))
+            conf = self.corosync_conf()
+            run(["corosync-keygen", "-k", str(AUTHKEY)])
             network.create_bridge()
             if self.arbiter:
                 self.arbiter.create()
                 self.arbiter.power_on()
             for h in self.hosts:
-                h.create(conf)
+                h.create(conf, AUTHKEY.read_bytes())
                 seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
             _remember_undo(_make_dir(XAPI_DIR))
             service.start(self.hosts, vms)
@@ -109,12 +116,12 @@ class Lab:
             raise
         progress("cluster up: %s online" % ", ".join(h.name for h in self.hosts))
 
-    def description(self):
-        """This lab as a xenha cluster description (what an operator would write)."""
-        info = service.info()
-        quorum = {"mode": self.quorum.replace("-", "_")}
+    def cluster_description(self):
+        """The cluster and quorum part of this lab's description: all that corosync.conf
+        needs, known before the XAPI pool is up."""
+        quorum = {"mode": self.quorum}
         if self.arbiter:
-            quorum["qdevice"] = {"host": self.arbiter.address}
+            quorum["qdevice"] = {"host": self.arbiter.address, "tls": self.arbiter.tls}
         return {
             "cluster": {
                 "name": "xenha-lab",
@@ -129,13 +136,29 @@ class Lab:
                 ],
             },
             "quorum": quorum,
-            "pool": {
+        }
+
+    def description(self):
+        """This lab as a xenha cluster description (what an operator would write)."""
+        info = service.info()
+        return dict(
+            self.cluster_description(),
+            pool={
                 "xapi": {"password_file": info["password_file"], "ca_file": info["ca_file"]},
                 "mode": "vms",
                 "protect": "all",
             },
-            "vms": [{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
-        }
+            vms=[{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
+        )
+
+    def corosync_conf(self):
+        """The corosync.conf every host runs: what `xenha config generate -f corosync`
+        prints for the lab's description (written to DESCRIPTION)."""
+        from xenha import model
+        from xenha.crm.render import render
+
+        text = _yaml(self.cluster_description())
+        return render(model.loads(text, str(DESCRIPTION)), "corosync", DESCRIPTION.name)
 
     @staticmethod
     def _fence_device(kind, host):
@@ -159,13 +182,11 @@ class Lab:
     def configure(self, description=None, progress=print, timeout=180):
         """Generate the configuration of ``description`` (default: ``self.description()``)
         with xenha's generator, load it with crmsh and wait until the cluster has settled."""
-        import yaml
-
         from xenha import model
         from xenha.crm.render import render
 
-        path = STATE / "pool.yaml"
-        path.write_text(yaml.safe_dump(description or self.description(), sort_keys=False))
+        path = DESCRIPTION
+        path.write_text(_yaml(description or self.description()))
         crm = render(model.load(str(path)), "crm") + timeline.install_recorder()
         (STATE / "pool.crm").write_text(crm)
         first = self.hosts[0]
@@ -216,6 +237,12 @@ class Lab:
                     "cluster did not form within %ss (nodes: %s, DC: %s)" % (timeout, nodes, dc)
                 )
             time.sleep(0.25)
+
+
+def _yaml(description):
+    import yaml
+
+    return yaml.safe_dump(description, sort_keys=False)
 
 
 def seed_cib(path):
