@@ -31,7 +31,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, REPO)
 
 from xenha.errors import XenhaError  # noqa: E402
-from xenha.lab.cluster import Lab, down  # noqa: E402
+from xenha.lab.cluster import Lab  # noqa: E402
 from xenha.lab.pool import service  # noqa: E402
 from xenha.lab.power import bmcs  # noqa: E402
 from xenha.lab.power.hook import LOG as POWER_LOG  # noqa: E402
@@ -267,8 +267,8 @@ def run_setup(name, trials, stock, hiccup, log, logs=None):
     hosts, quorum = SETUPS[name]
     lab = Lab(hosts, quorum)
     report = {"setup": name, "aborted": None}
+    lab.up(vms=2 * hosts, progress=log)
     try:
-        lab.up(vms=2 * hosts, progress=log)
         lab.configure(progress=log)
         ours, report["double_runs"] = [], []
         for i in range(trials):
@@ -304,7 +304,7 @@ def run_setup(name, trials, stock, hiccup, log, logs=None):
     finally:
         if logs:
             keep_logs(logs, name)
-        down()
+        lab.down()
     return report
 
 

@@ -8,10 +8,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from xenha.lab import network
-from xenha.lab.cluster import Lab, down
+from xenha.lab.cluster import Lab
 from xenha.lab.hosts import STATE
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs
@@ -25,15 +23,15 @@ XENHA = os.path.join(os.path.dirname(sys.executable), "xenha")
 def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi"):
     """A lab with its generated configuration loaded and settled; always taken down."""
     lab = Lab(hosts, quorum, fencing)
+    lab.up(vms=vms, progress=lambda m: None)
     try:
-        lab.up(vms=vms, progress=lambda m: None)
         desc = lab.description()
         if edit:
             edit(desc)
         lab.configure(desc, progress=lambda m: None)
         yield lab
     finally:
-        down()
+        lab.down()
 
 
 def where():
@@ -256,13 +254,6 @@ def test_unreachable_bmc_falls_back_to_the_pdu_level():
         fenced = [e for e in timeline.events() if e.t >= t and e.kind == "fencing"]
         assert fenced and fenced[0].rc == "0", fenced
         assert_invariants(lost=[victim.name])
-
-
-@pytest.fixture(autouse=True)
-def no_stale_lab():
-    """A failed test must not leave a lab behind for the next one."""
-    yield
-    down()
 
 
 def test_stonith_admin_fences_through_the_running_fencer():

@@ -1,5 +1,6 @@
 """The lab's hosts are real: corosync + pacemakerd per namespace set, power cuts are real."""
 
+import json
 import os
 import sys
 import time
@@ -10,6 +11,8 @@ from tests.conftest import run_xenha
 from xenha.errors import XenhaError
 from xenha.lab import cluster, network
 from xenha.lab.hosts import STATE
+from xenha.lab.lock import LabBusy
+from xenha.lab.proc import PidFile
 
 
 def wait_for(predicate, timeout=30.0):
@@ -77,11 +80,38 @@ def test_partition_and_heal(lab3):
     lab3.wait_online(["host1", "host2", "host3"], timeout=60)
 
 
+def test_a_second_up_refuses_while_a_lab_is_up_and_leaves_it_alone(lab3):
+    with pytest.raises(LabBusy, match=r"a lab is already up \(3 hosts, quorum majority, "):
+        cluster.Lab(2).up(progress=lambda msg: None)
+    assert cluster.Lab(2).down() is False  # not its lab
+    assert sorted(online(lab3, lab3.hosts[0])) == ["host1", "host2", "host3"]
+
+
+def test_a_killed_labs_leftovers_are_removed_by_the_next_up():
+    lab = cluster.Lab(2)
+    lab.up(progress=lambda msg: None)
+    # As after a killed run: every lab process dead, its owner gone, the rest left behind.
+    for pidfile in STATE.glob("**/*.pid"):
+        PidFile(pidfile).kill()
+    state = json.loads(cluster.LAB_JSON.read_text())
+    state["owner"]["start"] = -1
+    cluster.LAB_JSON.write_text(json.dumps(state))
+    assert network.lab_namespaces() != []
+    said = []
+    again = cluster.Lab(2)
+    again.up(progress=said.append)
+    try:
+        assert said[0].startswith("removing a stale lab (2 hosts, quorum two_node, "), said
+        again.wait_online(["host1", "host2"], timeout=60)
+    finally:
+        assert again.down()
+
+
 def test_down_leaves_nothing_behind():
     lab = cluster.Lab(2)
     lab.up(progress=lambda msg: None)
     pids = [h.init.pid() for h in lab.hosts]
-    cluster.down()
+    assert lab.down()
     assert network.lab_namespaces() == []
     assert not STATE.exists()
     for pid in pids:
@@ -90,8 +120,8 @@ def test_down_leaves_nothing_behind():
 
 def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
     lab = cluster.Lab(2, quorum="qdevice")
+    lab.up(progress=lambda msg: None)
     try:
-        lab.up(progress=lambda msg: None)
         h1, h2 = lab.hosts
         assert "Qdevice" in h1.exec(["corosync-quorumtool", "-s"])
         # The generated quorum.device: one vote (ffsplit), TLS off as the lab's description says.
@@ -106,7 +136,7 @@ def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
         assert [quorate(h1), quorate(h2)].count(True) == 1
         assert quorate(h1)  # ffsplit's tie-breaker: the lowest node ID
     finally:
-        cluster.down()
+        lab.down()
 
 
 def test_hosts_reach_their_pool_like_a_dom0_does(lab3):

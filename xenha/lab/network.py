@@ -25,15 +25,26 @@ def lab_namespaces():
     return [line.split()[0] for line in out.splitlines() if line.startswith(NETNS_PREFIX)]
 
 
+def _lab_links():
+    """The bridge and the cables' bridge-side ends that exist."""
+    lines = run(["ip", "-o", "link", "show"]).splitlines()
+    names = (line.split(":")[1].strip().split("@")[0] for line in lines)
+    return [n for n in names if n == BRIDGE or n.startswith(VETH_PREFIX)]
+
+
+def lab_objects():
+    """Every lab namespace, cable and bridge that exists (named as only the lab names them)."""
+    return lab_namespaces() + _lab_links()
+
+
 def remove_all():
     """Remove every lab cable, namespace and the bridge; idempotent.
 
     The cables go first and explicitly: a deleted namespace frees its veth only
     when the kernel gets round to it, and the next lab must not collide with it.
     """
-    for line in run(["ip", "-o", "link", "show"]).splitlines():
-        name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith(VETH_PREFIX):
+    for name in _lab_links():
+        if name != BRIDGE:
             run(["ip", "link", "del", name], check=False)
     for ns in lab_namespaces():
         run(["ip", "netns", "del", ns], check=False)

@@ -11,7 +11,7 @@ import re
 import time
 from datetime import datetime, timezone
 
-from xenha.lab.cluster import Lab, down
+from xenha.lab.cluster import Lab
 from xenha.lab.pool import service
 from xenha.lab.scenarios import timeline
 
@@ -67,8 +67,8 @@ def running_where(truth, info):
 def run(hosts=3, vms=4, timeout=90.0, progress=print):
     """Up, settle, cut the master's power, watch the recovery, down. Returns the report."""
     lab = Lab(hosts)
+    lab.up(vms=vms, progress=progress)
     try:
-        lab.up(vms=vms, progress=progress)
         lab.configure(progress=progress)
         info, sim = service.info(), service.control()
         victim = lab.host(info["master"])
@@ -120,7 +120,7 @@ def run(hosts=3, vms=4, timeout=90.0, progress=print):
         return report
     finally:
         progress("taking the lab down")
-        down()
+        lab.down()
 
 
 def print_report(report, out=print):
