@@ -12,15 +12,7 @@ from xenha.errors import XenhaError
 from xenha.lab import cluster, network
 from xenha.lab.hosts import STATE
 from xenha.lab.lock import LabBusy
-from xenha.lab.proc import PidFile
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within %ss" % timeout)
-        time.sleep(0.2)
+from xenha.lab.proc import PidFile, poll
 
 
 def online(lab, via):
@@ -65,7 +57,7 @@ def test_power_cut_and_reboot(lab3):
     assert not h3.is_on()
     with pytest.raises(XenhaError, match="powered off"):
         h3.exec(["true"])
-    wait_for(lambda: online(lab3, h1) == {"host1", "host2"})
+    assert poll(lambda: online(lab3, h1) == {"host1", "host2"}, 30, interval=0.2)
     h3.power_on()
     lab3.wait_online(["host1", "host2", "host3"], timeout=60)
 
@@ -73,9 +65,13 @@ def test_power_cut_and_reboot(lab3):
 def test_partition_and_heal(lab3):
     h1, h2, h3 = lab3.hosts
     network.partition([[h1.cable, h2.cable], [h3.cable]])
-    wait_for(lambda: online(lab3, h1) == {"host1", "host2"})
+    assert poll(lambda: online(lab3, h1) == {"host1", "host2"}, 30, interval=0.2)
     # The lone host loses quorum: its view no longer has the others online.
-    wait_for(lambda: "partition WITHOUT quorum" in h3.exec(["crm_mon", "-1"], check=False))
+
+    def lone_without_quorum():
+        return "partition WITHOUT quorum" in h3.exec(["crm_mon", "-1"], check=False)
+
+    assert poll(lone_without_quorum, 30, interval=0.2)
     network.heal([h.cable for h in lab3.hosts])
     lab3.wait_online(["host1", "host2", "host3"], timeout=60)
 
@@ -131,7 +127,7 @@ def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
         def quorate(h):
             return "Quorate:          Yes" in h.exec(["corosync-quorumtool", "-s"], check=False)
 
-        wait_for(lambda: not quorate(h1) or not quorate(h2))
+        assert poll(lambda: not quorate(h1) or not quorate(h2), 30, interval=0.2)
         time.sleep(3)  # let the arbiter's vote settle
         assert [quorate(h1), quorate(h2)].count(True) == 1
         assert quorate(h1)  # ffsplit's tie-breaker: the lowest node ID

@@ -10,19 +10,17 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 import xml.etree.ElementTree as ET
 
 from xenha import install
 from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
-from xenha.lab import lock, network
+from xenha.lab import lock, network, recorder
 from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs, pdu
-from xenha.lab.proc import PidFile, run
-from xenha.lab.scenarios import timeline
+from xenha.lab.proc import PidFile, poll, run
 
 LAB_JSON = STATE / "lab.json"
 # The lab's cluster description: its cluster and quorum part from `up` on (enough for the
@@ -220,14 +218,13 @@ class Lab:
             self._check_up()
             path = DESCRIPTION
             path.write_text(_yaml(description or self.description()))
-            crm = render(model.load(str(path)), "crm") + timeline.install_recorder()
+            crm = render(model.load(str(path)), "crm") + recorder.install()
             (STATE / "pool.crm").write_text(crm)
-            first = self.hosts[0]
-            first.load_crm(crm)
-            progress("configuration generated from %s and loaded with crmsh; waiting" % path)
-            first.exec(
-                ["crm_resource", "--wait", "--timeout", "%ds" % timeout], timeout=timeout + 10
+            self.hosts[0].load_crm(crm)
+            progress(
+                "configuration generated from %s and loaded with crmsh; waiting to settle" % path
             )
+            self.settle(timeout)
         progress("cluster settled")
 
     def _check_up(self):
@@ -278,16 +275,25 @@ class Lab:
         return nodes, (dc.get("name") if dc is not None and dc.get("present") == "true" else None)
 
     def wait_online(self, names, timeout=90):
-        deadline = time.monotonic() + timeout
-        while True:
-            nodes, dc = self.members()
-            if dc and all(nodes.get(n) for n in names):
-                return
-            if time.monotonic() > deadline:
-                raise XenhaError(
-                    "cluster did not form within %ss (nodes: %s, DC: %s)" % (timeout, nodes, dc)
-                )
-            time.sleep(0.25)
+        """Wait until a DC is elected and the hosts ``names`` are online members."""
+        seen = [{}, None]
+
+        def formed():
+            seen[:] = self.members()
+            return seen[1] and all(seen[0].get(n) for n in names)
+
+        if not poll(formed, timeout, interval=0.25):
+            raise XenhaError(
+                "cluster did not form within %ss (nodes: %s, DC: %s)" % (timeout, *seen)
+            )
+
+    def settle(self, timeout=180, check=True):
+        """Wait until every host is an online member again (a fenced host reboots) and
+        Pacemaker has nothing left to do (``crm_resource --wait``; with ``check``, an
+        error if it still has after ``timeout`` seconds)."""
+        self.wait_online([h.name for h in self.hosts], timeout=timeout)
+        argv = ["crm_resource", "--wait", "--timeout", "%ds" % timeout]
+        next(h for h in self.hosts if h.is_on()).exec(argv, timeout=timeout + 10, check=check)
 
 
 def _yaml(description):

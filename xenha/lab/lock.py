@@ -78,7 +78,13 @@ def _holder(path):
 
 
 def _command():
-    return " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]) if sys.argv else "python"
+    """This process's command line, as ps shows it (which checkout's lab command it is)."""
+    try:
+        argv = Path("/proc/self/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        argv = [sys.executable] + sys.argv
+    text = " ".join(" ".join(argv).split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def owner():
