@@ -31,23 +31,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, REPO)
 
 from xenha.errors import XenhaError  # noqa: E402
-from xenha.lab.cluster import Lab, down  # noqa: E402
-from xenha.lab.pool import service  # noqa: E402
+from xenha.lab.cluster import Lab  # noqa: E402
 from xenha.lab.power import bmcs  # noqa: E402
-from xenha.lab.power.hook import LOG as POWER_LOG  # noqa: E402
-from xenha.lab.scenarios import demo, timeline  # noqa: E402
+from xenha.lab.proc import poll  # noqa: E402
+from xenha.lab.recorder import install as install_recorder  # noqa: E402
+from xenha.lab.scenarios import evidence  # noqa: E402
+from xenha.lab.scenarios.power_cut import PowerCut, fence_phases  # noqa: E402
 
 SETUPS = {"three-node": (3, "majority"), "two-node": (2, "qdevice")}
-
-
-def wait(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return None
 
 
 class Unsettled(Exception):
@@ -56,76 +47,26 @@ class Unsettled(Exception):
 
 def settle(lab, timeout=180):
     try:
-        lab.wait_online([h.name for h in lab.hosts], timeout=timeout)
+        lab.settle(timeout, check=False)
     except XenhaError as e:
         raise Unsettled(str(e)) from None
-    next(h for h in lab.hosts if h.is_on()).exec(
-        ["crm_resource", "--wait", "--timeout", "%ds" % timeout], timeout=timeout + 10, check=False
-    )
 
 
-def power_off_at(victim, since):
-    if not POWER_LOG.exists():
-        return None
-    for line in POWER_LOG.read_text().splitlines():
-        t, host, state = line.split("\t")
-        if host == victim and state == "off" and float(t) >= since:
-            return float(t)
-    return None
-
-
-PHASES = ("detect", "power_off", "fence_done", "promote", "vms_running")
-
-
-def phases_from_events(victim, cut):
-    events = timeline.events()
-    return {
-        "detect": timeline.first(events, cut, kind="node", node=victim, desc="lost"),
-        "power_off": power_off_at(victim, cut),
-        "fence_done": timeline.first(events, cut, kind="fencing", node=victim, rc="0"),
-    }
+# The power cut's phases (xenha.lab.scenarios.power_cut) the benchmark reports, and the
+# last of the host's VMs running on a survivor.
+PHASES = ("membership_lost", "power_off_by_bmc", "fence_confirmed", "master_answering")
+PHASES += ("vms_running",)
 
 
 def xenha_trial(lab, victim_name, results, timeout=90):
     """Cut ``victim_name``; wait for its VMs on survivors (and, if it was the pool master,
     for a new master). Its phases are appended to ``results`` before the cluster settles."""
-    info, sim = service.info(), service.control()
-    was_master = sim.host_state(victim_name)["role"] == "master"
-    lost = [
-        vm for vm, hosts in demo.running_where(sim.truth(), info).items() if victim_name in hosts
-    ]
-    cut = time.time()
-    lab.crash(lab.host(victim_name))
-    done, new_master = {}, None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (
-        len(done) < len(lost)
-        or (was_master and new_master is None)
-        or not phases_from_events(victim_name, cut)["fence_done"]
-    ):
-        now = time.time()
-        where = demo.running_where(sim.truth(), info)
-        for vm in lost:
-            if vm not in done and any(h != victim_name for h in where[vm]):
-                done[vm] = now
-        if (
-            was_master
-            and new_master is None
-            and any(
-                h.name != victim_name and sim.host_state(h.name)["role"] == "master"
-                for h in lab.hosts
-            )
-        ):
-            new_master = now
-        time.sleep(0.05)
-    result = phases_from_events(victim_name, cut)
-    result["promote"] = new_master
-    result["vms_running"] = max(done.values()) if len(done) == len(lost) and lost else None
-    phases = {k: (v - cut if v else None) for k, v in result.items()}
-    phases["master"] = was_master
+    cut = PowerCut(lab, lab.host(victim_name))
+    phases = cut.run(timeout)
+    phases.update(vms_running=cut.all_vms_running(), master=cut.was_master)
     results.append(phases)
     settle(lab)
-    return phases, sim.double_runs()
+    return phases, cut.sim.double_runs()
 
 
 STOCK = """\
@@ -135,7 +76,7 @@ rsc_defaults rsc-options: resource-stickiness=1000
 
 
 def stock_config(lab):
-    sim_where = demo.running_where(service.control().truth(), service.info())
+    sim_where = evidence.vms_where()
     fences, dummies = "", ""
     for h in lab.hosts:
         fences += (
@@ -149,36 +90,20 @@ def stock_config(lab):
             "primitive stock-{vm} ocf:pacemaker:Dummy op monitor interval=10s\n"
             "location stock-{vm}-home stock-{vm} 100: {host}\n"
         ).format(vm=vm, host=hosts[0])
-    return STOCK.format(fences=fences, dummies=dummies) + timeline.install_recorder()
-
-
-def resources(lab):
-    """The ``resource`` elements of the cluster status (clone instances included)."""
-    root = lab.crm_mon()
-    return [] if root is None else list(root.iter("resource"))
-
-
-def placement(lab):
-    """``{node: [resource ids started there]}`` as crm_mon reports it."""
-    where = {h.name: [] for h in lab.hosts}
-    for rsc in resources(lab):
-        for node in rsc.iterfind("node"):
-            if rsc.get("role") in ("Started", "Promoted", "Unpromoted"):
-                where.setdefault(node.get("name"), []).append(rsc.get("id"))
-    return where
+    return STOCK.format(fences=fences, dummies=dummies) + install_recorder()
 
 
 def promoted(lab):
     """The node where Pacemaker holds the pool master role Promoted."""
-    for rsc in resources(lab):
-        if rsc.get("id", "").startswith("pool-master") and rsc.get("role") == "Promoted":
-            return rsc.find("node").get("name")
-    raise Unsettled("no node holds the pool master role")
+    node = evidence.promoted(lab)
+    if node is None:
+        raise Unsettled("no node holds the pool master role")
+    return node
 
 
 def busiest(lab, prefix, trial, exclude=None):
     """The host running the most resources named ``prefix...`` (ties: rotate by trial)."""
-    where = placement(lab)
+    where = evidence.placement(lab)
     hosts = [h.name for h in lab.hosts if h.name != exclude]
     hosts = hosts[trial % len(hosts) :] + hosts[: trial % len(hosts)]
     return max(hosts, key=lambda n: sum(r.startswith(prefix) for r in where.get(n, [])))
@@ -186,25 +111,18 @@ def busiest(lab, prefix, trial, exclude=None):
 
 def stock_trial(lab, victim_name, results, timeout=90):
     victim = lab.host(victim_name)
-    dummies = [r for r in placement(lab)[victim_name] if r.startswith("stock-vm")]
+    dummies = [r for r in evidence.placement(lab)[victim_name] if r.startswith("stock-vm")]
     cut = time.time()
     lab.crash(victim)
 
     def started():
-        events = [
-            e
-            for e in timeline.events()
-            if e.t >= cut
-            and e.kind == "resource"
-            and e.task == "start"
-            and e.rc == "0"
-            and e.node != victim_name
-        ]
-        times = {e.rsc: e.t for e in events if e.rsc in dummies}
+        starts = evidence.select(evidence.events(), cut, kind="resource", task="start", rc="0")
+        times = {e.rsc: e.t for e in starts if e.node != victim_name and e.rsc in dummies}
         return max(times.values()) if len(times) == len(dummies) else None
 
-    started_at = wait(started, timeout)
-    result = phases_from_events(victim_name, cut)
+    started_at = poll(started, timeout)
+    result = fence_phases(lab.hosts, victim_name, cut)
+    result = {k: result[k] for k in PHASES if k in result}
     result["vms_running"] = started_at
     results.append({k: (v - cut if v else None) for k, v in result.items()})
     bmcs.power(victim, "on")  # stonith-action=off: the BMC powers the host on again
@@ -237,7 +155,7 @@ def hiccup_trial(lab, seconds=1.0):
         time.sleep(seconds)
         host.cable.set_link(True)
         time.sleep(10)
-    events = [e for e in timeline.events() if e.t >= t]
+    events = evidence.select(evidence.events(), t)
     return {
         "hosts": len(lab.hosts),
         "fences": sum(e.kind == "fencing" for e in events),
@@ -267,8 +185,8 @@ def run_setup(name, trials, stock, hiccup, log, logs=None):
     hosts, quorum = SETUPS[name]
     lab = Lab(hosts, quorum)
     report = {"setup": name, "aborted": None}
+    lab.up(vms=2 * hosts, progress=log)
     try:
-        lab.up(vms=2 * hosts, progress=log)
         lab.configure(progress=log)
         ours, report["double_runs"] = [], []
         for i in range(trials):
@@ -276,7 +194,7 @@ def run_setup(name, trials, stock, hiccup, log, logs=None):
             # master again when no slave runs a VM, as in a two-node pool after a cut).
             master = promoted(lab)
             victim = master if i % 2 == 0 else busiest(lab, "vm-", i, exclude=master)
-            if not any(r.startswith("vm-") for r in placement(lab)[victim]):
+            if not any(r.startswith("vm-") for r in evidence.placement(lab)[victim]):
                 victim = master
             phases, double_runs = xenha_trial(lab, victim, ours)
             report["xenha"] = summary(ours)
@@ -304,7 +222,7 @@ def run_setup(name, trials, stock, hiccup, log, logs=None):
     finally:
         if logs:
             keep_logs(logs, name)
-        down()
+        lab.down()
     return report
 
 
@@ -336,7 +254,7 @@ def main():
                     if s is None
                     else "%.2f / %.2f / %.2f  (n=%d)" % (s["p50"], s["p95"], s["max"], s["n"])
                 )
-                print("  %-16s %-12s %s" % (side, phase, cell))
+                print("  %-16s %-16s %s" % (side, phase, cell))
         x = (r.get("xenha") or {}).get("vms_running")
         s = (r.get("stock") or {}).get("vms_running")
         if x and s:

@@ -25,8 +25,8 @@ def pytest_collection_modifyitems(items):
 def lab3():
     """A fresh 3-host cluster, taken down afterwards whatever happens."""
     lab = cluster.Lab(3)
+    lab.up(progress=lambda msg: None)
     try:
-        lab.up(progress=lambda msg: None)
         yield lab
     finally:
-        cluster.down()
+        lab.down()

@@ -8,15 +8,14 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from xenha.lab import network
-from xenha.lab.cluster import Lab, down
+from xenha.lab.cluster import Lab
 from xenha.lab.hosts import STATE
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs
-from xenha.lab.power.hook import LOG as POWER_LOG
-from xenha.lab.scenarios import demo, timeline
+from xenha.lab.proc import poll
+from xenha.lab.scenarios import demo, evidence
+from xenha.lab.scenarios.evidence import vms_where as where
 
 XENHA = os.path.join(os.path.dirname(sys.executable), "xenha")
 
@@ -25,37 +24,28 @@ XENHA = os.path.join(os.path.dirname(sys.executable), "xenha")
 def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi"):
     """A lab with its generated configuration loaded and settled; always taken down."""
     lab = Lab(hosts, quorum, fencing)
+    lab.up(vms=vms, progress=lambda m: None)
     try:
-        lab.up(vms=vms, progress=lambda m: None)
         desc = lab.description()
         if edit:
             edit(desc)
         lab.configure(desc, progress=lambda m: None)
         yield lab
     finally:
-        down()
-
-
-def where():
-    return demo.running_where(service.control().truth(), service.info())
+        lab.down()
 
 
 def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("not within %ss: %s; VMs: %s" % (timeout, what, where()))
-        time.sleep(0.1)
+    """``predicate``'s first true value within ``timeout`` seconds; else a failure saying
+    ``what`` was awaited and where the VMs run."""
+    value = poll(predicate, timeout, interval=0.1)
+    assert value, "not within %ss: %s; VMs: %s" % (timeout, what, where())
+    return value
 
 
-def power_events(host, state):
-    if not POWER_LOG.exists():
-        return []
-    lines = [line.split("\t") for line in POWER_LOG.read_text().splitlines()]
-    return [float(t) for t, h, s in lines if h == host and s == state]
+def powered_off(host, since):
+    """When ``host``'s power really went off at or after ``since``."""
+    return evidence.power_changes(host, "off", since)
 
 
 def crm(lab, *argv, via=None):
@@ -72,6 +62,12 @@ def assert_invariants(lost=()):
         assert hosts[0] not in lost, (vm, hosts)
 
 
+def on_survivors(vms, victim):
+    """Whether every VM of ``vms`` runs, none of them on ``victim``."""
+    now = where()
+    return all(now[vm] and victim not in now[vm] for vm in vms)
+
+
 def vms_on(host_name):
     return sorted(vm for vm, hosts in where().items() if host_name in hosts)
 
@@ -81,7 +77,11 @@ def tasks(since, rsc):
 
 
 def resource_events(since, rsc):
-    return [e for e in timeline.events() if e.t >= since and e.kind == "resource" and e.rsc == rsc]
+    return evidence.select(evidence.events(), since, kind="resource", rsc=rsc)
+
+
+def fencing_events(since):
+    return evidence.select(evidence.events(), since, kind="fencing")
 
 
 def test_slave_power_cut_is_fenced_and_its_vms_restart_on_survivors():
@@ -92,11 +92,11 @@ def test_slave_power_cut_is_fenced_and_its_vms_restart_on_survivors():
         cut = time.time()
         lab.crash(victim)
         wait_for(
-            lambda: all(where()[vm] and victim.name not in where()[vm] for vm in lost),
+            lambda: on_survivors(lost, victim.name),
             60,
             "the slave's VMs running on survivors",
         )
-        off = [t for t in power_events(victim.name, "off") if t > cut]
+        off = powered_off(victim.name, cut)
         assert off, "the slave was never powered off through its BMC"
 
         def starts():  # the start results reach the alert agent a moment after the truth
@@ -159,7 +159,7 @@ def test_planned_moves_restart_nothing():
                 assert e.node == "host1" and e.t > migrated, e
         assert where()["vm1"] == ["host2"]
         crm(lab, "crm_resource", "--clear", "--resource", "vm-vm1")
-        crm(lab, "crm_resource", "--wait", "--timeout", "60s")  # the migration's last stop
+        lab.settle(60)  # the migration's last stop
         # Planned move of the pool master: no VM stops or starts.
         before = where()
         t = time.time()
@@ -178,10 +178,10 @@ def test_planned_moves_restart_nothing():
             60,
             "host3 pool master",
         )
-        crm(lab, "crm_resource", "--wait", "--timeout", "60s")
+        lab.settle(60)
         vm_tasks = [
             (e.rsc, e.task, e.node)
-            for e in timeline.events()
+            for e in evidence.events()
             if e.t >= t and e.kind == "resource" and e.rsc.startswith("vm-")
         ]
         assert not {"stop", "start", "migrate_to"} & {task for _, task, _ in vm_tasks}, vm_tasks
@@ -199,8 +199,8 @@ def test_two_nodes_with_arbiter_partition_one_side_wins():
         network.partition([[h1.cable], [h2.cable]])
         # The arbiter's tie-breaker keeps host1's side; host1 fences host2 and runs it all.
         wait_for(lambda: all(w == ["host1"] for w in where().values()), 90, "every VM on host1")
-        assert [x for x in power_events("host2", "off") if x > t], "host2 was not fenced"
-        assert not [x for x in power_events("host1", "off") if x > t], "host1 was fenced"
+        assert powered_off("host2", t), "host2 was not fenced"
+        assert not powered_off("host1", t), "host1 was fenced"
         assert_invariants()
 
 
@@ -232,7 +232,7 @@ def test_unreachable_bmc_keeps_vms_down_until_a_person_confirms():
         assert all(where()[vm] == [] for vm in lost), where()
         confirmer.exec([XENHA, "fence", "confirm", victim.name])
         wait_for(lambda: all(where()[vm] for vm in lost), 60, "host2's VMs restarted")
-        fenced = [e for e in timeline.events() if e.t >= t and e.kind == "fencing"]
+        fenced = fencing_events(t)
         assert fenced and fenced[0].rc == "0", fenced
         assert_invariants(lost=[victim.name])
 
@@ -247,22 +247,15 @@ def test_unreachable_bmc_falls_back_to_the_pdu_level():
         t = time.time()
         lab.crash(victim)
         wait_for(
-            lambda: all(where()[vm] and victim.name not in where()[vm] for vm in lost),
+            lambda: on_survivors(lost, victim.name),
             120,
             "host2's VMs on survivors once its PDU outlet was switched off",
         )
         # The BMC cannot be reached: only the PDU can have cut the power.
-        assert [x for x in power_events(victim.name, "off") if x > t], "host2 was not fenced"
-        fenced = [e for e in timeline.events() if e.t >= t and e.kind == "fencing"]
+        assert powered_off(victim.name, t), "host2 was not fenced"
+        fenced = fencing_events(t)
         assert fenced and fenced[0].rc == "0", fenced
         assert_invariants(lost=[victim.name])
-
-
-@pytest.fixture(autouse=True)
-def no_stale_lab():
-    """A failed test must not leave a lab behind for the next one."""
-    yield
-    down()
 
 
 def test_stonith_admin_fences_through_the_running_fencer():
@@ -272,7 +265,7 @@ def test_stonith_admin_fences_through_the_running_fencer():
         lost = vms_on(victim.name)
         t = time.time()
         lab.hosts[0].exec(["stonith_admin", "--fence", victim.name, "--timeout", "60"], timeout=90)
-        assert [x for x in power_events(victim.name, "off") if x > t], "no power cut"
+        assert powered_off(victim.name, t), "no power cut"
         assert not victim.is_on()
         history = lab.hosts[0].exec(["stonith_admin", "--history", victim.name])
         assert "off of host3 successful" in history, history

@@ -33,8 +33,11 @@ def test_up_status_exec_power_down(xenha):
     try:
         r = xenha("lab", "up", "--hosts", "2", "--vms", "2", timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
+        r = xenha("lab", "up", "--hosts", "3", "--no-config", timeout=60)
+        assert r.returncode == 1 and "a lab is already up (2 hosts, quorum two_node" in r.stderr
+        assert "Traceback" not in r.stderr
         r = xenha("lab", "status")
-        assert r.returncode == 0 and "quorum: two-node, fencing: ipmi" in r.stdout
+        assert r.returncode == 0 and "quorum: two_node, fencing: ipmi" in r.stdout
         assert "host1 sees  host1:online host2:online" in r.stdout
         r = xenha("lab", "exec", "host2", "--", "hostname")
         assert (r.returncode, r.stdout.strip()) == (0, "host2")

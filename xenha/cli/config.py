@@ -30,7 +30,7 @@ def register(sub):
         "generate",
         help="print the configuration",
         description="crm: for `crm configure load update -`; xml: a whole CIB; pcs: a shell "
-        "script of pcs commands; corosync: the nodelist and quorum sections of corosync.conf.",
+        "script of pcs commands; corosync: the whole corosync.conf of every node.",
     )
     c.add_argument("file")
     c.add_argument("--format", "-f", choices=FORMATS, default="crm")

@@ -6,6 +6,10 @@ import subprocess
 from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
 
+# The lab's quorum modes (xenha.lab.cluster.QUORUM_MODES): the lab is imported only to run
+# a command, as it needs a newer Python than the pool hosts where this parser is built too.
+QUORUM_MODES = ("majority", "two_node", "qdevice")
+
 
 def register(sub):
     p = sub.add_parser(
@@ -21,11 +25,13 @@ def register(sub):
     s = lab.add_parser(
         "up",
         help="create the lab and wait until the cluster has formed",
-        description="Create N pool hosts (removing any stale lab first) with M VMs in their "
-        "simulated XAPI pool and an IPMI BMC each, boot them, wait until every host is an "
-        "online cluster member, then generate the lab's configuration with `xenha config` "
-        "(description in /var/lib/xenha-lab/pool.yaml), load it with crmsh and wait until "
-        "the cluster has settled. On failure or Ctrl-C, everything created is removed again.",
+        description="Create N pool hosts with M VMs in their simulated XAPI pool and an IPMI "
+        "BMC each, boot them, wait until every host is an online cluster member, then "
+        "generate the lab's configuration with `xenha config` (description in "
+        "/var/lib/xenha-lab/pool.yaml), load it with crmsh and wait until the cluster has "
+        "settled. One lab per machine: refuses while a lab is up (`xenha lab down` first); a "
+        "stale lab left by a killed command is removed first. On failure or Ctrl-C, "
+        "everything created is removed again.",
     )
     s.add_argument("--hosts", type=int, default=3, metavar="N", help="pool hosts (default 3)")
     s.add_argument("--vms", type=int, default=4, metavar="M", help="VMs (default 4)")
@@ -43,9 +49,10 @@ def register(sub):
     )
     s.add_argument(
         "--quorum",
-        choices=("majority", "two-node", "qdevice"),
-        help="majority (default for 3+ hosts), two-node (default for 2 hosts: corosync "
-        "two_node), or qdevice (a corosync-qnetd arbiter machine gives the extra vote)",
+        choices=QUORUM_MODES,
+        help="the description's quorum.mode: majority (default for 3+ hosts), two_node "
+        "(default for 2 hosts), or qdevice (a corosync-qnetd arbiter machine gives the extra "
+        "vote)",
     )
     s.add_argument(
         "--token",
@@ -81,7 +88,9 @@ def register(sub):
         "down",
         help="remove everything the lab made",
         description="Power off every lab machine, stop every lab process and remove the lab's "
-        "namespaces, bridge and files. Also cleans up after a killed lab command.",
+        "namespaces, bridge and files, whichever command brought the lab up. Also cleans up "
+        "after a killed lab command. Waits for a lab command that is bringing a lab up or "
+        "configuring it to finish first.",
     )
     s.set_defaults(func=run_down)
 
@@ -171,9 +180,7 @@ def run_up(args):
         try:
             lab.configure()
         except BaseException:
-            from xenha.lab.cluster import down
-
-            down()
+            lab.down()
             raise
     return 0
 

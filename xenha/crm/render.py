@@ -68,6 +68,7 @@ def render(model, fmt="crm", source="the description"):
             totem=totem.timings(token),
             lost_after=totem.lost_after(token),
             qdevice=totem.qdevice_timings(),
+            authkey=totem.AUTHKEY,
         )
     cfg = plan.build(model)
     by_id = {p.id: p for p in cfg.primitives}

@@ -1,6 +1,7 @@
-"""The corosync totem timings xenha generates and the lab runs: how soon a dead host
-is noticed against how long a network hiccup is ridden out without a membership
-change (and so without a fence).
+"""The values of corosync.conf that are xenha's decisions (crm_templates/corosync.j2 writes
+the file, the lab runs it): where the shared key lives, and the totem timings, how soon
+a dead host is noticed against how long a network hiccup is ridden out without a
+membership change (and so without a fence).
 
 A host is declared lost ``token`` + ``consensus`` (1.2 x token, corosync's minimum)
 after its last token: 2.86 s with the default 1300 ms. A hiccup shorter than about
@@ -10,6 +11,8 @@ must not have taken the link down meanwhile, so its ping timeout is the token to
 
 DEFAULT_TOKEN_MS = 1300
 QDEVICE_TIMEOUT_MS = 2000
+# The key corosync encrypts and signs with (``corosync-keygen`` writes it), on every node.
+AUTHKEY = "/etc/corosync/authkey"
 
 
 def timings(token_ms=DEFAULT_TOKEN_MS):

@@ -1,4 +1,8 @@
-"""The lab as a whole: bring N hosts up as one cluster, inspect it, take everything down."""
+"""The lab as a whole: bring N hosts up as one cluster, inspect it, take everything down.
+
+One lab per machine (:mod:`xenha.lab.lock`): ``up`` refuses while another lab is up,
+``Lab.down`` takes down only its own lab, ``down()`` whatever lab the machine has.
+"""
 
 import contextlib
 import json
@@ -6,20 +10,26 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+import uuid
 import xml.etree.ElementTree as ET
 
 from xenha import install
 from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
-from xenha.lab import corosync, network
+from xenha.lab import lock, network, recorder
 from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs, pdu
-from xenha.lab.proc import PidFile, run
-from xenha.lab.scenarios import timeline
+from xenha.lab.proc import PidFile, poll, run
 
 LAB_JSON = STATE / "lab.json"
+# The lab's cluster description: its cluster and quorum part from `up` on (enough for the
+# hosts' corosync.conf), the pool and its VMs added by `configure`.
+DESCRIPTION = STATE / "pool.yaml"
+AUTHKEY = STATE / "authkey"  # corosync's shared key, copied to every host's totem.AUTHKEY
+
+QUORUM_MODES = ("majority", "two_node", "qdevice")  # the description's quorum.mode
+LOCK_WAIT = 300  # seconds a `down` waits for another command's up and configure to end
 
 # Until the generated configuration is loaded: elect a DC fast, fence nothing.
 SEED_PROPERTIES = {"dc-deadtime": "2s", "stonith-enabled": "false"}
@@ -35,11 +45,11 @@ class Lab:
     def __init__(self, n_hosts, quorum=None, fencing="ipmi"):
         if not 2 <= n_hosts <= 16:
             raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
-        self.quorum = quorum or ("two-node" if n_hosts == 2 else "majority")
-        if self.quorum not in corosync.QUORUM_MODES:
-            modes = ", ".join(corosync.QUORUM_MODES)
+        self.quorum = quorum or ("two_node" if n_hosts == 2 else "majority")
+        if self.quorum not in QUORUM_MODES:
+            modes = ", ".join(QUORUM_MODES)
             raise XenhaError("quorum is one of %s, not %r" % (modes, quorum))
-        if self.quorum == "two-node" and n_hosts != 2:
+        if self.quorum == "two_node" and n_hosts != 2:
             raise XenhaError("two-node quorum needs exactly 2 hosts")
         if fencing not in FENCING:
             raise XenhaError("fencing is one of %s, not %r" % (", ".join(FENCING), fencing))
@@ -48,17 +58,19 @@ class Lab:
         qdevice = self.quorum == "qdevice"
         self.hosts = [Host(i, qdevice=qdevice) for i in range(1, n_hosts + 1)]
         self.arbiter = Arbiter() if qdevice else None
+        self.id = None  # set by up: the state file's id of the lab this object brought up
 
     @classmethod
     def current(cls):
         """The lab described by the state directory, or an error if none is up."""
+        state = lock.read(LAB_JSON)
         try:
-            state = json.loads(LAB_JSON.read_text())
             lab = cls(state["hosts"], state["quorum"], state.get("fencing", "ipmi"))
-            lab.token_ms = state.get("token_ms", DEFAULT_TOKEN_MS)
-            return lab
-        except (OSError, ValueError, KeyError):
+        except (TypeError, KeyError, XenhaError):
             raise XenhaError("no lab is up (run `xenha lab up`)") from None
+        lab.token_ms = state.get("token_ms", DEFAULT_TOKEN_MS)
+        lab.id = state.get("id")
+        return lab
 
     def host(self, name):
         for h in self.hosts:
@@ -74,47 +86,71 @@ class Lab:
         """Create and boot every machine, and wait for one cluster with all hosts online.
 
         Also serves the hosts' XAPI pool (the first host is its master) and installs
-        xenha's agents where the hosts' Pacemaker finds them.
+        xenha's agents where the hosts' Pacemaker finds them. Refuses (LabBusy) while
+        another lab is up; a stale lab left by a killed run is removed first. On failure
+        or Ctrl-C, everything made so far is removed again.
         """
-        down()  # a stale lab from a killed run must not get in the way
-        self.token_ms = token_ms
-        arbiter = self.arbiter.address if self.arbiter else None
-        conf = corosync.render(self.hosts, self.quorum, token_ms=token_ms, arbiter=arbiter)
-        try:
-            STATE.mkdir(parents=True)
-            state = {"hosts": len(self.hosts), "quorum": self.quorum, "undo": []}
-            state.update(token_ms=token_ms, fencing=",".join(self.fencing))
-            LAB_JSON.write_text(json.dumps(state))
-            network.create_bridge()
-            if self.arbiter:
-                self.arbiter.create()
-                self.arbiter.power_on()
-            for h in self.hosts:
-                h.create(conf)
-                seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
-            _remember_undo(_make_dir(XAPI_DIR))
-            service.start(self.hosts, vms)
-            progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
-            _remember_undo(_install_agents())
-            pdu_wanted = "apc" in self.fencing
-            bmcs.start(self.hosts, outlets=pdu.outlets(self.hosts) if pdu_wanted else ())
-            if pdu_wanted:
-                pdu.start(str(bmcs.RACK))
-            for h in self.hosts:
-                h.power_on()
-            progress("%d hosts booted; waiting for the cluster to form" % len(self.hosts))
-            self.wait_online([h.name for h in self.hosts], timeout=timeout)
-        except BaseException:
-            down()
-            raise
+        with lock.held("bringing a lab up"):
+            self._make_room(progress)
+            self.id = uuid.uuid4().hex
+            self.token_ms = token_ms
+            try:
+                self._build(vms, progress, timeout)
+            except BaseException:
+                _remove()
+                raise
         progress("cluster up: %s online" % ", ".join(h.name for h in self.hosts))
 
-    def description(self):
-        """This lab as a xenha cluster description (what an operator would write)."""
-        info = service.info()
-        quorum = {"mode": self.quorum.replace("-", "_")}
+    @staticmethod
+    def _make_room(progress):
+        """Under the lock, before a lab comes up: refuse if a lab is up, remove a stale one."""
+        stale = lock.check_free(LAB_JSON)
+        if stale is None:
+            leftovers = network.lab_objects()
+            if leftovers:
+                raise lock.LabBusy(
+                    "the lab network is there (%s) but no lab state (%s) says whose it is; "
+                    "`xenha lab down` removes it" % (", ".join(leftovers), LAB_JSON)
+                )
+            return
+        progress("removing a stale lab (%s): none of its processes runs" % lock.describe(stale))
+        _remove()
+
+    def _build(self, vms, progress, timeout):
+        STATE.mkdir(parents=True)
+        state = {"id": self.id, "owner": lock.owner(), "hosts": len(self.hosts)}
+        state.update(quorum=self.quorum, token_ms=self.token_ms, undo=[])
+        state.update(fencing=",".join(self.fencing))
+        LAB_JSON.write_text(json.dumps(state))
+        DESCRIPTION.write_text(_yaml(self.cluster_description()))
+        conf = self.corosync_conf()
+        run(["corosync-keygen", "-k", str(AUTHKEY)])
+        network.create_bridge()
         if self.arbiter:
-            quorum["qdevice"] = {"host": self.arbiter.address}
+            self.arbiter.create()
+            self.arbiter.power_on()
+        for h in self.hosts:
+            h.create(conf, AUTHKEY.read_bytes())
+            seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
+        _remember_undo(_make_dir(XAPI_DIR))
+        service.start(self.hosts, vms)
+        progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
+        _remember_undo(_install_agents())
+        pdu_wanted = "apc" in self.fencing
+        bmcs.start(self.hosts, outlets=pdu.outlets(self.hosts) if pdu_wanted else ())
+        if pdu_wanted:
+            pdu.start(str(bmcs.RACK))
+        for h in self.hosts:
+            h.power_on()
+        progress("%d hosts booted; waiting for the cluster to form" % len(self.hosts))
+        self.wait_online([h.name for h in self.hosts], timeout=timeout)
+
+    def cluster_description(self):
+        """The cluster and quorum part of this lab's description: all that corosync.conf
+        needs, known before the XAPI pool is up."""
+        quorum = {"mode": self.quorum}
+        if self.arbiter:
+            quorum["qdevice"] = {"host": self.arbiter.address, "tls": self.arbiter.tls}
         return {
             "cluster": {
                 "name": "xenha-lab",
@@ -129,13 +165,29 @@ class Lab:
                 ],
             },
             "quorum": quorum,
-            "pool": {
+        }
+
+    def description(self):
+        """This lab as a xenha cluster description (what an operator would write)."""
+        info = service.info()
+        return dict(
+            self.cluster_description(),
+            pool={
                 "xapi": {"password_file": info["password_file"], "ca_file": info["ca_file"]},
                 "mode": "vms",
                 "protect": "all",
             },
-            "vms": [{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
-        }
+            vms=[{"vm": v["uuid"], "name": v["name"]} for v in info["vms"]],
+        )
+
+    def corosync_conf(self):
+        """The corosync.conf every host runs: what `xenha config generate -f corosync`
+        prints for the lab's description (written to DESCRIPTION)."""
+        from xenha import model
+        from xenha.crm.render import render
+
+        text = _yaml(self.cluster_description())
+        return render(model.loads(text, str(DESCRIPTION)), "corosync", DESCRIPTION.name)
 
     @staticmethod
     def _fence_device(kind, host):
@@ -159,20 +211,37 @@ class Lab:
     def configure(self, description=None, progress=print, timeout=180):
         """Generate the configuration of ``description`` (default: ``self.description()``)
         with xenha's generator, load it with crmsh and wait until the cluster has settled."""
-        import yaml
-
         from xenha import model
         from xenha.crm.render import render
 
-        path = STATE / "pool.yaml"
-        path.write_text(yaml.safe_dump(description or self.description(), sort_keys=False))
-        crm = render(model.load(str(path)), "crm") + timeline.install_recorder()
-        (STATE / "pool.crm").write_text(crm)
-        first = self.hosts[0]
-        first.load_crm(crm)
-        progress("configuration generated from %s and loaded with crmsh; waiting to settle" % path)
-        first.exec(["crm_resource", "--wait", "--timeout", "%ds" % timeout], timeout=timeout + 10)
+        with lock.held("configuring the lab"):
+            self._check_up()
+            path = DESCRIPTION
+            path.write_text(_yaml(description or self.description()))
+            crm = render(model.load(str(path)), "crm") + recorder.install()
+            (STATE / "pool.crm").write_text(crm)
+            self.hosts[0].load_crm(crm)
+            progress(
+                "configuration generated from %s and loaded with crmsh; waiting to settle" % path
+            )
+            self.settle(timeout)
         progress("cluster settled")
+
+    def _check_up(self):
+        state = lock.read(LAB_JSON)
+        if state is None or state.get("id") != self.id:
+            raise XenhaError("this lab is not up any more (%s)" % LAB_JSON)
+
+    def down(self):
+        """Take this lab down, only if the state file says it is this one (the lab this
+        object brought up, or found with ``current``): a lab that another command brought
+        up is left alone. Whether it was taken down."""
+        with lock.held("taking a lab down", wait=LOCK_WAIT):
+            state = lock.read(LAB_JSON)
+            if self.id is None or state is None or state.get("id") != self.id:
+                return False
+            _remove()
+            return True
 
     def crash(self, host):
         """Power cut: the host's processes die, its link goes dark, its xapi stops."""
@@ -206,16 +275,31 @@ class Lab:
         return nodes, (dc.get("name") if dc is not None and dc.get("present") == "true" else None)
 
     def wait_online(self, names, timeout=90):
-        deadline = time.monotonic() + timeout
-        while True:
-            nodes, dc = self.members()
-            if dc and all(nodes.get(n) for n in names):
-                return
-            if time.monotonic() > deadline:
-                raise XenhaError(
-                    "cluster did not form within %ss (nodes: %s, DC: %s)" % (timeout, nodes, dc)
-                )
-            time.sleep(0.25)
+        """Wait until a DC is elected and the hosts ``names`` are online members."""
+        seen = [{}, None]
+
+        def formed():
+            seen[:] = self.members()
+            return seen[1] and all(seen[0].get(n) for n in names)
+
+        if not poll(formed, timeout, interval=0.25):
+            raise XenhaError(
+                "cluster did not form within %ss (nodes: %s, DC: %s)" % (timeout, *seen)
+            )
+
+    def settle(self, timeout=180, check=True):
+        """Wait until every host is an online member again (a fenced host reboots) and
+        Pacemaker has nothing left to do (``crm_resource --wait``; with ``check``, an
+        error if it still has after ``timeout`` seconds)."""
+        self.wait_online([h.name for h in self.hosts], timeout=timeout)
+        argv = ["crm_resource", "--wait", "--timeout", "%ds" % timeout]
+        next(h for h in self.hosts if h.is_on()).exec(argv, timeout=timeout + 10, check=check)
+
+
+def _yaml(description):
+    import yaml
+
+    return yaml.safe_dump(description, sort_keys=False)
 
 
 def seed_cib(path):
@@ -269,16 +353,21 @@ def _remember_undo(step):
         LAB_JSON.write_text(json.dumps(state))
 
 
-def down():
-    """Power off every lab machine, stop every lab process, undo what the lab changed on
-    the machine, remove namespaces, bridge and files.
+def down(wait=LOCK_WAIT):
+    """Take down the lab of this machine, whoever brought it up (`xenha lab down`): power
+    off every lab machine, stop every lab process, undo what the lab changed on the
+    machine, remove namespaces, bridge and files.
 
-    Works from whatever is left on disk, so it also cleans up after a killed run.
+    Works from whatever is left on disk, so it also cleans up after a killed run. Waits up
+    to ``wait`` seconds for another command bringing a lab up or down.
     """
-    try:
-        undo = json.loads(LAB_JSON.read_text())["undo"]
-    except (OSError, ValueError, KeyError):
-        undo = []
+    with lock.held("taking the lab down", wait=wait):
+        _remove()
+
+
+def _remove():
+    """What ``down`` does, under the lock."""
+    undo = (lock.read(LAB_JSON) or {}).get("undo", [])
     if STATE.exists():
         for pidfile in STATE.glob("**/*.pid"):
             PidFile(pidfile).kill()

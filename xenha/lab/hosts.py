@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from xenha.crm.totem import AUTHKEY
 from xenha.errors import XenhaError
 from xenha.lab import network
 from xenha.lab.proc import PidFile, run
@@ -164,7 +165,8 @@ class Host(Machine):
             ]
         )
 
-    def create(self, corosync_conf):
+    def create(self, corosync_conf, authkey):
+        """Lay the host out with its corosync.conf and corosync's shared key (bytes)."""
         super().create()
         pcmk = self.root / "var/lib/pacemaker"
         for d in [pcmk, self.root / "var/log/pacemaker"] + [
@@ -173,18 +175,24 @@ class Host(Machine):
             d.mkdir(exist_ok=True)
             shutil.chown(d, "hacluster", "haclient")
         (self.root / "etc/corosync/corosync.conf").write_text(corosync_conf)
+        key = self.root / AUTHKEY.lstrip("/")
+        key.write_bytes(authkey)
+        key.chmod(0o400)
 
 
 class Arbiter(Machine):
     """The quorum arbiter of a 2-node cluster: corosync-qnetd on its own machine.
 
-    TLS between qdevice and qnetd is off in the lab (no certificate authority to
-    run); production deployments keep corosync's default TLS.
+    TLS between qdevice and qnetd is off in the lab (no certificate authority and
+    NSS databases to set up): qnetd runs with ``-s off`` and the lab's description
+    says ``quorum.qdevice.tls: off``, which the generator writes into corosync.conf.
+    Production keeps corosync's default, TLS on.
     """
 
     ADDRESS = network.PREFIX + "2"
     mounts = ("etc/corosync",)
+    tls = "off"  # corosync-qnetd -s and the description's quorum.qdevice.tls
 
     def __init__(self):
         super().__init__("arbiter", self.ADDRESS, network.VETH_PREFIX + "q")
-        self.services = "corosync-qnetd -f -s off -l %s &" % self.ADDRESS
+        self.services = "corosync-qnetd -f -s %s -l %s &" % (self.tls, self.ADDRESS)

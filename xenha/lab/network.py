@@ -2,7 +2,8 @@
 
 Partitions use blackhole routes inside the hosts' namespaces: packets to the
 other side are dropped silently, as on a real broken link, and only iproute2
-is needed (no firewall modules on this machine).
+is needed. (nftables works inside the lab's namespaces too, only the ``nft`` tool is
+not installed by default; netem is not in this kernel, so there is no delay or loss.)
 """
 
 from xenha.lab.proc import run
@@ -25,15 +26,26 @@ def lab_namespaces():
     return [line.split()[0] for line in out.splitlines() if line.startswith(NETNS_PREFIX)]
 
 
+def _lab_links():
+    """The bridge and the cables' bridge-side ends that exist."""
+    lines = run(["ip", "-o", "link", "show"]).splitlines()
+    names = (line.split(":")[1].strip().split("@")[0] for line in lines)
+    return [n for n in names if n == BRIDGE or n.startswith(VETH_PREFIX)]
+
+
+def lab_objects():
+    """Every lab namespace, cable and bridge that exists (named as only the lab names them)."""
+    return lab_namespaces() + _lab_links()
+
+
 def remove_all():
     """Remove every lab cable, namespace and the bridge; idempotent.
 
     The cables go first and explicitly: a deleted namespace frees its veth only
     when the kernel gets round to it, and the next lab must not collide with it.
     """
-    for line in run(["ip", "-o", "link", "show"]).splitlines():
-        name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith(VETH_PREFIX):
+    for name in _lab_links():
+        if name != BRIDGE:
             run(["ip", "link", "del", name], check=False)
     for ns in lab_namespaces():
         run(["ip", "netns", "del", ns], check=False)

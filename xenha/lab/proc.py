@@ -1,4 +1,5 @@
-"""Running commands and tracking the lab's own processes (so cleanup kills only ours)."""
+"""Running commands, tracking the lab's own processes (so cleanup kills only ours), and
+waiting for a condition."""
 
 import os
 import signal
@@ -42,6 +43,17 @@ def wait_for_line(proc, log, text, deadline, what):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise XenhaError("%s did not start: %s" % (what, Path(log).read_text()[-500:]))
         time.sleep(0.05)
+
+
+def poll(predicate, timeout, interval=0.05):
+    """Call ``predicate`` until it returns something true, at most ``timeout`` seconds
+    (monotonic); that value, or None if it never did."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value or None
+        time.sleep(interval)
 
 
 def start_time(pid):

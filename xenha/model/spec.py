@@ -120,6 +120,12 @@ SPEC = {
                     "host": Field(S, doc="the corosync-qnetd arbiter's address"),
                     "algorithm": Field(S, default="ffsplit", choices=("ffsplit", "lms")),
                     "tie_breaker": Field(S, default="lowest"),
+                    "tls": Field(
+                        S,
+                        default="on",
+                        choices=("on", "off", "required"),
+                        doc="TLS to the arbiter (corosync-qdevice's net.tls; off needs no NSS db)",
+                    ),
                     "heuristics": _list(Field(S)),
                     "heuristics_mode": Field(S, default="sync", choices=("sync", "on", "off")),
                 }

@@ -1,9 +1,14 @@
-"""A XAPI pool simulator speaking XML-RPC like xapi, for the lab and for tests.
+"""The simulated XAPI pool: a XAPI pool simulator speaking XML-RPC like xapi, for the lab
+and for tests (it imports nothing of the lab but ``service``).
 
-Layout: ``schema``/``db`` (objects with XAPI field names), ``truth`` (which host
-really runs which domain), ``sessions``, ``pool`` (hosts, master/slave roles,
-network reachability, liveness, DB replicas), ``handlers`` (one module per XAPI
-class), ``rpc`` (dispatch and fault injection), ``server`` (HTTP/HTTPS/unix
-socket endpoints), ``control`` (the ``sim.*`` control API) and ``testing``
-(``running_pool`` for tests).
+Layout: ``schema``/``db`` (objects with XAPI field names), ``api_errors`` (XAPI
+failures), ``truth`` (which host really runs which domain), ``lifecycle`` (VM state
+changes), ``sessions``, ``members`` (the pool as the hosts see it: one xapi per host
+with its role, database replica and liveness, joined by a network that can fail),
+``netns`` (endpoints inside the lab hosts' network namespaces), ``handlers`` (one
+module per XAPI class), ``rpc`` (dispatch and fault injection), ``server``
+(HTTP/HTTPS/unix socket endpoints), ``tls`` (their certificate), ``control`` (the
+``sim.*`` control API), ``state`` (a pool from a description), ``options`` and ``run``
+(``xenha lab sim``, ``python -m xenha.lab.pool``), ``testing`` (``running_pool`` for
+tests) and ``service`` (the lab's pool: one simulator process serving the lab's hosts).
 """

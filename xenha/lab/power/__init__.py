@@ -1,7 +1,13 @@
-"""Power-controllable lab machines and the real-protocol front ends that switch them.
+"""Power: lab machines whose power can be switched, and the real-protocol front ends that
+switch it.
 
-A :class:`~xenha.lab.power.rack.Rack` holds the truth (which machine and
-outlet is on) in one JSON file, so every front end — an IPMI BMC, an APC PDU
-over SNMP, Redfish — and the tests see the same state. The lab wires a
-machine's power cut to a host namespace by subclassing ``Rack``.
+A :class:`~xenha.lab.power.rack.Rack` holds the truth (which machine and outlet is
+on) in one locked JSON file, so every front end and the tests see the same state:
+``ipmi_bmc`` (IPMI over LAN), ``ribcl`` (HP iLO), ``redfish``, ``apc_pdu`` (an APC
+PDU over SNMP) and ``power_shell`` (the forced command of an SSH power switch);
+``testing`` starts them for tests. These import only the rack.
+
+The lab's own wiring: ``bmcs`` (one IPMI BMC per lab host), ``pdu`` (the lab's APC
+PDU), and ``hook``, which the rack calls when a host's power really changes: it cuts
+or boots that lab host and writes the power log.
 """
