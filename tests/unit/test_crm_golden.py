@@ -196,10 +196,3 @@ def test_pcs_script_creates_what_the_crm_text_creates(case):
     script = rendered(case, "pcs")
     assert pcs_ids(script) == expected
     assert subprocess.run(["sh", "-n"], input=script, universal_newlines=True).returncode == 0
-
-
-def test_corosync_timings_start_from_the_descriptions_default_token():
-    from xenha.crm import totem
-    from xenha.model import spec
-
-    assert totem.DEFAULT_TOKEN_MS == spec.DEFAULT_TOKEN_MS

@@ -277,6 +277,18 @@ def test_quorum_checks():
     assert "missing key 'host' (the qnetd arbiter)" in error(NODES + "quorum: {mode: qdevice}\n")
 
 
+def test_a_bare_on_or_off_reads_as_the_word_where_the_choices_are_words():
+    """YAML 1.1 turns a bare off into false; tls and heuristics_mode mean the word."""
+    qdevice = NODES + "quorum:\n  mode: qdevice\n  qdevice: {host: 10.0.0.9, %s}\n"
+    m = model.loads(qdevice % "tls: off, heuristics_mode: on")
+    assert (m["quorum"]["qdevice"]["tls"], m["quorum"]["qdevice"]["heuristics_mode"]) == (
+        "off",
+        "on",
+    )
+    assert "expected one of: on, off, required" in error(qdevice % "tls: 3")
+    assert "expected a text value" in error(NODES + "pool: {flag_field: false}\n")
+
+
 def test_start_after_must_name_a_vm_of_the_description():
     msg = error(NODES + "vms:\n  - {vm: a1, start_after: [nope]}\n")
     assert msg == "pool.yaml:11: vms[0].start_after[0]: 'nope' is not a VM of this description"

@@ -9,7 +9,8 @@ after its last token: 2.86 s with the default 1300 ms. A hiccup shorter than abo
 must not have taken the link down meanwhile, so its ping timeout is the token too.
 """
 
-DEFAULT_TOKEN_MS = 1300
+from xenha.model.spec import DEFAULT_TOKEN_MS
+
 QDEVICE_TIMEOUT_MS = 2000
 # The key corosync encrypts and signs with (``corosync-keygen`` writes it), on every node.
 AUTHKEY = "/etc/corosync/authkey"

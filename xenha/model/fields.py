@@ -45,6 +45,8 @@ def check(source, value, field, path):
     bad = source.error(path, "got %s; expected %s" % (_show(value), field.expected()))
     kind = field.kind
     if kind == "str":
+        if isinstance(value, bool) and field.choices and {"on", "off"} <= set(field.choices):
+            value = "on" if value else "off"  # YAML 1.1 reads a bare on/off as a boolean
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise bad
         value = str(value)
