@@ -318,18 +318,27 @@ class ResourceAgent:
     def execute(self, action, env):
         """Run one action; return its exit code (never raises)."""
         res = Resource(self, action, env)
-        trace = None
-        # An operator's trace of the action (ocf-shellfuncs: OCF_TRACE_RA, trace_ra).
-        if values.is_true(env.get("OCF_TRACE_RA") or env.get("OCF_RESKEY_trace_ra")):
+        with log.using(res.log):
+            trace = self._start_trace(res)
+            try:
+                return self._execute(res, action)
+            finally:
+                if trace is not None:
+                    trace.stop()
+
+    @staticmethod
+    def _start_trace(res):
+        """An operator's trace of the action (ocf-shellfuncs: OCF_TRACE_RA, trace_ra), or
+        None; a trace that cannot be written never fails the action (a failed stop fences)."""
+        if not values.is_true(res.env.get("OCF_TRACE_RA") or res.env.get("OCF_RESKEY_trace_ra")):
+            return None
+        try:
             from xenha import trace as tracing
 
-            trace = tracing.start(res)
-        try:
-            with log.using(res.log):
-                return self._execute(res, action)
-        finally:
-            if trace is not None:
-                trace.stop()
+            return tracing.start(res)
+        except Exception as e:
+            res.log.warning("cannot trace %s: %s: %s", res.action, type(e).__name__, e)
+            return None
 
     def _execute(self, res, action):
         handler = self.handlers.get(action)

@@ -34,15 +34,16 @@ DEFAULT_VARLIB = "/var/lib/heartbeat"
 CLUSTER_VARIABLES = ("OCF_", "HA_", "PCMK_", "CRM_", "__OCF_", "PATH")
 
 
-def destination(env, rtype, instance, action):
-    """Where the trace goes: a file descriptor (int), a path, or None for stderr."""
+def destination(env, rtype, instance, action, log_=log):
+    """Where the trace goes: a file descriptor (int), a path, or None for stderr; a bad
+    OCF_TRACE_FILE is said in ``log_`` (the agent's log)."""
     name = env.get("OCF_TRACE_FILE", "")
     if len(name) == 1 and name in "3456789":
         return int(name)
     if name.startswith("/") and "/" in name[2:]:
         return name
     if name:
-        log.warning(
+        log_.warning(
             "OCF_TRACE_FILE must be set to either FD (open for writing) or absolute file path"
         )
     if sys.stdin.isatty() or not (instance and action):
@@ -57,7 +58,7 @@ def destination(env, rtype, instance, action):
 def start(res):
     """Start tracing the action of ``res`` (a :class:`xenha.ocf.Resource`); the
     :class:`Trace`, or None when its destination cannot be written (said in the log)."""
-    dest = destination(res.env, rtype_of(res), res.instance, res.action)
+    dest = destination(res.env, rtype_of(res), res.instance, res.action, res.log)
     try:
         if dest is None:
             out, owned = sys.stderr, False
@@ -89,7 +90,7 @@ class Trace:
             "trace of %s %s, pid %d; environment:" % (rtype_of(res), res.action, os.getpid())
         )
         for key in sorted(k for k in res.env if k.startswith(CLUSTER_VARIABLES)):
-            self.out.write("%s=%s\n" % (key, res.env[key]))
+            self._write_raw("%s=%s\n" % (key, res.env[key]))
         self.log.trace = self
         sys.settrace(self._call)
 
@@ -101,15 +102,18 @@ class Trace:
             self.out.flush()
             if self.owned:
                 self.out.close()
-        except OSError:
+        except (OSError, ValueError):
             pass
 
     def message(self, level, text):
         self._write("%s: %s" % (level.upper(), text))
 
     def _write(self, text):
+        self._write_raw("+ %s: %s\n" % (time.strftime("%H:%M:%S"), text))
+
+    def _write_raw(self, line):
         try:
-            self.out.write("+ %s: %s\n" % (time.strftime("%H:%M:%S"), text))
+            self.out.write(line)
         except (OSError, ValueError):  # a full disk or a closed descriptor ends no action
             pass
 
