@@ -11,8 +11,6 @@ recipient) or was suppressed as a repeat; exit 1 with one line on stderr when
 it could not be sent. Pacemaker logs both.
 """
 
-import sys
-
 from xenha.alerts.events import Event
 from xenha.errors import XenhaError
 
@@ -57,18 +55,21 @@ def run(env):
 
 
 def main():
-    """The report on stdout; errors (and library warnings) on stderr, which Pacemaker logs."""
+    """The report on stdout; errors (and library warnings) on stderr, which Pacemaker
+    logs, and to syslog (daemon) under the agent's name."""
     import os
 
     from xenha.log import COMMAND, Log, using
+    from xenha.process import exit_now
 
-    log = Log("alert-email", stderr="warning", style=COMMAND)
+    log = Log("alert-email", facility="daemon", stderr="warning", style=COMMAND)
     with using(log):
         try:
             print("alert-email: " + run(os.environ))
         except XenhaError as e:
             log.error(str(e))
-            sys.exit(1)
+            exit_now(1)
+    exit_now(0)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ agent gives up when the deadline passes; each socket step also has a timeout.
 import socket
 import threading
 
+from xenha import tls
 from xenha.errors import XenhaError
 
 
@@ -37,7 +38,6 @@ def send(settings, message):
 
 def _deliver(settings, password, message):
     import smtplib
-    import ssl
 
     # local_hostname: smtplib would otherwise ask DNS for this host's full name.
     with smtplib.SMTP(
@@ -47,8 +47,8 @@ def _deliver(settings, password, message):
         timeout=settings.timeout,
     ) as smtp:
         if settings.starttls:
-            context = ssl.create_default_context(cafile=settings.ca_file)
-            smtp.starttls(context=context)
+            what = "SMTP server %s" % settings.server
+            smtp.starttls(context=tls.context(settings.ca_file, what=what))
         if settings.user:
             smtp.login(settings.user, password)
         smtp.send_message(message)
