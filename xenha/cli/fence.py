@@ -31,7 +31,7 @@ def run_confirm(args):
     from xenha import log
 
     # The confirmation goes to syslog (facility user, as xenha), where the request is.
-    with log.using(log.Log("xenha", facility="user", stderr=None)):
+    with log.using(log.Log("xenha", facility="user", stderr=None, style=log.COMMAND)):
         meatware.confirm(args.node, args.dir)
     print("confirmed: %s is powered off; the fence operation can now succeed" % args.node)
     return 0

@@ -5,8 +5,6 @@ pcs and people's habits work unchanged: ``key=value`` lines on stdin (what
 the fencer sends) or ``-a IP -l USER ...`` flags on the command line.
 """
 
-import getopt
-
 from xenha import values
 from xenha.errors import XenhaError
 
@@ -44,13 +42,20 @@ class Option(values.Setting):
 
     def but(self, **changes):
         """This option with some attributes changed: an agent's own default, text or choices."""
-        import copy
-
-        other = copy.copy(self)
-        for key, value in changes.items():
-            setattr(other, key, tuple(value) if key == "choices" else value)
-        other.value_default = other._typed_default()
-        return other
+        given = dict(
+            name=self.name,
+            desc=self.desc,
+            short=self.short,
+            type=self.type,
+            default=self.default,
+            required=self.required,
+            aliases=self.aliases,
+            choices=self.choices,
+            metavar=self.metavar,
+            secret=self.secret,
+        )
+        given.update(changes)
+        return Option(**given)
 
     @property
     def long(self):
@@ -156,6 +161,8 @@ def parse_stdin(specs, text):
 
 def parse_argv(specs, argv):
     """Parse command-line flags (``-o off -a 10.0.0.5`` or ``--action=off --ip=...``)."""
+    import getopt  # here: it pulls in gettext and re, and the fencer uses stdin
+
     names = _index(specs)
     shorts = "".join(s.short + (":" if s.takes_value else "") for s in specs if s.short)
     longs = sorted(
