@@ -141,7 +141,7 @@ def _rejoined(p, local, here):
     hosts = {api.host.get_address(h): h for h in api.host.get_all() if h != here}
     votes = {mine: 1}  # each answering host backs the master it follows, a master itself
     masters = set()  # the other hosts that answer as masters
-    deadline = Deadline(p.res.timeout / 2)
+    deadline = p.res.budget.fraction(0.5)  # from the action's start: never past its timeout
     for address in sorted(hosts):
         if deadline.expired():
             p.res.log.warning("no time left to ask host %s which master it follows", address)
@@ -187,7 +187,8 @@ def _stale_in_a_tie(p, rival):
         fences[:] = [pacemaker.fenced_since(p.node(), 0), pacemaker.fenced_since(rival_node, 0)]
         return fences[0] != fences[1]
 
-    if not Deadline(min(10.0, p.res.timeout / 3)).poll(told, 1.0):
+    ends = min(10.0, p.res.timeout / 3, p.res.budget.fraction(0.9).left())
+    if not Deadline(ends).poll(told, 1.0):
         raise ocf.generic(
             "host %s and this host both claim to be the pool master, as many hosts "
             "side with each, and no fencing history tells which is the old one; run "

@@ -11,8 +11,6 @@ and the MIB compiler pysnmp's high-level API sets up for every request, took
 most of an ``off``.
 """
 
-import time
-
 from xenha.deadline import Deadline
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
@@ -80,7 +78,7 @@ class _CommunitySession:
             try:
                 self.sock.send(wire)
             except OSError:  # e.g. the previous try's port unreachable, reported now
-                time.sleep(deadline.left())
+                deadline.sleep(self.wait)
                 continue
             while True:
                 left = deadline.left()
@@ -92,7 +90,7 @@ class _CommunitySession:
                 except socket.timeout:
                     break
                 except OSError:  # port unreachable: no answer to this try
-                    time.sleep(deadline.left())
+                    deadline.sleep(self.wait)
                     break
                 try:
                     response = a.apiMessage.getPDU(
