@@ -36,7 +36,7 @@ def test_a_minimal_description_gets_sensible_defaults():
     assert vm["id"] == "vm-0d6a4c2e-4b7e-4c55-9d1a-2f1f3c1e9a01"
     assert vm["migrate"] is True and vm["priority"] == 0 and vm["uses_storage"] is False
     assert m["resources"]["stickiness"] == 1000 and m["storage"] is False
-    assert m["cluster"]["token_ms"] == 1300
+    assert (m["cluster"]["timing"], m["cluster"]["token_ms"]) == ("production", 3000)
 
 
 def test_a_token_too_short_for_a_network_hiccup_is_refused():

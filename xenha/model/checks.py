@@ -11,6 +11,7 @@ from xenha.model.spec import (
     INLINE_SECRETS,
     LAB_ONLY_FENCE_DEVICES,
     SPEC,
+    TIMING_TOKEN_MS,
 )
 
 POOL_DEVICE = "xapi"  # HA-Lizard's POOL fencing: host.declare_dead, no power cut
@@ -72,11 +73,14 @@ def _check_nodes(source, model):
         raise source.error(("cluster", "nodes"), "at least 2 nodes are needed, got %d" % len(nodes))
     _unique(source, nodes, "name", ("cluster", "nodes"))
     _unique(source, nodes, "address", ("cluster", "nodes"))
-    if not 500 <= model["cluster"]["token_ms"] <= 60000:
+    cluster = model["cluster"]
+    if cluster["token_ms"] is None:
+        cluster["token_ms"] = TIMING_TOKEN_MS[cluster["timing"]]
+    elif not 500 <= cluster["token_ms"] <= 60000:
         raise source.error(
             ("cluster", "token_ms"),
             "%d is outside 500..60000: a shorter token fences hosts on a network hiccup"
-            % model["cluster"]["token_ms"],
+            % cluster["token_ms"],
         )
     for i, node in enumerate(nodes):
         path = ("cluster", "nodes", i)
