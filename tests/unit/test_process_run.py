@@ -94,19 +94,18 @@ def family(tmp_path):
         agent.wait()
 
 
-def test_a_kill_of_the_agents_process_group_ends_the_command_and_its_child(family):
-    """Pacemaker's executor and fencer kill a timed-out agent's whole process group."""
+@pytest.mark.parametrize(
+    "kill",
+    [
+        # Pacemaker's executor and fencer kill a timed-out agent's whole process group.
+        pytest.param(lambda pid: os.killpg(pid, 9), id="the agent's process group"),
+        # A synchronous Pacemaker action, the OOM killer or a person kill only the pid.
+        pytest.param(lambda pid: os.kill(pid, 9), id="the agent's pid alone"),
+    ],
+)
+def test_a_sigkill_of_the_agent_ends_the_command_and_its_child(family, kill):
     agent, command, child = family()
-    os.killpg(agent.pid, 9)
-    agent.wait()
-    assert gone_soon(command), "the command outlived its agent"
-    assert gone_soon(child), "the command's child outlived the agent"
-
-
-def test_a_kill_of_the_agents_pid_alone_ends_the_command_and_its_child(family):
-    """A synchronous Pacemaker action, the OOM killer or a person kill only the pid."""
-    agent, command, child = family()
-    os.kill(agent.pid, 9)
+    kill(agent.pid)
     agent.wait()
     assert gone_soon(command), "the command outlived its agent"
     assert gone_soon(child), "the command's child outlived the agent"
