@@ -12,6 +12,14 @@ import os
 from xenha.errors import XenhaError
 
 TOOL_TIMEOUT = 10.0
+# A fence counts as following a time only when it completed at least this many seconds
+# after it: the completion is the fencer's clock, the time it must follow another host's
+# (a VM's start, the VM host's; a host's last sign of life, the master's), and both are
+# whole seconds. 2 s absorb the truncation (1 s) and a residual difference of 1 s between
+# clocks that chrony/NTP keeps in sync (docs/agents.md: every dom0 must run it), and stay
+# below the quickest a real loss is fenced (token + consensus, 2.86 s with the fast
+# timing profile), so no genuine fence is refused because of the margin.
+CLOCK_MARGIN = 2
 
 
 class PacemakerError(XenhaError):
@@ -139,9 +147,10 @@ def fence_history(node, timeout=TOOL_TIMEOUT):
     return events
 
 
-def fenced_since(node, since, timeout=TOOL_TIMEOUT):
-    """The completion time of a successful power-off or reboot of ``node`` at or
-    after ``since`` (epoch seconds), or None when the history shows none."""
+def fenced_since(node, since, timeout=TOOL_TIMEOUT, margin=CLOCK_MARGIN):
+    """The completion time of a successful power-off or reboot of ``node`` at least
+    ``margin`` seconds after ``since`` (epoch seconds, another machine's clock: see
+    CLOCK_MARGIN), or None when the history shows none."""
     done = [
         e.completed
         for e in fence_history(node, timeout)
@@ -149,7 +158,7 @@ def fenced_since(node, since, timeout=TOOL_TIMEOUT):
         and e.status == "success"
         and e.action in ("off", "reboot")
         and e.completed is not None
-        and e.completed >= since
+        and e.completed >= since + margin
     ]
     return max(done) if done else None
 

@@ -191,7 +191,8 @@ class Pool:
         return "%s (%s)" % (self.api.host.get_name_label(host), self.api.host.get_uuid(host))
 
     def require_fenced(self, host, since, what):
-        """Raise unless Pacemaker fenced ``host``'s node at or after ``since`` (epoch).
+        """Raise unless Pacemaker fenced ``host``'s node at least ``pacemaker.CLOCK_MARGIN``
+        seconds after ``since`` (epoch, the clock of the host or master that wrote it).
 
         ``what`` is the situation, for the exit reason. Returns the node name.
         """
@@ -205,8 +206,9 @@ class Pool:
         if when is None:
             raise ocf.generic(
                 "%s, and Pacemaker's fencing history shows no successful fence of node %s "
-                "since %s; refusing until it is fenced (or confirmed off with "
-                "stonith_admin --confirm %s)" % (what, node, _utc(since), node)
+                "since %s (+%ds for clock differences); refusing until it is fenced (or "
+                "confirmed off with stonith_admin --confirm %s)"
+                % (what, node, _utc(since), pacemaker.CLOCK_MARGIN, node)
             )
         self.res.log.info("node %s was fenced at %s", node, _utc(when))
         return node

@@ -1,11 +1,24 @@
 """This process and its children: the one way node-side code starts a child
 (:func:`run`) and the one way an agent process ends (:func:`exit_now`).
 
-A child runs in its own process group. When its bound runs out, or anything
-interrupts the wait (a fence agent's alarm, a signal handler's exception), the
-whole group is killed and reaped, so neither the command nor what it started
-outlives the caller: a password script or Pacemaker tool left running would hold
-the caller's pipes and keep doing its work after the caller gave up.
+A command never outlives the process that ran it, nor does anything the command
+started:
+
+* each command runs under a small ``/bin/sh`` supervisor, the leader of a process
+  group (and session) of its own that the command and its children share. When
+  ``run``'s bound runs out, or anything interrupts the wait (a fence agent's alarm,
+  a signal handler's exception), that whole group is killed and reaped;
+* the supervisor asks the kernel for SIGTERM when the agent dies
+  (``PR_SET_PDEATHSIG``), however it dies: Pacemaker kills a timed-out agent's
+  process group (``kill(-pid, SIGKILL)``, lib/common/mainloop.c), a synchronous
+  action only its pid (lib/services/services_linux.c), the OOM killer one process.
+  On SIGTERM the supervisor kills its group: the command and its children with it.
+
+The supervisor, rather than the command in the agent's own process group with the
+death signal set on the command: the death signal reaches only the direct child, so
+a fence script's own children would carry on after a kill of the agent's pid alone,
+and the agent could not kill its command's group on a timeout without killing
+itself. A command that moves itself out of the group (``setsid``) escapes both.
 
 Pacemaker starts an agent every few seconds per resource. Once its exit code is
 known, the interpreter's own teardown (freeing every imported module: the XenAPI
@@ -24,25 +37,34 @@ class CommandTimeout(XenhaError):
     """The command did not finish within its bound; it and its process group were killed."""
 
 
+# The supervisor: runs "$@" (stdin from fd 3, the caller's input) in the background and
+# waits for it; on SIGTERM (the agent died) it SIGKILLs its whole process group.
+SUPERVISOR = 'exec 3<&0; trap "kill -KILL 0" TERM; "$@" <&3 3<&- & wait $!'
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
 def run(argv, timeout, input=None, env=None):
     """(exit code, stdout, stderr) of ``argv``, run without a shell, as text.
 
     ``input`` (text) goes to its stdin, which is otherwise /dev/null. Raises OSError
-    when it cannot be started and CommandTimeout after ``timeout`` seconds.
+    when it cannot be started and CommandTimeout after ``timeout`` seconds. A command
+    killed by signal N exits 128+N, as a shell reports it.
     """
     import subprocess  # not at the top: every agent imports exit_now, few run a command
 
     from xenha import log
 
     log.debug("running %s", " ".join(argv))
+    _check_executable(argv[0], env)
     proc = subprocess.Popen(
-        argv,
+        ["/bin/sh", "-c", SUPERVISOR, "xenha-run"] + list(argv),
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
         env=env,
         start_new_session=True,
+        preexec_fn=_dies_with(os.getpid()),
     )
     try:
         out, err = proc.communicate(input, timeout=timeout)
@@ -53,6 +75,36 @@ def run(argv, timeout, input=None, env=None):
         _kill_group(proc)
         raise
     return proc.returncode, out, err
+
+
+def _check_executable(name, env):
+    """The OSError exec would raise for ``name`` (searched on ``env``'s PATH), raised here:
+    the supervisor would only say "not found" and exit 127."""
+    import errno
+    import shutil
+
+    if shutil.which(name, path=os.pathsep.join(os.get_exec_path(env))) is not None:
+        return
+    if "/" in name and os.path.exists(name):
+        code = errno.EISDIR if os.path.isdir(name) else errno.EACCES
+        raise OSError(code, os.strerror(code), name)
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+
+
+def _dies_with(parent):
+    """A preexec_fn: SIGTERM to the child when ``parent`` (this process) dies, and an end
+    at once if it died before that was set."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded here: the child only calls it
+
+    def child():
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return child
 
 
 def _kill_group(proc):

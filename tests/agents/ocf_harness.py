@@ -16,6 +16,11 @@ import tempfile
 import time
 
 PREFIX = "ocf-exit-reason:"
+# When a recorded fence completes by default: the simulated pool's times of a host (its
+# VMs' starts, its last sign of life) are from the second the test began, and a fence
+# counts only xenha.pacemaker.CLOCK_MARGIN seconds after them. A real one completes no
+# sooner than corosync notices the loss (token + consensus: 2.86 s with the fast timing).
+FENCE_TAKES = 3.0
 
 
 def utc(epoch):
@@ -70,8 +75,11 @@ class Pacemaker:
         os.chmod(path, 0o755)
 
     def fence(self, node, when=None, action="off", status="success"):
-        """Record a fencing operation against ``node`` completed at ``when`` (epoch)."""
-        self.events.append((node, action, status, time.time() if when is None else when))
+        """Record a fencing operation against ``node`` completed at ``when`` (epoch; default
+        FENCE_TAKES seconds from now, as a real fence completes after the loss of the host
+        was noticed, well after the pool's last record of it)."""
+        when = time.time() + FENCE_TAKES if when is None else when
+        self.events.append((node, action, status, when))
         self._write_history()
 
     def reboot(self, node):

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/bench/bench_failover.py [--trials 20] [--setups three-node,two-node]
                                                    [--no-stock] [--hiccup] [--json]
-                                                   [--keep-logs DIR]
+                                                   [--keep-logs DIR] [--timing fast]
 
 Needs root (a real lab: see docs/lab.md). For each setup (``three-node``: 3 hosts,
 majority; ``two-node``: 2 hosts + corosync-qnetd arbiter) one lab is brought up with
@@ -10,7 +10,9 @@ xenha's generated configuration (corosync timings included). Every other trial c
 the power of the pool master (a master takeover and VM restarts), the others that of
 the slave running the most VMs (the master when no slave runs one); each waits for
 every VM of that host to run on a survivor (and for a new master), lets the fenced host
-reboot and rejoin, and goes on.
+reboot and rejoin, and goes on. ``--timing`` picks the description's corosync profile
+(``cluster.timing``: ``fast``, the lab's, by default; ``production``, what `xenha config`
+generates by default, detects later and rides out longer stalls).
 The stock baseline uses the same lab with plain Pacemaker: ``fence_ipmilan`` against
 the same BMCs (stonith-action=off, the host powered on again through its BMC between
 trials) and one ``ocf:pacemaker:Dummy`` per VM; each trial cuts the host running the
@@ -181,10 +183,10 @@ def keep_logs(directory, name):
             shutil.copy(str(STATE / path), os.path.join(dest, path.replace("/", "_")))
 
 
-def run_setup(name, trials, stock, hiccup, log, logs=None):
+def run_setup(name, trials, stock, hiccup, log, logs=None, timing="fast"):
     hosts, quorum = SETUPS[name]
-    lab = Lab(hosts, quorum)
-    report = {"setup": name, "aborted": None}
+    lab = Lab(hosts, quorum, timing=timing)
+    report = {"setup": name, "timing": timing, "aborted": None}
     lab.up(vms=2 * hosts, progress=log)
     try:
         lab.configure(progress=log)
@@ -234,17 +236,26 @@ def main():
     p.add_argument("--hiccup", action="store_true", help="also run the 1 s network hiccup")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep-logs", metavar="DIR", help="copy the lab's logs to DIR/SETUP first")
+    p.add_argument(
+        "--timing",
+        choices=("fast", "production"),
+        default="fast",
+        help="corosync's timing profile (cluster.timing; default fast, the lab's)",
+    )
     args = p.parse_args()
     log = (lambda m: None) if args.json else (lambda m: print(m, flush=True))
     reports = [
-        run_setup(s, args.trials, not args.no_stock, args.hiccup, log, args.keep_logs)
+        run_setup(s, args.trials, not args.no_stock, args.hiccup, log, args.keep_logs, args.timing)
         for s in args.setups.split(",")
     ]
     if args.json:
         print(json.dumps(reports, indent=1))
         return
     for r in reports:
-        print("\n== %s: seconds after the power cut (p50 / p95 / max, n)" % r["setup"])
+        print(
+            "\n== %s, timing %s: seconds after the power cut (p50 / p95 / max, n)"
+            % (r["setup"], r["timing"])
+        )
         for side in ("xenha", "xenha_master_cut", "xenha_slave_cut", "stock"):
             if not r.get(side):
                 continue

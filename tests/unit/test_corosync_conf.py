@@ -106,6 +106,60 @@ def test_qdevice_tls_is_the_descriptions_and_on_by_default():
         generated(qdevice_description(2, tls="maybe"))
 
 
+# -- timing profiles: production by default, fast for the lab and benchmarks ------------------
+
+
+def totem_and_qdevice(description):
+    """The totem section's and quorum.device's ``key: value`` lines, as a dict."""
+    text = generated(description)
+    totem = text[text.index("totem {") : text.index("nodelist {")]
+    device = text[text.index("quorum {") :]
+    pairs = re.findall(r"^ +(\w+): (\S+)$", totem + device, re.M)
+    return text, {k: v for k, v in pairs if k not in ("host", "model", "votes")}
+
+
+def test_production_timing_is_corosyncs_and_qdevices_own_defaults():
+    """Token 3000 ms plus 650 ms per node above two, qdevice 10 s / 30 s (corosync.conf(5),
+    corosync-qdevice(8)); knet keeps the link up for the whole effective token."""
+    text, conf = totem_and_qdevice(qdevice_description(3))
+    assert "Timing profile production (cluster.timing)" in text
+    assert "a\n    # lost host is noticed 8.03 s after its last token" in text  # 2.2 x 3650 ms
+    assert {k: conf[k] for k in ("token", "token_coefficient", "timeout", "sync_timeout")} == {
+        "token": "3000",
+        "token_coefficient": "650",
+        "timeout": "10000",
+        "sync_timeout": "30000",
+    }
+    assert (conf["knet_ping_timeout"], conf["knet_ping_interval"]) == ("3650", "912")
+    assert conf["knet_pong_count"] == "1"
+    assert model.loads(yaml.safe_dump(qdevice_description(3)))["cluster"]["timing"] == "production"
+
+
+def test_fast_timing_and_token_ms_as_an_override():
+    fast = qdevice_description(3)
+    fast["cluster"]["timing"] = "fast"
+    text, conf = totem_and_qdevice(fast)
+    assert "Timing profile fast" in text and "noticed 2.86 s after" in text
+    assert (conf["token"], conf["token_coefficient"]) == ("1300", "0")
+    assert (conf["timeout"], conf["sync_timeout"]) == ("2000", "4000")
+    assert (conf["knet_ping_timeout"], conf["knet_ping_interval"]) == ("1300", "325")
+    for timing, coefficient in (("fast", "0"), ("production", "650")):
+        override = qdevice_description(2)
+        override["cluster"].update(timing=timing, token_ms=5000)
+        _, conf = totem_and_qdevice(override)
+        assert (conf["token"], conf["token_coefficient"]) == ("5000", coefficient)
+        assert conf["knet_ping_timeout"] == "5000"
+
+
+def test_the_lab_asks_for_the_fast_profile():
+    for hosts, quorum in LABS:
+        lab = Lab(hosts, quorum)
+        assert lab.cluster_description()["cluster"]["timing"] == "fast"
+        assert "    token: 1300\n    token_coefficient: 0\n" in lab.corosync_conf()
+    bench = Lab(3, timing="production")
+    assert "    token: 3000\n    token_coefficient: 650\n" in bench.corosync_conf()
+
+
 # -- the lab runs exactly what the generator writes for the lab's description ----------------
 
 LABS = [(2, None), (2, "qdevice"), (3, None)]

@@ -9,6 +9,9 @@ from tests.conftest import REPO
 
 GOLDEN = os.path.join(REPO, "tests", "golden")
 TWO = os.path.join(GOLDEN, "two-node-qdevice.yaml")
+# The golden descriptions name their pool hosts by node name and no pool answers here:
+# keep the names (tests/unit/test_config_identities.py resolves them against a pool).
+OFFLINE = "--no-resolve"
 
 
 def two_node_text():
@@ -43,13 +46,13 @@ def test_generate_every_format_to_a_file(xenha, tmp_path):
         ("corosync", "model: net"),
     ):
         out = tmp_path / ("out." + fmt)
-        r = xenha("config", "generate", TWO, "--format", fmt, "-o", str(out))
+        r = xenha("config", "generate", TWO, "--format", fmt, "-o", str(out), OFFLINE)
         assert r.returncode == 0, r.stderr
         assert expect in out.read_text()
 
 
 def test_verify_prints_the_recovery_story(xenha):
-    r = xenha("config", "verify", TWO)
+    r = xenha("config", "verify", TWO, OFFLINE)
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     i = lines.index("losing xs1 (pool master on xs1):")
@@ -67,7 +70,7 @@ def test_verify_fails_for_a_node_nobody_can_fence(xenha, tmp_path):
     end = text.index("quorum:")
     desc = tmp_path / "unfenced.yaml"
     desc.write_text(text[:start] + "      allow_no_fencing: true\n" + text[end:])
-    r = xenha("config", "verify", str(desc), "--fail", "xs2")
+    r = xenha("config", "verify", str(desc), "--fail", "xs2", OFFLINE)
     assert r.returncode == 1
     assert "PROBLEM: no fence device targets xs2 (pcmk_host_list)" in r.stdout
 
@@ -82,15 +85,15 @@ def test_load_shows_the_diff_then_applies_to_the_cib(xenha, tmp_path):
     cib.write_text(subprocess.check_output(["cibadmin", "--empty"], universal_newlines=True))
     env = dict(os.environ, CIB_file=str(cib))
     # Not a terminal and no --yes: show the diff, change nothing.
-    r = xenha("config", "load", TWO, "--force", env=env, stdin=subprocess.DEVNULL)
+    r = xenha("config", "load", TWO, OFFLINE, "--force", env=env, stdin=subprocess.DEVNULL)
     assert r.returncode == 1 and "not applying without --yes" in r.stderr
     assert "+primitive vm-db ocf:xenha:xen-vm" in r.stdout
     assert "pool-master" not in cib.read_text()
-    r = xenha("config", "load", TWO, "--force", "--yes", env=env)
+    r = xenha("config", "load", TWO, OFFLINE, "--force", "--yes", env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.rstrip().endswith("applied")
     assert '<clone id="pool-master-clone">' in cib.read_text()
-    r = xenha("config", "load", TWO, "--force", "--yes", env=env)
+    r = xenha("config", "load", TWO, OFFLINE, "--force", "--yes", env=env)
     assert r.stdout.strip() == "the cluster already has this configuration; nothing to do"
 
 
@@ -100,7 +103,7 @@ def test_load_without_force_reports_what_crmsh_refuses(xenha, tmp_path):
         pytest.skip("the xenha agents are installed on this machine, so crmsh accepts them")
     cib = tmp_path / "cib.xml"
     cib.write_text(subprocess.check_output(["cibadmin", "--empty"], universal_newlines=True))
-    r = xenha("config", "load", TWO, "--yes", env=dict(os.environ, CIB_file=str(cib)))
+    r = xenha("config", "load", TWO, OFFLINE, "--yes", env=dict(os.environ, CIB_file=str(cib)))
     assert r.returncode == 1
     assert "ocf:xenha:xen-vm: got no meta-data" in r.stderr
 
@@ -115,7 +118,7 @@ def test_load_asks_on_a_terminal_and_respects_the_answer(xenha, tmp_path):
         master, slave = pty.openpty()
         try:
             os.write(master, (answer + "\n").encode())
-            r = xenha("config", "load", TWO, "--force", env=env, stdin=slave)
+            r = xenha("config", "load", TWO, OFFLINE, "--force", env=env, stdin=slave)
         finally:
             os.close(slave)
             os.close(master)

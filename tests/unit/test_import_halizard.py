@@ -82,6 +82,28 @@ def test_pool_fencing_gets_the_xapi_address_the_host_and_an_explicit_pool_only_a
         model.loads(refused)
 
 
+def test_a_power_device_appended_to_imported_pool_fencing_is_tried_first(tmp_path):
+    """The way out the report suggests: add a BMC to each node of a POOL import. Appended
+    after the xapi entry, it must still be the first level: POOL first would declare a
+    host that is merely cut off dead while it runs its VMs."""
+    import yaml
+
+    from xenha.crm import plan
+
+    settings = tmp_path / "s.txt"
+    settings.write_text("FENCE_METHOD=POOL\n")
+    text, _ = halizard.convert(str(settings), NODES, xapi_address="192.0.2.20")
+    data = yaml.safe_load(text)
+    for i, node in enumerate(data["cluster"]["nodes"]):
+        node["fencing"].append(
+            {"device": "ilo", "ip": "192.0.2.10%d" % (i + 1), "username": "fence",
+             "password_file": "/etc/xenha/ilo.secret"}
+        )  # fmt: skip
+    m = model.loads(yaml.safe_dump(data, sort_keys=False))
+    levels = [(lvl.index, lvl.devices) for lvl in plan.build(m).topology if lvl.target == "xs1"]
+    assert levels == [(1, ["fence-xs1-ilo"]), (2, ["fence-xs1-xapi"])]
+
+
 def test_pool_fencing_needs_the_xapi_address(tmp_path):
     settings = tmp_path / "s.txt"
     settings.write_text("FENCE_METHOD=POOL\n")

@@ -36,7 +36,7 @@ def test_a_minimal_description_gets_sensible_defaults():
     assert vm["id"] == "vm-0d6a4c2e-4b7e-4c55-9d1a-2f1f3c1e9a01"
     assert vm["migrate"] is True and vm["priority"] == 0 and vm["uses_storage"] is False
     assert m["resources"]["stickiness"] == 1000 and m["storage"] is False
-    assert m["cluster"]["token_ms"] == 1300
+    assert (m["cluster"]["timing"], m["cluster"]["token_ms"]) == ("production", 3000)
 
 
 def test_a_token_too_short_for_a_network_hiccup_is_refused():
@@ -224,6 +224,30 @@ def test_pool_only_fencing_when_explicitly_allowed_per_node_or_for_the_cluster()
     # A power device in front of the pool fence needs no permission.
     behind_power = NODES.replace(ILO1, ILO1 + "}, {" + XAPI)
     assert len(model.loads(behind_power)["cluster"]["nodes"][0]["fencing"]) == 2
+
+
+def test_pool_fencing_listed_first_is_tried_after_the_power_devices():
+    """POOL fencing (declare_dead) "succeeds" for a host merely cut off from the master:
+    without levels it comes after every power device, wherever it is listed."""
+    text = NODES.replace(ILO1, XAPI + "}, {" + ILO1 + "}, {device: meatware")
+    xapi, ilo, meatware = model.loads(text)["cluster"]["nodes"][0]["fencing"]
+    assert (ilo["level"], meatware["level"], xapi["level"]) == (1, 2, 3)
+
+
+def test_pool_fencing_before_a_power_level_is_refused_with_the_fix():
+    explicit = NODES.replace(ILO1, XAPI + ", level: 1}, {" + ILO1 + ", level: 2")
+    msg = error(explicit)
+    assert msg.startswith("pool.yaml:6: cluster.nodes[0].fencing[0].level: node 'n1': device: ")
+    assert "xapi at level 1 would be tried before the power device(s) at level 2" in msg
+    assert "cuts no power" in msg
+    assert "Move device: xapi after the power devices (level 3)" in msg
+    # After the last power level, or sharing a level with a power device: accepted.
+    for xapi_level, ilo_level in ((2, 1), (3, 1), (1, 1)):
+        ok = NODES.replace(
+            ILO1, "%s, level: %d}, {%s, level: %d" % (XAPI, xapi_level, ILO1, ilo_level)
+        )
+        levels = [d["level"] for d in model.loads(ok)["cluster"]["nodes"][0]["fencing"]]
+        assert levels == [xapi_level, ilo_level]
 
 
 def test_username_without_a_secret_reference():

@@ -81,11 +81,22 @@ def shim(tmp_path, monkeypatch):
 def test_fenced_since_counts_only_successful_off_or_reboot_after_the_time(shim):
     tool = shim("stonith_admin", HISTORY)
     assert pacemaker.fenced_since("node2", EPOCH_2210 - 60) == EPOCH_2210
-    assert pacemaker.fenced_since("node2", EPOCH_2210) == EPOCH_2210
     # later there is only a failed reboot and a power-on: not fenced since then
     assert pacemaker.fenced_since("node2", EPOCH_2210 + 1) is None
     args = (tool.parent / "stonith_admin.args").read_text().split()
     assert args[:5] == ["--history", "node2", "--verbose", "--output-as=xml", "--timeout"]
+
+
+def test_a_fence_counts_only_a_clock_margin_after_the_time_it_must_follow(shim):
+    """The completion is the fencer's clock, the time (a VM's start, a host's last sign of
+    life) another host's, both in whole seconds: a fence of the same second, or one
+    second later, may well have come before; only CLOCK_MARGIN (2 s) later counts."""
+    shim("stonith_admin", HISTORY)
+    assert pacemaker.fenced_since("node2", EPOCH_2210) is None
+    assert pacemaker.fenced_since("node2", EPOCH_2210 - 1) is None
+    assert pacemaker.fenced_since("node2", EPOCH_2210 - 2) == EPOCH_2210
+    assert pacemaker.CLOCK_MARGIN == 2
+    assert pacemaker.fenced_since("node2", EPOCH_2210, margin=0) == EPOCH_2210
 
 
 def test_history_of_another_node_does_not_count(shim):

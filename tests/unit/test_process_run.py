@@ -51,6 +51,79 @@ def lingering(tmp_path):
         os.kill(child(), 9)
 
 
+# An agent (a process of its own, the leader of its process group as Pacemaker starts
+# it) that runs a command through xenha.process.run; the command starts a child of its
+# own, writes both pids, then waits.
+AGENT = """
+import sys
+from xenha import process
+process.run([sys.argv[1]], 60)
+"""
+
+
+@pytest.fixture
+def family(tmp_path):
+    """(start the agent, read the command's and its child's pids)."""
+    import subprocess
+    import sys
+
+    pids = tmp_path / "pids"
+    script = tmp_path / "fence-script"
+    script.write_text("#!/bin/sh\nsleep 60 &\necho $$ $! > %s.tmp\nmv %s.tmp %s\nwait\n"
+                      % (pids, pids, pids))  # fmt: skip
+    os.chmod(str(script), stat.S_IRWXU)
+    started = []
+
+    def start():
+        agent = subprocess.Popen([sys.executable, "-c", AGENT, str(script)], start_new_session=True)
+        started.append(agent)
+        deadline = time.monotonic() + 10
+        while not pids.exists():
+            assert time.monotonic() < deadline, "the command did not start its child"
+            time.sleep(0.02)
+        command, child = (int(p) for p in pids.read_text().split())
+        started.extend([command, child])
+        return agent, command, child
+
+    yield start
+    for pid in started[1:]:
+        if running(pid):
+            os.kill(pid, 9)
+    for agent in started[:1]:
+        agent.kill()
+        agent.wait()
+
+
+@pytest.mark.parametrize(
+    "kill",
+    [
+        # Pacemaker's executor and fencer kill a timed-out agent's whole process group.
+        pytest.param(lambda pid: os.killpg(pid, 9), id="the agent's process group"),
+        # A synchronous Pacemaker action, the OOM killer or a person kill only the pid.
+        pytest.param(lambda pid: os.kill(pid, 9), id="the agent's pid alone"),
+    ],
+)
+def test_a_sigkill_of_the_agent_ends_the_command_and_its_child(family, kill):
+    agent, command, child = family()
+    kill(agent.pid)
+    agent.wait()
+    assert gone_soon(command), "the command outlived its agent"
+    assert gone_soon(child), "the command's child outlived the agent"
+
+
+def test_a_missing_or_unrunnable_command_is_an_oserror(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        process.run(["xenha-no-such-command"], 5)
+    with pytest.raises(FileNotFoundError):
+        process.run([str(tmp_path / "missing")], 5)
+    plain = tmp_path / "not-executable"
+    plain.write_text("#!/bin/sh\n")
+    with pytest.raises(PermissionError):
+        process.run([str(plain)], 5)
+    rc, out, _ = process.run(["sh", "-c", "echo $0; kill -9 $$"], 5)
+    assert (rc, out) == (128 + 9, "sh\n")
+
+
 def test_output_exit_code_and_input():
     rc, out, err = process.run(["sh", "-c", "read x; echo out-$x; echo err >&2; exit 3"], 5, "in\n")
     assert (rc, out, err) == (3, "out-in\n", "err\n")

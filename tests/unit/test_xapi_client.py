@@ -198,6 +198,47 @@ def test_the_login_lock_is_waited_for_at_most_the_timeout(sim, tmp_path):
     client.close()
 
 
+def test_a_slow_login_under_the_lock_is_bounded_and_waiters_give_up_early(sim, tmp_path):
+    """A start (a 30 s per-call budget here; up to 120 s in production) whose login the
+    master answers only after 20 s: holding the node's session lock for all that time
+    would make every other agent on the node wait its whole budget. The login gets
+    LOGIN_TIMEOUT (5 s); a monitor waiting meanwhile (4 s per call) gives up, "cannot
+    tell", after half its budget; once the start let go, the next login gets in at once."""
+    import threading
+
+    sim.inject("session.login_with_password", "", 20.0, False, None, 1)  # the first login
+
+    def client(timeout):
+        st = settings(sim, sim.master, timeout=timeout)
+        return Client(st, originator="agent", cache_dir=str(tmp_path))
+
+    start, monitor = client(30.0), client(4.0)
+    outcome = {}
+
+    def call(name, c):
+        began = time.monotonic()
+        try:
+            c.xenapi.pool.get_all()
+            outcome[name] = ("answered", time.monotonic() - began)
+        except XapiUnreachable as e:
+            outcome[name] = (str(e), time.monotonic() - began)
+
+    holder = threading.Thread(target=call, args=("start", start), daemon=True)
+    holder.start()
+    time.sleep(0.5)  # the start is logging in, under the lock
+    call("monitor", monitor)
+    holder.join(25)
+    message, waited = outcome["monitor"]
+    assert "session lock" in message and waited < 2.5, outcome  # not its whole 4 s
+    message, took = outcome["start"]
+    assert "no answer from XAPI" in message and took < 6.5, outcome  # not 20 s
+    call("later", monitor)
+    assert outcome["later"][0] == "answered" and outcome["later"][1] < 2, outcome
+    assert sim.session_count("agent") == 1
+    start.close()
+    monitor.close()
+
+
 def test_a_session_another_process_renewed_is_reused_after_the_master_died(sim, tmp_path):
     """After the master died, only the first agent logs in again; the others take its session."""
     st = settings(sim, sim.slaves[0])

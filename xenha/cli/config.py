@@ -35,6 +35,7 @@ def register(sub):
     c.add_argument("file")
     c.add_argument("--format", "-f", choices=FORMATS, default="crm")
     c.add_argument("--output", "-o", help="write to this file instead of standard output")
+    _no_resolve(c)
     c.set_defaults(func=run_generate)
 
     c = cmds.add_parser(
@@ -53,6 +54,7 @@ def register(sub):
         help="node to lose (repeatable; default: the first node, which holds the master, "
         "and the second)",
     )
+    _no_resolve(c)
     c.set_defaults(func=run_verify)
 
     c = cmds.add_parser(
@@ -68,6 +70,7 @@ def register(sub):
         action="store_true",
         help="let crmsh load even where it cannot check an agent's metadata (crm -F)",
     )
+    _no_resolve(c)
     c.set_defaults(func=run_load)
 
     c = cmds.add_parser(
@@ -114,10 +117,58 @@ def register(sub):
     c.set_defaults(func=run_discover)
 
 
+def _no_resolve(parser):
+    parser.add_argument(
+        "--no-resolve",
+        action="store_true",
+        help="offline: keep host and VM names as they are written instead of resolving them "
+        "to UUIDs through XAPI (pool.xapi); a warning names each one",
+    )
+
+
 def _model(path):
     from xenha import model
 
     return model.load(path)
+
+
+def _pinned(args, m=None):
+    """The checked description of ``args.file`` (or ``m``, that description checked) with
+    its pool names resolved to UUIDs through XAPI (xenha.importers.identities), unless
+    ``--no-resolve``; one warning on standard error per name relied on."""
+    from xenha.errors import XenhaError
+    from xenha.importers import identities
+    from xenha.xapi import Client, XapiError, XapiUnreachable
+
+    m = _model(args.file) if m is None else m
+    if args.no_resolve:
+        warnings = identities.kept(m)
+    elif not identities.names(m):
+        return m
+    else:
+        fix = (
+            "run this on a pool host or set pool.xapi, write UUIDs, or keep the names "
+            "with --no-resolve"
+        )
+        client = None
+        try:
+            client = Client(_xapi_settings(m["pool"]["xapi"]), "xenha-config", cache_dir=None)
+            client.xenapi.pool.get_all()  # logs in: a password or network problem says so
+        except XenhaError as e:
+            if client is not None:
+                client.close()
+            raise XenhaError(
+                "%s names pool hosts or VMs by name-label, and XAPI (pool.xapi) cannot be "
+                "asked for their UUIDs: %s; %s" % (args.file, e, fix)
+            ) from None
+        try:
+            with client:
+                m, warnings = identities.resolve(m, client)
+        except (XapiError, XapiUnreachable) as e:
+            raise XenhaError("resolving names through XAPI: %s; %s" % (e, fix)) from None
+    for line in warnings:
+        print("xenha: warning: " + line, file=sys.stderr)
+    return m
 
 
 def run_init(args):
@@ -160,7 +211,9 @@ def _write(text, path=None):
 def run_generate(args):
     from xenha.crm import render
 
-    _write(render.render(_model(args.file), args.format, os.path.basename(args.file)), args.output)
+    # corosync.conf names no pool host or VM: nothing to resolve.
+    m = _model(args.file) if args.format == "corosync" else _pinned(args)
+    _write(render.render(m, args.format, os.path.basename(args.file)), args.output)
     return 0
 
 
@@ -186,6 +239,7 @@ def run_verify(args):
             raise XenhaError(
                 "--fail %s: not a node; expected one of: %s" % (node, ", ".join(names))
             )
+    m = _pinned(args, m)
     with tempfile.TemporaryDirectory(prefix="xenha-verify-") as tmp:
         cib = os.path.join(tmp, "cib.xml")
         with open(cib, "w") as f:
@@ -213,7 +267,7 @@ def run_load(args):
     from xenha.crm import apply, render
     from xenha.errors import XenhaError
 
-    text = render.render(_model(args.file), "crm", os.path.basename(args.file))
+    text = render.render(_pinned(args), "crm", os.path.basename(args.file))
     diff = apply.preview(text, force=args.force)
     if not diff:
         print("the cluster already has this configuration; nothing to do")
@@ -242,13 +296,13 @@ def run_import(args):
     return 0
 
 
-def _xapi_settings(args, xapi):
-    """How to reach the pool: the options given, else the description's pool.xapi, else
-    what the pool agents assume."""
+def _xapi_settings(xapi, args=None):
+    """How to reach the pool: the options given (``args``), else the description's
+    pool.xapi, else what the pool agents assume."""
     from xenha.crm.agents import XAPI_DEFAULTS, XAPI_PARAMS
     from xenha.xapi import Settings
 
-    value = {key: getattr(args, key) or xapi[key] for key in XAPI_PARAMS}
+    value = {key: getattr(args, key, None) or xapi[key] for key in XAPI_PARAMS}
     return Settings(
         url=value["url"] or None,
         user=value["user"] or XAPI_DEFAULTS["xapi_user"],
@@ -263,7 +317,7 @@ def run_discover(args):
     from xenha.importers import discover
 
     xapi = _model(args.file)["pool"]["xapi"]
-    text, report = discover.run(args.file, _xapi_settings(args, xapi))
+    text, report = discover.run(args.file, _xapi_settings(xapi, args))
     for line in report:
         print(line, file=sys.stderr)
     _write(text, args.output)

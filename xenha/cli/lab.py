@@ -3,8 +3,8 @@
 import argparse
 import subprocess
 
-from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
+from xenha.model.spec import TIMING_TOKEN_MS
 
 # The lab's quorum modes (xenha.lab.cluster.QUORUM_MODES): the lab is imported only to run
 # a command, as it needs a newer Python than the pool hosts where this parser is built too.
@@ -55,11 +55,19 @@ def register(sub):
         "vote)",
     )
     s.add_argument(
+        "--timing",
+        choices=tuple(TIMING_TOKEN_MS),
+        default="fast",
+        help="corosync's timing profile, the description's cluster.timing (default fast: "
+        "the lab notices a lost host in under 3 s; production is what `xenha config` "
+        "generates by default)",
+    )
+    s.add_argument(
         "--token",
         type=int,
-        default=DEFAULT_TOKEN_MS,
         metavar="MS",
-        help="corosync token timeout (default %d, as `xenha config` generates)" % DEFAULT_TOKEN_MS,
+        help="corosync token timeout, cluster.token_ms (default: the profile's, fast %d ms, "
+        "production %d ms)" % (TIMING_TOKEN_MS["fast"], TIMING_TOKEN_MS["production"]),
     )
     s.set_defaults(func=run_up)
 
@@ -174,7 +182,7 @@ def _lab():
 def run_up(args):
     from xenha.lab.cluster import Lab
 
-    lab = Lab(args.hosts, args.quorum, args.fencing)
+    lab = Lab(args.hosts, args.quorum, args.fencing, args.timing)
     lab.up(vms=args.vms, token_ms=args.token)
     if not args.no_config:
         try:

@@ -61,13 +61,14 @@ def render(model, fmt="crm", source="the description"):
     if fmt == "corosync":
         from xenha.crm import totem
 
-        token = model["cluster"]["token_ms"]
+        c = model["cluster"]
+        timing = (c["token_ms"], c["timing"], len(c["nodes"]))
         return template.render(
             m=model,
             source=source,
-            totem=totem.timings(token),
-            lost_after=totem.lost_after(token),
-            qdevice=totem.qdevice_timings(),
+            totem=totem.timings(*timing),
+            lost_after=totem.lost_after(*timing),
+            qdevice=totem.qdevice_timings(c["timing"]),
             authkey=totem.AUTHKEY,
         )
     cfg = plan.build(model)

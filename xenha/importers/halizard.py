@@ -110,7 +110,8 @@ def build(settings, nodes, hosts, xapi_address=None):
             "CA, the certificate is verified). cluster.allow_pool_only_fencing: true keeps "
             "HA-Lizard's behaviour, but POOL fencing cuts no power: it declares the host dead, "
             "so a host that is merely cut off keeps running its VMs. Add a power device (ilo, "
-            "drac, irmc, apc, meatware) before it and remove allow_pool_only_fencing, unless "
+            "drac, irmc, apc, meatware) to each node's fencing (xenha tries it before xapi, "
+            "wherever it is listed) and remove allow_pool_only_fencing, unless "
             "storage-level protection keeps a lost host off the disks"
             % (xapi_address, POOL_SECRET),
         )

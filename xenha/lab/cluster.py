@@ -14,13 +14,13 @@ import uuid
 import xml.etree.ElementTree as ET
 
 from xenha import install
-from xenha.crm.totem import DEFAULT_TOKEN_MS
 from xenha.errors import XenhaError
 from xenha.lab import lock, network, recorder
 from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs, pdu
 from xenha.lab.proc import PidFile, poll, run
+from xenha.model.spec import TIMING_TOKEN_MS
 
 LAB_JSON = STATE / "lab.json"
 # The lab's cluster description: its cluster and quorum part from `up` on (enough for the
@@ -40,9 +40,11 @@ FENCING = ("ipmi", "apc", "ipmi,apc")  # fencing levels, in order
 
 class Lab:
     """N pool hosts on one bridge; with quorum ``qdevice``, an arbiter machine too; fenced
-    through their IPMI BMCs, an APC PDU, or both (the PDU as the second level)."""
+    through their IPMI BMCs, an APC PDU, or both (the PDU as the second level). Its
+    corosync runs the ``fast`` timing profile unless ``timing`` says otherwise (a
+    benchmark of production's)."""
 
-    def __init__(self, n_hosts, quorum=None, fencing="ipmi"):
+    def __init__(self, n_hosts, quorum=None, fencing="ipmi", timing="fast"):
         if not 2 <= n_hosts <= 16:
             raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
         self.quorum = quorum or ("two_node" if n_hosts == 2 else "majority")
@@ -53,8 +55,11 @@ class Lab:
             raise XenhaError("two-node quorum needs exactly 2 hosts")
         if fencing not in FENCING:
             raise XenhaError("fencing is one of %s, not %r" % (", ".join(FENCING), fencing))
+        if timing not in TIMING_TOKEN_MS:
+            raise XenhaError("timing is one of %s, not %r" % (", ".join(TIMING_TOKEN_MS), timing))
         self.fencing = fencing.split(",")
-        self.token_ms = DEFAULT_TOKEN_MS
+        self.timing = timing
+        self.token_ms = None  # None: the timing profile's token
         qdevice = self.quorum == "qdevice"
         self.hosts = [Host(i, qdevice=qdevice) for i in range(1, n_hosts + 1)]
         self.arbiter = Arbiter() if qdevice else None
@@ -65,10 +70,15 @@ class Lab:
         """The lab described by the state directory, or an error if none is up."""
         state = lock.read(LAB_JSON)
         try:
-            lab = cls(state["hosts"], state["quorum"], state.get("fencing", "ipmi"))
+            lab = cls(
+                state["hosts"],
+                state["quorum"],
+                state.get("fencing", "ipmi"),
+                state.get("timing", "fast"),
+            )
         except (TypeError, KeyError, XenhaError):
             raise XenhaError("no lab is up (run `xenha lab up`)") from None
-        lab.token_ms = state.get("token_ms", DEFAULT_TOKEN_MS)
+        lab.token_ms = state.get("token_ms")
         lab.id = state.get("id")
         return lab
 
@@ -82,7 +92,7 @@ class Lab:
     def machines(self):
         return self.hosts + ([self.arbiter] if self.arbiter else [])
 
-    def up(self, vms=4, token_ms=DEFAULT_TOKEN_MS, progress=print, timeout=90):
+    def up(self, vms=4, token_ms=None, progress=print, timeout=90):
         """Create and boot every machine, and wait for one cluster with all hosts online.
 
         Also serves the hosts' XAPI pool (the first host is its master) and installs
@@ -119,7 +129,7 @@ class Lab:
     def _build(self, vms, progress, timeout):
         STATE.mkdir(parents=True)
         state = {"id": self.id, "owner": lock.owner(), "hosts": len(self.hosts)}
-        state.update(quorum=self.quorum, token_ms=self.token_ms, undo=[])
+        state.update(quorum=self.quorum, timing=self.timing, token_ms=self.token_ms, undo=[])
         state.update(fencing=",".join(self.fencing))
         LAB_JSON.write_text(json.dumps(state))
         DESCRIPTION.write_text(_yaml(self.cluster_description()))
@@ -151,11 +161,13 @@ class Lab:
         quorum = {"mode": self.quorum}
         if self.arbiter:
             quorum["qdevice"] = {"host": self.arbiter.address, "tls": self.arbiter.tls}
+        cluster = {"name": "xenha-lab", "timing": self.timing}
+        if self.token_ms is not None:
+            cluster["token_ms"] = self.token_ms
         return {
-            "cluster": {
-                "name": "xenha-lab",
-                "token_ms": self.token_ms,
-                "nodes": [
+            "cluster": dict(
+                cluster,
+                nodes=[
                     {
                         "name": h.name,
                         "address": h.address,
@@ -163,7 +175,7 @@ class Lab:
                     }
                     for h in self.hosts
                 ],
-            },
+            ),
             "quorum": quorum,
         }
 

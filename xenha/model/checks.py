@@ -11,8 +11,10 @@ from xenha.model.spec import (
     INLINE_SECRETS,
     LAB_ONLY_FENCE_DEVICES,
     SPEC,
+    TIMING_TOKEN_MS,
 )
 
+POOL_DEVICE = "xapi"  # HA-Lizard's POOL fencing: host.declare_dead, no power cut
 _ID = re.compile(r"[^A-Za-z0-9_.-]+")
 _VALID_ID = re.compile(r"^vm-[A-Za-z0-9_.-]+$")  # the connectivity rule matches ids by ^vm-
 # The storage keys are declared (xenha.model.spec) but the agent they configure is not built
@@ -71,11 +73,14 @@ def _check_nodes(source, model):
         raise source.error(("cluster", "nodes"), "at least 2 nodes are needed, got %d" % len(nodes))
     _unique(source, nodes, "name", ("cluster", "nodes"))
     _unique(source, nodes, "address", ("cluster", "nodes"))
-    if not 500 <= model["cluster"]["token_ms"] <= 60000:
+    cluster = model["cluster"]
+    if cluster["token_ms"] is None:
+        cluster["token_ms"] = TIMING_TOKEN_MS[cluster["timing"]]
+    elif not 500 <= cluster["token_ms"] <= 60000:
         raise source.error(
             ("cluster", "token_ms"),
             "%d is outside 500..60000: a shorter token fences hosts on a network hiccup"
-            % model["cluster"]["token_ms"],
+            % cluster["token_ms"],
         )
     for i, node in enumerate(nodes):
         path = ("cluster", "nodes", i)
@@ -89,26 +94,61 @@ def _check_nodes(source, model):
             )
         for j, dev in enumerate(node["fencing"]):
             _check_fence_device(source, dev, path + ("fencing", j), model["cluster"]["lab"])
-            if dev["device"] == "xapi" and dev["plug"] is None:
+            if dev["device"] == POOL_DEVICE and dev["plug"] is None:
                 dev["plug"] = node["host"]
         if node["allow_pool_only_fencing"] is None:
             node["allow_pool_only_fencing"] = model["cluster"]["allow_pool_only_fencing"]
-        pool_only = node["fencing"] and all(d["device"] == "xapi" for d in node["fencing"])
+        pool_only = node["fencing"] and all(d["device"] == POOL_DEVICE for d in node["fencing"])
         if pool_only and not node["allow_pool_only_fencing"]:
             raise source.error(
                 path,
                 "node %r is fenced only by device: xapi, which cuts no power: it declares the "
                 "host dead in the pool, so a host that is merely cut off keeps running its VMs "
-                "while they start elsewhere. Add a power device (ilo, drac, irmc, apc, meatware) "
-                "before it, or set allow_pool_only_fencing: true (on the node or under cluster) "
-                "when storage-level protection keeps a lost host off the VMs' disks" % node["name"],
+                "while they start elsewhere. Add a power device (ilo, drac, irmc, apc, meatware; "
+                "it is tried before xapi), or set allow_pool_only_fencing: true (on the node or "
+                "under cluster) when storage-level protection keeps a lost host off the VMs' "
+                "disks" % node["name"],
             )
         levels = [d["level"] for d in node["fencing"] if d["level"] is not None]
         if levels and len(levels) != len(node["fencing"]):
             raise source.error(path + ("fencing",), "give 'level' to every device or to none")
-        if not levels:
-            for j, dev in enumerate(node["fencing"]):
-                dev["level"] = j + 1
+        if levels:
+            _check_pool_level(source, node, path)
+        else:
+            _number_levels(node["fencing"])
+
+
+def _number_levels(fencing):
+    """Levels in list order, except that POOL fencing (``device: xapi``) comes after every
+    power device, wherever it is listed: it cuts no power and "succeeds" for a host that
+    is merely cut off from the master, so tried first it would hand that host's VMs to
+    the survivors while they still run (a power device appended to an imported POOL-only
+    description is tried first)."""
+    power = [d for d in fencing if d["device"] != POOL_DEVICE]
+    pool = [d for d in fencing if d["device"] == POOL_DEVICE]
+    for j, dev in enumerate(power + pool):
+        dev["level"] = j + 1
+
+
+def _check_pool_level(source, node, path):
+    """With levels given: a POOL device may only be in a level after every power device's,
+    or in the same level as a power device (all devices of a level must succeed)."""
+    power = {d["level"] for d in node["fencing"] if d["device"] != POOL_DEVICE}
+    if not power:
+        return
+    for j, dev in enumerate(node["fencing"]):
+        if dev["device"] != POOL_DEVICE or dev["level"] in power or dev["level"] > max(power):
+            continue
+        later = sorted(level for level in power if level > dev["level"])
+        raise source.error(
+            path + ("fencing", j, "level"),
+            "node %r: device: xapi at level %d would be tried before the power device(s) at "
+            "level %s, but POOL fencing cuts no power: it declares the host dead in the pool "
+            "and succeeds for a host that is merely cut off, whose VMs then start elsewhere "
+            "while they still run. Move device: xapi after the power devices (level %d), or "
+            "into the level of a power device (every device of a level must succeed)"
+            % (node["name"], dev["level"], ", ".join(map(str, later)), max(power) + 1),
+        )
 
 
 def _check_fence_device(source, dev, path, lab):

@@ -6,9 +6,13 @@ from xenha.model.fields import Field
 
 S, I, B, D = "str", "int", "bool", "duration"  # noqa: E741
 
-# corosync's token timeout (ms) when cluster.token_ms is not given; xenha.crm.totem derives
-# the other totem timings from it.
-DEFAULT_TOKEN_MS = 1300
+# cluster.timing: the profiles of corosync's and corosync-qdevice's timings
+# (xenha.crm.totem), each with its token timeout (ms) when cluster.token_ms is not given.
+# production rides out dom0 stalls (storage I/O, migration storms) with corosync's own
+# defaults; fast notices a lost host sooner, for the lab and benchmarks.
+# docs/configuration.md weighs them.
+TIMING_TOKEN_MS = {"production": 3000, "fast": 1300}
+DEFAULT_TIMING = "production"
 
 # The fence device types of `device:`; each is the fence agent fence_xenha_<type>.
 FENCE_DEVICE_TYPES = ("ilo", "drac", "irmc", "apc", "ssh", "meatware", "xapi", "xvm", "script")
@@ -107,7 +111,13 @@ SPEC = {
             "nodes": _list(_map(NODE)),
             "allow_pool_only_fencing": Field(B, default=False),
             "lab": Field(B, default=False, doc="a test lab; enables test-only devices"),
-            "token_ms": Field(I, default=DEFAULT_TOKEN_MS, doc="corosync's token timeout (ms)"),
+            "timing": Field(
+                S,
+                default=DEFAULT_TIMING,
+                choices=tuple(TIMING_TOKEN_MS),
+                doc="corosync's timing profile: production (default) or fast (labs)",
+            ),
+            "token_ms": Field(I, doc="corosync's token timeout (ms; default: the profile's)"),
         },
         required=True,
     ),

@@ -23,9 +23,10 @@ def _try_lock(fd):
 
 
 class SessionCache:
-    """``timeout`` bounds the wait for the login lock: when the master dies, the process
-    holding it may spend a whole connect timeout on it, and an agent queueing behind
-    it without a bound misses its own operation timeout (a failed stop means fencing)."""
+    """``timeout`` bounds the wait for the login lock: the process holding it may spend
+    its whole login bound on it (the client's LOGIN_TIMEOUT), and an agent queueing
+    behind it without a bound misses its own operation timeout (a failed stop means
+    fencing)."""
 
     def __init__(self, directory, key, timeout):
         self.directory = directory

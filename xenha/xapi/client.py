@@ -18,6 +18,12 @@ from .cache import SessionCache
 from .faults import XapiError, XapiUnreachable
 from .transport import endpoint
 
+# A login made under the node's session lock (every other agent on the node waits behind
+# it) gets at most this many seconds in all, whatever the caller's per-call timeout (up
+# to 120 s for a start): a login is a password check and a session record on the master,
+# one or two round trips (HOST_IS_SLAVE sends it on to the master) that take
+# milliseconds on a pool's LAN, and a dead endpoint costs CONNECT_TIMEOUT (2 s).
+LOGIN_TIMEOUT = 5.0
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 API_VERSION = "1.0"
 _SELF = object()  # stands for the current session reference in call arguments
@@ -39,6 +45,13 @@ class _Proxy:
         return self._call_fn(self._name, args)
 
 
+def lock_wait(timeout):
+    """How long a process with per-call ``timeout`` waits for another's login under the
+    session lock: the holder's bound and a second, but at most half its own timeout, so
+    that it still has time to answer ("cannot tell") rather than spend it all waiting."""
+    return min(LOGIN_TIMEOUT + 1.0, timeout / 2.0)
+
+
 class Client:
     def __init__(self, settings, originator="xenha", cache_dir="/run/xenha/xapi", _local=False):
         self.settings = settings
@@ -55,11 +68,12 @@ class Client:
                     originator,
                 )
             )
-            cache = SessionCache(cache_dir, key, settings.timeout)
+            cache = SessionCache(cache_dir, key, lock_wait(settings.timeout))
             if cache.usable():
                 self._cache = cache
         self._url = settings.url
         self._proxy = None
+        self._transport = None
         self._ref = None
         self._entry = {}
         self.xenapi = _Proxy(self._call, None)
@@ -143,10 +157,10 @@ class Client:
         host just became master, or the pool has a new one)."""
         if self._cache is None:
             self.close()
-            self._fresh_session()
+            self._fresh_session(self.settings.timeout)
             return
         with self._cache:
-            self._fresh_session()
+            self._fresh_session(min(LOGIN_TIMEOUT, self.settings.timeout))
 
     def host_is_live(self, host_ref):
         metrics = self.xenapi.host.get_metrics(host_ref)
@@ -188,21 +202,21 @@ class Client:
             )
         return refs[0]
 
-    def _connect(self, url):
+    def _connect(self, url, timeout=None):
         import XenAPI
 
-        uri, transport = endpoint(self.settings, url)
-        return XenAPI.Session(uri, transport=transport)
+        uri, self._transport = endpoint(self.settings, url, timeout)
+        return XenAPI.Session(uri, transport=self._transport)
 
     def _drop_connection(self):
         if self._proxy is not None:
             self._proxy("close")()
             self._proxy = None
 
-    def _use(self, url, ref):
+    def _use(self, url, ref, timeout=None):
         self._drop_connection()
         self._url, self._ref = url, ref
-        self._proxy = self._connect(url)
+        self._proxy = self._connect(url, timeout)
 
     def _raw(self, method, params):
         """One call on the current connection; the XAPI value or a typed error."""
@@ -228,20 +242,27 @@ class Client:
         desc = result.get("ErrorDescription") or ["UNKNOWN_ERROR"]
         raise XapiError(desc[0], desc[1:])
 
-    def _login(self):
-        """Log in at the configured endpoint, following HOST_IS_SLAVE once."""
+    def _login(self, bound):
+        """Log in at the configured endpoint, following HOST_IS_SLAVE, within ``bound``
+        seconds in all (each socket operation too); the connection then gets the call
+        timeout back."""
         user, password = self.settings.user, self.settings.password()
-        self._use(self.settings.url, None)
+        deadline = Deadline(bound)
+        self._use(self.settings.url, None, timeout=bound)
         if self._local:
-            return self._raw("session.slave_local_login_with_password", (user, password))
+            ref = self._raw("session.slave_local_login_with_password", (user, password))
+            self._transport.set_timeout(self.settings.timeout)
+            return ref
         params = (user, password, API_VERSION, self.originator)
         # While a master changes (emergency transition, recover_slaves), hosts may name
         # a master that is not master yet: follow the answers until one logs us in,
-        # within the call timeout, instead of failing the agent's action at once.
-        deadline = Deadline(self.settings.timeout)
+        # within the bound, instead of failing the agent's action at once.
         while True:
+            self._transport.set_timeout(max(deadline.left(), 0.05))
             try:
-                return self._raw("session.login_with_password", params)
+                ref = self._raw("session.login_with_password", params)
+                self._transport.set_timeout(self.settings.timeout)
+                return ref
             except XapiError as e:
                 if e.code != "HOST_IS_SLAVE" or not e.params or deadline.expired():
                     raise
@@ -249,7 +270,7 @@ class Client:
                 if url == self._url:  # a host naming itself: not master yet
                     deadline.sleep(0.2)
                     url = self.settings.url
-                self._use(url, None)
+                self._use(url, None, timeout=max(deadline.left(), 0.05))
 
     def _master_url(self, address):
         host = "[%s]" % address if ":" in address else address
@@ -259,8 +280,8 @@ class Client:
         port = ":%d" % parts.port if parts.port else ""
         return "%s://%s%s/" % (parts.scheme, host, port)
 
-    def _fresh_session(self):
-        self._ref = self._login()
+    def _fresh_session(self, bound):
+        self._ref = self._login(bound)
         self._entry = {"url": self._url, "session": self._ref}
         self._save_entry()
 
@@ -274,15 +295,26 @@ class Client:
         if self._ref and stale is None:
             return
         if self._cache is None:
-            self._fresh_session()
+            self._fresh_session(self.settings.timeout)
             return
-        with self._cache:
-            entry = self._cache.load()
-            if entry.get("session") and entry.get("session") != stale:
-                self._entry = entry
-                self._use(entry["url"], entry["session"])
-            else:
-                self._fresh_session()
+        # Under the lock, one login of at most LOGIN_TIMEOUT; while the pool's master is
+        # changing (hosts naming a master that is not one yet), ask again outside it,
+        # within the call timeout, so the other agents on the node get in meanwhile.
+        deadline = Deadline(self.settings.timeout)
+        while True:
+            with self._cache:
+                entry = self._cache.load()
+                if entry.get("session") and entry.get("session") != stale:
+                    self._entry = entry
+                    self._use(entry["url"], entry["session"])
+                    return
+                try:
+                    self._fresh_session(min(LOGIN_TIMEOUT, max(deadline.left(), 0.05)))
+                    return
+                except XapiError as e:
+                    if e.code != "HOST_IS_SLAVE" or deadline.left() < 1.0:
+                        raise
+            deadline.sleep(0.2)
 
     def _call(self, method, args):
         self._ensure()

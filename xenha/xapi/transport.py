@@ -49,6 +49,15 @@ class _Transport(xmlrpc.client.Transport):
         super().__init__()
         self.timeout = timeout
 
+    def set_timeout(self, timeout):
+        """Bound every later socket operation by ``timeout``, the open connection's too."""
+        self.timeout = timeout
+        conn = self._connection[1] if self._connection else None
+        if conn is not None:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+
     def make_connection(self, host):
         if self._connection and host == self._connection[0]:
             return self._connection[1]
@@ -125,10 +134,12 @@ def tls_context(settings):
     return tls.context(settings.ca_file, settings.insecure, "XAPI")
 
 
-def endpoint(settings, url):
-    """(uri, transport) for the XenAPI SDK's Session; ``url`` None = the local socket."""
+def endpoint(settings, url, timeout=None):
+    """(uri, transport) for the XenAPI SDK's Session; ``url`` None = the local socket;
+    ``timeout``: per socket operation (default the settings')."""
+    timeout = settings.timeout if timeout is None else timeout
     if url is None:
-        return "http://local-xapi/", _UnixTransport(settings.timeout, settings.socket_path)
+        return "http://local-xapi/", _UnixTransport(timeout, settings.socket_path)
     if url.startswith("https://"):
-        return url, _HTTPSTransport(settings.timeout, tls_context(settings), settings.fingerprints)
-    return url, _Transport(settings.timeout)
+        return url, _HTTPSTransport(timeout, tls_context(settings), settings.fingerprints)
+    return url, _Transport(timeout)
