@@ -4,6 +4,8 @@ Served on its own loopback port, never on the XAPI endpoints, so that what a cli
 sees of XAPI is only XAPI.
 """
 
+import os
+import socket
 import threading
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
@@ -56,6 +58,26 @@ class Control:
         with self.pool.lock:
             self.pool.kill_domain(vm_uuid)
         return True
+
+    def pause_domain(self, vm_uuid, paused=True):
+        """The hypervisor pauses (or unpauses) the VM's domain, behind xapi's back (as
+        ``xl pause`` would); the database is left as it is."""
+        with self.pool.lock:
+            for host in self.pool.truth.hosts_running(vm_uuid):
+                self.pool.truth.pause(host, vm_uuid, bool(paused))
+        return True
+
+    def domains(self, host):
+        """What ``host``'s hypervisor lists (``list_domains`` in the lab): its control
+        domain (domid 0) and every domain the truth runs there, as {"domid", "uuid",
+        "state"}. A host without power has no hypervisor to ask: an error, never "no
+        domains"."""
+        with self.pool.lock:
+            h = self.pool.host(host)
+            if not h.up:
+                raise RuntimeError("host %s is powered off" % h.name)
+            dom0 = h.db.record("VM", h.db.record("host", h.ref)["control_domain"])["uuid"]
+            return [{"domid": 0, "uuid": dom0, "state": "    R "}] + self.pool.truth.listing(h.uuid)
 
     def set_guest_alive(self, vm_uuid, alive):
         """The guest agent of a running VM reports (or hangs): VM_guest_metrics.live."""
@@ -145,11 +167,16 @@ class _Quiet(SimpleXMLRPCRequestHandler):
         pass
 
 
+class _QuietLocal(_Quiet):
+    disable_nagle_algorithm = False  # no TCP on a unix socket
+
+
 class ControlServer(SimpleXMLRPCServer):
     allow_reuse_address = True
+    handler = _Quiet
 
-    def __init__(self, control, address="127.0.0.1", port=0):
-        super().__init__((address, port), _Quiet, allow_none=True, logRequests=False)
+    def __init__(self, control, address=("127.0.0.1", 0)):
+        super().__init__(address, self.handler, allow_none=True, logRequests=False)
         for name in dir(control):
             if not name.startswith("_") and callable(getattr(control, name)):
                 self.register_function(getattr(control, name), "sim." + name)
@@ -158,4 +185,24 @@ class ControlServer(SimpleXMLRPCServer):
         threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
         ).start()
+        return self.url()
+
+    def url(self):
         return "http://%s:%d/" % self.server_address
+
+
+class ControlSocket(ControlServer):
+    """The same API on a unix socket, for callers in other network namespaces: the lab
+    hosts' ``list_domains`` (their loopback is not the simulator's)."""
+
+    address_family = socket.AF_UNIX
+    allow_reuse_address = False
+    handler = _QuietLocal
+
+    def __init__(self, control, path):
+        if os.path.exists(path):
+            os.unlink(path)
+        super().__init__(control, path)
+
+    def url(self):
+        return "unix:" + self.server_address
