@@ -35,7 +35,6 @@ with the header seen on a clean exit.
 import collections
 import errno
 import os
-import re
 
 PRESENT = "present"
 ABSENT = "absent"
@@ -49,7 +48,7 @@ HEADER = ["id", "uuid", "state"]
 FLAGS = "DSPBRH"
 DESTROYING = "deadbeef-dead-beef-dead-beef0000"
 MIGRATION_IDS = ("000000000000", "000000000001")  # tmp_uuid_of: source, destination
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+HEX = frozenset("0123456789abcdefABCDEF")
 
 # One row of list_domains: domid (int), uuid (lower case), flags (its letters, e.g. "BH").
 Domain = collections.namedtuple("Domain", "domid uuid flags")
@@ -65,7 +64,9 @@ class Answer(collections.namedtuple("Answer", "state reason domain")):
 
 
 def is_uuid(text):
-    return bool(UUID_RE.match(text))
+    """Whether ``text`` is a UUID (8-4-4-4-12 hex digits; no ``re``: monitor imports this)."""
+    parts = text.split("-")
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(set(p) <= HEX for p in parts)
 
 
 def parse(text):
@@ -137,12 +138,9 @@ def ask(vm_uuid, timeout=BOUND):
     try:
         rc, out, err = process.run([tool], max(timeout, 0.1))
     except OSError as e:
-        why = (
-            "not on PATH, nor at %s" % LEGACY
-            if e.errno == errno.ENOENT and tool == LEGACY
-            else e.strerror
-        )
-        return Answer(UNKNOWN, "cannot run %s: %s" % (tool, why), None)
+        if e.errno == errno.ENOENT and tool == LEGACY:
+            return Answer(UNKNOWN, "%s is neither on PATH nor at %s" % (TOOL, LEGACY), None)
+        return Answer(UNKNOWN, "cannot run %s: %s" % (tool, e.strerror), None)
     except process.CommandTimeout:
         return Answer(UNKNOWN, "%s did not answer within %gs" % (tool, timeout), None)
     except ValueError as e:  # undecodable output
@@ -159,15 +157,18 @@ def ask(vm_uuid, timeout=BOUND):
     return judge(rows, vm_uuid)
 
 
-def settled(vm_uuid, deadline, interval=0.25):
-    """:func:`ask` until the answer is PRESENT or ABSENT or ``deadline`` (a
-    :class:`xenha.deadline.Deadline`) passes; the last answer. Each run gets what is left,
-    at most :data:`BOUND`."""
+KNOWN = (PRESENT, ABSENT)
+
+
+def until(vm_uuid, deadline, states=KNOWN, interval=0.25):
+    """:func:`ask` until the answer's state is one of ``states`` (default: PRESENT or
+    ABSENT) or ``deadline`` (a :class:`xenha.deadline.Deadline`) passes; the last answer.
+    Each run gets what is left of the deadline, at most :data:`BOUND`."""
     answers = []
 
-    def known():
+    def done():
         answers[:] = [ask(vm_uuid, min(BOUND, max(deadline.left(), 0.5)))]
-        return answers[0].state != UNKNOWN
+        return answers[0].state in states
 
-    deadline.poll(known, interval)
+    deadline.poll(done, interval)
     return answers[0]

@@ -181,7 +181,10 @@ def test_no_list_domains_anywhere_cannot_tell(tmp_path, monkeypatch):
         pytest.skip("this machine has %s" % hypervisor.LEGACY)
     assert hypervisor.find_tool() == hypervisor.LEGACY
     a = hypervisor.ask(VM)
-    assert a.state == UNKNOWN and "not on PATH, nor at /opt/xensource/bin" in a.reason
+    assert (
+        a.state == UNKNOWN
+        and "list_domains is neither on PATH nor at /opt/xensource/bin" in a.reason
+    )
 
 
 def test_a_name_is_not_a_uuid():
@@ -189,7 +192,7 @@ def test_a_name_is_not_a_uuid():
         hypervisor.ask("web")
 
 
-def test_settled_asks_again_while_it_cannot_tell(tool, tmp_path):
+def test_until_asks_again_while_it_cannot_tell(tool, tmp_path):
     """A dying domain goes away: the second look says absent."""
     first, later = tmp_path / "first", tmp_path / "later"
     first.write_text(output(("0", DOM0, "    R "), ("7", VM, "D    H")))
@@ -199,9 +202,27 @@ def test_settled_asks_again_while_it_cannot_tell(tool, tmp_path):
         'if [ -e "%s" ]; then cat "%s"; else touch "%s"; cat "%s"; fi\n'
         % (seen, later, seen, first)
     )
-    a = hypervisor.settled(VM, Deadline(5), interval=0.05)
+    a = hypervisor.until(VM, Deadline(5), interval=0.05)
     assert a.state == ABSENT
     tool('cat "%s"\n' % first)
     d = Deadline(0.6)
-    a = hypervisor.settled(VM, d, interval=0.05)
+    a = hypervisor.until(VM, d, interval=0.05)
     assert a.state == UNKNOWN and d.expired()
+    a = hypervisor.until(VM, Deadline(0.3), (PRESENT,), interval=0.05)
+    assert a.state == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "text,uuid",
+    [
+        (VM, True),
+        (VM.upper(), True),
+        ("web", False),
+        ("", False),
+        (VM[:-1] + "g", False),
+        (VM + "-", False),
+        (VM.replace("-", ""), False),
+    ],
+)
+def test_is_uuid(text, uuid):
+    assert hypervisor.is_uuid(text) is uuid

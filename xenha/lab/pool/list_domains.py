@@ -7,6 +7,9 @@ where unset).
     list_domains.py --host host2 --control http://127.0.0.1:PORT/
     list_domains.py --host host2 --control unix:/var/lib/xenha-lab/xapi/control.sock
 
+It asks the simulator's control server (``GET /list_domains/<host>``, the text of
+``sim.domains(host)``) and prints the answer.
+
 The product runs ``list_domains`` (xenha.hypervisor); in the lab and in the agent tests
 a per-host wrapper (:func:`write_wrapper`) is what it finds on that host's PATH, so the
 agents' code path is the one of a dom0 and only what answers differs. A host the
@@ -19,11 +22,9 @@ Standard library only, and no import of xenha: the wrapper runs it as a script w
 it every time.
 """
 
-import http.client
 import os
 import socket
 import sys
-import xmlrpc.client
 
 TIMEOUT = 3.0  # seconds for the simulator to answer
 
@@ -35,38 +36,34 @@ def table(rows):
     return "".join(" | ".join(c.rjust(w) for c, w in zip(r, widths)) + "\n" for r in rows)
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
-
-
-class _Transport(xmlrpc.client.Transport):
-    """HTTP, or HTTP over a unix socket (``unix:PATH``), with a timeout."""
-
-    def __init__(self, socket_path=None, timeout=TIMEOUT):
-        xmlrpc.client.Transport.__init__(self)
-        self.socket_path, self.timeout = socket_path, timeout
-
-    def make_connection(self, host):
-        if self.socket_path:
-            return _UnixConnection(self.socket_path, self.timeout)
-        conn = xmlrpc.client.Transport.make_connection(self, host)
-        conn.timeout = self.timeout
-        return conn
-
-
-def control(address, timeout=TIMEOUT):
-    """The simulator's ``sim.*`` control API at ``address`` (a URL or ``unix:PATH``)."""
+def fetch(address, host, timeout=TIMEOUT):
+    """(HTTP status, body) of ``GET /list_domains/<host>`` from the simulator's control
+    server at ``address`` (``http://ADDR:PORT/`` or ``unix:PATH``). One HTTP/1.0 request
+    on a socket, by hand: http.client and xmlrpc.client take longer to import than a
+    dom0's list_domains takes to run, and this runs in every monitor."""
     if address.startswith("unix:"):
-        transport = _Transport(address[len("unix:") :], timeout)
-        return xmlrpc.client.ServerProxy("http://localhost/", transport, allow_none=True).sim
-    return xmlrpc.client.ServerProxy(address, _Transport(None, timeout), allow_none=True).sim
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        target = address[len("unix:") :]
+    else:
+        hostport = address.split("://", 1)[-1].split("/", 1)[0]
+        name, _, port = hostport.rpartition(":")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        target = (name, int(port))
+    with sock:
+        sock.settimeout(timeout)
+        sock.connect(target)
+        sock.sendall(("GET /list_domains/%s HTTP/1.0\r\nHost: sim\r\n\r\n" % host).encode())
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split()
+    if len(status) < 2 or not status[1].isdigit():
+        raise OSError("no HTTP answer from the simulator")
+    return int(status[1]), body.decode()
 
 
 def main(argv=None):
@@ -76,12 +73,15 @@ def main(argv=None):
         sys.stderr.write("usage: list_domains.py --host HOST --control URL|unix:PATH\n")
         return 2
     try:
-        domains = control(opts["--control"]).domains(opts["--host"])
-    except (OSError, xmlrpc.client.Error, http.client.HTTPException) as e:
-        sys.stderr.write("Fatal error: the simulated hypervisor does not answer: %s\n" % e)
+        status, text = fetch(opts["--control"], opts["--host"])
+    except (OSError, ValueError) as e:
+        status, text = None, str(e)
+    if status != 200:
+        sys.stderr.write(
+            "Fatal error: the simulated hypervisor does not answer: %s\n" % text.strip()
+        )
         return 2
-    rows = [[str(d["domid"]), d["uuid"], d["state"]] for d in domains]
-    sys.stdout.write(table(rows))
+    sys.stdout.write(text)
     return 0
 
 
