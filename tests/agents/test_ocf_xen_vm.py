@@ -407,10 +407,10 @@ def test_a_vm_started_after_the_last_replica_push_is_never_run_twice(pcmk, sim):
     sim.power_off("host1")
     pcmk.fence("host1")
     meta = {"timeout": 5000}
-    assert xen_vm(pcmk, "monitor", "host2", vm=DB, meta=meta).rc == ocf.SUCCESS
     stop = xen_vm(pcmk, "stop", "host2", vm=DB, meta=meta)
     assert stop.rc == ocf.ERR_GENERIC, stop  # never 0 while the domain runs here
     assert runs_on(sim, DB) == ["host2"]
+    assert xen_vm(pcmk, "monitor", "host2", vm=DB, meta=meta).rc == ocf.SUCCESS
     sim.power_off("host2")  # the failed stop: Pacemaker fences host2
     pcmk.fence("host2")
     assert master(pcmk, "promote", "host3", meta={"timeout": 30000}).rc == ocf.SUCCESS
