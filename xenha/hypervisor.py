@@ -145,7 +145,7 @@ def ask(vm_uuid, timeout=BOUND):
         return Answer(UNKNOWN, "%s did not answer within %gs" % (tool, timeout), None)
     except ValueError as e:  # undecodable output
         return Answer(UNKNOWN, "%s printed unreadable output (%s)" % (tool, e), None)
-    if rc != 0:
+    if rc != 0:  # 2: an uncaught exception, e.g. the hypercall refused (xapi_host_helpers.ml)
         said = (err.strip() or out.strip())[-200:]
         return Answer(UNKNOWN, "%s failed (exit %d): %s" % (tool, rc, said), None)
     try:

@@ -8,8 +8,9 @@ so both see the same machine load. Prints the median wall time of each, their
 ratio (target: xen-vm / fence_xenapi <= 0.5), the XAPI calls each makes per run on
 the pool master and on every host (the simulator counts the calls its endpoints
 serve), and the simulator's session count before and after ``--monitors`` monitors
-(xen-vm keeps one cached session per node; fence_xenapi logs in on every run and
-never logs out). It also times, in the same alternation, the floor of any per-process
+(xen-vm's monitor of a VM given by UUID asks the hypervisor and opens none, a deeper
+one keeps one cached session per node; fence_xenapi logs in on every run and never
+logs out). It also times, in the same alternation, the floor of any per-process
 client on the official SDK: the system Python starting, importing XenAPI and exiting
 (``os._exit``, as the agents do).
 
@@ -134,7 +135,7 @@ def main(argv=None):
             monitor_cmd = [agent, "monitor"]
             fence_cmd = [SYSTEM_PYTHON, FENCE_XENAPI]
             floor_cmd = [SYSTEM_PYTHON, "-c", "import os, XenAPI; os._exit(0)"]
-            timed(monitor_cmd, monitor_env)  # first login; later runs reuse the session
+            timed(monitor_cmd, monitor_env)  # a first run, not timed (cold caches)
             ours, theirs, floor, stand = [], [], [], []
             ours_calls, theirs_calls = Calls(sim), Calls(sim)
             fence_sessions = sim.session_count()
