@@ -25,6 +25,7 @@ from xenha.pool_agent import (
     WORK,
     Pool,
     call_timeout,
+    is_xapi_failure,
     pool,
     xapi_time,
 )
@@ -271,9 +272,8 @@ def stop(res):
             res.timeout,
             clean_for,
         )
-    stopping = _Stopping(res, _uuid_to_stop(res, deadline), deadline)
-    stopping.clean_until = res.budget.fraction(clean_for / res.timeout)
-    why = stopping.run()
+    clean_until = res.budget.fraction(clean_for / res.timeout)
+    why = _Stopping(res, _uuid_to_stop(res, deadline), clean_until, deadline).run()
     if why is not None:
         raise ocf.generic(
             "VM %s is not stopped on this host after %ds: %s"
@@ -311,8 +311,8 @@ def _uuid_to_stop(res, deadline):
 
 
 def _look_up_to_stop(res, deadline):
-    from xenha.pool_agent import is_xapi_failure
-
+    """The UUID of the VM named by the name-label (remembered), else None when no VM has
+    that name or, several having it, none has a domain here (an error if one has)."""
     p = Pool(res, _call_bound(res, deadline))
     try:
         try:
@@ -344,9 +344,9 @@ def _call_bound(res, deadline):
 class _Stopping:
     """One stop's rounds: look at the hypervisor, act through XAPI, until no domain."""
 
-    def __init__(self, res, uuid, deadline):
+    def __init__(self, res, uuid, clean_until, deadline):
         self.res, self.uuid, self.deadline = res, uuid, deadline
-        self.clean_until = deadline
+        self.clean_until = clean_until  # a clean shutdown is asked for only before then
         self.tried_clean = False
         self.forcing = False
 
@@ -385,9 +385,10 @@ class _Stopping:
             state, there = _state(p, vm)
             here = p.local_host()
             if state not in LIVE or there != here:
+                where = p.describe(there) if there != NULL_REF else "no host"
                 return (
-                    "its domain runs here, but the pool records it %s on %s; not asking xapi "
-                    "to stop it there" % (state, there)
+                    "its domain runs here, but the pool records it %s on %s; not asking "
+                    "xapi to stop it there" % (state, where)
                 )
             if state == "Running" and not self.tried_clean and not self.clean_until.expired():
                 self.tried_clean = True

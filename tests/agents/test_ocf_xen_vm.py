@@ -420,6 +420,16 @@ def test_a_vm_started_after_the_last_replica_push_is_never_run_twice(pcmk, sim):
     assert runs_on(sim, DB) == ["host3"]  # and the sim fixture: it never ran twice
 
 
+def test_stop_never_asks_xapi_to_stop_a_vm_the_pool_records_elsewhere(pcmk, sim):
+    """The domain runs here, the (stale) record says host3: XAPI would act on host3."""
+    assert xen_vm(pcmk, "start", "host2", vm=DB).rc == ocf.SUCCESS
+    sim.set_field("VM", DB, "resident_on", sim.record("VM", WEB)["resident_on"])
+    r = xen_vm(pcmk, "stop", "host2", vm=DB, meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC and "the pool records it Running on host3" in r.reason, r
+    assert power(sim, DB) == "Running" and runs_on(sim, DB) == ["host2"]
+    assert runs_on(sim, WEB) == ["host3"]
+
+
 def test_stop_with_an_invalid_optional_parameter_still_stops_the_vm(pcmk, sim):
     """Issue 12, finding 5: a failed stop gets the node fenced, so a bad shutdown_timeout
     is a warning and stop goes on with its default."""
