@@ -7,12 +7,14 @@ ends with the hypervisor truth's invariant: no VM ever ran on two hosts at once.
 """
 
 import os
+import subprocess
 import threading
 import time
 
 import pytest
 
-from xenha import ocf
+from xenha import hypervisor, ocf
+from xenha.lab.pool import list_domains
 
 WEB = "6a1c58a2-0d4e-4c61-9d8e-3c2f1e0b7a11"
 DB = "0f5e2b7c-9a64-4b1e-8c3d-2d7a9e4b6c22"
@@ -460,6 +462,44 @@ def test_live_migration(pcmk, sim):
     wrong = xen_vm(pcmk, "migrate_from", "host2", meta=meta)
     assert wrong.rc == ocf.ERR_GENERIC and "did not arrive" in wrong.reason
     assert "no domain of VM %s on this host" % WEB in wrong.reason
+
+
+def test_migrate_to_ends_only_once_no_domain_is_left_here(pcmk, sim):
+    pcmk.hypervisor_fails("host3", "exit 1\n")  # the source's hypervisor cannot tell
+    meta = {"migrate_source": "host3", "migrate_target": "host1", "timeout": 3000}
+    r = xen_vm(pcmk, "migrate_to", "host3", meta=meta)
+    assert r.rc == ocf.ERR_GENERIC and "but this host's hypervisor" in r.reason, r
+    assert runs_on(sim, WEB) == ["host1"]  # the migration itself was done
+
+
+def test_migrate_from_waits_while_the_arriving_domain_has_its_temporary_id(pcmk, sim, tmp_path):
+    """xenopsd names the destination domain uuid[:24] + "000000000001" until its
+    Post_migration rename (xenops_server.ml tmp_uuid_of): not yet "here", nor "absent"."""
+    meta = {"migrate_source": "host3", "migrate_target": "host1"}
+    assert xen_vm(pcmk, "migrate_to", "host3", meta=meta).rc == ocf.SUCCESS
+    real = list_domains.write_wrapper(str(tmp_path / "real"), "host1", sim.control_url)
+    rows = hypervisor.parse(subprocess.check_output([real], universal_newlines=True))
+    arriving = tmp_path / "arriving"
+    arriving.write_text(
+        list_domains.table(
+            [
+                [str(d.domid), d.uuid if d.uuid != WEB else WEB[:24] + "000000000001", "  P  H"]
+                for d in rows
+            ]  # fmt: skip
+        )
+    )
+    count = tmp_path / "count"
+    pcmk.hypervisor_fails(
+        "host1",
+        'n=$(cat "%s" 2>/dev/null || echo 0); echo $((n + 1)) > "%s"\n'
+        'if [ "$n" -lt 3 ]; then cat "%s"; else exec "%s"; fi\n' % (count, count, arriving, real),
+    )
+    r = xen_vm(pcmk, "migrate_from", "host1", meta=meta)
+    assert r.rc == ocf.SUCCESS, r
+    assert int(count.read_text()) > 3  # asked again until the rename
+    pcmk.hypervisor_fails("host1", 'cat "%s"\n' % arriving)  # never renamed
+    r = xen_vm(pcmk, "migrate_from", "host1", meta=dict(meta, timeout=3000))
+    assert r.rc == ocf.ERR_GENERIC and "is migrating" in r.reason, r
 
 
 def test_a_migration_longer_than_a_call_timeout_is_waited_for(pcmk, sim):
