@@ -1,19 +1,30 @@
 """ocf:xenha:xen-vm - one VM of a XAPI pool, run on the host of the node Pacemaker picks.
 
-Safety rules: a VM Running on another live host is never started here; a VM the
-pool database still shows on a dead host is taken over only after Pacemaker's
-fencing history shows that host's node fenced after the VM last started there;
-"cannot tell" (XAPI unreachable) is an error, never "not running".
+Safety rules: whether the VM runs *here* is this host's hypervisor's answer
+(:mod:`xenha.hypervisor`, list_domains), never a pool database's: the master may be out
+of reach, and a slave's replica - or a new master's, after an emergency transition - may
+be minutes old (xen-api pool_db_backup.ml pushes it to one slave at a time,
+pool_db_sync_interval apart). So monitor says "not running" only when the hypervisor
+has no domain of the VM here, and stop succeeds only then. A VM Running on another live
+host is never started here; a VM the pool database still shows on a dead host is taken
+over only after Pacemaker's fencing history shows that host's node fenced after the VM
+last started there; "cannot tell" (the hypervisor or XAPI does not answer) is an error,
+never "not running".
 """
 
-from xenha import ocf, pacemaker
+import os
+
+from xenha import hypervisor, ocf, pacemaker
 from xenha.errors import XenhaError
+from xenha.hypervisor import ABSENT, PRESENT, UNKNOWN
 from xenha.pool_agent import (
     CONNECTION_PARAMETERS,
     NULL_REF,
     QUICK,
     STEPS,
     WORK,
+    Pool,
+    call_timeout,
     is_xapi_failure,
     pool,
     xapi_time,
@@ -25,13 +36,17 @@ AGENT = ocf.ResourceAgent(
     shortdesc="A VM of a XAPI pool (XenServer / XCP-ng)",
     longdesc="Starts, stops, monitors and live-migrates one VM of a XAPI pool on the "
     "pool host of the Pacemaker node it runs on. The VM is named by UUID (or a unique "
-    "name-label). A VM the pool still shows running on a dead host is taken over only "
-    "once Pacemaker has fenced that host.",
+    "name-label). Whether it runs on this host is asked of the host's hypervisor "
+    "(list_domains), never of a pool database: monitor needs no XAPI call, and stop "
+    "succeeds only once no domain of the VM is left here. A VM the pool still shows "
+    "running on a dead host is taken over only once Pacemaker has fenced that host.",
     parameters=[
         ocf.Parameter(
             "vm",
             "VM UUID or unique name-label",
-            "The VM to manage: its UUID (preferred) or a name-label that no other VM has.",
+            "The VM to manage: its UUID (preferred) or a name-label that no other VM has. "
+            "A name-label is resolved through XAPI at start (and whenever it is not "
+            "remembered) and its UUID kept for this resource in HA_RSCTMP.",
             required=True,
             unique=True,
         ),
@@ -58,33 +73,85 @@ AGENT = ocf.ResourceAgent(
 
 LIVE = ("Running", "Paused")
 RUNNING_TASK = ("pending", "cancelling")
-POLL = 0.2  # seconds between two looks at a VM's or a task's state
+POLL = 0.2  # seconds between two looks at a VM's, a domain's or a task's state
+RETRY = 1.0  # seconds before a stop asks again what did not answer
+
+
+# -- which VM --------------------------------------------------------------------------
 
 
 def _vm(p):
-    """The VM's ref; an unknown or ambiguous name is a configuration error."""
+    """The VM's ref; an unknown or ambiguous name is a setup error (pool())."""
     return p.client.resolve_vm(p.res.params.vm)
+
+
+def _remembered_path(res):
+    rsctmp = res.env.get("HA_RSCTMP", "/run/resource-agents")
+    return os.path.join(rsctmp, "xenha-xen-vm", (res.instance or "default") + ".uuid")
+
+
+def _remembered(res):
+    """The UUID this instance's name-label last resolved to, or None."""
+    try:
+        with open(_remembered_path(res)) as f:
+            name, uuid = (f.read().splitlines() + ["", ""])[:2]
+    except OSError:
+        return None
+    return uuid if name == res.params.vm and hypervisor.is_uuid(uuid) else None
+
+
+def _remember(res, uuid):
+    path = _remembered_path(res)
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(path + ".new", "w") as f:
+            f.write("%s\n%s\n" % (res.params.vm, uuid))
+        os.rename(path + ".new", path)
+    except OSError as e:
+        res.log.warning("cannot remember the UUID of VM %s in %s: %s", res.params.vm, path, e)
+
+
+def _resolve(p):
+    """(ref, UUID) of the VM through XAPI; a name-label's UUID is remembered."""
+    vm, name = _vm(p), p.res.params.vm
+    if hypervisor.is_uuid(name):
+        return vm, name.lower()
+    uuid = p.api.VM.get_uuid(vm)
+    _remember(p.res, uuid)
+    return vm, uuid
+
+
+def _vm_uuid(res, budget=QUICK):
+    """The VM's UUID: the parameter itself, else the remembered one, else resolved
+    through XAPI (calls bounded by ``budget``)."""
+    name = res.params.vm
+    if hypervisor.is_uuid(name):
+        return name.lower()
+    uuid = _remembered(res)
+    if uuid is None:
+        with pool(res, budget) as p:
+            uuid = _resolve(p)[1]
+    return uuid
+
+
+def _require_hypervisor():
+    """OCF_ERR_INSTALLED unless this node has a list_domains to ask (start and
+    validate-all only: a probe never answers 5)."""
+    tool = hypervisor.find_tool()
+    if not os.access(tool, os.X_OK):
+        raise ocf.OcfError(
+            ocf.ERR_INSTALLED,
+            "list_domains is neither on PATH nor at %s on this node: xen-vm asks it "
+            "whether the VM runs here" % hypervisor.LEGACY,
+        )
+
+
+# -- XAPI's record ------------------------------------------------------------------------
 
 
 def _state(p, vm):
     rec = p.api.VM.get_record(vm)
     return rec["power_state"], rec["resident_on"]
-
-
-def _vm_to_stop(p, here):
-    """The VM's ref, or None when the name resolves to nothing live on this host (a VM
-    that does not exist is stopped; an ambiguous name is an error only if one of its
-    VMs runs here)."""
-    try:
-        return _vm(p)
-    except XenhaError as e:
-        if is_xapi_failure(e):
-            raise
-        live_here = [(state, here) for state in LIVE]
-        if any(_state(p, ref) in live_here for ref in p.api.VM.get_by_name_label(p.res.params.vm)):
-            raise ocf.configured(str(e)) from None
-        p.res.log.info("%s; nothing of that name runs on this host", e)
-        return None
 
 
 def _wait_for(p, vm, done, deadline):
@@ -143,13 +210,27 @@ def _last_start_there(p, vm, host):
     return max(known) if known else None
 
 
+# -- actions ------------------------------------------------------------------------------
+
+
 @AGENT.action("start", timeout=120)
 def start(res):
+    """Start (resume, unpause) the VM here through the pool master; done once XAPI records
+    it Running here and this host's hypervisor has its domain."""
     deadline = res.budget.fraction(0.9)
+    _require_hypervisor()
     with pool(res, WORK) as p:
         p.client.follow_current_master()
-        vm, here = _vm(p), p.local_host()
+        (vm, uuid), here = _resolve(p), p.local_host()
+        domain = hypervisor.until(uuid, deadline)
+        if domain.state == UNKNOWN:
+            raise ocf.generic("cannot tell whether VM %s runs here: %s" % (uuid, domain.reason))
         state, there = _state(p, vm)
+        if domain.state == PRESENT and (state not in LIVE or there != here):
+            raise ocf.generic(
+                "VM %s already has a domain on this host (%s), yet the pool records it %s "
+                "on %s; not starting another" % (res.params.vm, domain.reason, state, there)
+            )
         if state in LIVE and there != here:
             _take_over(p, vm, there, deadline)
             state, there = _state(p, vm)
@@ -165,15 +246,22 @@ def start(res):
             p.api.VM.start_on(vm, here, False, False)
         if not _wait_for(p, vm, lambda state, host: (state, host) == ("Running", here), deadline):
             raise ocf.generic("VM %s did not reach Running on this host" % res.params.vm)
-        res.log.info("VM %s is running here", res.params.vm)
+        domain = hypervisor.until(uuid, deadline, (PRESENT,))
+        if domain.state != PRESENT:
+            raise ocf.generic(
+                "VM %s is recorded Running here, but this host's hypervisor: %s"
+                % (res.params.vm, domain.reason)
+            )
+        res.log.info("VM %s is running here (%s)", res.params.vm, domain.reason)
 
 
 @AGENT.action("stop", timeout=120)
 def stop(res):
-    """Clean shutdown for at most 0.6 of the timeout (less if shutdown_timeout says so),
-    then a hard one with the rest of the time up to 0.9 of it."""
-    from xenha.xapi import XapiError, XapiUnreachable
-
+    """Done once this host's hypervisor has no domain of the VM. While it has one: a clean
+    shutdown through XAPI for at most 0.6 of the timeout (less if shutdown_timeout says
+    so), then hard ones up to 0.9 of it. Whatever does not answer meanwhile (XAPI, the
+    hypervisor) is asked again; a domain still here at the end fails the stop, and
+    Pacemaker fences this node: correct, and safe."""
     deadline = res.budget.fraction(0.9)
     window = res.timeout * 0.6
     clean_for = min(res.params.shutdown_timeout or window, window)
@@ -184,38 +272,137 @@ def stop(res):
             res.timeout,
             clean_for,
         )
-    with pool(res, WORK) as p:
+    clean_until = res.budget.fraction(clean_for / res.timeout)
+    why = _Stopping(res, _uuid_to_stop(res, deadline), clean_until, deadline).run()
+    if why is not None:
+        raise ocf.generic(
+            "VM %s is not stopped on this host after %ds: %s"
+            % (res.params.vm, deadline.elapsed(), why)
+        )
+    res.log.info("VM %s has no domain on this host", res.params.vm)
+
+
+def _uuid_to_stop(res, deadline):
+    """The UUID whose domain stop must see gone, or None: a name-label with no VM in the
+    pool, or (ambiguous) with none of its VMs here. XAPI is asked, again within the
+    deadline, only for a name-label not remembered."""
+    from xenha.xapi import XapiUnreachable
+
+    name = res.params.vm
+    if hypervisor.is_uuid(name):
+        return name.lower()
+    uuid = _remembered(res)
+    why = None
+    while uuid is None:
         try:
-            here = p.local_host()
-            vm = _vm_to_stop(p, here)
-            state, there = _state(p, vm) if vm else (None, None)
+            uuid = _look_up_to_stop(res, deadline)
+            if uuid is None:
+                return None
         except XapiUnreachable as e:
-            if _live_here_without_master(p, e):
-                raise ocf.generic(
-                    "cannot reach the pool master (%s) to stop VM %s, which runs on this host"
-                    % (e, res.params.vm)
-                ) from None
-            res.log.warning(
-                "pool master unreachable; this host's xapi does not run VM %s", res.params.vm
-            )
-            return ocf.SUCCESS
-        if vm is None:
-            return ocf.SUCCESS
-        if state not in LIVE or there != here:
-            res.log.info("VM %s is %s, not on this host", res.params.vm, state)
-            return ocf.SUCCESS
+            why = "cannot reach XAPI: %s" % e
+        except XenhaError as e:
+            why = str(e)
+        if uuid is None:
+            if deadline.expired():
+                raise ocf.generic("cannot find out which VM %s is: %s" % (name, why))
+            res.log.warning("finding VM %s: %s", name, why)
+            deadline.sleep(RETRY)
+    return uuid
+
+
+def _look_up_to_stop(res, deadline):
+    """The UUID of the VM named by the name-label (remembered), else None when no VM has
+    that name or, several having it, none has a domain here (an error if one has)."""
+    p = Pool(res, _call_bound(res, deadline))
+    try:
         try:
-            _shutdown(p, vm, "clean_shutdown", clean_for)
-        except (XapiError, XapiUnreachable) as e:  # the hard shutdown follows
-            res.log.warning("clean shutdown of VM %s: %s", res.params.vm, e)
-        if _state(p, vm)[0] != "Halted":
-            res.log.warning("VM %s did not shut down cleanly; forcing it off", res.params.vm)
-            _shutdown(p, vm, "hard_shutdown", deadline.left())
-        if not _wait_for(p, vm, lambda state, host: state == "Halted", deadline):
+            return _resolve(p)[1]
+        except XenhaError as e:
+            if is_xapi_failure(e):
+                raise
+            problem = e
+        uuids = sorted(p.api.VM.get_uuid(r) for r in p.api.VM.get_by_name_label(res.params.vm))
+    finally:
+        p.close()
+    for uuid in uuids:  # ambiguous: stopped here only if none of them has a domain here
+        answer = hypervisor.until(uuid, deadline)
+        if answer.state != ABSENT:
             raise ocf.generic(
-                "VM %s is still %s after a hard shutdown" % (res.params.vm, _state(p, vm)[0])
+                "%s, and VM %s: %s; stop it by hand, or give the resource a UUID"
+                % (problem, uuid, answer.reason)
             )
-        res.log.info("VM %s is halted", res.params.vm)
+    res.log.info("%s; none has a domain on this host", problem)
+    return None
+
+
+def _call_bound(res, deadline):
+    """Seconds per XAPI call of a stop step: its WORK share, and two tries within what
+    is left (at least one second)."""
+    return max(1.0, min(call_timeout(res, WORK), deadline.left() / 2))
+
+
+class _Stopping:
+    """One stop's rounds: look at the hypervisor, act through XAPI, until no domain."""
+
+    def __init__(self, res, uuid, clean_until, deadline):
+        self.res, self.uuid, self.deadline = res, uuid, deadline
+        self.clean_until = clean_until  # a clean shutdown is asked for only before then
+        self.tried_clean = False
+        self.forcing = False
+
+    def run(self):
+        """None once no domain of the VM is here, else why not by the deadline."""
+        from xenha.xapi import XapiUnreachable
+
+        if self.uuid is None:
+            return None
+        why = None
+        while True:
+            answer = hypervisor.ask(
+                self.uuid, min(hypervisor.BOUND, max(self.deadline.left(), 0.5))
+            )
+            if answer.state == ABSENT:
+                return None
+            last, why = why, answer.reason
+            if answer.state == PRESENT:
+                try:
+                    why = self._shut_down()
+                except XapiUnreachable as e:
+                    why = "cannot reach XAPI: %s" % e
+                except XenhaError as e:  # XAPI's errors, and this node's setup
+                    why = str(e)
+            if self.deadline.expired():
+                return why
+            if why is not None and why != last:
+                self.res.log.warning("VM %s: %s; trying again", self.res.params.vm, why)
+            self.deadline.sleep(POLL if why is None else RETRY)
+
+    def _shut_down(self):
+        """One shutdown through XAPI; None if it was asked for, else why not."""
+        p = Pool(self.res, _call_bound(self.res, self.deadline))
+        try:
+            vm = p.api.VM.get_by_uuid(self.uuid)
+            state, there = _state(p, vm)
+            here = p.local_host()
+            if state not in LIVE or there != here:
+                where = p.describe(there) if there != NULL_REF else "no host"
+                return (
+                    "its domain runs here, but the pool records it %s on %s; not asking "
+                    "xapi to stop it there" % (state, where)
+                )
+            if state == "Running" and not self.tried_clean and not self.clean_until.expired():
+                self.tried_clean = True
+                _shutdown(p, vm, "clean_shutdown", self.clean_until.left())
+                return None
+            if not self.forcing:
+                self.res.log.warning(
+                    "VM %s did not shut down cleanly; forcing it off", self.res.params.vm
+                )
+                self.forcing = True
+            _shutdown(p, vm, "hard_shutdown", self.deadline.left())
+            return None
+        finally:
+            p.close()
 
 
 def _shutdown(p, vm, call, seconds):
@@ -230,51 +417,23 @@ def _shutdown(p, vm, call, seconds):
 @AGENT.action("monitor", timeout=30, interval=10, depth=0)
 @AGENT.action("monitor", timeout=30, interval=60, depth=10)
 def monitor(res):
-    from xenha.xapi import XapiUnreachable
-
-    with pool(res, QUICK) as p:
-        try:
-            vm, here = _vm(p), p.local_host()
-            state, there = _state(p, vm)
-        except XapiUnreachable as e:
-            return _monitor_without_master(p, e)
-        if state not in LIVE:
-            return res.not_running("VM %s is %s" % (res.params.vm, state))
-        if there != here:
-            return res.not_running("VM %s runs on another host" % res.params.vm)
-        if state == "Paused":
-            res.log.warning("VM %s is paused on this host", res.params.vm)
-        if res.depth >= 10 and res.params.check_guest:
-            _check_guest(p, vm)
+    """This host's hypervisor answers: a domain of the VM here is running (paused too),
+    none is not running, anything else is an error with a reason. No XAPI call for a VM
+    given by UUID, except the guest check at depth 10."""
+    uuid = _vm_uuid(res)
+    answer = hypervisor.until(uuid, res.budget.fraction(0.3))
+    if answer.state == ABSENT:
+        return res.not_running("VM %s has no domain on this host" % res.params.vm)
+    if answer.state == UNKNOWN:
+        raise ocf.generic(
+            "cannot tell whether VM %s runs on this host: %s" % (res.params.vm, answer.reason)
+        )
+    if answer.paused:
+        res.log.warning("VM %s is paused on this host", res.params.vm)
+    if res.depth >= 10 and res.params.check_guest:
+        with pool(res, QUICK) as p:
+            _check_guest(p, p.api.VM.get_by_uuid(uuid))
     return ocf.SUCCESS
-
-
-def _monitor_without_master(p, error):
-    """The pool master does not answer (it may be failing over): this host's own xapi
-    can still vouch for a VM it runs; anything else is "cannot tell", an error."""
-    if _live_here_without_master(p, error):
-        p.res.log.warning("pool master unreachable; this host's xapi runs VM %s", p.res.params.vm)
-        return ocf.SUCCESS
-    raise ocf.generic(
-        "cannot reach the pool master (%s) and this host's xapi does not run VM %s"
-        % (error, p.res.params.vm)
-    )
-
-
-def _live_here_without_master(p, error):
-    """Whether this host's own xapi (slave-local session) runs the VM, asked when the
-    pool master does not answer (``error``); "cannot tell" if it does not answer either."""
-    from xenha.xapi import XapiUnreachable
-
-    local = p.local_view()
-    try:
-        here = local.client.this_host()
-        vm = _vm_to_stop(local, here)
-        return vm is not None and _state(local, vm) in [(state, here) for state in LIVE]
-    except XapiUnreachable:
-        raise ocf.generic("cannot reach XAPI: %s" % error) from None
-    finally:
-        local.close()
 
 
 def _check_guest(p, vm):
@@ -289,27 +448,33 @@ def _check_guest(p, vm):
 def migrate_to(res):
     """``Async.VM.pool_migrate``, its task polled up to 0.85 of the timeout; a migration
     still running then is cancelled and waited for, so none carries on behind a failed
-    action."""
+    action. Done once XAPI records the VM Running on the target and this host's
+    hypervisor has no domain of it left."""
     target = res.meta("migrate_target")
     if not target:
         raise ocf.configured("migrate_to without OCF_RESKEY_CRM_meta_migrate_target")
     with pool(res, STEPS) as p:
-        vm, here, dest = _vm(p), p.local_host(), p.host_of_node(target)
+        (vm, uuid), here, dest = _resolve(p), p.local_host(), p.host_of_node(target)
         state, there = _state(p, vm)
-        if state in LIVE and there == dest:
-            return ocf.SUCCESS
-        if state != "Running" or there != here:
-            raise ocf.generic(
-                "VM %s is not running on this host; cannot migrate it" % res.params.vm
-            )
-        task = p.api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
-        what = "migration of VM %s to %s" % (res.params.vm, target)
-        _await_task(p, task, res.budget.fraction(0.85), res.budget.fraction(0.95), what)
-        if _state(p, vm) != ("Running", dest):
-            raise ocf.generic(
-                "VM %s is not running on %s after the migration" % (res.params.vm, target)
-            )
-        res.log.info("VM %s migrated to %s", res.params.vm, target)
+        if not (state in LIVE and there == dest):
+            if state != "Running" or there != here:
+                raise ocf.generic(
+                    "VM %s is not running on this host; cannot migrate it" % res.params.vm
+                )
+            task = p.api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
+            what = "migration of VM %s to %s" % (res.params.vm, target)
+            _await_task(p, task, res.budget.fraction(0.85), res.budget.fraction(0.95), what)
+            if _state(p, vm) != ("Running", dest):
+                raise ocf.generic(
+                    "VM %s is not running on %s after the migration" % (res.params.vm, target)
+                )
+    left = hypervisor.until(uuid, res.budget.fraction(0.95), (ABSENT,))
+    if left.state != ABSENT:
+        raise ocf.generic(
+            "VM %s is recorded on %s, but this host's hypervisor: %s"
+            % (res.params.vm, target, left.reason)
+        )
+    res.log.info("VM %s migrated to %s", res.params.vm, target)
 
 
 def _await_task(p, task, deadline, cancelled_by, what):
@@ -349,19 +514,18 @@ def _task_end(p, task, deadline):
 
 @AGENT.action("migrate_from", timeout=60)
 def migrate_from(res):
-    with pool(res, QUICK) as p:
-        vm, here = _vm(p), p.local_host()
-        state, there = _state(p, vm)
-        if state != "Running" or there != here:
-            raise ocf.generic(
-                "VM %s did not arrive on this host (it is %s elsewhere)" % (res.params.vm, state)
-            )
+    """Done once this host's hypervisor has the VM's domain (a migrated domain has a
+    temporary id until xenopsd renames it: asked again meanwhile)."""
+    answer = hypervisor.until(_vm_uuid(res), res.budget.fraction(0.9))
+    if answer.state != PRESENT:
+        raise ocf.generic("VM %s did not arrive on this host: %s" % (res.params.vm, answer.reason))
 
 
 @AGENT.action("validate-all", timeout=30)
 def validate_all(res):
+    _require_hypervisor()
     with pool(res, QUICK) as p:
-        vm = _vm(p)
+        vm = _resolve(p)[0]
         if p.api.VM.get_is_a_template(vm):
             raise ocf.configured("%s is a template, not a VM" % res.params.vm)
         if p.api.VM.get_is_control_domain(vm):

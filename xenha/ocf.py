@@ -124,6 +124,12 @@ class Parameter(values.Setting):
         )
 
 
+def _as_default(parameter):
+    if parameter.default is None:
+        return "as if it were unset"
+    return "with its default %r" % parameter.default
+
+
 class ActionSpec:
     """One ``<action>`` advertised in the metadata (an action may have several)."""
 
@@ -301,10 +307,20 @@ class ResourceAgent:
         return "usage: %s {%s}\n" % (self.name, "|".join(sorted(self.handlers)))
 
     def _load_params(self, res):
-        """Parse every parameter into ``res.params``; a missing required one is an error
-        (ERR_CONFIGURED), except for stop, which then has nothing it could have started."""
+        """Parse every parameter into ``res.params``; a missing required one or a bad value
+        is an error (ERR_CONFIGURED), except for stop: with a required one missing it has
+        nothing it could have started, and a bad value gets the parameter's default (with
+        a warning), since a stop that fails makes Pacemaker fence the node."""
         for p in self.parameters:
-            setattr(res.params, p.name, p.value(res.env.get("OCF_RESKEY_" + p.name)))
+            text = res.env.get("OCF_RESKEY_" + p.name)
+            try:
+                value = p.value(text)
+            except OcfError as e:
+                if res.action != "stop":
+                    raise
+                value = p.value(None)
+                res.log.warning("%s; stop goes on %s", e.reason, _as_default(p))
+            setattr(res.params, p.name, value)
         missing = [
             p.name for p in self.parameters if p.required and getattr(res.params, p.name) is None
         ]

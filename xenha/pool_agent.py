@@ -144,14 +144,19 @@ class Pool:
         except XenhaError as e:
             if is_xapi_failure(e):
                 raise
-            raise ocf.configured(
+            raise XenhaError(
                 "cannot find the pool host of node %s (%s): %s; set host_map" % (node, name, e)
             ) from None
 
     def local_host(self):
-        """The host ref of this node."""
+        """The host ref of this node; :class:`LocalSetupError` if it has none."""
         if self._local is None:
-            self._local = self.host_of_node(self.node())
+            try:
+                self._local = self.host_of_node(self.node())
+            except XenhaError as e:
+                if is_xapi_failure(e):
+                    raise
+                raise LocalSetupError(str(e)) from None
         return self._local
 
     def node_of_host(self, host):
@@ -226,18 +231,54 @@ def is_xapi_failure(e):
     return isinstance(e, (XapiUnreachable, XapiError))
 
 
+class LocalSetupError(XenhaError):
+    """A condition of this node only (it maps to no pool host): the resource may still
+    run on the other nodes."""
+
+
+# The actions where a condition of this node's setup may end the action as a setup error:
+# OCF_ERR_CONFIGURED (Pacemaker then runs the resource nowhere) for the configuration,
+# OCF_ERR_INSTALLED (not on this node) for what this node lacks. Anywhere else - monitor,
+# probe, stop, migration, promotion - the same conditions arise from local, passing
+# causes (a password file's mode reset to 0644, a host renamed in XenCenter, a VM name
+# another VM took): OCF_ERR_GENERIC with the reason, so that Pacemaker recovers the
+# resource (a failed stop: it fences the node) rather than banning it on every node, and a
+# probe never answers OCF_ERR_INSTALLED, which Pacemaker >= 2.1.3 reads as "not running".
+SETUP_ACTIONS = ("start", "validate-all")
+
+
+def setup_error(res, reason, rc=ocf.ERR_CONFIGURED):
+    """An OcfError for a setup condition: ``rc`` in start and validate-all, else
+    OCF_ERR_GENERIC (for ``raise``)."""
+    return ocf.OcfError(rc if res.action in SETUP_ACTIONS else ocf.ERR_GENERIC, reason)
+
+
+def password_file_problem(path):
+    """Why this node's XAPI password file ``path`` cannot be used, or None."""
+    from xenha import secrets
+
+    if not os.path.exists(path):
+        return "XAPI password file %s is missing on this node" % path
+    try:
+        secrets.read_file(path, "XAPI password file")
+    except XenhaError as e:
+        return "%s (on this node)" % e
+    return None
+
+
 @contextlib.contextmanager
 def pool(res, budget):
     """A :class:`Pool` for one action, each XAPI call bounded by ``budget`` (QUICK, STEPS
     or WORK: :func:`call_timeout`); XAPI and Pacemaker failures become OCF errors with a
-    reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING."""
+    reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING; setup conditions
+    (an unusable password file, a host or VM that cannot be found) are
+    setup errors (:func:`setup_error`)."""
     from xenha.xapi import XapiError, XapiUnreachable
 
     secret = res.params.xapi_password_file
-    if secret and not os.path.exists(secret):
-        raise ocf.OcfError(
-            ocf.ERR_INSTALLED, "XAPI password file %s is missing on this node" % secret
-        )
+    problem = password_file_problem(secret) if secret else None
+    if problem:
+        raise setup_error(res, problem, ocf.ERR_INSTALLED)
     p = None
     try:
         p = Pool(res, call_timeout(res, budget))
@@ -248,8 +289,13 @@ def pool(res, budget):
         raise ocf.generic(str(e)) from None
     except pacemaker.PacemakerError as e:
         raise ocf.generic(str(e)) from None
+    except LocalSetupError as e:
+        # start: this node only; validate-all: the configuration does not fit the pool
+        raise setup_error(
+            res, str(e), ocf.ERR_INSTALLED if res.action == "start" else ocf.ERR_CONFIGURED
+        ) from None
     except XenhaError as e:
-        raise ocf.configured(str(e)) from None
+        raise setup_error(res, str(e)) from None
     finally:
         if p is not None:
             p.close()

@@ -11,7 +11,7 @@ file is readable by root only), or to stderr on a terminal. It holds the cluster
 environment variables (OCF_*, HA_*, PCMK_*, CRM_*, PATH), then every line of xenha's own
 code as it runs, like bash's trace::
 
-    + 12:00:01: ocf_agents.xen_vm:monitor:238: vm, here = _vm(p), p.local_host()
+    + 12:00:01: ocf_agents.xen_vm:monitor:422: uuid = _vm_uuid(res)
 
 and every log message, debug ones included: XAPI calls and the commands run are
 logged at debug level. Imported only when a trace is asked for.

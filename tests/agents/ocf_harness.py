@@ -7,6 +7,11 @@ HA_RSCTMP). There is no running cluster here, so the two Pacemaker tools the
 agents ask are supplied on PATH: ``stonith_admin`` prints the fencing history
 the test recorded, in the XML format of Pacemaker 2.1's ``stonith_admin
 --history --output-as=xml``; ``crm_attribute`` records the promotion scores.
+
+Each node also has a hypervisor of its own: a directory first on PATH for that node's
+agent runs, holding the lab's ``list_domains`` for the node's pool host
+(xenha.lab.pool.list_domains), which prints the simulator's truth for that one host in
+the real tool's format.
 """
 
 import os
@@ -14,6 +19,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+
+from xenha.lab.pool import list_domains
 
 PREFIX = "ocf-exit-reason:"
 # When a recorded fence completes by default: the simulated pool's times of a host (its
@@ -64,12 +71,35 @@ class Pacemaker:
         self._shim("crm_node", 'cat "%s/members"\n' % self.dir)  # crm_node -l
         self._write_history()
         self._write_members()
+        self.hypervisors = os.path.join(self.dir, "hypervisors")
+        self.host_of = {}  # node -> the pool host it runs on, when not the host of its name
+        for h in sim.hosts:
+            self.hypervisor_answers(h.name)
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _shim(self, name, body):
         path = os.path.join(self.bin, name)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body)
+        os.chmod(path, 0o755)
+
+    def place(self, node, host):
+        """Node ``node`` is pool host ``host``: its agents ask that host's hypervisor."""
+        self.host_of[node] = host
+        self.hypervisor_answers(node)
+
+    def hypervisor_answers(self, node):
+        """``node``'s list_domains prints its host's domains (the simulator's truth)."""
+        host = self.host_of.get(node, node)
+        list_domains.write_wrapper(os.path.join(self.hypervisors, node), host, self.sim.control_url)
+
+    def hypervisor_fails(self, node, body):
+        """``node``'s list_domains is the shell script ``body`` instead (it hangs, fails,
+        prints something else) until :meth:`hypervisor_answers`."""
+        path = os.path.join(self.hypervisors, node, "list_domains")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write("#!/bin/sh\n" + body)
         os.chmod(path, 0o755)
@@ -138,7 +168,9 @@ class Pacemaker:
         """The environment Pacemaker's executor gives an agent on ``node`` (``extra``:
         more variables, such as HA_LOGFILE)."""
         env = {
-            "PATH": "%s:%s" % (self.bin, os.environ["PATH"]),
+            "PATH": os.pathsep.join(
+                [os.path.join(self.hypervisors, node), self.bin, os.environ["PATH"]]
+            ),
             "OCF_ROOT": "/usr/lib/ocf",
             "OCF_RA_VERSION_MAJOR": "1",
             "OCF_RA_VERSION_MINOR": "1",

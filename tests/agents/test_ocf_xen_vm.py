@@ -1,17 +1,20 @@
 """ocf:xenha:xen-vm, every action and failure path, as Pacemaker drives it, on the simulator.
 
 Pool: host1 (master), host2, host3; "web" runs on host3, "db" is halted, "tmpl" is
-a template. Every test ends with the hypervisor truth's invariant: no VM ever ran
-on two hosts at once.
+a template. Each node's agents ask their host's hypervisor through list_domains, which
+prints the simulator's truth for that host (tests/agents/ocf_harness.py). Every test
+ends with the hypervisor truth's invariant: no VM ever ran on two hosts at once.
 """
 
 import os
+import subprocess
 import threading
 import time
 
 import pytest
 
-from xenha import ocf
+from xenha import hypervisor, ocf
+from xenha.lab.pool import list_domains
 
 WEB = "6a1c58a2-0d4e-4c61-9d8e-3c2f1e0b7a11"
 DB = "0f5e2b7c-9a64-4b1e-8c3d-2d7a9e4b6c22"
@@ -43,6 +46,23 @@ def power(sim, vm):
     return sim.record("VM", vm)["power_state"]
 
 
+def master(pcmk, action, node, **kw):
+    return pcmk.run("xapi-pool-master", action, node, instance="pool-master:0", **kw)
+
+
+def calls(sim):
+    """XAPI calls served so far by every host's endpoint."""
+    return sum(sim.xapi_calls().values())
+
+
+def open_to_others(tmp_path, sim):
+    """A copy of the XAPI password file whose mode was reset to 0644."""
+    path = tmp_path / "xapi.secret"
+    path.write_text(sim.password() + "\n")
+    path.chmod(0o644)
+    return str(path)
+
+
 # -- monitor -----------------------------------------------------------------------------
 
 
@@ -52,38 +72,83 @@ def test_monitor_running_here_elsewhere_and_halted(pcmk):
     assert (probe.rc, probe.reasons) == (ocf.NOT_RUNNING, [])
     assert "ERROR" not in probe.stderr  # a probe that finds nothing logs no error
     recurring = xen_vm(pcmk, "monitor", "host2", meta={"interval": 10000})
-    assert recurring.rc == ocf.NOT_RUNNING and "runs on another host" in recurring.reason
+    assert recurring.rc == ocf.NOT_RUNNING and "no domain on this host" in recurring.reason
     halted = xen_vm(pcmk, "monitor", "host1", vm=DB, meta={"interval": 0})
     assert (halted.rc, halted.reasons) == (ocf.NOT_RUNNING, [])
 
 
-def test_monitor_when_xapi_does_not_answer_is_an_error_never_not_running(pcmk, sim):
-    sim.inject("*", "host3", 0, True)  # host3's xapi hangs
-    r = xen_vm(pcmk, "monitor", "host3", meta={"timeout": 3000, "interval": 10000})
+def test_monitor_of_a_vm_given_by_uuid_asks_the_hypervisor_and_no_xapi(pcmk, sim):
+    sim.inject("*", "", 0, True)  # no xapi answers at all
+    before = calls(sim)
+    for interval in (10000, 0):  # recurring, and a probe
+        meta = {"timeout": 3000, "interval": interval}
+        assert xen_vm(pcmk, "monitor", "host3", meta=meta).rc == ocf.SUCCESS
+        assert xen_vm(pcmk, "monitor", "host2", meta=meta).rc == ocf.NOT_RUNNING
+    assert calls(sim) == before
+    assert sim.session_count("xenha-xen-vm") == 0
+
+
+@pytest.mark.parametrize(
+    "body,why",
+    [
+        ("sleep 30\n", "did not answer within"),
+        ("echo 'xc: error: Could not obtain handle' >&2; exit 2\n", "failed (exit 2)"),
+        ("echo 'Warning, ignoring unknown argument'\n", "something else than its domain list"),
+    ],
+)
+def test_monitor_when_the_hypervisor_does_not_answer_is_an_error_never_not_running(pcmk, body, why):
+    for node in ("host3", "host2"):  # where the VM runs, and where it does not
+        pcmk.hypervisor_fails(node, body)
+        for interval in (10000, 0):  # not even a probe says "not running" when it cannot tell
+            r = xen_vm(pcmk, "monitor", node, meta={"timeout": 3000, "interval": interval})
+            assert r.rc == ocf.ERR_GENERIC, r
+            assert "cannot tell whether VM %s runs on this host" % WEB in r.reason
+            assert why in r.reason
+
+
+def test_monitor_by_name_when_xapi_does_not_answer_is_an_error_never_not_running(pcmk, sim):
+    sim.inject("*", "host3", 0, True)  # host3's xapi hangs: the name cannot be resolved
+    r = xen_vm(pcmk, "monitor", "host3", vm="web", meta={"timeout": 3000, "interval": 10000})
     assert r.rc == ocf.ERR_GENERIC, r
     assert "cannot reach XAPI" in r.reason
-    r = xen_vm(pcmk, "monitor", "host3", meta={"timeout": 3000, "interval": 0})
+    r = xen_vm(pcmk, "monitor", "host3", vm="web", meta={"timeout": 3000, "interval": 0})
     assert r.rc == ocf.ERR_GENERIC  # not even a probe says "not running" when it cannot tell
 
 
-def test_monitor_while_the_master_is_down_asks_this_hosts_own_xapi(pcmk, sim):
+def test_monitor_while_the_master_is_down_asks_the_hypervisor(pcmk, sim):
     sim.power_off("host1")  # the pool master
     meta = {"timeout": 8000, "interval": 10000}
     here = xen_vm(pcmk, "monitor", "host3", meta=meta)
-    assert here.rc == ocf.SUCCESS and "pool master unreachable" in here.stderr
+    assert here.rc == ocf.SUCCESS, here
     elsewhere = xen_vm(pcmk, "monitor", "host2", meta=meta)
-    assert elsewhere.rc == ocf.ERR_GENERIC  # it cannot tell, so never "not running"
-    assert "cannot reach the pool master" in elsewhere.reason
+    assert elsewhere.rc == ocf.NOT_RUNNING  # the hypervisor knows: no domain there
+    assert "no domain on this host" in elsewhere.reason
 
 
-def test_monitor_with_nothing_listening_is_an_error(pcmk):
-    r = xen_vm(pcmk, "monitor", "host3", params={"xapi_url": "http://127.0.0.1:9/"})
+def test_monitor_by_name_with_nothing_listening_is_an_error(pcmk):
+    params = {"xapi_url": "http://127.0.0.1:9/"}
+    r = xen_vm(pcmk, "monitor", "host3", vm="web", params=params)
+    assert r.rc == ocf.ERR_GENERIC and "cannot reach XAPI" in r.reason
+    assert xen_vm(pcmk, "monitor", "host3", params=params).rc == ocf.SUCCESS  # by UUID
+
+
+def test_a_name_label_is_resolved_once_and_remembered(pcmk, sim):
+    assert xen_vm(pcmk, "monitor", "host3", vm="web").rc == ocf.SUCCESS  # through XAPI
+    before = calls(sim)
+    for _ in range(3):
+        assert xen_vm(pcmk, "monitor", "host3", vm="web").rc == ocf.SUCCESS
+    assert calls(sim) == before  # remembered for the instance: no XAPI call
+    sim.inject("*", "", 0, True)  # XAPI gone: the remembered UUID still answers
+    assert xen_vm(pcmk, "monitor", "host3", vm="web", meta={"timeout": 3000}).rc == ocf.SUCCESS
+    pcmk.reboot("host3")  # /run emptied: nothing remembered, and nothing to ask
+    r = xen_vm(pcmk, "monitor", "host3", vm="web", meta={"timeout": 3000})
     assert r.rc == ocf.ERR_GENERIC and "cannot reach XAPI" in r.reason
 
 
-def test_monitor_keeps_one_session_per_node(pcmk, sim):
+def test_a_depth_10_monitor_keeps_one_session_per_node(pcmk, sim):
+    deep = {"params": {"check_guest": "true"}, "meta": {"interval": 60000}, "depth": 10}
     for _ in range(5):
-        assert xen_vm(pcmk, "monitor", "host3").rc == ocf.SUCCESS
+        assert xen_vm(pcmk, "monitor", "host3", **deep).rc == ocf.SUCCESS
     assert sim.session_count("xenha-xen-vm") == 1
 
 
@@ -94,23 +159,36 @@ def test_a_warning_of_the_xapi_library_lands_in_the_agents_log_with_its_tag(pcmk
     os.makedirs(cache, mode=0o755)
     os.chmod(cache, 0o755)
     logfile = tmp_path / "ha-log"
-    r = xen_vm(pcmk, "monitor", "host3", extra={"HA_LOGFILE": str(logfile)})
+    deep = {"params": {"check_guest": "true"}, "depth": 10}  # a monitor that asks XAPI
+    r = xen_vm(pcmk, "monitor", "host3", extra={"HA_LOGFILE": str(logfile)}, **deep)
     assert r.rc == ocf.SUCCESS, r
     lines = [line for line in logfile.read_text().splitlines() if "not caching" in line]
     assert len(lines) == 1 and lines[0].startswith("xen-vm(vm-6a1c)["), lines
     assert "WARNING: not caching XAPI sessions: %s is not private to us" % cache in lines[0]
-    r = xen_vm(pcmk, "monitor", "host3")  # neither HA_LOGFILE nor HA_LOGFACILITY: stderr
+    r = xen_vm(pcmk, "monitor", "host3", **deep)  # neither HA_LOGFILE nor HA_LOGFACILITY: stderr
     assert r.rc == ocf.SUCCESS, r
     assert "xen-vm(vm-6a1c) WARNING: not caching XAPI sessions" in r.stderr
 
 
-def test_a_traced_monitor_shows_the_agents_lines_and_its_xapi_calls(pcmk, sim, tmp_path):
+def test_a_traced_monitor_shows_the_agents_lines_its_list_domains_and_xapi_calls(
+    pcmk, sim, tmp_path
+):
     trace = tmp_path / "monitor.trace"
-    r = xen_vm(pcmk, "monitor", "host3", extra={"OCF_TRACE_RA": "1", "OCF_TRACE_FILE": str(trace)})
+    r = xen_vm(
+        pcmk,
+        "monitor",
+        "host3",
+        params={"check_guest": "true"},
+        depth=10,
+        extra={"OCF_TRACE_RA": "1", "OCF_TRACE_FILE": str(trace)},
+    )
     assert r.rc == ocf.SUCCESS, r
     text = trace.read_text()
-    assert "ocf_agents.xen_vm:monitor:" in text and "xenha.pool_agent:" in text
-    assert "DEBUG: XAPI VM.get_record at %s" % sim.hosts[0].url in text
+    assert "ocf_agents.xen_vm:monitor:" in text and "xenha.hypervisor:" in text
+    assert "xenha.pool_agent:" in text
+    list_domains = os.path.join(pcmk.hypervisors, "host3", "list_domains")
+    assert "DEBUG: running %s" % list_domains in text
+    assert "DEBUG: XAPI VM.get_by_uuid at %s" % sim.hosts[0].url in text
     with open(sim.password_file) as f:
         assert f.read().strip() not in text
 
@@ -197,6 +275,34 @@ def test_start_resumes_a_suspended_vm_on_this_host(pcmk, sim):
     assert runs_on(sim, DB) == ["host1"]
 
 
+def test_start_never_makes_a_second_domain_where_one_runs(pcmk, sim):
+    """The pool's record says halted (stale), yet the hypervisor has the VM's domain here."""
+    assert xen_vm(pcmk, "start", "host2", vm=DB).rc == ocf.SUCCESS
+    sim.set_field("VM", DB, "power_state", "Halted")
+    r = xen_vm(pcmk, "start", "host2", vm=DB)
+    assert r.rc == ocf.ERR_GENERIC and "already has a domain on this host" in r.reason, r
+    assert runs_on(sim, DB) == ["host2"]
+
+
+def test_start_ends_only_once_the_hypervisor_has_the_domain(pcmk, sim):
+    pcmk.hypervisor_fails("host2", "exit 1\n")  # this host's hypervisor cannot be asked
+    r = xen_vm(pcmk, "start", "host2", vm=DB, meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC and "cannot tell whether VM" in r.reason, r
+    assert runs_on(sim, DB) == []  # nothing started while it cannot tell
+
+
+def test_no_list_domains_fails_start_as_not_installed_but_never_a_probe(pcmk, sim):
+    if os.path.exists("/opt/xensource/bin/list_domains"):
+        pytest.skip("this machine has /opt/xensource/bin/list_domains")
+    no_hypervisor = {"PATH": "%s:%s" % (pcmk.bin, os.environ["PATH"])}
+    r = xen_vm(pcmk, "start", "host2", vm=DB, extra=no_hypervisor)
+    assert r.rc == ocf.ERR_INSTALLED and "list_domains is neither on PATH" in r.reason
+    assert xen_vm(pcmk, "validate-all", "host2", extra=no_hypervisor).rc == ocf.ERR_INSTALLED
+    probe = xen_vm(pcmk, "monitor", "host3", meta={"interval": 0}, extra=no_hypervisor)
+    assert probe.rc == ocf.ERR_GENERIC and "neither on PATH" in probe.reason, probe
+    assert runs_on(sim, DB) == []
+
+
 def test_start_fails_when_xapi_refuses(pcmk, sim):
     sim.inject("VM.start_on", "", 0, False, ["NO_HOSTS_AVAILABLE"])
     r = xen_vm(pcmk, "start", "host2", vm=DB)
@@ -213,9 +319,11 @@ def test_stop_here_then_again(pcmk, sim):
     assert xen_vm(pcmk, "stop", "host3").rc == ocf.SUCCESS
 
 
-def test_stop_elsewhere_leaves_the_vm_alone(pcmk, sim):
+def test_stop_elsewhere_leaves_the_vm_alone_and_asks_no_xapi(pcmk, sim):
+    before = calls(sim)
     assert xen_vm(pcmk, "stop", "host1").rc == ocf.SUCCESS
     assert runs_on(sim, WEB) == ["host3"]
+    assert calls(sim) == before  # the hypervisor has no domain of it: nothing to ask
 
 
 def test_stop_falls_back_to_hard_shutdown(pcmk, sim):
@@ -228,15 +336,44 @@ def test_stop_falls_back_to_hard_shutdown(pcmk, sim):
 def test_stop_fails_when_the_vm_cannot_be_stopped(pcmk, sim):
     sim.inject("VM.clean_shutdown", "", 0, False, ["VM_BAD_POWER_STATE"])
     sim.inject("VM.hard_shutdown", "", 0, False, ["INTERNAL_ERROR", "stuck"])
-    r = xen_vm(pcmk, "stop", "host3", params={"shutdown_timeout": 1})
-    assert r.rc == ocf.ERR_GENERIC and "INTERNAL_ERROR" in r.reason
+    began = time.time()
+    r = xen_vm(pcmk, "stop", "host3", params={"shutdown_timeout": 1}, meta={"timeout": 4000})
+    assert r.rc == ocf.ERR_GENERIC and "INTERNAL_ERROR" in r.reason, r
+    assert "not stopped on this host" in r.reason
+    assert time.time() - began > 3  # it kept trying for 0.9 of its timeout
     assert runs_on(sim, WEB) == ["host3"]
 
 
-def test_stop_when_xapi_does_not_answer_fails(pcmk, sim):
+def test_stop_when_xapi_does_not_answer_keeps_trying_then_fails(pcmk, sim):
     sim.inject("*", "host3", 0, True)
+    began = time.time()
     r = xen_vm(pcmk, "stop", "host3", meta={"timeout": 4000})
     assert r.rc == ocf.ERR_GENERIC and "cannot reach XAPI" in r.reason
+    assert 3 < time.time() - began < 4
+    assert runs_on(sim, WEB) == ["host3"]  # Pacemaker fences host3 next
+
+
+def test_stop_when_xapi_answers_again_in_time_stops_the_vm(pcmk, sim):
+    sim.inject("*", "host3", 0, True)
+    back = threading.Timer(2.0, sim.clear_injections)
+    back.start()
+    r = xen_vm(pcmk, "stop", "host3", meta={"timeout": 10000})
+    back.join()
+    assert r.rc == ocf.SUCCESS, r
+    assert runs_on(sim, WEB) == [] and power(sim, WEB) == "Halted"
+
+
+def test_stop_asks_the_hypervisor_again_until_it_answers(pcmk, sim):
+    pcmk.hypervisor_fails("host1", "exit 1\n")
+    back = threading.Timer(1.5, pcmk.hypervisor_answers, ("host1",))
+    back.start()
+    began = time.time()
+    r = xen_vm(pcmk, "stop", "host1", meta={"timeout": 10000})
+    back.join()
+    assert r.rc == ocf.SUCCESS and time.time() - began > 1.5, r
+    pcmk.hypervisor_fails("host1", "sleep 30\n")
+    r = xen_vm(pcmk, "stop", "host1", meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC and "did not answer within" in r.reason, r
 
 
 def test_stop_keeps_within_its_timeout_whatever_shutdown_timeout_says(pcmk, sim):
@@ -249,14 +386,63 @@ def test_stop_keeps_within_its_timeout_whatever_shutdown_timeout_says(pcmk, sim)
     assert "does not fit in the stop timeout" in r.stderr
 
 
-def test_stop_while_the_master_is_down_asks_this_hosts_own_xapi(pcmk, sim):
+def test_stop_while_the_master_is_down_asks_the_hypervisor(pcmk, sim):
     sim.power_off("host1")  # the pool master
-    meta = {"timeout": 8000}
+    meta = {"timeout": 5000}
     elsewhere = xen_vm(pcmk, "stop", "host2", meta=meta)
     assert elsewhere.rc == ocf.SUCCESS, elsewhere  # definitely not here
     here = xen_vm(pcmk, "stop", "host3", meta=meta)
-    assert here.rc == ocf.ERR_GENERIC and "runs on this host" in here.reason, here
+    assert here.rc == ocf.ERR_GENERIC and "cannot reach XAPI" in here.reason, here
     assert runs_on(sim, WEB) == ["host3"]  # Pacemaker fences host3 next
+
+
+def test_a_vm_started_after_the_last_replica_push_is_never_run_twice(pcmk, sim):
+    """Issue 12, finding 1. DB starts on host2 after the master last pushed its database:
+    host2's and host3's replicas say DB is halted. The master loses its power. A stop on
+    host2 that asked host2's own xapi (its replica) said "not here", returned 0, and
+    Pacemaker started DB elsewhere: twice. The hypervisor sees the domain, so stop fails;
+    Pacemaker fences host2, promotes host3 (an emergency master serving its replica) and
+    starts DB there: once."""
+    sim.set_timing("db_sync_interval", 3600)  # no push during the test
+    assert xen_vm(pcmk, "start", "host2", vm=DB).rc == ocf.SUCCESS
+    assert sim.record("VM", DB, "host2")["power_state"] == "Halted"  # the stale replica
+    sim.power_off("host1")
+    pcmk.fence("host1")
+    meta = {"timeout": 5000}
+    stop = xen_vm(pcmk, "stop", "host2", vm=DB, meta=meta)
+    assert stop.rc == ocf.ERR_GENERIC, stop  # never 0 while the domain runs here
+    assert runs_on(sim, DB) == ["host2"]
+    assert xen_vm(pcmk, "monitor", "host2", vm=DB, meta=meta).rc == ocf.SUCCESS
+    sim.power_off("host2")  # the failed stop: Pacemaker fences host2
+    pcmk.fence("host2")
+    assert master(pcmk, "promote", "host3", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    assert sim.record("VM", DB, "host3")["power_state"] == "Halted"  # the new master's view
+    r = xen_vm(pcmk, "start", "host3", vm=DB, meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS, r
+    assert runs_on(sim, DB) == ["host3"]  # and the sim fixture: it never ran twice
+
+
+def test_stop_never_asks_xapi_to_stop_a_vm_the_pool_records_elsewhere(pcmk, sim):
+    """The domain runs here, the (stale) record says host3: XAPI would act on host3."""
+    assert xen_vm(pcmk, "start", "host2", vm=DB).rc == ocf.SUCCESS
+    sim.set_field("VM", DB, "resident_on", sim.record("VM", WEB)["resident_on"])
+    r = xen_vm(pcmk, "stop", "host2", vm=DB, meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC and "the pool records it Running on host3" in r.reason, r
+    assert power(sim, DB) == "Running" and runs_on(sim, DB) == ["host2"]
+    assert runs_on(sim, WEB) == ["host3"]
+
+
+def test_stop_with_an_invalid_optional_parameter_still_stops_the_vm(pcmk, sim):
+    """Issue 12, finding 5: a failed stop gets the node fenced, so a bad shutdown_timeout
+    is a warning and stop goes on with its default."""
+    r = xen_vm(pcmk, "stop", "host3", params={"shutdown_timeout": "-5"})
+    assert r.rc == ocf.SUCCESS, r
+    assert "parameter shutdown_timeout: -5 is not a positive number" in r.stderr
+    assert "stop goes on as if it were unset" in r.stderr
+    assert runs_on(sim, WEB) == [] and power(sim, WEB) == "Halted"
+    # ... while start and validate-all report it as what it is
+    r = xen_vm(pcmk, "start", "host3", params={"shutdown_timeout": "-5"})
+    assert r.rc == ocf.ERR_CONFIGURED and "parameter shutdown_timeout" in r.reason
 
 
 def test_stop_of_a_vm_that_no_longer_exists_succeeds(pcmk):
@@ -275,6 +461,45 @@ def test_live_migration(pcmk, sim):
     assert xen_vm(pcmk, "migrate_to", "host3", meta=meta).rc == ocf.SUCCESS  # already there
     wrong = xen_vm(pcmk, "migrate_from", "host2", meta=meta)
     assert wrong.rc == ocf.ERR_GENERIC and "did not arrive" in wrong.reason
+    assert "no domain of VM %s on this host" % WEB in wrong.reason
+
+
+def test_migrate_to_ends_only_once_no_domain_is_left_here(pcmk, sim):
+    pcmk.hypervisor_fails("host3", "exit 1\n")  # the source's hypervisor cannot tell
+    meta = {"migrate_source": "host3", "migrate_target": "host1", "timeout": 3000}
+    r = xen_vm(pcmk, "migrate_to", "host3", meta=meta)
+    assert r.rc == ocf.ERR_GENERIC and "but this host's hypervisor" in r.reason, r
+    assert runs_on(sim, WEB) == ["host1"]  # the migration itself was done
+
+
+def test_migrate_from_waits_while_the_arriving_domain_has_its_temporary_id(pcmk, sim, tmp_path):
+    """xenopsd names the destination domain uuid[:24] + "000000000001" until its
+    Post_migration rename (xenops_server.ml tmp_uuid_of): not yet "here", nor "absent"."""
+    meta = {"migrate_source": "host3", "migrate_target": "host1"}
+    assert xen_vm(pcmk, "migrate_to", "host3", meta=meta).rc == ocf.SUCCESS
+    real = list_domains.write_wrapper(str(tmp_path / "real"), "host1", sim.control_url)
+    rows = hypervisor.parse(subprocess.check_output([real], universal_newlines=True))
+    arriving = tmp_path / "arriving"
+    arriving.write_text(
+        list_domains.table(
+            [
+                [str(d.domid), d.uuid if d.uuid != WEB else WEB[:24] + "000000000001", "  P  H"]
+                for d in rows
+            ]  # fmt: skip
+        )
+    )
+    count = tmp_path / "count"
+    pcmk.hypervisor_fails(
+        "host1",
+        'n=$(cat "%s" 2>/dev/null || echo 0); echo $((n + 1)) > "%s"\n'
+        'if [ "$n" -lt 3 ]; then cat "%s"; else exec "%s"; fi\n' % (count, count, arriving, real),
+    )
+    r = xen_vm(pcmk, "migrate_from", "host1", meta=meta)
+    assert r.rc == ocf.SUCCESS, r
+    assert int(count.read_text()) > 3  # asked again until the rename
+    pcmk.hypervisor_fails("host1", 'cat "%s"\n' % arriving)  # never renamed
+    r = xen_vm(pcmk, "migrate_from", "host1", meta=dict(meta, timeout=3000))
+    assert r.rc == ocf.ERR_GENERIC and "is migrating" in r.reason, r
 
 
 def test_a_migration_longer_than_a_call_timeout_is_waited_for(pcmk, sim):
@@ -309,16 +534,50 @@ def test_a_name_label_works_when_unique(pcmk):
     assert xen_vm(pcmk, "monitor", "host3", vm="web").rc == ocf.SUCCESS
 
 
-def test_an_ambiguous_name_is_a_configuration_error(pcmk, sim):
+def test_an_ambiguous_name_is_a_configuration_error_at_start_only(pcmk, sim):
+    """Issue 12, finding 5: elsewhere it is an error with a reason, never
+    ERR_CONFIGURED (Pacemaker would ban the VM on every node; a failed stop fences)."""
     sim.set_field("VM", DB, "name_label", "web")
     r = xen_vm(pcmk, "start", "host2", vm="web")
     assert r.rc == ocf.ERR_CONFIGURED
     assert "ambiguous" in r.reason and WEB in r.reason and DB in r.reason
-    assert xen_vm(pcmk, "monitor", "host2", vm="web").rc == ocf.ERR_CONFIGURED
+    r = xen_vm(pcmk, "monitor", "host2", vm="web")
+    assert r.rc == ocf.ERR_GENERIC and "ambiguous" in r.reason
     # stop: one of the VMs of that name runs on host3, so it cannot say it stopped it
-    assert xen_vm(pcmk, "stop", "host3", vm="web").rc == ocf.ERR_CONFIGURED
+    r = xen_vm(pcmk, "stop", "host3", vm="web")
+    assert r.rc == ocf.ERR_GENERIC and "ambiguous" in r.reason and WEB in r.reason, r
+    assert runs_on(sim, WEB) == ["host3"]
     # ... but nothing of that name runs on host1: stopped there
     assert xen_vm(pcmk, "stop", "host1", vm="web").rc == ocf.SUCCESS
+
+
+def test_a_password_file_open_to_others_is_never_a_configuration_error(pcmk, sim, tmp_path):
+    """Issue 12, finding 5: its mode reset to 0644 on one node."""
+    params = {"xapi_password_file": open_to_others(tmp_path, sim), "check_guest": "true"}
+    deep = xen_vm(pcmk, "monitor", "host3", params=params, depth=10)
+    assert deep.rc == ocf.ERR_GENERIC and "accessible to group or others" in deep.reason, deep
+    by_name = xen_vm(pcmk, "monitor", "host3", vm="web", params=params)
+    assert by_name.rc == ocf.ERR_GENERIC, by_name
+    # the hypervisor answers without it
+    assert xen_vm(pcmk, "monitor", "host3", params=params).rc == ocf.SUCCESS
+    assert xen_vm(pcmk, "stop", "host2", params=params).rc == ocf.SUCCESS
+    r = xen_vm(pcmk, "stop", "host3", params=params, meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC and "accessible to group or others" in r.reason, r
+    assert runs_on(sim, WEB) == ["host3"]
+    r = xen_vm(pcmk, "start", "host2", vm=DB, params=params)
+    assert r.rc == ocf.ERR_INSTALLED, r  # start: not on this node
+
+
+def test_a_host_renamed_in_xencenter_is_never_a_configuration_error(pcmk, sim):
+    """Issue 12, finding 5: host3's name-label, which its node maps to, changes."""
+    sim.set_field("host", sim.host("host3").uuid, "name_label", "rack2-slot3")
+    deep = {"params": {"check_guest": "true"}, "depth": 10}
+    assert xen_vm(pcmk, "monitor", "host3", **deep).rc == ocf.SUCCESS  # no host needed
+    r = xen_vm(pcmk, "stop", "host3", meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC and "cannot find the pool host of node host3" in r.reason
+    assert runs_on(sim, WEB) == ["host3"]  # not stopped through a guess
+    r = xen_vm(pcmk, "start", "host3", vm=DB)
+    assert r.rc == ocf.ERR_INSTALLED and "set host_map" in r.reason, r  # this node only
 
 
 @pytest.mark.parametrize(
@@ -342,9 +601,14 @@ def test_bad_parameters_are_configuration_errors_with_a_reason(pcmk, params, why
 
 def test_validate_all_accepts_a_good_configuration_and_a_host_map(pcmk, sim):
     assert xen_vm(pcmk, "validate-all", "host2").rc == ocf.SUCCESS
+    pcmk.place("node-a", "host3")
     m = {"host_map": "node-a:%s;node-b:host2" % sim.host("host3").uuid}
-    r = xen_vm(pcmk, "monitor", "node-a", params=dict(m, xapi_url=sim.host("host3").url))
-    assert r.rc == ocf.SUCCESS
+    params = dict(m, xapi_url=sim.host("host3").url)
+    assert xen_vm(pcmk, "validate-all", "node-a", params=params).rc == ocf.SUCCESS
+    r = xen_vm(pcmk, "validate-all", "node-a", params={"xapi_url": sim.host("host3").url})
+    assert r.rc == ocf.ERR_CONFIGURED and "cannot find the pool host of node node-a" in r.reason
+    assert xen_vm(pcmk, "monitor", "node-a", params=params).rc == ocf.SUCCESS
+    assert xen_vm(pcmk, "stop", "node-a", vm=DB, params=params).rc == ocf.SUCCESS
 
 
 def test_validate_all_refuses_a_control_domain(pcmk, sim):
@@ -364,8 +628,16 @@ def test_missing_vm_fails_start_but_never_stop(pcmk):
     assert xen_vm(pcmk, "stop", "host2", params={"vm": "<unset>"}).rc == ocf.SUCCESS
 
 
-def test_missing_password_file_is_local(pcmk):
-    r = xen_vm(pcmk, "monitor", "host3", params={"xapi_password_file": "/nonexistent"})
+def test_missing_password_file_is_local_and_a_probe_asks_the_hypervisor(pcmk):
+    """A probe never answers ERR_INSTALLED, which Pacemaker >= 2.1.3 reads as "not
+    running": the hypervisor answers it; start fails on this node only."""
+    missing = {"xapi_password_file": "/nonexistent"}
+    probe = {"interval": 0}
+    assert xen_vm(pcmk, "monitor", "host3", params=missing, meta=probe).rc == ocf.SUCCESS
+    assert xen_vm(pcmk, "monitor", "host2", params=missing, meta=probe).rc == ocf.NOT_RUNNING
+    r = xen_vm(pcmk, "monitor", "host3", vm="web", params=missing, meta=probe)
+    assert r.rc == ocf.ERR_GENERIC and "missing on this node" in r.reason  # cannot resolve
+    r = xen_vm(pcmk, "start", "host2", vm=DB, params=missing)
     assert r.rc == ocf.ERR_INSTALLED and "missing on this node" in r.reason
 
 
@@ -385,6 +657,7 @@ def test_depth_10_checks_the_guest_agent_when_asked(pcmk, sim):
 
 def test_a_paused_vm_counts_as_here_and_start_unpauses_it(pcmk, sim):
     sim.set_field("VM", WEB, "power_state", "Paused")
+    sim.pause_domain(WEB, True)
     r = xen_vm(pcmk, "monitor", "host3")
     assert r.rc == ocf.SUCCESS and "paused" in r.stderr
     assert xen_vm(pcmk, "start", "host3").rc == ocf.SUCCESS

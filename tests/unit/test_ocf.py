@@ -92,6 +92,25 @@ def test_bad_values_are_configuration_errors_with_a_reason(capsys, key, value, w
     assert SEEN == []
 
 
+@pytest.mark.parametrize(
+    "key,value,default",
+    [("OCF_RESKEY_count", "-5", 3), ("OCF_RESKEY_loud", "maybe", False)],
+)
+def test_a_bad_value_never_fails_stop_which_goes_on_with_the_default(capsys, key, value, default):
+    """A failed stop gets the node fenced: stop warns and uses the parameter's default."""
+    stopped = []
+    AGENT.handlers["stop"] = lambda res: stopped.append(vars(res.params).copy())
+    try:
+        assert AGENT.execute("stop", env(**{key: value})) == ocf.SUCCESS
+    finally:
+        AGENT.handlers["stop"] = stop
+    err = capsys.readouterr().err
+    assert reasons(err) == [] and "WARNING: parameter %s: " % key[len("OCF_RESKEY_") :] in err
+    assert "stop goes on with its default" in err
+    assert stopped[0][key[len("OCF_RESKEY_") :]] == default
+    assert AGENT.execute("monitor", env(**{key: value})) == ocf.ERR_CONFIGURED
+
+
 def test_missing_required_parameter_fails_start_and_monitor_but_never_stop(capsys):
     e = env(OCF_RESKEY_name=None)
     del e["OCF_RESKEY_name"]

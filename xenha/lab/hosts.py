@@ -8,7 +8,10 @@ the foreground. Killing the init kills every process of the machine at once:
 a power cut.
 
 A pool host runs corosync (and corosync-qdevice when the cluster has an
-arbiter) and pacemakerd; the arbiter runs corosync-qnetd.
+arbiter) and pacemakerd; the arbiter runs corosync-qnetd. Its services find the
+host's own tools first on PATH (its ``bin`` directory): there the lab puts the
+host's ``list_domains``, its hypervisor's answer (xenha.lab.pool.service), so the
+agents Pacemaker runs ask it exactly as on a dom0.
 """
 
 import shutil
@@ -154,8 +157,10 @@ class Host(Machine):
         self.index = index
         self.xapi_dir = XAPI_SOCKETS / self.name  # the simulator's socket for this host
         self.binds = ((str(self.xapi_dir), XAPI_DIR),)
+        self.bin = self.root / "bin"  # this host's own tools, first on its services' PATH
         self.services = "\n".join(
             [
+                'export PATH="%s:$PATH"' % self.bin,
                 "mkdir -p /run/crm /run/xenha",
                 "chown hacluster:haclient /run/crm",
                 "corosync -f &",

@@ -8,7 +8,8 @@ with its role, database replica and liveness, joined by a network that can fail)
 ``netns`` (endpoints inside the lab hosts' network namespaces), ``handlers`` (one
 module per XAPI class), ``rpc`` (dispatch and fault injection), ``server``
 (HTTP/HTTPS/unix socket endpoints), ``tls`` (their certificate), ``control`` (the
-``sim.*`` control API), ``state`` (a pool from a description), ``options`` and ``run``
-(``xenha lab sim``, ``python -m xenha.lab.pool``), ``testing`` (``running_pool`` for
-tests) and ``service`` (the lab's pool: one simulator process serving the lab's hosts).
+``sim.*`` control API), ``list_domains`` (each host's hypervisor as the product asks
+it), ``state`` (a pool from a description), ``options`` and ``run`` (``xenha lab
+sim``, ``python -m xenha.lab.pool``), ``testing`` (``running_pool`` for tests) and
+``service`` (the lab's pool: one simulator process serving the lab's hosts).
 """

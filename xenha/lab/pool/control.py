@@ -4,12 +4,28 @@ Served on its own loopback port, never on the XAPI endpoints, so that what a cli
 sees of XAPI is only XAPI.
 """
 
+import collections
+import os
+import socket
 import threading
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 from .lifecycle import set_guest_live
+from .list_domains import table
 from .rpc import Injection
 from .schema import CLASSES
+
+
+class _Counting:
+    """A dispatcher that counts the XAPI calls each host's endpoint serves."""
+
+    def __init__(self, dispatcher, counts, lock):
+        self.dispatcher, self.counts, self.lock = dispatcher, counts, lock
+
+    def handle(self, host, method, params):
+        with self.lock:
+            self.counts[(host.name, method)] += 1
+        return self.dispatcher.handle(host, method, params)
 
 
 class Control:
@@ -17,6 +33,9 @@ class Control:
         self.pool = pool
         self.info_doc = info
         self.endpoints = endpoints or {}
+        self.counts = collections.Counter()
+        for ep in self.endpoints.values():
+            ep.dispatcher = _Counting(ep.dispatcher, self.counts, pool.lock)
 
     def info(self):
         """Endpoints, hosts, VMs and the password file."""
@@ -57,6 +76,26 @@ class Control:
             self.pool.kill_domain(vm_uuid)
         return True
 
+    def pause_domain(self, vm_uuid, paused=True):
+        """The hypervisor pauses (or unpauses) the VM's domain, behind xapi's back (as
+        ``xl pause`` would); the database is left as it is."""
+        with self.pool.lock:
+            for host in self.pool.truth.hosts_running(vm_uuid):
+                self.pool.truth.pause(host, vm_uuid, bool(paused))
+        return True
+
+    def domains(self, host):
+        """What ``host``'s hypervisor lists (``list_domains`` in the lab): its control
+        domain (domid 0) and every domain the truth runs there, as {"domid", "uuid",
+        "state"}. A host without power has no hypervisor to ask: an error, never "no
+        domains"."""
+        with self.pool.lock:
+            h = self.pool.host(host)
+            if not h.up:
+                raise RuntimeError("host %s is powered off" % h.name)
+            dom0 = h.db.record("VM", h.db.record("host", h.ref)["control_domain"])["uuid"]
+            return [{"domid": 0, "uuid": dom0, "state": "    R "}] + self.pool.truth.listing(h.uuid)
+
     def set_guest_alive(self, vm_uuid, alive):
         """The guest agent of a running VM reports (or hangs): VM_guest_metrics.live."""
         with self.pool.lock:
@@ -77,6 +116,16 @@ class Control:
         """Sessions open on all hosts (of ``originator`` if given)."""
         with self.pool.lock:
             return sum(h.sessions.count(originator or None) for h in self.pool.hosts)
+
+    def xapi_calls(self, host=""):
+        """XAPI calls served so far, by method: by ``host``'s endpoint, else by all of them
+        (a call a slave forwards to its master counts at both)."""
+        with self.pool.lock:
+            found = collections.Counter()
+            for (name, method), n in self.counts.items():
+                if not host or name == self.pool.host(host).name:
+                    found[method] += n
+            return dict(found)
 
     def set_session_cap(self, group, cap):
         """Change a session cap ("originator", "user", "anonymous") on every host."""
@@ -144,12 +193,38 @@ class _Quiet(SimpleXMLRPCRequestHandler):
     def log_message(self, format, *args):
         pass
 
+    def do_GET(self):
+        """``GET /list_domains/<host>``: what list_domains prints on that host (the lab's
+        list_domains is this one request: no XML-RPC client to load on every monitor);
+        503 with the reason when it cannot be asked."""
+        prefix = "/list_domains/"
+        if not self.path.startswith(prefix):
+            self.report_404()
+            return
+        try:
+            rows = self.server.control.domains(self.path[len(prefix) :])
+            status, body = 200, table([[str(d["domid"]), d["uuid"], d["state"]] for d in rows])
+        except (KeyError, RuntimeError) as e:
+            status, body = 503, "%s\n" % e
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _QuietLocal(_Quiet):
+    disable_nagle_algorithm = False  # no TCP on a unix socket
+
 
 class ControlServer(SimpleXMLRPCServer):
     allow_reuse_address = True
+    handler = _Quiet
 
-    def __init__(self, control, address="127.0.0.1", port=0):
-        super().__init__((address, port), _Quiet, allow_none=True, logRequests=False)
+    def __init__(self, control, address=("127.0.0.1", 0)):
+        super().__init__(address, self.handler, allow_none=True, logRequests=False)
+        self.control = control
         for name in dir(control):
             if not name.startswith("_") and callable(getattr(control, name)):
                 self.register_function(getattr(control, name), "sim." + name)
@@ -158,4 +233,24 @@ class ControlServer(SimpleXMLRPCServer):
         threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
         ).start()
+        return self.url()
+
+    def url(self):
         return "http://%s:%d/" % self.server_address
+
+
+class ControlSocket(ControlServer):
+    """The same API on a unix socket, for callers in other network namespaces: the lab
+    hosts' ``list_domains`` (their loopback is not the simulator's)."""
+
+    address_family = socket.AF_UNIX
+    allow_reuse_address = False
+    handler = _QuietLocal
+
+    def __init__(self, control, path):
+        if os.path.exists(path):
+            os.unlink(path)
+        super().__init__(control, path)
+
+    def url(self):
+        return "unix:" + self.server_address

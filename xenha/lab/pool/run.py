@@ -12,7 +12,7 @@ import tempfile
 import threading
 
 from . import state
-from .control import Control, ControlServer
+from .control import Control, ControlServer, ControlSocket
 from .netns import Prober
 from .options import add_arguments
 from .rpc import Dispatcher
@@ -72,8 +72,9 @@ def start(args):
             if not r["is_control_domain"]
         ],
     }
-    control = ControlServer(Control(pool, info, endpoints))
-    info["control"] = control.start()
+    control = Control(pool, info, endpoints)
+    info["control"] = ControlServer(control).start()
+    info["control_socket"] = ControlSocket(control, os.path.join(directory, "control.sock")).start()
     threading.Thread(target=_ticker, args=(pool,), daemon=True).start()
     return info, pool
 

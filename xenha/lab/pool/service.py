@@ -2,8 +2,11 @@
 
 Each host's endpoint listens inside that host's network namespace (HTTP on 80,
 HTTPS on 443, as on a real host) and on a unix socket that the host sees at
-/var/lib/xcp/xapi, where agents look for their local xapi. The simulator runs
-in the machine's namespace, so the lab tells it when a host loses power.
+/var/lib/xcp/xapi, where agents look for their local xapi. Each host's hypervisor
+answers through its own ``list_domains`` (first on the host's PATH: Host.bin), which
+asks the simulator's truth for that host over the control socket (the hosts'
+loopbacks are not the simulator's). The simulator runs in the machine's namespace,
+so the lab tells it when a host loses power.
 """
 
 import json
@@ -14,6 +17,7 @@ import xmlrpc.client
 
 from xenha.errors import XenhaError
 from xenha.lab.hosts import STATE
+from xenha.lab.pool import list_domains
 from xenha.lab.proc import PidFile
 
 SIM_DIR = STATE / "xapi"
@@ -65,7 +69,10 @@ def start(hosts, vms, timeout=30.0):
         text = (SIM_DIR / "info.json.tmp").read_text()
         if text.endswith("\n"):
             (SIM_DIR / "info.json.tmp").rename(INFO)
-            return json.loads(text)
+            served = json.loads(text)
+            for h in hosts:  # each host's hypervisor: the truth for that host
+                list_domains.write_wrapper(str(h.bin), h.name, served["control_socket"])
+            return served
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise XenhaError("the XAPI simulator did not start; see %s" % (SIM_DIR / "sim.log"))

@@ -62,8 +62,9 @@ class SimPoolHandle:
 
     def __getattr__(self, name):
         """Control calls: power_off(host), power_on(host), isolate(host, on),
-        partition(groups), kill_domain(vm), set_guest_alive(vm, alive), truth(),
-        double_runs(), session_count(originator), set_session_cap(group, n),
+        partition(groups), kill_domain(vm), pause_domain(vm, paused), set_guest_alive(vm,
+        alive), truth(), domains(host), double_runs(), session_count(originator),
+        xapi_calls(host), set_session_cap(group, n),
         host_state(host), record(cls, uuid, host),
         set_field(cls, uuid, field, value, host), inject(method, host, latency, hang,
         error, count), clear_injections(), set_timing(name, seconds)."""

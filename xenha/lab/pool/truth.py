@@ -10,6 +10,7 @@ class Truth:
     def __init__(self):
         self.domains = {}  # host uuid -> {vm uuid: domid}
         self.double_runs = []  # {"vm", "hosts", "time"}
+        self.paused = set()  # (host uuid, vm uuid) of domains the hypervisor has paused
         self._next_domid = 1
 
     def add_host(self, host):
@@ -30,6 +31,12 @@ class Truth:
 
     def stop(self, host, vm):
         self.domains[host].pop(vm, None)
+        self.paused.discard((host, vm))
+
+    def pause(self, host, vm, paused=True):
+        """The hypervisor pauses (or unpauses) the domain of ``vm`` on ``host``."""
+        if vm in self.domains.get(host, {}):
+            (self.paused.add if paused else self.paused.discard)((host, vm))
 
     def migrate(self, src, dst, vm):
         """Live migration: the domain moves; the paused source is gone once the copy runs."""
@@ -39,6 +46,23 @@ class Truth:
     def power_cut(self, host):
         """The host loses power: all its domains are gone."""
         self.domains[host] = {}
+        self.paused = {(h, vm) for h, vm in self.paused if h != host}
+
+    def listing(self, host):
+        """The domains of ``host`` as its hypervisor lists them, by domid: {"domid",
+        "uuid", "state"}, the state as list_domains' six letters (D S P B R H, a space
+        where unset): a running guest is blocked or running, a paused one paused; all
+        are HVM here. A model of a migration in flight would list its two domains here
+        under their temporary ids (xenops_server.ml tmp_uuid_of)."""
+        doms = sorted(self.domains.get(host, {}).items(), key=lambda item: item[1])
+        return [
+            {
+                "domid": domid,
+                "uuid": vm,
+                "state": "  P  H" if (host, vm) in self.paused else "   B H",
+            }
+            for vm, domid in doms
+        ]
 
     def snapshot(self):
         return {
