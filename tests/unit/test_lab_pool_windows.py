@@ -338,3 +338,18 @@ def test_two_powered_masters_accepting_writes_is_a_recorded_violation():
         assert len(sim.masters_violations()) == 1
         tenures = [(t["name"], t["end"] is None) for t in sim.masters()]
         assert tenures == [(old.name, False), (new.name, True), (old.name, False)]
+
+
+# -- the lab --------------------------------------------------------------------------
+
+
+def test_the_lab_gives_each_host_its_pool_conf_and_runs_valid_knobs():
+    from xenha.lab.hosts import POOL_CONFS, XENSOURCE_DIR, Host
+    from xenha.lab.pool.knobs import knob_value
+    from xenha.lab.pool.service import LAB_KNOBS
+
+    host = Host(2)
+    assert (str(POOL_CONFS / "host2"), XENSOURCE_DIR) in host.binds
+    assert XENSOURCE_DIR == "/etc/xensource"
+    for name, value in LAB_KNOBS.items():
+        knob_value(name, value)
