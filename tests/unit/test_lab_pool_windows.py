@@ -353,3 +353,25 @@ def test_the_lab_gives_each_host_its_pool_conf_and_runs_valid_knobs():
     assert XENSOURCE_DIR == "/etc/xensource"
     for name, value in LAB_KNOBS.items():
         knob_value(name, value)
+
+
+def test_xenha_lab_toolstack_restart_restarts_the_hosts_xapi(monkeypatch, capsys):
+    import types
+    import xmlrpc.client
+
+    from xenha.cli import lab as cli
+    from xenha.cli.main import build_parser
+    from xenha.lab.pool import service
+
+    with running_pool(hosts=2, vms=1, knobs=QUICK) as sim:
+        control = xmlrpc.client.ServerProxy(sim.control_url, allow_none=True).sim
+        monkeypatch.setattr(service, "control", lambda: control)
+        lab = types.SimpleNamespace(host=lambda name: sim.host(name))
+        monkeypatch.setattr(cli, "_lab", lambda: lab)
+        args = build_parser().parse_args(["lab", "toolstack-restart", "host2"])
+        assert args.seconds == 20  # xapi's restart, whatever the pool's knob says
+        args.seconds = 0.5
+        assert args.func(args) == 0
+        assert capsys.readouterr().out == "host2: xapi restarting\n"
+        assert xapi(sim, sim.host("host2"))["xapi"] == "down"
+        wait_for(lambda: serving(sim, sim.host("host2")), 3, "restarted")
