@@ -18,7 +18,7 @@ from tests.conftest import REPO
 from xenha import install
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-POOL = {"hosts": 3, "vms": 3}  # the sim fixture's pool
+POOL = {"hosts": 3, "vms": 3, "knobs": {"xapi_fuse": 0, "xapi_restart": 0}}
 
 
 @pytest.fixture(scope="module")

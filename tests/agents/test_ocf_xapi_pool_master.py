@@ -13,7 +13,7 @@ from xenha import ocf
 from xenha.lab.power.testing import free_port
 
 HOSTS = ("host1", "host2", "host3")
-POOL = {"hosts": 3, "vms": 3}  # the sim fixture's pool
+POOL = {"hosts": 3, "vms": 3, "knobs": {"local_reads": "backup", "xapi_fuse": 0, "xapi_restart": 0}}
 
 
 def master(pcmk, action, node, **kw):

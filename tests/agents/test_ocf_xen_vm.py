@@ -28,7 +28,7 @@ STATE = {
     ],
 }
 
-POOL = {"state": STATE}  # the sim fixture's pool
+POOL = {"state": STATE, "knobs": {"local_reads": "backup", "xapi_restart": 0}}
 
 
 def xen_vm(pcmk, action, node, vm=WEB, **kw):

@@ -55,9 +55,11 @@ def crm(lab, *argv, via=None):
 
 
 def assert_invariants(lost=()):
-    """No double run ever; every VM on exactly one host, none on a host that lost power."""
+    """No double run ever, never two powered masters accepting writes; every VM on exactly
+    one host, none on a host that lost power."""
     sim = service.control()
     assert sim.double_runs() == []
+    assert sim.masters_violations() == []
     for vm, hosts in where().items():
         assert len(hosts) == 1, (vm, hosts)
         assert hosts[0] not in lost, (vm, hosts)
