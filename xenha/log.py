@@ -102,7 +102,10 @@ class Log:
         if self.debuglog:
             self._write_file(self.debuglog, level, msg)
         if stderr and self.stderr and LEVELS.index(level) >= LEVELS.index(self.stderr):
-            sys.stderr.write(self._stderr_line(level, msg))
+            try:
+                sys.stderr.write(self._stderr_line(level, msg))
+            except (OSError, ValueError):  # nobody reads it any more: a lost line fails nothing
+                pass
 
     def _stderr_line(self, level, msg):
         if self.style == OCF:
