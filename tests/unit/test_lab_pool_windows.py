@@ -375,3 +375,18 @@ def test_xenha_lab_toolstack_restart_restarts_the_hosts_xapi(monkeypatch, capsys
         assert capsys.readouterr().out == "host2: xapi restarting\n"
         assert xapi(sim, sim.host("host2"))["xapi"] == "down"
         wait_for(lambda: serving(sim, sim.host("host2")), 3, "restarted")
+
+
+def test_an_isolated_host_still_answers_on_its_unix_socket():
+    """A cut network black-holes a host's TCP endpoints; its local socket is no network."""
+    from xenha.xapi import Client, Settings
+
+    with running_pool(hosts=2, vms=1, knobs=QUICK, sockets=True) as sim:
+        sim.isolate(sim.master.name, True)
+        with pytest.raises(socket.timeout):
+            login(sim, sim.master, timeout=1)
+        settings = Settings(
+            url=None, socket_path=sim.master.socket, password_file=sim.password_file
+        )
+        local = Client(settings, cache_dir=None)
+        assert local.xenapi.host.get_uuid(local.master()) == sim.master.uuid

@@ -1,7 +1,8 @@
 """XML-RPC endpoints: one per host, over HTTP, HTTPS and optionally a unix socket.
 
 A powered-off host drops connections without answering; an isolated host (or a call
-that hangs) keeps the connection open and silent, as a black-holed network does. While
+that hangs) keeps the connection open and silent, as a black-holed network does - on
+the network only: its unix socket is local, and answers. While
 a host's xapi restarts, its endpoints do not listen: connections are refused, as after
 xe-toolstack-restart (and a call hanging in the xapi that stopped is cut off).
 """
@@ -35,7 +36,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         generation = host.xapi_generation
         try:
-            if host.isolated:
+            if host.isolated and not isinstance(self.server, UnixEndpoint):
                 raise Hang("isolated")
             params, method = xmlrpc.client.loads(body)
             response = endpoint.dispatcher.handle(host, method, params)
