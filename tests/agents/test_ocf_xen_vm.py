@@ -28,9 +28,8 @@ STATE = {
     ],
 }
 
-# Kinder than xapi where these tests need xapi-pool-master: its promote still reads through
-# slave-local sessions and waits out no xapi restart (issue 12, finding 4; docs/xapi.md).
-POOL = {"state": STATE, "knobs": {"local_reads": "backup", "xapi_fuse": 0, "xapi_restart": 0}}
+# xapi's windows, a role change's fuse and restart shortened to a few seconds.
+POOL = {"state": STATE, "knobs": {"xapi_fuse": 1, "xapi_restart": 2}}
 
 
 def xen_vm(pcmk, action, node, vm=WEB, **kw):
@@ -365,6 +364,18 @@ def test_stop_when_xapi_answers_again_in_time_stops_the_vm(pcmk, sim):
     assert runs_on(sim, WEB) == [] and power(sim, WEB) == "Halted"
 
 
+@pytest.mark.parametrize("host", ["host3", "host1"])
+def test_stop_during_a_toolstack_restart_waits_for_xapi_and_stops_the_vm(pcmk, sim, host):
+    """xe-toolstack-restart on the VM's host or on the master (issue 12, finding 4): xapi
+    refuses, then (a slave) answers HOST_STILL_BOOTING; the domain runs here, so stop
+    keeps asking within its timeout and stops it, rather than fail at once (a fence)."""
+    sim.toolstack_restart(host, 6)
+    assert xen_vm(pcmk, "monitor", "host3").rc == ocf.SUCCESS  # the hypervisor answers
+    r = xen_vm(pcmk, "stop", "host3", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS, r
+    assert runs_on(sim, WEB) == [] and power(sim, WEB) == "Halted"
+
+
 def test_stop_asks_the_hypervisor_again_until_it_answers(pcmk, sim):
     pcmk.hypervisor_fails("host1", "exit 1\n")
     back = threading.Timer(1.5, pcmk.hypervisor_answers, ("host1",))
@@ -407,6 +418,7 @@ def test_a_vm_started_after_the_last_replica_push_is_never_run_twice(pcmk, sim):
     starts DB there: once. (start pushes the database to every host; here that push
     fails, as it does while a host is out of the master's reach.)"""
     sim.set_timing("db_sync_interval", 3600)  # no push during the test
+    assert master(pcmk, "start", "host3").rc == ocf.SUCCESS  # it sees the master answer
     sim.inject("pool.sync_database", "", 0, False, ["INTERNAL_ERROR", "push failed"])
     started = xen_vm(pcmk, "start", "host2", vm=DB)
     assert started.rc == ocf.SUCCESS, started  # the VM runs: a failed push is a warning
