@@ -5,6 +5,7 @@ pool.conf per host, and the record of master tenures."""
 
 import socket
 import time
+import xmlrpc.client
 
 import pytest
 import XenAPI
@@ -390,3 +391,29 @@ def test_an_isolated_host_still_answers_on_its_unix_socket():
         )
         local = Client(settings, cache_dir=None)
         assert local.xenapi.host.get_uuid(local.master()) == sim.master.uuid
+
+
+def test_an_isolated_host_reaches_no_other_hosts_endpoint():
+    """Its calls to another host (from its own address) hang as its own endpoint does;
+    others calling that host are answered."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    def login_from(source, target):
+        url = urlsplit(target.url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=1,
+                                          source_address=(source, 0))  # fmt: skip
+        body = xmlrpc.client.dumps(("root", "x"), "session.login_with_password")
+        conn.request("POST", "/", body, {"Content-Type": "text/xml"})
+        try:
+            return xmlrpc.client.loads(conn.getresponse().read())[0][0]["Status"]
+        finally:
+            conn.close()
+
+    with running_pool(hosts=3, vms=1, knobs=QUICK) as sim:
+        cut, other, third = sim.master, sim.slaves[0], sim.slaves[1]
+        assert login_from(cut.address, other) == "Failure"  # an answer (HOST_IS_SLAVE)
+        sim.isolate(cut.name, True)
+        with pytest.raises(socket.timeout):
+            login_from(cut.address, other)
+        assert login_from(third.address, other) == "Failure"

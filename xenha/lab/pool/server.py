@@ -2,7 +2,8 @@
 
 A powered-off host drops connections without answering; an isolated host (or a call
 that hangs) keeps the connection open and silent, as a black-holed network does - on
-the network only: its unix socket is local, and answers. While
+the network only: its unix socket is local, and answers - and so do the calls it makes
+to other hosts' endpoints. While
 a host's xapi restarts, its endpoints do not listen: connections are refused, as after
 xe-toolstack-restart (and a call hanging in the xapi that stopped is cut off).
 """
@@ -36,7 +37,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         generation = host.xapi_generation
         try:
-            if host.isolated and not isinstance(self.server, UnixEndpoint):
+            if self._cut_off(host):
                 raise Hang("isolated")
             params, method = xmlrpc.client.loads(body)
             response = endpoint.dispatcher.handle(host, method, params)
@@ -54,6 +55,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+    def _cut_off(self, host):
+        """Whether this call crosses a cut network: to an isolated host's TCP endpoint, or
+        from an isolated host (known by its source address, as lab hosts call from
+        theirs) to another's. The unix socket is local: never cut."""
+        if isinstance(self.server, UnixEndpoint):
+            return False
+        caller = self.server.endpoint.pool.by_address(self.client_address[0])
+        return host.isolated or (caller is not None and caller is not host and caller.isolated)
 
     def address_string(self):
         return str(self.client_address[0]) if self.client_address else "unix"
