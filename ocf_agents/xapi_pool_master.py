@@ -57,6 +57,17 @@ AGENT = ocf.ResourceAgent(
             default="120",
             parse=ocf.positive,
         ),
+        ocf.Parameter(
+            "isolation_grace",
+            "Seconds a master may reach no other member host's xapi",
+            "When this host is the master and has reached the xapi of none of the other "
+            "pool hosts whose nodes are cluster members for this long (its management "
+            "network is cut while corosync still sees it), its Promoted monitor fails, "
+            "and the generated on-fail=fence has its node fenced so a slave can take over.",
+            type="integer",
+            default="20",
+            parse=ocf.positive,
+        ),
     ],
 )
 
@@ -69,14 +80,17 @@ PROMOTED_ROLES = ("Promoted", "Master")  # OCF_RESKEY_CRM_meta_role of a Promote
 # pool.conf: the answer it needs is there.
 MONITOR_PATIENCE = 0.2
 REPLICA_BOUND = 2.0  # seconds for a read of this host's replica without its master
+PROBE_TIMEOUT = 3.0  # seconds for another host's xapi to answer the master's probe
 
 
 def _state_file(res, what):
     """This node's state for the clone: ``started`` (Pacemaker started the instance
     here), ``promote-target`` (the node a running transition promotes),
     ``xapi-silent`` (since when this host's xapi has not answered, monotonic),
-    ``master-seen`` (the master this node last saw answer, and when) and
-    ``maintenance`` (this host was in maintenance when the master last said)."""
+    ``master-seen`` (the master this node last saw answer, and when),
+    ``maintenance`` (this host was in maintenance when the master last said) and
+    ``cut-off`` (since when this master has reached no other member's xapi,
+    monotonic)."""
     rsctmp = res.env.get("HA_RSCTMP", "/run/resource-agents")
     return os.path.join(rsctmp, "xenha-%s.%s" % (res.instance.split(":")[0], what))
 
@@ -272,6 +286,8 @@ def _observe(res, restarting):
                     return ocf.SUCCESS if started else res.not_running("rejoined as a slave")
                 if not started:  # the master role runs here, whether Pacemaker started it
                     _write(_state_file(res, "started"), "")
+                if restarting and res.meta("role") in PROMOTED_ROLES:
+                    _require_reaching_the_pool(res, local, here)
                 _score(res, NEVER if _in_maintenance(local.api, here) else PROMOTED_SCORE)
                 return ocf.RUNNING_PROMOTED
         finally:
@@ -280,6 +296,66 @@ def _observe(res, restarting):
             return res.not_running("the instance is not started on this node")
         _score(res, _slave_score(res, p, leader))
     return ocf.SUCCESS
+
+
+def _require_reaching_the_pool(res, local, here):
+    """A master whose management network is cut (corosync on another ring still sees its
+    node) serves no host of its pool, and no slave may take over while its node is a
+    member. So when it has reached none of the other hosts whose nodes are members for
+    isolation_grace seconds, its Promoted monitor fails, and the generated on-fail=fence
+    fences it. A host answers the probe if its xapi says anything, a refusal included
+    (then only xapi is down there: the network carries); only silence counts."""
+    path = _state_file(res, "cut-off")
+    if _reaches_the_pool(res, local, here) is not False:
+        _remove(path)
+        return
+    try:
+        since = float(_read(path) or "")
+    except ValueError:
+        since = time.monotonic()
+        _write(path, repr(since))
+    cut = Deadline(res.params.isolation_grace, start=since)
+    what = (
+        "this pool master reaches no other host whose node is a cluster member (%ds): its "
+        "management network is cut off" % cut.elapsed()
+    )
+    if cut.expired():
+        _remove(path)
+        raise ocf.generic(what + "; failing, so that Pacemaker fences this node")
+    res.log.warning("%s; failing in %ds unless one answers", what, cut.left())
+
+
+def _reaches_the_pool(res, local, here):
+    """Whether this master reaches the xapi of another host whose node is a cluster
+    member (all asked at once, PROBE_TIMEOUT each); None when there is no such host."""
+    import concurrent.futures
+
+    from xenha.xapi import XapiUnreachable
+
+    members = pacemaker.members()
+    peers = [
+        local.api.host.get_address(h)
+        for h in local.api.host.get_all()
+        if h != here and local.node_of_host(h) in members
+    ]
+    if not peers:
+        return None
+    probe = Pool(res, PROBE_TIMEOUT, until=0.0).local_view()  # one try each
+
+    def answers(address):
+        try:
+            probe.client.follows(address)
+        except XapiUnreachable as e:
+            return e.refused
+        except XenhaError:
+            pass  # an error is an answer
+        return True
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(peers)) as pool_:
+            return any(pool_.map(answers, peers))
+    finally:
+        probe.close()
 
 
 def _slave_score(res, p, leader):

@@ -315,6 +315,43 @@ def test_promote_never_takes_over_from_a_member_master_whose_xapi_is_cut(started
     assert pool_master(sim) == "host1"
 
 
+def test_a_master_that_reaches_no_member_fails_its_promoted_monitor_after_a_grace(started, sim):
+    """Its management network is cut while corosync still sees every node (here: the
+    other hosts' xapi out of its reach): the Promoted monitor warns, then fails once
+    isolation_grace has passed, so that the generated on-fail=fence fences it (no slave
+    may take over while its node is a member). A refusal is an answer (only xapi is
+    down there), and hosts whose nodes are not members do not count."""
+    promoted = {"interval": 10000, "role": "Promoted", "timeout": 20000}
+    grace = {"isolation_grace": "3"}
+
+    def monitor():
+        return master(started, "monitor", "host1", meta=promoted, params=grace)
+
+    for host in ("host2", "host3"):
+        sim.toolstack_restart(host, 5)
+    r = monitor()
+    assert r.rc == ocf.RUNNING_PROMOTED and "reaches no other host" not in r.stderr, r
+    settled(sim, *HOSTS)
+    for host in ("host2", "host3"):
+        sim.isolate(host, True)
+    r = monitor()
+    assert r.rc == ocf.RUNNING_PROMOTED, r
+    assert "reaches no other host whose node is a cluster member" in r.stderr
+    time.sleep(3.5)
+    r = monitor()
+    assert r.rc == ocf.ERR_GENERIC, r
+    assert "failing, so that Pacemaker fences this node" in r.reason
+    sim.isolate("host2", False)  # one member answers again: the master serves its pool
+    assert monitor().rc == ocf.RUNNING_PROMOTED
+    sim.isolate("host2", True)
+    for host in ("host2", "host3"):  # dead, and out of the membership: nobody to reach
+        sim.power_off(host)
+    assert monitor().rc == ocf.RUNNING_PROMOTED
+    time.sleep(3.5)
+    r = monitor()
+    assert r.rc == ocf.RUNNING_PROMOTED and "reaches no other host" not in r.stderr, r
+
+
 def test_last_seen_is_this_nodes_record_not_the_replica(pcmk, sim):
     """A fence after the replica's last sign of the master but before this node last saw
     it answer is an old fence the master came back from: promote refuses it."""
