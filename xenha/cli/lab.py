@@ -154,7 +154,7 @@ def register(sub):
     s.add_argument(
         "--seconds",
         type=float,
-        default=DEFAULT_KNOBS["xapi_restart"],  # xapi's, not the lab's kinder knob
+        default=DEFAULT_KNOBS["xapi_restart"],
         metavar="N",
         help="how long xapi refuses connections (default %(default)g)",
     )

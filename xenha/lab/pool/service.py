@@ -24,18 +24,11 @@ SIM_DIR = STATE / "xapi"
 INFO = SIM_DIR / "info.json"
 PIDFILE = STATE / "xapisim.pid"
 
-# Knobs of the simulator (knobs.DEFAULT_KNOBS) the lab sets kinder than xapi, because
-# today's agents cannot pass the lab's scenarios with xapi's values yet (docs/xapi.md,
-# "What the simulator models of xapi's slow and stale paths"): xapi-pool-master's promote
-# and monitor and xen-vm's monitor and stop read through the slave-local session while
-# the master is gone (xapi blocks them: local_reads), and a master change's restarts (a
-# 10 s fuse, then xapi refusing connections) outlast what promote waits for. Remove an
-# entry once the agents cope with xapi's value.
-LAB_KNOBS = {"local_reads": "backup", "xapi_fuse": 0, "xapi_restart": 0}
 
 
 def start(hosts, vms, timeout=30.0):
-    """Serve a pool of ``hosts`` (lab Hosts, first is master) with ``vms`` running VMs."""
+    """Serve a pool of ``hosts`` (lab Hosts, first is master) with ``vms`` running VMs,
+    with xapi's windows as xapi has them (every knob at its default: docs/xapi.md)."""
     SIM_DIR.mkdir(parents=True, mode=0o700, exist_ok=True)
     desc = {
         "pool": {"name_label": "xenha-lab"},
@@ -49,7 +42,6 @@ def start(hosts, vms, timeout=30.0):
             }
             for h in hosts
         ],
-        "knobs": LAB_KNOBS,
         "vms": [{"name": "vm%d" % (i + 1), "host": hosts[i % len(hosts)].name} for i in range(vms)],
         "srs": [{"name": "shared-sr"}],
     }
