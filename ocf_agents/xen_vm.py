@@ -252,6 +252,7 @@ def start(res):
                 "VM %s is recorded Running here, but this host's hypervisor: %s"
                 % (res.params.vm, domain.reason)
             )
+        _publish(p)
         res.log.info("VM %s is running here (%s)", res.params.vm, domain.reason)
 
 
@@ -468,6 +469,7 @@ def migrate_to(res):
                 raise ocf.generic(
                     "VM %s is not running on %s after the migration" % (res.params.vm, target)
                 )
+            _publish(p)
     left = hypervisor.until(uuid, res.budget.fraction(0.95), (ABSENT,))
     if left.state != ABSENT:
         raise ocf.generic(
@@ -475,6 +477,26 @@ def migrate_to(res):
             % (res.params.vm, target, left.reason)
         )
     res.log.info("VM %s migrated to %s", res.params.vm, target)
+
+
+def _publish(p):
+    """Push the master's database to every host now (``Pool.sync_database``), so that no
+    replica still places the VM where it was. xapi pushes it only every
+    pool_db_sync_interval (300 s), one slave at a time (pool_db_backup.ml), and after an
+    emergency transition each host's xapi restarts and shuts down any local domain that
+    the new master's database - a replica - says runs on another host
+    (xapi_xenops.ml resync_resident_on: "VM %s was actually running ... terminating").
+    The VM runs either way: a failed push is a warning, not a failed action."""
+    from xenha.xapi import XapiError, XapiUnreachable
+
+    try:
+        p.api.pool.sync_database()
+    except (XapiError, XapiUnreachable) as e:
+        p.res.log.warning(
+            "cannot push the pool database to the hosts (%s): until xapi's own push, a "
+            "new master after an emergency transition would believe the VM elsewhere",
+            e,
+        )
 
 
 def _await_task(p, task, deadline, cancelled_by, what):

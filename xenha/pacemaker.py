@@ -163,13 +163,19 @@ def fenced_since(node, since, timeout=TOOL_TIMEOUT, margin=CLOCK_MARGIN):
     return max(done) if done else None
 
 
-def is_member(node, timeout=TOOL_TIMEOUT):
-    """Whether ``node`` is in the cluster's membership now (``crm_node -l``: one
+def members(timeout=TOOL_TIMEOUT):
+    """The names of the nodes in the cluster's membership now (``crm_node -l``: one
     ``ID NAME STATE`` line per known node, STATE ``member`` or ``lost``)."""
     rc, out, err = _run(["crm_node", "-l"], timeout)
     if rc != 0:
         raise PacemakerError("cannot list the cluster's nodes: crm_node -l: %s" % err.strip())
-    return any(line.split()[1:3] == [node, "member"] for line in out.splitlines())
+    rows = (line.split() for line in out.splitlines())
+    return {row[1] for row in rows if len(row) >= 3 and row[2] == "member"}
+
+
+def is_member(node, timeout=TOOL_TIMEOUT):
+    """Whether ``node`` is in the cluster's membership now."""
+    return node in members(timeout)
 
 
 def notify_data(env):

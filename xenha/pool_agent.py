@@ -24,6 +24,16 @@ STEPS = (0.25, 30.0)  # a long action's calls between its polls: promote, demote
 WORK = (0.4, None)  # an action whose one call does the work: start (VM.start_on), stop
 
 
+# Until when an action's XAPI calls retry xapi restarting (xenha.xapi.retry): 0.9 of its
+# timeout, less one call's timeout, so that the last try ends in time to report.
+PATIENCE = 0.9
+
+
+def patience(res, timeout, until=PATIENCE):
+    """The Deadline until which ``res``'s calls (each up to ``timeout`` s) retry."""
+    return res.budget.fraction(max(0.0, until - timeout / max(res.timeout, 1)))
+
+
 def call_timeout(res, budget):
     """Seconds per XAPI call of ``res``'s action under ``budget`` (QUICK, STEPS, WORK)."""
     fraction, cap = budget
@@ -111,7 +121,9 @@ def xapi_time(value):
 class Pool:
     """One action's view of the pool through XAPI, from this node."""
 
-    def __init__(self, res, timeout):
+    def __init__(self, res, timeout, until=PATIENCE):
+        """Calls of at most ``timeout`` s each, retrying xapi restarting until ``until``
+        (a fraction of the action's timeout: :func:`patience`)."""
         from xenha.xapi import Client, Settings
 
         p = res.params
@@ -126,7 +138,13 @@ class Pool:
             timeout=timeout,
         )
         cache = os.path.join(res.env.get("HA_RSCTMP", "/run/resource-agents"), "xenha-xapi")
-        self.client = Client(settings, originator="xenha-" + res.agent.name, cache_dir=cache)
+        self.until = until
+        self.client = Client(
+            settings,
+            originator="xenha-" + res.agent.name,
+            cache_dir=cache,
+            patience=patience(res, timeout, until),
+        )
         self.api = self.client.xenapi
         self._local = None
 
@@ -168,7 +186,7 @@ class Pool:
 
     def with_timeout(self, seconds):
         """The same pool and session with another per-call timeout."""
-        return Pool(self.res, seconds)
+        return Pool(self.res, seconds, self.until)
 
     def local_view(self):
         """The same questions through this host's slave-local session (master gone)."""
@@ -196,27 +214,30 @@ class Pool:
         return "%s (%s)" % (self.api.host.get_name_label(host), self.api.host.get_uuid(host))
 
     def require_fenced(self, host, since, what):
-        """Raise unless Pacemaker fenced ``host``'s node at least ``pacemaker.CLOCK_MARGIN``
-        seconds after ``since`` (epoch, the clock of the host or master that wrote it).
-
-        ``what`` is the situation, for the exit reason. Returns the node name.
-        """
+        """:func:`require_fenced` for the node of host ref ``host``; returns the node."""
         node = self.node_of_host(host)
-        if since is None:
-            raise ocf.generic(
-                "%s, and there is no telling since when, so no fence of node %s can be "
-                "trusted; refusing" % (what, node)
-            )
-        when = pacemaker.fenced_since(node, since)
-        if when is None:
-            raise ocf.generic(
-                "%s, and Pacemaker's fencing history shows no successful fence of node %s "
-                "since %s (+%ds for clock differences); refusing until it is fenced (or "
-                "confirmed off with stonith_admin --confirm %s)"
-                % (what, node, _utc(since), pacemaker.CLOCK_MARGIN, node)
-            )
-        self.res.log.info("node %s was fenced at %s", node, _utc(when))
+        require_fenced(self.res, node, since, what)
         return node
+
+
+def require_fenced(res, node, since, what):
+    """Raise unless Pacemaker fenced ``node`` at least ``pacemaker.CLOCK_MARGIN`` seconds
+    after ``since`` (epoch, the clock of the machine that wrote it; None: unknown).
+    ``what`` is the situation, for the exit reason."""
+    if since is None:
+        raise ocf.generic(
+            "%s, and there is no telling since when, so no fence of node %s can be "
+            "trusted; refusing" % (what, node)
+        )
+    when = pacemaker.fenced_since(node, since)
+    if when is None:
+        raise ocf.generic(
+            "%s, and Pacemaker's fencing history shows no successful fence of node %s "
+            "since %s (+%ds for clock differences); refusing until it is fenced (or "
+            "confirmed off with stonith_admin --confirm %s)"
+            % (what, node, _utc(since), pacemaker.CLOCK_MARGIN, node)
+        )
+    res.log.info("node %s was fenced at %s", node, _utc(when))
 
 
 def _utc(epoch):
@@ -267,12 +288,12 @@ def password_file_problem(path):
 
 
 @contextlib.contextmanager
-def pool(res, budget):
+def pool(res, budget, until=PATIENCE):
     """A :class:`Pool` for one action, each XAPI call bounded by ``budget`` (QUICK, STEPS
-    or WORK: :func:`call_timeout`); XAPI and Pacemaker failures become OCF errors with a
-    reason - "cannot tell" is OCF_ERR_GENERIC, never OCF_NOT_RUNNING; setup conditions
-    (an unusable password file, a host or VM that cannot be found) are
-    setup errors (:func:`setup_error`)."""
+    or WORK: :func:`call_timeout`), xapi restarting retried until ``until``; XAPI and
+    Pacemaker failures become OCF errors with a reason - "cannot tell" is
+    OCF_ERR_GENERIC, never OCF_NOT_RUNNING; setup conditions (an unusable password
+    file, a host or VM that cannot be found) are setup errors (:func:`setup_error`)."""
     from xenha.xapi import XapiError, XapiUnreachable
 
     secret = res.params.xapi_password_file
@@ -281,7 +302,7 @@ def pool(res, budget):
         raise setup_error(res, problem, ocf.ERR_INSTALLED)
     p = None
     try:
-        p = Pool(res, call_timeout(res, budget))
+        p = Pool(res, call_timeout(res, budget), until)
         yield p
     except XapiUnreachable as e:
         raise ocf.generic("cannot reach XAPI: %s" % e) from None

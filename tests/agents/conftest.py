@@ -82,10 +82,12 @@ def _rack_all_on(request):
 @pytest.fixture
 def sim(request):
     """A simulated XAPI pool for the test, as the module's ``POOL`` (running_pool's
-    arguments) describes it; the test fails if any VM ever ran on two hosts at once."""
+    arguments) describes it; the test fails if any VM ever ran on two hosts at once, or
+    if a master accepted a write while another powered master existed."""
     with running_pool(**getattr(request.module, "POOL", {})) as s:
         yield s
         assert s.double_runs() == []
+        assert s.masters_violations() == []
 
 
 @pytest.fixture

@@ -177,6 +177,10 @@ class Pacemaker:
             "OCF_RESOURCE_INSTANCE": instance,
             "HA_RSCTMP": os.path.join(self.rsctmp, node),  # each node has its own /run
             "OCF_RESKEY_xapi_url": next((h.url for h in self.sim.hosts if h.name == node), ""),
+            # the host's /etc/xensource/pool.conf (xapi-pool-master reads it)
+            "OCF_RESKEY_pool_conf": next(
+                (h.pool_conf for h in self.sim.hosts if h.name == node), "<unset>"
+            ),
             "OCF_RESKEY_xapi_password_file": self.sim.password_file,
             "OCF_RESKEY_CRM_meta_on_node": node,
             "OCF_RESKEY_CRM_meta_timeout": "20000",

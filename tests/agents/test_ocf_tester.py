@@ -18,7 +18,7 @@ from tests.conftest import REPO
 from xenha import install
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-POOL = {"hosts": 3, "vms": 3}  # the sim fixture's pool
+POOL = {"hosts": 3, "vms": 3, "knobs": {"xapi_fuse": 1, "xapi_restart": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,7 @@ def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, **params):
             params,
             xapi_url=env["OCF_RESKEY_xapi_url"],
             xapi_password_file=sim.password_file,
+            pool_conf=env["OCF_RESKEY_pool_conf"],
             CRM_meta_on_node=node_name,
         )
         for key, value in sorted(params.items()):

@@ -6,14 +6,17 @@ the hypervisor truth's invariant (no VM on two hosts at once).
 
 import socket
 import threading
+import time
 
 import pytest
 
 from xenha import ocf
+from xenha.deadline import Deadline
 from xenha.lab.power.testing import free_port
 
 HOSTS = ("host1", "host2", "host3")
-POOL = {"hosts": 3, "vms": 3}  # the sim fixture's pool
+# xapi's windows, shortened: a role change's fuse and restart of a few seconds.
+POOL = {"hosts": 3, "vms": 3, "knobs": {"xapi_fuse": 1, "xapi_restart": 2}}
 
 
 def master(pcmk, action, node, **kw):
@@ -34,13 +37,28 @@ def roles(pcmk):
 def old_master_back(pcmk, sim, rebooted=False):
     """The master host1 lost its power and was fenced, host2 was promoted, host1 has power
     again. ``rebooted``: host1's /run is empty as after a boot (:meth:`Pacemaker.reboot`)."""
+    assert master(pcmk, "start", "host2").rc == ocf.SUCCESS  # it sees the master answer
     sim.power_off("host1")
     pcmk.fence("host1", action="reboot")
     assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
     sim.power_on("host1")
+    settled(sim, "host1")  # its xapi started (Pacemaker probes once the node has joined)
     if rebooted:
         pcmk.reboot("host1")
         assert sim.host_state("host1")["role"] == "master"  # of its own split pool
+
+
+def settled(sim, *hosts, seconds=30):
+    """Wait until each of ``hosts``' xapi runs, with no fuse lit and no emergency mode."""
+    deadline = Deadline(seconds)
+
+    def calm():
+        states = [sim.xapi_state(h) for h in hosts]
+        return all(
+            s["xapi"] == "running" and not s["fuse_lit"] and not s["emergency"] for s in states
+        )
+
+    assert deadline.poll(calm, 0.2), [sim.xapi_state(h) for h in hosts]
 
 
 def pool_master(sim):
@@ -59,19 +77,33 @@ def test_monitor_reports_roles_and_sets_promotion_scores(started):
     ]
 
 
-def test_not_running_before_start_after_stop_and_where_xapi_is_down(pcmk, sim):
+def test_not_running_before_start_and_after_stop(pcmk, sim):
     probe = master(pcmk, "monitor", "host2", meta={"interval": 0})
     assert (probe.rc, probe.reasons) == (ocf.NOT_RUNNING, [])
     assert master(pcmk, "start", "host2").rc == ocf.SUCCESS
     assert master(pcmk, "stop", "host2").rc == ocf.SUCCESS
     assert master(pcmk, "monitor", "host2").rc == ocf.NOT_RUNNING
     assert pcmk.scores()[-1] == "--promotion=pool-master:0 --delete"
+
+
+def test_xapi_refusing_is_a_restart_trusted_for_a_grace_never_not_running(pcmk, sim):
+    """Nothing listens at this host's endpoint: xapi restarting, as far as anyone can
+    tell. The monitor reports pool.conf's role with a warning until the grace ends, then
+    fails (never "not running"); a start waits within its timeout, then fails."""
     assert master(pcmk, "start", "host3").rc == ocf.SUCCESS
-    down = {"xapi_url": "http://127.0.0.1:%d/" % free_port(socket.SOCK_STREAM)}  # nothing listens
+    down = {
+        "xapi_url": "http://127.0.0.1:%d/" % free_port(socket.SOCK_STREAM),  # nothing listens
+        "xapi_restart_grace": 2,
+    }
     r = master(pcmk, "monitor", "host3", params=down, meta={"interval": 10000})
-    assert r.rc == ocf.NOT_RUNNING and "xapi does not run on this host" in r.reason
-    r = master(pcmk, "start", "host3", params=down)
-    assert r.rc == ocf.ERR_GENERIC and "xapi does not run on this host" in r.reason
+    assert r.rc == ocf.SUCCESS and "pool.conf says a slave" in r.stderr, r
+    time.sleep(2)
+    r = master(pcmk, "monitor", "host3", params=down, meta={"interval": 10000})
+    assert r.rc == ocf.ERR_GENERIC and "has not answered for" in r.reason, r
+    assert master(pcmk, "monitor", "host3").rc == ocf.SUCCESS  # answers again: grace reset
+    r = master(pcmk, "start", "host2", params=down, meta={"timeout": 3000})
+    assert r.rc == ocf.ERR_GENERIC and "xapi on this host does not answer" in r.reason, r
+    assert master(pcmk, "monitor", "host2").rc == ocf.NOT_RUNNING
 
 
 def test_a_local_xapi_that_hangs_is_an_error_not_not_running(started, sim):
@@ -98,6 +130,7 @@ def test_a_fenced_old_master_that_boots_rejoins_as_a_slave(started, sim):
     assert master(started, "monitor", "host2", meta=promoted).rc == ocf.RUNNING_PROMOTED
     probe = master(started, "monitor", "host1", meta={"interval": 0})
     assert probe.rc == ocf.NOT_RUNNING and "old pool master" in probe.stderr, probe
+    settled(sim, "host1")  # it restarts as a slave after the fuse
     assert sim.host_state("host1")["role"] == "slave"
     assert sim.host_state("host1")["master_address"] == sim.host("host2").address
     assert sim.host_state("host2")["role"] == "master"  # the real master is never reset
@@ -119,6 +152,7 @@ def test_two_hosts_two_masters_the_last_fenced_rejoins(pcmk, sim):
     assert probe2.rc == ocf.RUNNING_PROMOTED, probe2
     probe1 = master(pcmk, "monitor", "host1", meta={"interval": 0})
     assert probe1.rc == ocf.NOT_RUNNING and "old pool master" in probe1.stderr, probe1
+    settled(sim, "host1")
     assert [sim.host_state(h)["role"] for h in ("host1", "host2")] == ["slave", "master"]
 
 
@@ -141,6 +175,7 @@ def test_a_rebooted_old_master_waits_for_the_fencing_history_to_reach_its_node(p
     probe = master(pcmk, "monitor", "host1", meta={"interval": 0})
     synced.join()
     assert probe.rc == ocf.NOT_RUNNING and "old pool master" in probe.stderr, probe
+    settled(sim, "host1")  # it restarts as a slave after the fuse
     assert sim.host_state("host1")["master_address"] == sim.host("host2").address
 
 
@@ -196,7 +231,8 @@ def test_dead_master_is_replaced_only_once_fenced(started, sim):
     r = master(started, "promote", "host2", meta={"timeout": 30000})
     assert r.rc == ocf.SUCCESS, r
     assert sim.host_state("host2")["role"] == "master"
-    # recover_slaves: the surviving slave follows the new master
+    # recover_slaves: the surviving slave follows the new master, once restarted
+    settled(sim, "host3")
     assert sim.host_state("host3")["master_address"] == sim.host("host2").address
     assert [master(started, "monitor", n).rc for n in ("host2", "host3")] == [8, 0]
 
@@ -242,3 +278,90 @@ def test_a_vm_of_an_old_master_back_from_its_fence_restarts_elsewhere(started, s
     assert "fenced since and back" in r.stderr
     assert sim.host_state("host1")["master_address"] == sim.host("host2").address
     assert vm in sim.truth()["domains"][sim.host("host2").uuid]
+
+
+@pytest.mark.parametrize("host", ["host1", "host2"])
+def test_a_toolstack_restart_moves_nothing(started, sim, host):
+    """xe-toolstack-restart on the master or a slave (issue 12, finding 4): its xapi
+    refuses connections, then (a slave) answers HOST_STILL_BOOTING until its Pool.hello;
+    every monitor meanwhile reports the role pool.conf says, never "not running"."""
+    promoted = {"interval": 9000, "role": "Promoted"}
+    sim.toolstack_restart(host, 6)
+    deadline = Deadline(10)
+    seen = set()
+    while not deadline.expired():
+        seen.add(sim.xapi_state(host)["xapi"])
+        assert master(started, "monitor", "host1", meta=promoted).rc == ocf.RUNNING_PROMOTED
+        for node in ("host2", "host3"):
+            r = master(started, "monitor", node, meta={"interval": 10000})
+            assert r.rc == ocf.SUCCESS, r
+        time.sleep(0.5)
+    assert "down" in seen  # the monitors did run while it restarted
+    settled(sim, *HOSTS)
+    assert roles(started) == [ocf.RUNNING_PROMOTED, ocf.SUCCESS, ocf.SUCCESS]
+    assert pool_master(sim) == "host1"
+
+
+def test_promote_never_takes_over_from_a_member_master_whose_xapi_is_cut(started, sim):
+    """The old master's node is still a cluster member (corosync on another ring) but its
+    XAPI does not answer, and an old fence of it is in the history (issue 12, finding 2):
+    promote refuses, saying to fence it; it is never an emergency transition."""
+    started.fence("host1", when=time.time() - 60, action="reboot")  # it rebooted since
+    sim.isolate("host1", True)
+    r = master(started, "promote", "host2", meta={"timeout": 10000})
+    assert r.rc == ocf.ERR_GENERIC and "is a cluster member" in r.reason, r
+    assert "fence node host1" in r.reason
+    assert sim.host_state("host2")["role"] == "slave"
+    assert pool_master(sim) == "host1"
+
+
+def test_a_master_that_reaches_no_member_fails_its_promoted_monitor_after_a_grace(started, sim):
+    """Its management network is cut while corosync still sees every node (here: the
+    other hosts' xapi out of its reach): the Promoted monitor warns, then fails once
+    isolation_grace has passed, so that the generated on-fail=fence fences it (no slave
+    may take over while its node is a member). A refusal is an answer (only xapi is
+    down there), and hosts whose nodes are not members do not count."""
+    promoted = {"interval": 10000, "role": "Promoted", "timeout": 20000}
+    grace = {"isolation_grace": "3"}
+
+    def monitor():
+        return master(started, "monitor", "host1", meta=promoted, params=grace)
+
+    for host in ("host2", "host3"):
+        sim.toolstack_restart(host, 5)
+    r = monitor()
+    assert r.rc == ocf.RUNNING_PROMOTED and "reaches no other host" not in r.stderr, r
+    settled(sim, *HOSTS)
+    for host in ("host2", "host3"):
+        sim.isolate(host, True)
+    r = monitor()
+    assert r.rc == ocf.RUNNING_PROMOTED, r
+    assert "reaches no other host whose node is a cluster member" in r.stderr
+    time.sleep(3.5)
+    r = monitor()
+    assert r.rc == ocf.ERR_GENERIC, r
+    assert "failing, so that Pacemaker fences this node" in r.reason
+    sim.isolate("host2", False)  # one member answers again: the master serves its pool
+    assert monitor().rc == ocf.RUNNING_PROMOTED
+    sim.isolate("host2", True)
+    for host in ("host2", "host3"):  # dead, and out of the membership: nobody to reach
+        sim.power_off(host)
+    assert monitor().rc == ocf.RUNNING_PROMOTED
+    time.sleep(3.5)
+    r = monitor()
+    assert r.rc == ocf.RUNNING_PROMOTED and "reaches no other host" not in r.stderr, r
+
+
+def test_last_seen_is_this_nodes_record_not_the_replica(pcmk, sim):
+    """A fence after the replica's last sign of the master but before this node last saw
+    it answer is an old fence the master came back from: promote refuses it."""
+    began = time.time()  # the replica's times of host1 are from the pool's start
+    pcmk.fence("host1", when=began + 3, action="reboot")
+    time.sleep(4)
+    assert master(pcmk, "start", "host2").rc == ocf.SUCCESS  # host2 sees host1 answer
+    sim.power_off("host1")
+    r = master(pcmk, "promote", "host2", meta={"timeout": 30000})
+    assert r.rc == ocf.ERR_GENERIC and "no successful fence of node host1" in r.reason, r
+    assert sim.host_state("host2")["role"] == "slave"
+    pcmk.fence("host1", action="reboot")  # fenced now: taken over
+    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS

@@ -28,7 +28,8 @@ STATE = {
     ],
 }
 
-POOL = {"state": STATE}  # the sim fixture's pool
+# xapi's windows, a role change's fuse and restart shortened to a few seconds.
+POOL = {"state": STATE, "knobs": {"xapi_fuse": 1, "xapi_restart": 2}}
 
 
 def xen_vm(pcmk, action, node, vm=WEB, **kw):
@@ -363,6 +364,18 @@ def test_stop_when_xapi_answers_again_in_time_stops_the_vm(pcmk, sim):
     assert runs_on(sim, WEB) == [] and power(sim, WEB) == "Halted"
 
 
+@pytest.mark.parametrize("host", ["host3", "host1"])
+def test_stop_during_a_toolstack_restart_waits_for_xapi_and_stops_the_vm(pcmk, sim, host):
+    """xe-toolstack-restart on the VM's host or on the master (issue 12, finding 4): xapi
+    refuses, then (a slave) answers HOST_STILL_BOOTING; the domain runs here, so stop
+    keeps asking within its timeout and stops it, rather than fail at once (a fence)."""
+    sim.toolstack_restart(host, 6)
+    assert xen_vm(pcmk, "monitor", "host3").rc == ocf.SUCCESS  # the hypervisor answers
+    r = xen_vm(pcmk, "stop", "host3", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS, r
+    assert runs_on(sim, WEB) == [] and power(sim, WEB) == "Halted"
+
+
 def test_stop_asks_the_hypervisor_again_until_it_answers(pcmk, sim):
     pcmk.hypervisor_fails("host1", "exit 1\n")
     back = threading.Timer(1.5, pcmk.hypervisor_answers, ("host1",))
@@ -402,9 +415,14 @@ def test_a_vm_started_after_the_last_replica_push_is_never_run_twice(pcmk, sim):
     host2 that asked host2's own xapi (its replica) said "not here", returned 0, and
     Pacemaker started DB elsewhere: twice. The hypervisor sees the domain, so stop fails;
     Pacemaker fences host2, promotes host3 (an emergency master serving its replica) and
-    starts DB there: once."""
+    starts DB there: once. (start pushes the database to every host; here that push
+    fails, as it does while a host is out of the master's reach.)"""
     sim.set_timing("db_sync_interval", 3600)  # no push during the test
-    assert xen_vm(pcmk, "start", "host2", vm=DB).rc == ocf.SUCCESS
+    assert master(pcmk, "start", "host3").rc == ocf.SUCCESS  # it sees the master answer
+    sim.inject("pool.sync_database", "", 0, False, ["INTERNAL_ERROR", "push failed"])
+    started = xen_vm(pcmk, "start", "host2", vm=DB)
+    assert started.rc == ocf.SUCCESS, started  # the VM runs: a failed push is a warning
+    assert "cannot push the pool database to the hosts" in started.stderr
     assert sim.record("VM", DB, "host2")["power_state"] == "Halted"  # the stale replica
     sim.power_off("host1")
     pcmk.fence("host1")
@@ -420,6 +438,24 @@ def test_a_vm_started_after_the_last_replica_push_is_never_run_twice(pcmk, sim):
     r = xen_vm(pcmk, "start", "host3", vm=DB, meta={"timeout": 30000})
     assert r.rc == ocf.SUCCESS, r
     assert runs_on(sim, DB) == ["host3"]  # and the sim fixture: it never ran twice
+
+
+def test_start_and_migration_push_the_vms_new_home_to_every_replica(pcmk, sim):
+    """xapi pushes its database to one slave at a time, 300 s apart; after an emergency
+    transition each host's xapi shuts down a local domain that the new master's database
+    (a replica) places on another host (xapi_xenops.ml resync_resident_on). So start and
+    migrate_to push the database to every host at once (Pool.sync_database)."""
+    sim.set_timing("db_sync_interval", 3600)  # no push of xapi's own during the test
+    assert xen_vm(pcmk, "start", "host2", vm=DB).rc == ocf.SUCCESS
+    host2 = sim.record("VM", DB)["resident_on"]
+    for replica in ("host2", "host3"):
+        assert sim.record("VM", DB, replica)["power_state"] == "Running"
+        assert sim.record("VM", DB, replica)["resident_on"] == host2
+    meta = {"migrate_source": "host2", "migrate_target": "host3"}
+    assert xen_vm(pcmk, "migrate_to", "host2", vm=DB, meta=meta).rc == ocf.SUCCESS
+    host3 = sim.record("VM", DB)["resident_on"]
+    for replica in ("host2", "host3"):
+        assert sim.record("VM", DB, replica)["resident_on"] == host3
 
 
 def test_stop_never_asks_xapi_to_stop_a_vm_the_pool_records_elsewhere(pcmk, sim):

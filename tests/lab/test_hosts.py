@@ -136,7 +136,8 @@ def test_two_nodes_with_arbiter_split_leaves_exactly_one_quorate_side():
 
 
 def test_hosts_reach_their_pool_like_a_dom0_does(lab3):
-    """Local socket on each host; a slave follows HOST_IS_SLAVE over the lab network."""
+    """Local socket and pool.conf on each host; a slave follows HOST_IS_SLAVE over the lab
+    network."""
     from xenha.lab.pool import service
 
     script = (
@@ -149,6 +150,9 @@ def test_hosts_reach_their_pool_like_a_dom0_does(lab3):
     ) % str(service.INFO)
     h1, h2, _ = lab3.hosts
     assert h2.exec([sys.executable, "-c", script]).split() == ["host2", "host1"]
+    # each host's role as its xapi wrote it, where a dom0 has it
+    assert h1.exec(["cat", "/etc/xensource/pool.conf"]) == "master"
+    assert h2.exec(["cat", "/etc/xensource/pool.conf"]) == "slave:" + h1.address
     lab3.crash(h1)
     r = h2.exec([sys.executable, "-c", script], check=False)
     assert "XapiUnreachable" in r and "198.18.0.11" in r

@@ -60,6 +60,12 @@ def wait_for(predicate, seconds=5.0):
         time.sleep(0.1)
 
 
+def serving(sim, host):
+    """``host``'s xapi listens and has left emergency mode."""
+    state = sim.xapi_state(host)
+    return state["xapi"] == "running" and not state["emergency"]
+
+
 def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
     ns1, ns2 = lab_net
     state = {
@@ -69,7 +75,8 @@ def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
         ],
         "vms": [{"name": "v", "host": "h2"}],
     }
-    with running_pool(state=state) as sim:
+    knobs = {"xapi_restart": 0.3, "master_startup": 0, "hello_retry": 0.2}
+    with running_pool(state=state, knobs=knobs) as sim:
         h1, h2 = sim.host("h1"), sim.host("h2")
         st = Settings(url=h2.url, password_file=sim.password_file, timeout=2)
         with Client(st, cache_dir=str(tmp_path)) as c:
@@ -81,17 +88,24 @@ def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
             # cut h2 from h1 on the lab network: the master can no longer reach it
             ip("-n", ns2, "route", "add", "blackhole", SUBNET + "11/32")
             wait_for(lambda: sim.host_state("h1")["reaches"] == [])
-            assert sim.host_state("h2")["emergency"] is True
             c.xenapi.VM.power_state_reset(vm)
             assert sim.truth()["domains"][h2.uuid] == [sim.vms[0]]  # still running there
-        # a pool session used at the cut-off slave gets no answer ...
+        # a pool session used at the cut-off slave gets no answer (its xapi waits) ...
         with Client(st, cache_dir=str(tmp_path)) as c:
             c._ensure()
             c._use(h2.url, c._ref)
             with pytest.raises(XapiUnreachable):
                 c.xenapi.pool.get_all()
+            # ... and once its xapi restarted, cannot do Pool.hello over the cut: it is in
+            # emergency mode and answers HOST_STILL_BOOTING
+            sim.toolstack_restart("h2")
+            wait_for(lambda: sim.xapi_state("h2")["xapi"] == "running")
+            assert sim.host_state("h2")["emergency"] is True
+            with pytest.raises(XapiError) as e:
+                c._raw("pool.get_all", (c._ref,))
+            assert e.value.code == "HOST_STILL_BOOTING"
         ip("-n", ns2, "route", "del", "blackhole", SUBNET + "11/32")
-        wait_for(lambda: sim.host_state("h2")["emergency"] is False)
+        wait_for(lambda: sim.host_state("h2")["emergency"] is False)  # hello went through
         # ... and once the link is back, the slave relays it over the lab network
         with Client(st, cache_dir=str(tmp_path)) as c:
             c._ensure()
@@ -103,6 +117,7 @@ def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
         subprocess.run(["ip", "link", "del", TAG + "h2"], stderr=subprocess.DEVNULL)
         plug("h2", SUBNET + "12")
         sim.power_on("h2")
+        wait_for(lambda: serving(sim, "h2"))
         local = Client(st, cache_dir=None).emergency()
         with local:
             assert local.xenapi.host.get_uuid(local.this_host()) == h2.uuid

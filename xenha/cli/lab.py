@@ -138,6 +138,28 @@ def register(sub):
     s.add_argument("host", metavar="HOST")
     s.set_defaults(func=run_boot)
 
+    from xenha.lab.pool.knobs import DEFAULT_KNOBS
+
+    s = lab.add_parser(
+        "toolstack-restart",
+        help="restart a host's xapi, as xe-toolstack-restart does",
+        description="Restart HOST's (simulated) xapi outside any role change, as "
+        "xe-toolstack-restart, patching or a master change do: its endpoints refuse "
+        "connections for N seconds (xapi's restart as the simulator models it), then a "
+        "slave answers HOST_STILL_BOOTING until it has reached its master, and the host's "
+        "VMs are resynced (xapi shuts down domains its database places on another host). "
+        "Its sessions are gone. Domains keep running.",
+    )
+    s.add_argument("host", metavar="HOST")
+    s.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULT_KNOBS["xapi_restart"],
+        metavar="N",
+        help="how long xapi refuses connections (default %(default)g)",
+    )
+    s.set_defaults(func=run_toolstack_restart)
+
     s = lab.add_parser(
         "partition",
         help="split the lab network into groups",
@@ -270,6 +292,17 @@ def run_boot(args):
     lab = _lab()
     lab.boot(lab.host(args.host))
     print("%s: booting" % args.host)
+    return 0
+
+
+def run_toolstack_restart(args):
+    from xenha.lab.pool import service
+
+    host = _lab().host(args.host)
+    if args.seconds < 0:
+        raise XenhaError("--seconds must not be negative")
+    service.control().toolstack_restart(host.name, args.seconds)
+    print("%s: xapi restarting" % host.name)
     return 0
 
 

@@ -50,13 +50,15 @@ class Primitive:
 
 
 class Op(typing.NamedTuple):
-    """An operation; ``depth`` is the OCF_CHECK_LEVEL of a deeper monitor."""
+    """An operation; ``depth`` is the OCF_CHECK_LEVEL of a deeper monitor, ``on_fail``
+    Pacemaker's on-fail (None: Pacemaker's default)."""
 
     name: str
     interval: str = "0s"
     timeout: typing.Optional[str] = None
     role: typing.Optional[str] = None
     depth: typing.Optional[int] = None
+    on_fail: typing.Optional[str] = None
 
 
 # A clone of the primitive ``rsc`` with its meta-attributes ``[(name, value)]``.
@@ -228,8 +230,12 @@ def _xapi_params(xapi, nodes):
 
 
 def _promotable_ops():
+    """The Promoted monitor fails when the master's xapi stays down past its grace or
+    the pool's other hosts can no longer reach it while their nodes are members: the
+    role can then move only once that node is fenced (promote never makes a second
+    master while the old one's node is a member), so that failure fences it."""
     return [
-        Op("monitor", "10s", "60s", role="Promoted"),
+        Op("monitor", "10s", "60s", role="Promoted", on_fail="fence"),
         Op("monitor", "11s", "60s", role="Unpromoted"),
         Op("promote", timeout="120s"),
         Op("demote", timeout="120s"),

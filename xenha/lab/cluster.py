@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from xenha import install
 from xenha.errors import XenhaError
 from xenha.lab import lock, network, recorder
-from xenha.lab.hosts import STATE, XAPI_DIR, Arbiter, Host
+from xenha.lab.hosts import STATE, XAPI_DIR, XENSOURCE_DIR, Arbiter, Host
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs, pdu
 from xenha.lab.proc import PidFile, poll, run
@@ -143,6 +143,7 @@ class Lab:
             h.create(conf, AUTHKEY.read_bytes())
             seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
         _remember_undo(_make_dir(XAPI_DIR))
+        _remember_undo(_make_dir(XENSOURCE_DIR))
         service.start(self.hosts, vms)
         progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
         _remember_undo(_install_agents())

@@ -28,6 +28,8 @@ STATE = Path("/var/lib/xenha-lab")  # not under /run: the machines mount a /run 
 
 XAPI_DIR = "/var/lib/xcp"  # a real dom0's local xapi socket lives here
 XAPI_SOCKETS = STATE / "xcp"
+XENSOURCE_DIR = "/etc/xensource"  # a real dom0's pool.conf (xapi's role) lives here
+POOL_CONFS = STATE / "xensource"
 
 INIT = """\
 set -e
@@ -156,7 +158,8 @@ class Host(Machine):
         super().__init__("host%d" % index, network.PREFIX + str(10 + index), veth)
         self.index = index
         self.xapi_dir = XAPI_SOCKETS / self.name  # the simulator's socket for this host
-        self.binds = ((str(self.xapi_dir), XAPI_DIR),)
+        self.xensource_dir = POOL_CONFS / self.name  # the simulator writes pool.conf here
+        self.binds = ((str(self.xapi_dir), XAPI_DIR), (str(self.xensource_dir), XENSOURCE_DIR))
         self.bin = self.root / "bin"  # this host's own tools, first on its services' PATH
         self.services = "\n".join(
             [

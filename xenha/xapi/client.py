@@ -1,8 +1,9 @@
 """The XAPI client everything in xenha uses (on the official XenAPI SDK).
 
 It keeps one session per node and originator in a root-only cache, re-logs in on
-SESSION_INVALID, follows HOST_IS_SLAVE to the master, and turns every failure into
-XapiError (XAPI said no) or XapiUnreachable (no answer within the timeout).
+SESSION_INVALID, follows HOST_IS_SLAVE to the master, retries xapi's restarts within
+the caller's ``patience`` (retry.py), and turns every failure into XapiError (XAPI said
+no) or XapiUnreachable (no answer within the timeout).
 """
 
 import http.client
@@ -15,7 +16,8 @@ from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 
 from .cache import SessionCache
-from .faults import XapiError, XapiUnreachable
+from .faults import XapiError, XapiUnreachable, is_transient
+from .retry import Retry
 from .transport import endpoint
 
 # A login made under the node's session lock (every other agent on the node waits behind
@@ -27,6 +29,14 @@ LOGIN_TIMEOUT = 5.0
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 API_VERSION = "1.0"
 _SELF = object()  # stands for the current session reference in call arguments
+# The connection went away between the request and its answer: xapi exited mid-call.
+_RESET = (
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    http.client.BadStatusLine,  # RemoteDisconnected too
+    http.client.IncompleteRead,
+)
 
 
 class _Proxy:
@@ -53,8 +63,13 @@ def lock_wait(timeout):
 
 
 class Client:
-    def __init__(self, settings, originator="xenha", cache_dir="/run/xenha/xapi", _local=False):
+    def __init__(
+        self, settings, originator="xenha", cache_dir="/run/xenha/xapi", _local=False, patience=None
+    ):
+        """``patience``: a Deadline until which a call that meets xapi restarting (refused,
+        reset, HOST_STILL_BOOTING, its session gone) is tried again; None: never."""
         self.settings = settings
+        self.patience = patience
         self.originator = originator
         self.cache_dir = cache_dir
         self._local = _local
@@ -115,11 +130,16 @@ class Client:
         return self.xenapi.pool.get_master(pool)
 
     def master_reachable(self):
+        """Whether the master answers now (one try: a restarting master is not reachable)."""
         try:
-            self.xenapi.pool.get_all()
+            self._call("pool.get_all", (), patient=False)
             return True
         except XapiUnreachable:
             return False
+        except XapiError as e:
+            if e.code == "HOST_STILL_BOOTING":
+                return False
+            raise
 
     def follows(self, address=None):
         """The address of the master that the xapi at ``address`` (None: the configured
@@ -130,15 +150,22 @@ class Client:
         peer = Client(self.settings, self.originator, cache_dir=None)
         peer._use(url, None)
         params = (self.settings.user, self.settings.password(), API_VERSION, self.originator)
+        retry = Retry(self.patience, "session.login_with_password")
         try:
-            peer._ref = peer._raw("session.login_with_password", params)
-        except XapiError as e:
-            if e.code == "HOST_IS_SLAVE" and e.params:
-                return e.params[0]
-            raise
+            while True:
+                try:
+                    peer._ref = peer._raw("session.login_with_password", params)
+                    return None
+                except XapiError as e:
+                    if e.code == "HOST_IS_SLAVE" and e.params:
+                        return e.params[0]
+                    if not retry.again(e):
+                        raise
+                except XapiUnreachable as e:
+                    if not retry.again(e):
+                        raise
         finally:
             peer.close()
-        return None
 
     def follow_current_master(self):
         """Make sure calls go to the master the configured endpoint names now: after a
@@ -179,7 +206,9 @@ class Client:
     def emergency(self):
         """A client on this host's slave-local session: read-only questions and
         pool.emergency_transition_to_master when the master is gone."""
-        return Client(self.settings, self.originator, self.cache_dir, _local=True)
+        return Client(
+            self.settings, self.originator, self.cache_dir, _local=True, patience=self.patience
+        )
 
     # -- sessions ---------------------------------------------------------------------
 
@@ -234,6 +263,7 @@ class Client:
             raise XapiUnreachable(
                 "no answer from XAPI at %s to %s: %s" % (where, method, e or type(e).__name__),
                 refused=isinstance(e, (ConnectionRefusedError, FileNotFoundError)),
+                reset=isinstance(e, _RESET),
             ) from None
         if not isinstance(result, dict) or "Status" not in result:
             raise XapiError("INVALID_RESPONSE", [repr(result)[:200]])
@@ -316,24 +346,34 @@ class Client:
                         raise
             deadline.sleep(0.2)
 
-    def _call(self, method, args):
-        self._ensure()
-        relogged = rerouted = False
+    def _call(self, method, args, patient=True):
+        """``method`` with the session; SESSION_INVALID gets a new login (xapi restarted,
+        session cap reached), a followed master that does not answer a look at the
+        configured endpoint again, and xapi restarting (retry.py) a retry within
+        ``patience`` (unless ``patient`` is False)."""
+        retry = Retry(self.patience if patient else None, method)
+        stale, relogins, rerouted, dead = None, 0, False, None
         while True:
             try:
+                self._ensure(stale)
+                stale = None
+                if dead is not None:
+                    (old, error), dead = dead, None
+                    if self._url == old and not is_transient(error):
+                        raise error  # the same dead master: no answer
                 params = [self._ref] + [self._ref if a is _SELF else a for a in args]
                 return self._raw(method, params)
             except XapiError as e:
-                if e.code != "SESSION_INVALID" or relogged:
+                if e.code == "SESSION_INVALID" and relogins < 2 and self._ref:
+                    relogins, stale = relogins + 1, self._ref
+                    continue
+                if not retry.again(e):
                     raise
-                relogged = True
-                self._ensure(stale=self._ref)
-            except XapiUnreachable:
-                # The master we followed is gone: ask the configured endpoint again, in
-                # case the pool has a new master; the same dead master means no answer.
-                if self._local or rerouted or self._url == self.settings.url:
-                    raise
-                rerouted, old = True, self._url
-                self._ensure(stale=self._ref)
-                if self._url == old:
+            except XapiUnreachable as e:
+                if not (self._local or rerouted or self._url == self.settings.url):
+                    # The master we followed is gone: ask the configured endpoint again,
+                    # in case the pool has a new master.
+                    rerouted, stale, dead = True, self._ref, (self._url, e)
+                    continue
+                if not retry.again(e):
                     raise

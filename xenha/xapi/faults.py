@@ -18,9 +18,24 @@ class XapiUnreachable(XenhaError):
     """No answer from XAPI (network error, refused, TLS failure, timeout): the state of
     the pool is unknown, which is never the same as "not running".
 
-    ``refused`` is True when nothing listens at the endpoint (connection refused, unix
-    socket missing): xapi is definitely not running there, unlike a timeout or a reset."""
+    ``refused``: nothing listens at the endpoint (connection refused, unix socket
+    missing); the request was never sent. ``reset``: the connection was reset or closed
+    before the answer; the request may have been carried out. Neither proves xapi is
+    not running: ``xe-toolstack-restart`` and every role change stop xapi and start it
+    again, its socket refusing (or gone) meanwhile."""
 
-    def __init__(self, message, refused=False):
+    def __init__(self, message, refused=False, reset=False):
         super().__init__(message)
         self.refused = refused
+        self.reset = reset
+
+
+def is_transient(e):
+    """Whether ``e`` is xapi restarting rather than an answer or a hang: refused, a
+    vanished socket, a connection reset or closed, or HOST_STILL_BOOTING (a slave's new
+    xapi refuses every call but the emergency calls until its Pool.hello with the
+    master succeeds: xen-api api_server.ml ``callback1``, xapi_globs.ml
+    ``emergency_mode_error``). A timeout is not: the call already had its time."""
+    if isinstance(e, XapiUnreachable):
+        return e.refused or e.reset
+    return isinstance(e, XapiError) and e.code == "HOST_STILL_BOOTING"

@@ -8,6 +8,7 @@ import collections
 import os
 import socket
 import threading
+import time
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 from .lifecycle import set_guest_live
@@ -111,6 +112,54 @@ class Control:
     def double_runs(self):
         with self.pool.lock:
             return list(self.pool.truth.double_runs)
+
+    def masters(self):
+        """Every master tenure: {"host" (uuid), "name", "start", "end" (None: still)}."""
+        with self.pool.lock:
+            self.pool.tick()
+            return [dict(t) for t in self.pool.truth.masters]
+
+    def masters_violations(self):
+        """Writes a master accepted while another powered master existed (the pool's
+        at-most-one-master invariant: empty in every test)."""
+        with self.pool.lock:
+            return [dict(v) for v in self.pool.truth.masters_violations]
+
+    def xapi_shutdowns(self):
+        """Domains a host's xapi shut down by itself (resync_resident_on)."""
+        with self.pool.lock:
+            return [dict(v) for v in self.pool.truth.xapi_shutdowns]
+
+    def toolstack_restart(self, host, seconds=None):
+        """xe-toolstack-restart on ``host``: xapi stops at once and listens again after
+        ``seconds`` (default: knob xapi_restart), then starts as pool.conf says."""
+        with self.pool.lock:
+            self.pool.toolstack_restart(self.pool.host(host), seconds)
+        return True
+
+    def xapi_state(self, host):
+        """``host``'s xapi: "running", "down" (restarting) or "off"; emergency mode; the
+        role it acts in and the one pool.conf holds; a lit fuse; its backup's age."""
+        with self.pool.lock:
+            self.pool.tick()
+            h = self.pool.host(host)
+            return {
+                "xapi": h.xapi,
+                "emergency": self.pool.in_emergency(h),
+                "role": h.role,
+                "pool_conf": h.pool_conf,
+                "fuse_lit": h.fuse_at is not None,
+                "starting": h.startup_done_at is not None,
+                "backup_age": None if h.backup_time is None else time.time() - h.backup_time,
+            }
+
+    def set_knob(self, name, value):
+        """Change a knob of knobs.DEFAULT_KNOBS (seconds, or local_reads' word)."""
+        from .knobs import knob_value
+
+        with self.pool.lock:
+            self.pool.knobs[name] = knob_value(name, value)
+        return True
 
     def session_count(self, originator=""):
         """Sessions open on all hosts (of ``originator`` if given)."""

@@ -13,13 +13,47 @@ from .handlers.task import finish
 from .netns import relay
 from .schema import CLASSES
 
-# What a slave-local (emergency) session may do besides reading.
-LOCAL_CALLS = {
-    "session.logout",
-    "session.local_logout",
-    "pool.emergency_transition_to_master",
-    "pool.emergency_reset_master",
-}
+# Datamodel.emergency_calls (ocaml/idl/datamodel.ml, v26.1.4), as wire names: what a
+# slave's xapi in emergency mode answers (api_server.ml callback1); anything else fails
+# with its emergency_mode_error, HOST_STILL_BOOTING (xapi_globs.ml). Only some of them are
+# simulated; the others are then MESSAGE_METHOD_UNKNOWN, as for any call not simulated.
+EMERGENCY_CALLS = frozenset(
+    {
+        "pool.emergency_reset_master",
+        "pool.emergency_transition_to_master",
+        "pool.is_slave",
+        "session.slave_local_login",
+        "session.slave_local_login_with_password",
+        "session.local_logout",
+        "host.propose_new_master",
+        "host.commit_new_master",
+        "host.abort_new_master",
+        "host.local_assert_healthy",
+        "host.signal_networking_change",
+        "host.local_management_reconfigure",
+        "host.ha_xapi_healthcheck",
+        "host.emergency_ha_disable",
+        "host.management_disable",
+        "host.get_system_status_capabilities",
+        "host.is_in_emergency_mode",
+        "host.shutdown_agent",
+        "host.emergency_reset_server_certificate",
+        "host.emergency_disable_tls_verification",
+        "host.emergency_reenable_tls_verification",
+        "host.emergency_clear_mandatory_guidance",
+        "host.update_firewalld_service_status",
+    }
+)
+
+# Calls that change no pool database: not writes for the at-most-one-master record.
+NOT_WRITES = frozenset(
+    {
+        "session.logout",
+        "session.local_logout",
+        "pool.recover_slaves",
+        "pool.sync_database",
+    }
+)
 
 
 class Hang(Exception):
@@ -61,7 +95,9 @@ class Dispatcher:
         with self.pool.lock:
             self.pool.tick()
             try:
-                return {"Status": "Success", "Value": self._dispatch(host, method, list(params))}
+                value = self._dispatch(host, method, list(params))
+                self.pool.tick()  # what the call made due now (a fuse of 0 s) happens now
+                return {"Status": "Success", "Value": value}
             except Failure as f:
                 return {"Status": "Failure", "ErrorDescription": f.description()}
             except Unreachable:
@@ -87,6 +123,9 @@ class Dispatcher:
         return None
 
     def _dispatch(self, host, method, params):
+        backup_read = self._backup_read(host, method, params)
+        if self.pool.in_emergency(host) and method not in EMERGENCY_CALLS and not backup_read:
+            raise Failure("HOST_STILL_BOOTING")
         if method == "session.login_with_password":
             self._check_arity(method, params, 2, 4)
             if host.role == "slave":
@@ -101,25 +140,58 @@ class Dispatcher:
             method = name
             cls, _, name = method.partition(".")
         fn = CALLS.get(method) or (generic(cls, name) if cls in CLASSES else None)
-        if fn is None:
-            raise Failure("MESSAGE_METHOD_UNKNOWN", method)
+        if fn is None or (is_async and method in EMERGENCY_CALLS):  # dm_api.ml check 8
+            raise Failure("MESSAGE_METHOD_UNKNOWN", ("Async." if is_async else "") + method)
         n = self._arity.setdefault(method, len(inspect.signature(fn).parameters))
         self._check_arity(method, params, n, n)
         session_ref, args = params[0], params[1:]
-        serving, session = host, host.sessions.get(session_ref)
-        if session is None and host.role == "slave":
-            serving = self.pool.master_of(host)  # a slave checks sessions with its master
-            if host.netns and serving.netns:
-                raise Forward(host, serving)
-            session = serving.sessions.get(session_ref)
+        session = host.sessions.get(session_ref)
         if session is None:
-            raise Failure("SESSION_INVALID", session_ref)
-        if session.local and not (is_read_only(cls, name) or method in LOCAL_CALLS):
-            raise Failure("HOST_IN_EMERGENCY_MODE")
-        ctx = Ctx(self.pool, serving, session)
+            serving = host
+            if host.role == "slave":
+                serving = self.pool.master_of(host)  # a slave checks sessions with its master
+                if host.netns and serving.netns:
+                    raise Forward(host, serving)
+                session = serving.sessions.get(session_ref)
+            if session is None:
+                raise Failure("SESSION_INVALID", session_ref)
+            ctx = Ctx(self.pool, serving, session)
+        elif host.role == "master" or method in EMERGENCY_CALLS:
+            ctx = Ctx(self.pool, host, session)
+        else:
+            ctx = self._on_master(host, session, cls, backup_read)
         if is_async:
-            return self._start_task(ctx, method, fn, args)
-        return fn(ctx, *args)
+            result = self._start_task(ctx, method, fn, args)
+        else:
+            result = fn(ctx, *args)
+        if not (is_read_only(cls, name) or method in NOT_WRITES or method in EMERGENCY_CALLS):
+            self.pool.note_write(ctx.host, method)
+        return result
+
+    def _on_master(self, host, session, cls, backup_read):
+        """A slave-local session's call that is not an emergency call: the slave's xapi
+        needs its master's database (Db_ref.Remote) and blocks while the master is out of
+        reach. The session's own record stays on this host (xapi_local_session.ml).
+        Knob local_reads=backup: reads come from the slave's backup instead."""
+        if self.pool.in_emergency(host):
+            return Ctx(self.pool, host, session)  # only backup reads get here
+        try:
+            master = self.pool.master_of(host)
+        except Unreachable:
+            if backup_read:
+                return Ctx(self.pool, host, session)
+            raise
+        if cls == "session":
+            return Ctx(self.pool, host, session)
+        return Ctx(self.pool, master, session)
+
+    def _backup_read(self, host, method, params):
+        """Whether knob local_reads=backup lets this slave-local read use the backup."""
+        if self.pool.knobs["local_reads"] != "backup" or host.role != "slave" or not params:
+            return False
+        session = host.sessions.get(params[0]) if isinstance(params[0], str) else None
+        cls, _, name = method.partition(".")
+        return session is not None and session.local and is_read_only(cls, name)
 
     def _start_task(self, ctx, method, fn, args):
         """A pending task record now; the call runs in the background."""

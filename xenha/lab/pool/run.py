@@ -16,7 +16,7 @@ from .control import Control, ControlServer, ControlSocket
 from .netns import Prober
 from .options import add_arguments
 from .rpc import Dispatcher
-from .server import serve
+from .server import follow_xapi_state, serve
 from .tls import make_certificate, server_context
 
 TICK = 0.1  # seconds between liveness/replication steps
@@ -39,6 +39,9 @@ def start(args):
     pw_path, password = password_file(directory)
     desc = state.load(args.state_file) if args.state_file else state.describe(args.hosts, args.vms)
     pool = state.build(desc, password, args.first_address)
+    for h in pool.hosts:  # where the host's dom0 has /etc/xensource/pool.conf
+        h.pool_conf_path = h.pool_conf_path or os.path.join(directory, h.name, "pool.conf")
+        h.write_pool_conf(h.pool_conf)
     ssl_context, fingerprint, cert = None, None, None
     if args.https:
         cert, key, fingerprint = make_certificate(directory, [h.address for h in pool.hosts])
@@ -49,6 +52,7 @@ def start(args):
             sockets.setdefault(h.name, os.path.join(args.socket_dir, h.name, "xapi"))
     ports = (args.port, args.https_port)
     urls, endpoints = serve(pool, Dispatcher(pool), ssl_context, sockets, ports)
+    follow_xapi_state(pool, endpoints)
     pool.port = int(urls[pool.hosts[0].name]["http"].rsplit(":", 1)[1].rstrip("/"))
     if any(h.netns for h in pool.hosts):
         pool.prober = Prober(pool.hosts, pool.port, stopping=pool.stopping)
@@ -64,7 +68,14 @@ def start(args):
         "fingerprint": fingerprint,
         "master": master.name,
         "hosts": [
-            dict(name=h.name, uuid=h.uuid, address=h.address, **urls[h.name]) for h in pool.hosts
+            dict(
+                name=h.name,
+                uuid=h.uuid,
+                address=h.address,
+                pool_conf=h.pool_conf_path,
+                **urls[h.name],
+            )
+            for h in pool.hosts
         ],
         "vms": [
             {"name": r["name_label"], "uuid": r["uuid"]}

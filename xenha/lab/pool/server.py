@@ -1,7 +1,11 @@
 """XML-RPC endpoints: one per host, over HTTP, HTTPS and optionally a unix socket.
 
 A powered-off host drops connections without answering; an isolated host (or a call
-that hangs) keeps the connection open and silent, as a black-holed network does.
+that hangs) keeps the connection open and silent, as a black-holed network does - on
+the network only: its unix socket is local, and answers - and so do the calls it makes
+to other hosts' endpoints. While
+a host's xapi restarts, its endpoints do not listen: connections are refused, as after
+xe-toolstack-restart (and a call hanging in the xapi that stopped is cut off).
 """
 
 import errno
@@ -9,6 +13,7 @@ import os
 import socket
 import socketserver
 import threading
+import time
 import xmlrpc.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,16 +30,22 @@ class Handler(BaseHTTPRequestHandler):
         endpoint = self.server.endpoint
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         host = endpoint.host
-        if not host.up:
+        with endpoint.pool.lock:
+            endpoint.pool.tick()  # a restart that is due happens before this call
+        if not host.listening:
             self.close_connection = True
             return
+        generation = host.xapi_generation
         try:
-            if host.isolated:
+            if self._cut_off(host):
                 raise Hang("isolated")
             params, method = xmlrpc.client.loads(body)
             response = endpoint.dispatcher.handle(host, method, params)
         except Hang:
-            endpoint.pool.stopping.wait(HANG_SECONDS)
+            deadline = time.monotonic() + HANG_SECONDS
+            while host.xapi_generation == generation and time.monotonic() < deadline:
+                if endpoint.pool.stopping.wait(0.2):
+                    break
             self.close_connection = True
             return
         out = xmlrpc.client.dumps((response,), methodresponse=True, allow_none=True)
@@ -44,6 +55,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+    def _cut_off(self, host):
+        """Whether this call crosses a cut network: to an isolated host's TCP endpoint, or
+        from an isolated host (known by its source address, as lab hosts call from
+        theirs) to another's. The unix socket is local: never cut."""
+        if isinstance(self.server, UnixEndpoint):
+            return False
+        caller = self.server.endpoint.pool.by_address(self.client_address[0])
+        return host.isolated or (caller is not None and caller is not host and caller.isolated)
 
     def address_string(self):
         return str(self.client_address[0]) if self.client_address else "unix"
@@ -95,6 +115,41 @@ class Endpoint:
         self.pool, self.dispatcher, self.host = pool, dispatcher, host
         self.tcp = []  # (scheme, ssl context, server)
         self.netns_id = None
+        self.unix_path = None
+        self.unix = None
+        self.closed = []  # while xapi restarts: (scheme, port, ssl context) to listen on again
+        self.lock = threading.RLock()
+
+    def listen_unix(self, path):
+        self.unix_path = path
+        self.unix = UnixEndpoint(self, path)
+        return self.unix
+
+    def set_listening(self, listening):
+        """Close every listener (xapi stopped: connections refused) or open them again."""
+        with self.lock:
+            if not listening and not self.closed and (self.tcp or self.unix):
+                old, self.tcp = self.tcp, []
+                self.closed = [(scheme, srv.server_address[1], ctx) for scheme, ctx, srv in old]
+                for _, _, srv in old:
+                    srv.shutdown()
+                    srv.server_close()
+                if self.unix is not None:
+                    self.unix.shutdown()
+                    self.unix.server_close()
+                    self.unix = None
+                    if os.path.exists(self.unix_path):
+                        os.unlink(self.unix_path)
+                return True
+            if listening and self.closed:
+                while self.closed:  # an OSError leaves the rest for the next try
+                    scheme, port, ctx = self.closed[0]
+                    _start(self.listen(scheme, port, ctx))
+                    self.closed.pop(0)
+                if self.unix_path and self.unix is None:
+                    _start(self.listen_unix(self.unix_path))
+                return True
+            return False
 
     def listen(self, scheme, port, ssl_context):
         with entered(self.host.netns):
@@ -106,14 +161,15 @@ class Endpoint:
 
     def relisten_if_moved(self):
         """The lab recreated the host's namespace (a reboot): listen again inside it."""
-        if not self.host.netns or _inode(self.host.netns) == self.netns_id:
-            return False
-        old, self.tcp = self.tcp, []
-        for scheme, ctx, srv in old:
-            srv.shutdown()
-            srv.server_close()
-            _start(self.listen(scheme, srv.server_address[1], ctx))
-        return True
+        with self.lock:
+            if not self.host.netns or _inode(self.host.netns) == self.netns_id:
+                return False
+            old, self.tcp = self.tcp, []
+            for scheme, ctx, srv in old:
+                srv.shutdown()
+                srv.server_close()
+                _start(self.listen(scheme, srv.server_address[1], ctx))
+            return True
 
 
 def _inode(path):
@@ -164,8 +220,31 @@ def serve(pool, dispatcher, ssl_context=None, socket_paths=None, ports=(0, 0)):
     for ep in endpoints:
         path = (socket_paths or {}).get(ep.host.name)
         if path:
-            started.append(UnixEndpoint(ep, path))
+            started.append(ep.listen_unix(path))
             urls[ep.host.name]["socket"] = path
     for srv in started:
         _start(srv)
     return urls, {ep.host.name: ep for ep in endpoints}
+
+
+def follow_xapi_state(pool, endpoints, interval=0.05):
+    """Keep each host's listeners closed while its xapi is down (a thread; closing waits
+    for the listener's loop) and open them as soon as it starts (at once)."""
+
+    def listen(host):
+        try:
+            endpoints[host.name].set_listening(True)
+        except OSError:
+            pass  # the watcher tries again
+
+    pool.on_listen = listen
+
+    def loop():
+        while not pool.stopping.wait(interval):
+            for ep in endpoints.values():
+                try:
+                    ep.set_listening(ep.host.xapi != "down")
+                except OSError:
+                    pass  # a namespace gone: power_on listens again once it is back
+
+    threading.Thread(target=loop, daemon=True).start()

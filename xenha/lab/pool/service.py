@@ -25,8 +25,10 @@ INFO = SIM_DIR / "info.json"
 PIDFILE = STATE / "xapisim.pid"
 
 
+
 def start(hosts, vms, timeout=30.0):
-    """Serve a pool of ``hosts`` (lab Hosts, first is master) with ``vms`` running VMs."""
+    """Serve a pool of ``hosts`` (lab Hosts, first is master) with ``vms`` running VMs,
+    with xapi's windows as xapi has them (every knob at its default: docs/xapi.md)."""
     SIM_DIR.mkdir(parents=True, mode=0o700, exist_ok=True)
     desc = {
         "pool": {"name_label": "xenha-lab"},
@@ -36,6 +38,7 @@ def start(hosts, vms, timeout=30.0):
                 "address": h.address,
                 "netns": "/run/netns/" + h.cable.netns,
                 "socket": str(h.xapi_dir / "xapi"),
+                "pool_conf": str(h.xensource_dir / "pool.conf"),  # its /etc/xensource
             }
             for h in hosts
         ],

@@ -7,11 +7,15 @@
  "vms": [{"name": "vm1", "uuid": "…", "host": "host1",   # running there; omit: halted
           "appliance": "app1", "order": 0, "other_config": {}, "is_a_template": false}],
  "srs": [{"name": "shared-sr", "type": "lvmoiscsi", "attached": true}],
- "timing": {"heartbeat_interval": 30, "assumed_dead_interval": 600, "db_sync_interval": 300}}
+ "knobs": {"db_sync_interval": 300, "xapi_fuse": 10, "local_reads": "master"}}
+
+"knobs" (or its older name "timing") overrides knobs.DEFAULT_KNOBS. A host may also say
+where its pool.conf is written ("pool_conf": path).
 """
 
 import ipaddress
 import json
+import time
 
 from .db import Database
 from .lifecycle import create_vm, running_on
@@ -35,7 +39,7 @@ def load(path):
 
 def build(desc, password, first_address=FIRST_ADDRESS):
     """A SimPool as described; the truth runs the VMs that are placed on a host."""
-    pool = SimPool(password=password, timing=desc.get("timing"))
+    pool = SimPool(password=password, timing=desc.get("timing"), knobs=desc.get("knobs"))
     db = Database()
     pdesc = desc.get("pool", {})
     pool_ref = db.create(
@@ -102,6 +106,7 @@ def build(desc, password, first_address=FIRST_ADDRESS):
         role = "master" if h["name"] == master_name else "slave"
         host = HostRuntime(ref, rec["uuid"], h["name"], rec["address"], role, master_address, db)
         host.netns, host.socket = h.get("netns"), h.get("socket")
+        host.pool_conf_path = h.get("pool_conf")
         pool.hosts.append(host)
         pool.truth.add_host(rec["uuid"])
     for vm_ref, host_name in placements:
@@ -110,5 +115,7 @@ def build(desc, password, first_address=FIRST_ADDRESS):
         running_on(db, vm_ref, host.ref, domid)
     for h in pool.hosts:
         if h.role == "slave":
-            h.db = db.copy()  # the replica each slave holds
+            h.db = db.copy()  # the backup each slave got when it joined
+            h.backup_time = time.time()
+    pool.track_masters()
     return pool

@@ -24,6 +24,12 @@ class SimHost:
         self.url = d["http"]
         self.https_url = d.get("https")
         self.socket = d.get("socket")
+        self.pool_conf = d.get("pool_conf")  # the file xapi's role is written to
+
+    def role_on_disk(self):
+        """What this host's pool.conf says ("master" or "slave:<address>")."""
+        with open(self.pool_conf) as f:
+            return f.read()
 
     def __repr__(self):
         return "<SimHost %s %s>" % (self.name, self.url)
@@ -67,19 +73,24 @@ class SimPoolHandle:
         xapi_calls(host), set_session_cap(group, n),
         host_state(host), record(cls, uuid, host),
         set_field(cls, uuid, field, value, host), inject(method, host, latency, hang,
-        error, count), clear_injections(), set_timing(name, seconds)."""
+        error, count), clear_injections(), set_timing(name, seconds), set_knob(name, value),
+        toolstack_restart(host, seconds), xapi_state(host), masters(),
+        masters_violations(), xapi_shutdowns()."""
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._control, "sim." + name)
 
 
 @contextlib.contextmanager
-def running_pool(hosts=3, vms=4, state=None, https=False, sockets=False, timing=None):
+def running_pool(hosts=3, vms=4, state=None, https=False, sockets=False, timing=None, knobs=None):
     """Serve a simulated pool from a subprocess; yield a SimPoolHandle.
 
     ``state``: a description dict (see xenha.lab.pool.state) instead of the counts;
-    ``timing``: overrides of heartbeat_interval, assumed_dead_interval, db_sync_interval.
+    ``knobs`` (or ``timing``, its older name): overrides of knobs.DEFAULT_KNOBS
+    (heartbeat_interval, assumed_dead_interval, db_sync_interval, xapi_fuse,
+    xapi_restart, master_startup, hello_retry, local_reads).
     """
+    timing = dict(timing or {}, **(knobs or {}))
     directory = tempfile.mkdtemp(prefix="xapisim-")
     argv = [sys.executable, "-m", "xenha.lab.pool", "--json", "--until-stdin-closes"]
     argv += ["--state-dir", directory]
@@ -88,7 +99,7 @@ def running_pool(hosts=3, vms=4, state=None, https=False, sockets=False, timing=
 
         state = describe(hosts, vms)
     if state is not None:
-        state = dict(state, timing=dict(state.get("timing", {}), **(timing or {})))
+        state = dict(state, knobs=dict(state.get("knobs", {}), **timing))
         path = os.path.join(directory, "state.json")
         with open(path, "w") as f:
             json.dump(state, f)

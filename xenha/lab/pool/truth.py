@@ -1,6 +1,8 @@
 """The hypervisor truth: which domains really run on which host, whatever any database says.
 
 Every moment a VM runs on two hosts at once is recorded: the invariant every test checks.
+So is every master tenure (a powered host whose xapi acts as master), and every write a
+master accepted while another powered master existed: the pool's other invariant.
 """
 
 import time
@@ -12,6 +14,9 @@ class Truth:
         self.double_runs = []  # {"vm", "hosts", "time"}
         self.paused = set()  # (host uuid, vm uuid) of domains the hypervisor has paused
         self._next_domid = 1
+        self.masters = []  # {"host", "name", "start", "end"}: each master tenure
+        self.masters_violations = []  # {"host", "name", "others", "method", "time"}
+        self.xapi_shutdowns = []  # {"vm", "host", "why", "time"}: domains xapi shut down
 
     def add_host(self, host):
         self.domains.setdefault(host, {})
@@ -69,3 +74,35 @@ class Truth:
             "domains": {h: sorted(d) for h, d in self.domains.items()},
             "double_runs": list(self.double_runs),
         }
+
+    def xapi_shutdown(self, host, vm, why):
+        """A host's xapi shuts a domain down by itself (resync_resident_on)."""
+        if vm in self.domains.get(host, {}):
+            self.stop(host, vm)
+            self.xapi_shutdowns.append({"vm": vm, "host": host, "why": why, "time": time.time()})
+
+    def track_masters(self, acting):
+        """``acting``: (uuid, name) of every host acting as master now; open and close
+        tenures to match."""
+        now = time.time()
+        current = {uuid for uuid, _ in acting}
+        for t in self.masters:
+            if t["end"] is None and t["host"] not in current:
+                t["end"] = now
+        open_ = {t["host"] for t in self.masters if t["end"] is None}
+        for uuid, name in acting:
+            if uuid not in open_:
+                self.masters.append({"host": uuid, "name": name, "start": now, "end": None})
+
+    def master_violation(self, master, others, method):
+        """Master ``master`` (uuid, name) accepted the write ``method`` while the hosts
+        ``others`` were powered masters too."""
+        self.masters_violations.append(
+            {
+                "host": master[0],
+                "name": master[1],
+                "others": [name for _, name in others],
+                "method": method,
+                "time": time.time(),
+            }
+        )

@@ -95,6 +95,13 @@ def vms_where(info=None, truth=None):
     return where
 
 
+def violations():
+    """What the hypervisor truth holds against the lab so far (empty lists: nothing):
+    VMs that ran on two hosts at once, and times two masters accepted writes."""
+    sim = service.control()
+    return {"double runs": sim.double_runs(), "two masters": sim.masters_violations()}
+
+
 def placement(lab):
     """``{host: [resource ids started there]}`` as Pacemaker reports it (clone instances
     included; promoted and unpromoted count as started)."""

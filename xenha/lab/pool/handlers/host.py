@@ -6,7 +6,11 @@ from . import call, vm
 
 @call("host.enable")
 def enable(ctx, ref):
-    ctx.pool.require_reach(ctx.host, ref)
+    """Refused until the host's xapi has finished starting (xapi_host.ml
+    assert_safe_to_reenable -> assert_startup_complete)."""
+    target = ctx.pool.require_reach(ctx.host, ref)
+    if target.startup_done_at is not None:
+        raise Failure("HOST_STILL_BOOTING")
     ctx.db.record("host", ref)["enabled"] = True
     return ""
 
@@ -29,4 +33,18 @@ def declare_dead(ctx, ref):
         if not ctx.db.record("VM", vm_ref)["is_control_domain"]:
             vm.power_state_reset(ctx, vm_ref)
     host["enabled"] = False
+    return ""
+
+
+@call("host.is_in_emergency_mode")
+def is_in_emergency_mode(ctx):
+    """xapi_host.ml: slave_emergency_mode (an emergency call)."""
+    return ctx.pool.in_emergency(ctx.host)
+
+
+@call("host.local_assert_healthy")
+def local_assert_healthy(ctx):
+    """xapi_host.ml: the emergency mode's error while in emergency mode."""
+    if ctx.pool.in_emergency(ctx.host):
+        raise Failure("HOST_STILL_BOOTING")
     return ""
