@@ -1,8 +1,8 @@
-"""What agents ask Pacemaker: this node's name, membership, notify data, fencing history,
-promotion scores.
+"""What agents ask Pacemaker: this node's name, membership, the DC, notify data, fencing
+history, promotion scores.
 
 Everything goes through Pacemaker's own command-line tools (``crm_node``,
-``stonith_admin``, ``crm_attribute``), found on PATH, each with a timeout. A
+``crmadmin``, ``stonith_admin``, ``crm_attribute``), found on PATH, each with a timeout. A
 tool that fails or times out is "cannot tell" (:class:`PacemakerError`), never
 "no": in particular, no fencing history is ever read as "was fenced".
 """
@@ -163,13 +163,32 @@ def fenced_since(node, since, timeout=TOOL_TIMEOUT, margin=CLOCK_MARGIN):
     return max(done) if done else None
 
 
-def is_member(node, timeout=TOOL_TIMEOUT):
-    """Whether ``node`` is in the cluster's membership now (``crm_node -l``: one
+def members(timeout=TOOL_TIMEOUT):
+    """The names of the nodes in the cluster's membership now (``crm_node -l``: one
     ``ID NAME STATE`` line per known node, STATE ``member`` or ``lost``)."""
     rc, out, err = _run(["crm_node", "-l"], timeout)
     if rc != 0:
         raise PacemakerError("cannot list the cluster's nodes: crm_node -l: %s" % err.strip())
-    return any(line.split()[1:3] == [node, "member"] for line in out.splitlines())
+    return {f[1] for f in (line.split() for line in out.splitlines()) if f[2:3] == ["member"]}
+
+
+def is_member(node, timeout=TOOL_TIMEOUT):
+    """Whether ``node`` is in the cluster's membership now."""
+    return node in members(timeout)
+
+
+def designated_controller(timeout=TOOL_TIMEOUT):
+    """The DC's node name, as it answers the local controller's ping (``crmadmin -D``,
+    the same text from Pacemaker 1.1 to 3.0); PacemakerError while there is none (an
+    election) or the controller cannot be asked."""
+    import re
+
+    ms = str(max(1, int(timeout * 1000)))
+    rc, out, err = _run(["crmadmin", "--dc_lookup", "--timeout", ms], timeout + 2)
+    m = re.search(r"Designated Controller is: (\S+)", out + err)
+    if rc != 0 or not m:
+        raise PacemakerError("no DC known: crmadmin --dc_lookup: %s" % (err or out).strip())
+    return m.group(1)
 
 
 def notify_data(env):

@@ -164,6 +164,65 @@ def test_concurrent_copies_of_one_event_send_one_mail(installed, state, smtp):
     assert smtp.mails[0][1]["Subject"] == "[xenha] host xs2 fenced (off)"
 
 
+class Cluster:
+    """Fake ``crm_node`` and ``crmadmin`` (readable by hacluster) telling this node's name,
+    the DC and the members, as a node of a running cluster answers."""
+
+    def __init__(self, directory):
+        self.bin = directory
+        os.makedirs(directory)
+        os.chmod(directory, 0o755)
+        for tool, body in (
+            ("crm_node", '[ "$1" = -n ] && cat "$d/me" || cat "$d/members"'),
+            ("crmadmin", 'echo "Designated Controller is: $(cat "$d/dc")"'),
+        ):
+            path = os.path.join(directory, tool)
+            with open(path, "w") as f:
+                f.write('#!/bin/sh\nd="%s"\n%s\n' % (directory, body))
+            os.chmod(path, 0o755)
+
+    def seen_from(self, me, dc, members):
+        for name, text in (
+            ("me", me),
+            ("dc", dc),
+            ("members", "".join("%d %s member\n" % (i, m) for i, m in enumerate(members, 1))),
+        ):
+            with open(os.path.join(self.bin, name), "w") as f:
+                f.write(text + "\n")
+            os.chmod(os.path.join(self.bin, name), 0o644)
+        return {"PATH": self.bin + ":/usr/bin:/bin"}
+
+
+@pytest.fixture
+def cluster(installed, tmp_path_factory):
+    d = os.path.join(installed, os.path.basename(str(tmp_path_factory.mktemp("pcmk"))))
+    yield Cluster(d)
+    import shutil
+
+    shutil.rmtree(d)
+
+
+def test_only_the_dc_mails_a_node_loss_and_every_node_keeps_the_window(
+    installed, state, smtp, cluster
+):
+    """xs2 leaves xs1's loss to the DC xs3 but records it: when xs3 is lost in turn and
+    xs2 becomes the DC, a repeat of xs1's loss within the window is no new mail."""
+    attrs = {"smtp_server": "127.0.0.1", "smtp_port": smtp.port}
+    env = dict(NODE_LOST, **cluster.seen_from("xs2", "xs3", ["xs2", "xs3"]))
+    r = run_agent(installed, state, env, **attrs)
+    assert r.returncode == 0 and "the DC, xs3, mails it" in r.stdout, r.stdout + r.stderr
+    assert smtp.mails == []
+    env.update(cluster.seen_from("xs2", "xs2", ["xs2"]))
+    r = run_agent(installed, state, env, **attrs)
+    assert r.returncode == 0 and "suppressed" in r.stdout, r.stdout + r.stderr
+    assert smtp.mails == []
+    other = dict(NODE_LOST, CRM_alert_node="xs3", **cluster.seen_from("xs2", "xs2", ["xs2"]))
+    r = run_agent(installed, state, other, **attrs)
+    assert r.returncode == 0 and "this node is the DC" in r.stdout, r.stdout + r.stderr
+    [(_, msg)] = smtp.mails
+    assert msg["Subject"] == "[xenha] host xs3 lost: it left the cluster"
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -206,16 +265,36 @@ def test_unresolvable_server_name_fails_within_the_timeout(installed, state):
     assert r.elapsed < 2 + 3
 
 
-def test_silent_server_is_given_up_on_at_the_deadline(installed, state):
-    with socket.socket() as listener:  # accepts connections, never greets
+@contextlib.contextmanager
+def silent_server():
+    """A port on 127.0.0.1 that accepts connections and never greets."""
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(5)
-        port = listener.getsockname()[1]
+        yield listener.getsockname()[1]
+
+
+def test_silent_server_is_given_up_on_at_the_deadline(installed, state):
+    with silent_server() as port:
         r = run_agent(
             installed, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port, smtp_timeout=1
         )
     assert r.returncode == 1 and "127.0.0.1:%d" % port in r.stderr, r.stderr
     assert 1 <= r.elapsed < 1 + 3
+
+
+def test_an_election_and_a_silent_server_together_stay_within_the_timeout(
+    installed, state, cluster
+):
+    """No DC is named (an election that does not end): the node mails after half the
+    budget, and the delivery has only the rest."""
+    env = dict(NODE_LOST, **cluster.seen_from("xs2", "", ["xs2", "xs3"]))
+    with silent_server() as port:
+        r = run_agent(
+            installed, state, env, smtp_server="127.0.0.1", smtp_port=port, smtp_timeout=2
+        )
+    assert r.returncode == 1 and "127.0.0.1:%d" % port in r.stderr, r.stderr
+    assert 2 <= r.elapsed < 2 + 2
 
 
 def haclient_file(directory, name, text, mode=0o640):

@@ -54,6 +54,13 @@ class Event:
             return self._resource()
         return None  # attribute changes and kinds this agent does not know
 
+    def takes_node_out(self):
+        """Whether the event removes its node from the cluster: its loss, or a fence that
+        powered it off."""
+        if self.kind == "node":
+            return self.desc == "lost"
+        return self.kind == "fencing" and self.rc == 0 and self.task in ("off", "reboot")
+
     def _resource(self):
         if self.status == EXEC_CANCELLED or self.rc is None:
             return None
