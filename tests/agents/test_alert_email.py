@@ -3,7 +3,6 @@ SMTP server on 127.0.0.1 (aiosmtpd): delivery, suppression, STARTTLS with login,
 bounded failure when the server, the network or DNS is not there."""
 
 import contextlib
-import email
 import grp
 import os
 import socket
@@ -12,10 +11,9 @@ import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.conftest import REPO
+from tests.smtp_sink import SECRET, free_port, smtp_server
 from xenha import install, model
 from xenha.crm import plan
 from xenha.lab.power import testing
@@ -23,32 +21,6 @@ from xenha.lab.power import testing
 AGENT = install.ALERT_DIR + "/alert-email"
 NODE_LOST = {"CRM_alert_kind": "node", "CRM_alert_node": "xs1", "CRM_alert_desc": "lost"}
 RECIPIENT = "ops@example.com"
-SECRET = "s3cret-Pa55"
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message it accepts."""
-
-    def __init__(self):
-        self.mails = []
-        self.logins = []
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content)
-        self.mails.append((envelope.rcpt_tos, msg))
-        return "250 OK"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data):
-        login, password = (
-            x.decode() if isinstance(x, bytes) else x for x in (auth_data.login, auth_data.password)
-        )
-        ok = isinstance(auth_data, LoginPassword) and password == SECRET
-        self.logins.append((login, ok))
-        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
-
-
-def free_port():
-    return testing.free_port(socket.SOCK_STREAM)
 
 
 @pytest.fixture
@@ -57,28 +29,6 @@ def state(installed):
     yield path
     for name in os.listdir(path):
         os.remove(os.path.join(path, name))
-
-
-@contextlib.contextmanager
-def smtp_server(tls=None):
-    """An SMTP server on a free port of 127.0.0.1; yields its Inbox (with ``port``). With
-    ``tls`` (the ``tls`` fixture), it demands STARTTLS with that certificate, then a login."""
-    inbox = Inbox()
-    secure = {}
-    if tls:
-        import ssl
-
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(tls["cert"], tls["key"])
-        secure = dict(tls_context=context, require_starttls=True, auth_required=True)
-        secure.update(authenticator=inbox.authenticate)
-    server = Controller(inbox, hostname="127.0.0.1", port=free_port(), **secure)
-    server.start()
-    inbox.port = server.port
-    try:
-        yield inbox
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -143,9 +93,9 @@ def test_concurrent_copies_of_one_event_send_one_mail(installed, state, smtp):
     event = {
         "CRM_alert_kind": "fencing",
         "CRM_alert_node": "xs2",
-        "CRM_alert_task": "off",
+        "CRM_alert_task": "st_notify_fence",  # Pacemaker's name; the action is in desc
         "CRM_alert_rc": "0",
-        "CRM_alert_desc": "Operation off of xs2 by xs1 for pacemaker-controld: OK",
+        "CRM_alert_desc": "Operation off of xs2 by xs1 for pacemaker-controld.42@xs1: OK",
     }
     results = []
 
