@@ -2,12 +2,14 @@
 
 Pacemaker runs it as ``hacluster``, once per event and recipient, with the event
 in ``CRM_alert_*`` variables and the alert's instance attributes as plain
-variables (docs/alerts.md). What is worth a mail and its text, the settings,
-the suppression of repeats and the delivery live in :mod:`xenha.alerts`; this
-file decides what one alert does with them.
+variables (docs/alerts.md). Pacemaker raises most events on several nodes; one
+of them speaks (:mod:`xenha.alerts.speaker`), the others only record the event
+for the suppression window. What is worth a mail and its text, the settings,
+the speaker, the suppression of repeats and the delivery live in
+:mod:`xenha.alerts`; this file decides what one alert does with them.
 
 Exit 0 when the mail went out, was not needed (a routine event, no
-recipient) or was suppressed as a repeat; exit 1 with one line on stderr when
+recipient, another node speaks) or was suppressed as a repeat; exit 1 with one line on stderr when
 it could not be sent. Pacemaker logs both.
 """
 
@@ -27,14 +29,17 @@ def run(env):
     import socket
     from email.message import EmailMessage
 
-    from xenha.alerts import mail, settings
+    from xenha.alerts import mail, settings, speaker
     from xenha.alerts.suppress import Suppressor
+    from xenha.deadline import Deadline
 
     recipient = settings.address("recipient", event.recipient)
     config = settings.Settings(env)
+    deadline = Deadline(config.timeout)  # the whole alert: speaker, other copies, delivery
+    verdict = speaker.decide(event, deadline.fraction(0.5))
     outcome, subject = summary
     key = "|".join((event.kind, event.node, event.rsc, outcome, recipient))
-    suppressor = Suppressor(config.state_dir, config.suppress_minutes, wait=config.timeout)
+    suppressor = Suppressor(config.state_dir, config.suppress_minutes, wait=deadline.left())
     record = suppressor.claim(key)
     if record is None:
         return "suppressed (mailed within %g minutes, or being mailed now): %s" % (
@@ -42,16 +47,21 @@ def run(env):
             subject,
         )
     try:
+        if not verdict.speaks:
+            # Recorded as if mailed here: should this node speak for a repeat within the
+            # window (the DC lost meanwhile), the repeat stays suppressed.
+            record.sent()
+            return "%s: %s" % (verdict.reason, subject)
         message = EmailMessage()
         message["Subject"] = "[xenha] " + subject
         message["From"] = config.sender
         message["To"] = recipient
         message.set_content(event.body(outcome, subject, socket.gethostname()))
-        mail.send(config, message)
+        mail.send(config, message, deadline.left())
         record.sent()
     finally:
         record.close()
-    return "sent to %s: %s" % (recipient, subject)
+    return "sent to %s (%s): %s" % (recipient, verdict.reason, subject)
 
 
 def main():

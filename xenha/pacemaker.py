@@ -1,8 +1,8 @@
-"""What agents ask Pacemaker: this node's name, membership, notify data, fencing history,
-promotion scores.
+"""What agents ask Pacemaker: this node's name, membership, the DC, notify data, fencing
+history, promotion scores.
 
 Everything goes through Pacemaker's own command-line tools (``crm_node``,
-``stonith_admin``, ``crm_attribute``), found on PATH, each with a timeout. A
+``crmadmin``, ``stonith_admin``, ``crm_attribute``), found on PATH, each with a timeout. A
 tool that fails or times out is "cannot tell" (:class:`PacemakerError`), never
 "no": in particular, no fencing history is ever read as "was fenced".
 """
@@ -176,6 +176,20 @@ def members(timeout=TOOL_TIMEOUT):
 def is_member(node, timeout=TOOL_TIMEOUT):
     """Whether ``node`` is in the cluster's membership now."""
     return node in members(timeout)
+
+
+def designated_controller(timeout=TOOL_TIMEOUT):
+    """The DC's node name, as it answers the local controller's ping (``crmadmin -D``,
+    the same text from Pacemaker 1.1 to 3.0); PacemakerError while there is none (an
+    election) or the controller cannot be asked."""
+    import re
+
+    ms = str(max(1, int(timeout * 1000)))
+    rc, out, err = _run(["crmadmin", "--dc_lookup", "--timeout", ms], timeout + 2)
+    m = re.search(r"Designated Controller is: (\S+)", out + err)
+    if rc != 0 or not m:
+        raise PacemakerError("no DC known: crmadmin --dc_lookup: %s" % (err or out).strip())
+    return m.group(1)
 
 
 def notify_data(env):

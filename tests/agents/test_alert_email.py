@@ -3,7 +3,6 @@ SMTP server on 127.0.0.1 (aiosmtpd): delivery, suppression, STARTTLS with login,
 bounded failure when the server, the network or DNS is not there."""
 
 import contextlib
-import email
 import grp
 import os
 import socket
@@ -12,10 +11,9 @@ import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.conftest import REPO
+from tests.smtp_sink import SECRET, free_port, smtp_server
 from xenha import install, model
 from xenha.crm import plan
 from xenha.lab.power import testing
@@ -23,32 +21,6 @@ from xenha.lab.power import testing
 AGENT = install.ALERT_DIR + "/alert-email"
 NODE_LOST = {"CRM_alert_kind": "node", "CRM_alert_node": "xs1", "CRM_alert_desc": "lost"}
 RECIPIENT = "ops@example.com"
-SECRET = "s3cret-Pa55"
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message it accepts."""
-
-    def __init__(self):
-        self.mails = []
-        self.logins = []
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content)
-        self.mails.append((envelope.rcpt_tos, msg))
-        return "250 OK"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data):
-        login, password = (
-            x.decode() if isinstance(x, bytes) else x for x in (auth_data.login, auth_data.password)
-        )
-        ok = isinstance(auth_data, LoginPassword) and password == SECRET
-        self.logins.append((login, ok))
-        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
-
-
-def free_port():
-    return testing.free_port(socket.SOCK_STREAM)
 
 
 @pytest.fixture
@@ -57,28 +29,6 @@ def state(installed):
     yield path
     for name in os.listdir(path):
         os.remove(os.path.join(path, name))
-
-
-@contextlib.contextmanager
-def smtp_server(tls=None):
-    """An SMTP server on a free port of 127.0.0.1; yields its Inbox (with ``port``). With
-    ``tls`` (the ``tls`` fixture), it demands STARTTLS with that certificate, then a login."""
-    inbox = Inbox()
-    secure = {}
-    if tls:
-        import ssl
-
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(tls["cert"], tls["key"])
-        secure = dict(tls_context=context, require_starttls=True, auth_required=True)
-        secure.update(authenticator=inbox.authenticate)
-    server = Controller(inbox, hostname="127.0.0.1", port=free_port(), **secure)
-    server.start()
-    inbox.port = server.port
-    try:
-        yield inbox
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -143,9 +93,9 @@ def test_concurrent_copies_of_one_event_send_one_mail(installed, state, smtp):
     event = {
         "CRM_alert_kind": "fencing",
         "CRM_alert_node": "xs2",
-        "CRM_alert_task": "off",
+        "CRM_alert_task": "st_notify_fence",  # Pacemaker's name; the action is in desc
         "CRM_alert_rc": "0",
-        "CRM_alert_desc": "Operation off of xs2 by xs1 for pacemaker-controld: OK",
+        "CRM_alert_desc": "Operation off of xs2 by xs1 for pacemaker-controld.42@xs1: OK",
     }
     results = []
 
@@ -162,6 +112,65 @@ def test_concurrent_copies_of_one_event_send_one_mail(installed, state, smtp):
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
     assert len(smtp.mails) == 1
     assert smtp.mails[0][1]["Subject"] == "[xenha] host xs2 fenced (off)"
+
+
+class Cluster:
+    """Fake ``crm_node`` and ``crmadmin`` (readable by hacluster) telling this node's name,
+    the DC and the members, as a node of a running cluster answers."""
+
+    def __init__(self, directory):
+        self.bin = directory
+        os.makedirs(directory)
+        os.chmod(directory, 0o755)
+        for tool, body in (
+            ("crm_node", '[ "$1" = -n ] && cat "$d/me" || cat "$d/members"'),
+            ("crmadmin", 'echo "Designated Controller is: $(cat "$d/dc")"'),
+        ):
+            path = os.path.join(directory, tool)
+            with open(path, "w") as f:
+                f.write('#!/bin/sh\nd="%s"\n%s\n' % (directory, body))
+            os.chmod(path, 0o755)
+
+    def seen_from(self, me, dc, members):
+        for name, text in (
+            ("me", me),
+            ("dc", dc),
+            ("members", "".join("%d %s member\n" % (i, m) for i, m in enumerate(members, 1))),
+        ):
+            with open(os.path.join(self.bin, name), "w") as f:
+                f.write(text + "\n")
+            os.chmod(os.path.join(self.bin, name), 0o644)
+        return {"PATH": self.bin + ":/usr/bin:/bin"}
+
+
+@pytest.fixture
+def cluster(installed, tmp_path_factory):
+    d = os.path.join(installed, os.path.basename(str(tmp_path_factory.mktemp("pcmk"))))
+    yield Cluster(d)
+    import shutil
+
+    shutil.rmtree(d)
+
+
+def test_only_the_dc_mails_a_node_loss_and_every_node_keeps_the_window(
+    installed, state, smtp, cluster
+):
+    """xs2 leaves xs1's loss to the DC xs3 but records it: when xs3 is lost in turn and
+    xs2 becomes the DC, a repeat of xs1's loss within the window is no new mail."""
+    attrs = {"smtp_server": "127.0.0.1", "smtp_port": smtp.port}
+    env = dict(NODE_LOST, **cluster.seen_from("xs2", "xs3", ["xs2", "xs3"]))
+    r = run_agent(installed, state, env, **attrs)
+    assert r.returncode == 0 and "the DC, xs3, mails it" in r.stdout, r.stdout + r.stderr
+    assert smtp.mails == []
+    env.update(cluster.seen_from("xs2", "xs2", ["xs2"]))
+    r = run_agent(installed, state, env, **attrs)
+    assert r.returncode == 0 and "suppressed" in r.stdout, r.stdout + r.stderr
+    assert smtp.mails == []
+    other = dict(NODE_LOST, CRM_alert_node="xs3", **cluster.seen_from("xs2", "xs2", ["xs2"]))
+    r = run_agent(installed, state, other, **attrs)
+    assert r.returncode == 0 and "this node is the DC" in r.stdout, r.stdout + r.stderr
+    [(_, msg)] = smtp.mails
+    assert msg["Subject"] == "[xenha] host xs3 lost: it left the cluster"
 
 
 @pytest.mark.parametrize(
@@ -206,16 +215,36 @@ def test_unresolvable_server_name_fails_within_the_timeout(installed, state):
     assert r.elapsed < 2 + 3
 
 
-def test_silent_server_is_given_up_on_at_the_deadline(installed, state):
-    with socket.socket() as listener:  # accepts connections, never greets
+@contextlib.contextmanager
+def silent_server():
+    """A port on 127.0.0.1 that accepts connections and never greets."""
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(5)
-        port = listener.getsockname()[1]
+        yield listener.getsockname()[1]
+
+
+def test_silent_server_is_given_up_on_at_the_deadline(installed, state):
+    with silent_server() as port:
         r = run_agent(
             installed, state, NODE_LOST, smtp_server="127.0.0.1", smtp_port=port, smtp_timeout=1
         )
     assert r.returncode == 1 and "127.0.0.1:%d" % port in r.stderr, r.stderr
     assert 1 <= r.elapsed < 1 + 3
+
+
+def test_an_election_and_a_silent_server_together_stay_within_the_timeout(
+    installed, state, cluster
+):
+    """No DC is named (an election that does not end): the node mails after half the
+    budget, and the delivery has only the rest."""
+    env = dict(NODE_LOST, **cluster.seen_from("xs2", "", ["xs2", "xs3"]))
+    with silent_server() as port:
+        r = run_agent(
+            installed, state, env, smtp_server="127.0.0.1", smtp_port=port, smtp_timeout=2
+        )
+    assert r.returncode == 1 and "127.0.0.1:%d" % port in r.stderr, r.stderr
+    assert 2 <= r.elapsed < 2 + 2
 
 
 def haclient_file(directory, name, text, mode=0o640):

@@ -25,14 +25,15 @@ def resource(rsc, task, rc, target_rc=0, status=0, interval=0, desc="ok", node="
 
 
 def fencing(rc, task="reboot"):
-    desc = "Operation %s of xs1 by xs2 for pacemaker-controld: %s" % (
+    """A fencing alert as Pacemaker 2.1 passes it: the action only in the description."""
+    desc = "Operation %s of xs1 by xs2 for pacemaker-controld.42@xs2: %s (ref=f9361c89)" % (
         task,
         "OK" if rc == 0 else "Error",
     )
     return {
         "CRM_alert_kind": "fencing",
         "CRM_alert_node": "xs1",
-        "CRM_alert_task": task,
+        "CRM_alert_task": "st_notify_fence",
         "CRM_alert_rc": str(rc),
         "CRM_alert_desc": desc,
     }

@@ -173,3 +173,19 @@ def test_membership_unknown_is_cannot_tell(shim):
     shim("crm_node", "", rc=1)
     with pytest.raises(pacemaker.PacemakerError, match="crm_node -l"):
         pacemaker.is_member("node1")
+
+
+def test_designated_controller_from_crmadmin(shim):
+    tool = shim("crmadmin", "Designated Controller is: node2\n")
+    assert pacemaker.designated_controller(timeout=3) == "node2"
+    assert (tool.parent / "crmadmin.args").read_text().split() == [
+        "--dc_lookup",
+        "--timeout",
+        "3000",
+    ]
+
+
+def test_no_dc_is_cannot_tell(shim):
+    shim("crmadmin", "error: No reply received from controller before timeout (3000ms)\n", rc=124)
+    with pytest.raises(pacemaker.PacemakerError, match="no DC known"):
+        pacemaker.designated_controller()

@@ -3,5 +3,6 @@
 
 ``events`` reads a Pacemaker alert's ``CRM_alert_*`` variables, decides what is
 worth a mail and writes it; ``settings`` reads the alert's instance attributes;
-``suppress`` drops repeats within a window; ``mail`` delivers with a deadline.
+``speaker`` names the one node that mails an event; ``suppress`` drops repeats
+within a window; ``mail`` delivers with a deadline.
 """

@@ -1,5 +1,7 @@
 """Which Pacemaker alerts are worth a mail, and what the mail says."""
 
+import re
+
 # Resource ids the generator gives (xenha/crm/plan.py): a VM is `vm-NAME`.
 VM_PREFIX = "vm-"
 POOL_MASTER = "pool-master"
@@ -32,6 +34,11 @@ class Event:
         self.interval = _int(get("interval")) or 0
         self.timestamp = get("timestamp")
         self.recipient = get("recipient")
+        if self.kind == "fencing":
+            # Pacemaker passes its notification's name as the task (st_notify_fence); the
+            # action is in the description: "Operation reboot of xs1 by xs2 for ...".
+            action = re.match(r"Operation (\S+) of ", self.desc)
+            self.task = action.group(1) if action else self.task
 
     def summary(self):
         """``(outcome, subject)`` for a significant event, ``None`` for a routine one.
@@ -53,6 +60,13 @@ class Event:
         if self.kind == "resource":
             return self._resource()
         return None  # attribute changes and kinds this agent does not know
+
+    def takes_node_out(self):
+        """Whether the event removes its node from the cluster: its loss, or a fence that
+        powered it off."""
+        if self.kind == "node":
+            return self.desc == "lost"
+        return self.kind == "fencing" and self.rc == 0 and self.task in ("off", "reboot")
 
     def _resource(self):
         if self.status == EXEC_CANCELLED or self.rc is None:

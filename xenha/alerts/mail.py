@@ -12,14 +12,14 @@ from xenha import tls
 from xenha.errors import XenhaError
 
 
-def send(settings, message):
-    """Deliver ``message`` within ``settings.timeout`` seconds or raise XenhaError."""
+def send(settings, message, timeout):
+    """Deliver ``message`` within ``timeout`` seconds or raise XenhaError."""
     password = settings.password() if settings.user else None
     outcome = []
 
     def deliver():
         try:
-            _deliver(settings, password, message)
+            _deliver(settings, password, message, timeout)
             outcome.append(None)
         except XenhaError as e:
             outcome.append(e)
@@ -28,15 +28,15 @@ def send(settings, message):
 
     worker = threading.Thread(target=deliver, daemon=True)
     worker.start()
-    worker.join(settings.timeout)
+    worker.join(timeout)
     where = "%s:%d" % (settings.server, settings.port)
     if not outcome:
-        raise XenhaError("mail server %s: no answer within %gs" % (where, settings.timeout))
+        raise XenhaError("mail server %s: no answer within %gs" % (where, timeout))
     if outcome[0] is not None:
         raise XenhaError("mail server %s: %s" % (where, outcome[0]))
 
 
-def _deliver(settings, password, message):
+def _deliver(settings, password, message, timeout):
     import smtplib
 
     # local_hostname: smtplib would otherwise ask DNS for this host's full name.
@@ -44,7 +44,7 @@ def _deliver(settings, password, message):
         settings.server,
         settings.port,
         local_hostname=socket.gethostname(),
-        timeout=settings.timeout,
+        timeout=max(timeout, 0.1),
     ) as smtp:
         if settings.starttls:
             what = "SMTP server %s" % settings.server

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from xenha.crm.totem import AUTHKEY
 from xenha.errors import XenhaError
+from xenha.install import ALERT_STATE_DIR, ALERT_USER
 from xenha.lab import network
 from xenha.lab.proc import PidFile, run
 
@@ -150,6 +151,7 @@ class Host(Machine):
         "var/lib/corosync",
         "var/log/pacemaker",
         "var/log/corosync",
+        ALERT_STATE_DIR,  # each host its own suppression records, as on real hosts
     )
     pacemaker_subdirs = ("cib", "pengine", "blackbox", "cores")
 
@@ -182,6 +184,9 @@ class Host(Machine):
         ]:
             d.mkdir(exist_ok=True)
             shutil.chown(d, "hacluster", "haclient")
+        alerts = self.root / ALERT_STATE_DIR
+        shutil.chown(alerts, ALERT_USER, "haclient")
+        alerts.chmod(0o700)
         (self.root / "etc/corosync/corosync.conf").write_text(corosync_conf)
         key = self.root / AUTHKEY.lstrip("/")
         key.write_bytes(authkey)
