@@ -25,7 +25,6 @@ INFO = SIM_DIR / "info.json"
 PIDFILE = STATE / "xapisim.pid"
 
 
-
 def start(hosts, vms, timeout=30.0):
     """Serve a pool of ``hosts`` (lab Hosts, first is master) with ``vms`` running VMs,
     with xapi's windows as xapi has them (every knob at its default: docs/xapi.md)."""
