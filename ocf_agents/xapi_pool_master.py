@@ -80,7 +80,6 @@ PROMOTED_ROLES = ("Promoted", "Master")  # OCF_RESKEY_CRM_meta_role of a Promote
 # pool.conf: the answer it needs is there.
 MONITOR_PATIENCE = 0.2
 REPLICA_BOUND = 2.0  # seconds for a read of this host's replica without its master
-PROBE_TIMEOUT = 3.0  # seconds for another host's xapi to answer the master's probe
 
 
 def _state_file(res, what):
@@ -303,8 +302,9 @@ def _require_reaching_the_pool(res, local, here):
     node) serves no host of its pool, and no slave may take over while its node is a
     member. So when it has reached none of the other hosts whose nodes are members for
     isolation_grace seconds, its Promoted monitor fails, and the generated on-fail=fence
-    fences it. A host answers the probe if its xapi says anything, a refusal included
-    (then only xapi is down there: the network carries); only silence counts."""
+    fences it. A host answers the probe (:meth:`Pool.leaders`) if its xapi says
+    anything, a refusal included (then only xapi is down there: the network carries);
+    only silence counts."""
     path = _state_file(res, "cut-off")
     if _reaches_the_pool(res, local, here) is not False:
         _remove(path)
@@ -327,9 +327,7 @@ def _require_reaching_the_pool(res, local, here):
 
 def _reaches_the_pool(res, local, here):
     """Whether this master reaches the xapi of another host whose node is a cluster
-    member (all asked at once, PROBE_TIMEOUT each); None when there is no such host."""
-    import concurrent.futures
-
+    member; None when there is no such host."""
     from xenha.xapi import XapiUnreachable
 
     members = pacemaker.members()
@@ -340,22 +338,8 @@ def _reaches_the_pool(res, local, here):
     ]
     if not peers:
         return None
-    probe = Pool(res, PROBE_TIMEOUT, until=0.0).local_view()  # one try each
-
-    def answers(address):
-        try:
-            probe.client.follows(address)
-        except XapiUnreachable as e:
-            return e.refused
-        except XenhaError:
-            pass  # an error is an answer
-        return True
-
-    try:
-        with concurrent.futures.ThreadPoolExecutor(len(peers)) as pool_:
-            return any(pool_.map(answers, peers))
-    finally:
-        probe.close()
+    said = local.leaders(peers).values()
+    return any(not isinstance(a, XapiUnreachable) or a.refused for a in said)
 
 
 def _slave_score(res, p, leader):

@@ -27,6 +27,7 @@ WORK = (0.4, None)  # an action whose one call does the work: start (VM.start_on
 # Until when an action's XAPI calls retry xapi restarting (xenha.xapi.retry): 0.9 of its
 # timeout, less one call's timeout, so that the last try ends in time to report.
 PATIENCE = 0.9
+PROBE_TIMEOUT = 3.0  # seconds for another host's xapi to say which master it follows
 
 
 def patience(res, timeout, until=PATIENCE):
@@ -212,6 +213,27 @@ class Pool:
 
     def describe(self, host):
         return "%s (%s)" % (self.api.host.get_name_label(host), self.api.host.get_uuid(host))
+
+    def leaders(self, addresses):
+        """What the xapi at each of ``addresses`` says of its master, all asked at once,
+        once, PROBE_TIMEOUT each: ``{address: the master's address it follows, None (it
+        is a master), or the XenhaError it answered with}``. A login, which a slave
+        refuses with HOST_IS_SLAVE(master) without asking its master."""
+        import concurrent.futures
+
+        probe = Pool(self.res, PROBE_TIMEOUT, until=0.0).local_view()  # no retry
+
+        def ask(address):
+            try:
+                return probe.client.follows(address)
+            except XenhaError as e:
+                return e
+
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max(1, len(addresses))) as pool_:
+                return dict(zip(addresses, pool_.map(ask, addresses)))
+        finally:
+            probe.close()
 
     def require_fenced(self, host, since, what):
         """:func:`require_fenced` for the node of host ref ``host``; returns the node."""

@@ -270,6 +270,25 @@ def test_start_waits_for_a_host_back_from_its_fence_to_reset_the_vm(pcmk, sim):
     assert runs_on(sim, WEB) == ["host2"]
 
 
+def test_start_never_acts_through_an_old_master_that_has_not_rejoined(pcmk, sim):
+    """host1, the master, is fenced and replaced by host2, and boots still master of its
+    own split pool: a start on host1 would go through host1's own xapi. Refused while
+    the other hosts follow host2 (two masters never both accept a VM start)."""
+    from xenha.deadline import Deadline
+
+    assert master(pcmk, "start", "host2").rc == ocf.SUCCESS  # it sees the master answer
+    sim.power_off("host1")
+    pcmk.fence("host1", action="reboot")
+    assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    sim.power_on("host1")
+    assert Deadline(30).poll(lambda: sim.xapi_state("host1")["xapi"] == "running", 0.2)
+    assert sim.host_state("host1")["role"] == "master"  # of its own split pool
+    r = xen_vm(pcmk, "start", "host1", vm=DB, meta={"timeout": 20000})
+    assert r.rc == ocf.ERR_GENERIC and "has not rejoined its pool yet" in r.reason, r
+    assert "but %s is the master" % sim.host("host2").address in r.reason
+    assert runs_on(sim, DB) == []
+
+
 def test_start_resumes_a_suspended_vm_on_this_host(pcmk, sim):
     sim.set_field("VM", DB, "power_state", "Suspended")
     assert xen_vm(pcmk, "start", "host1", vm=DB).rc == ocf.SUCCESS

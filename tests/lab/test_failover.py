@@ -21,6 +21,9 @@ from xenha.lab.scenarios import demo, evidence
 from xenha.lab.scenarios.evidence import vms_where as where
 
 XENHA = os.path.join(os.path.dirname(sys.executable), "xenha")
+# Seconds for a master takeover and its VM restarts: the lab runs xapi's windows, and a
+# role change restarts xapi pool-wide (a 10 s fuse, then 20 s refusing connections).
+TAKEOVER = 240
 
 
 @contextlib.contextmanager
@@ -188,7 +191,7 @@ def test_a_vm_started_on_a_slave_after_the_last_replica_push_survives_a_master_p
         assert time.time() - t > 30  # a VM monitor ran meanwhile, with no master answering
         wait_for(
             lambda: on_survivors(lost + [vm], master.name),
-            120,
+            TAKEOVER,
             "the old master's VMs on survivors, %s running" % vm,
         )
         wait_for(
@@ -261,7 +264,7 @@ def test_a_master_cut_off_from_the_pool_network_is_fenced_and_never_doubled():
             120,
             "a new pool master",
         )
-        wait_for(lambda: on_survivors(lost, master.name), 120, "the old master's VMs moved")
+        wait_for(lambda: on_survivors(lost, master.name), TAKEOVER, "the old master's VMs moved")
         sim.isolate(master.name, False)  # its network back: it rejoins as a slave
         lab.settle(180, check=False)
         assert_invariants()

@@ -15,7 +15,7 @@ from xenha.lab.scenarios import evidence
 from xenha.lab.scenarios.power_cut import PowerCut
 
 
-def run(hosts=3, vms=4, timeout=90.0, progress=print):
+def run(hosts=3, vms=4, timeout=240.0, progress=print):
     """Up, settle, cut the master's power, watch the recovery, down. Returns the report."""
     lab = Lab(hosts)
     lab.up(vms=vms, progress=progress)
