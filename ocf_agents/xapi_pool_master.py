@@ -359,8 +359,10 @@ def _slave_score(res, p, leader):
 def _rejoined(p, local, here):
     """This host may be an old master back from a fence, still master of its own split
     pool: if the other hosts' xapi side with another master, point this host's xapi at
-    it (``pool.emergency_reset_master``) and return True. Never run where Pacemaker
-    holds the instance Promoted, so the real master is never the one reset."""
+    it (``pool.emergency_reset_master``) and return True. Never run by a Promoted
+    monitor, so the real master is never reset on a monitor's word; demote asks too, so
+    that a split old master never hands its pool over (and the real one, outvoting it,
+    goes on). Nobody answering while other members exist is "cannot tell"."""
     from xenha.xapi import XapiError, XapiUnreachable
 
     api = local.api
@@ -370,26 +372,27 @@ def _rejoined(p, local, here):
     hosts = {api.host.get_address(h): h for h in api.host.get_all() if h != here}
     votes = {mine: 1}  # each answering host backs the master it follows, a master itself
     masters = set()  # the other hosts that answer as masters
-    deadline = p.res.budget.fraction(0.5)  # from the action's start: never past its timeout
-    for address in sorted(hosts):
-        if deadline.expired():
-            p.res.log.warning("no time left to ask host %s which master it follows", address)
+    said = local.leaders(sorted(hosts))
+    for address, leader in sorted(said.items()):
+        if isinstance(leader, (XapiError, XapiUnreachable)):
+            p.res.log.info("host %s does not say which master it follows: %s", address, leader)
             continue
-        try:
-            leader = local.client.follows(address)
-            if leader is None:
-                masters.add(address)
-        except (XapiError, XapiUnreachable) as e:
-            p.res.log.info("host %s does not say which master it follows: %s", address, e)
-            continue
+        if leader is None:
+            masters.add(address)
         votes[leader or address] = votes.get(leader or address, 0) + 1
+    if len(votes) == 1 and votes[mine] == 1:  # nobody answered
+        members = pacemaker.members()
+        if any(local.node_of_host(h) in members for h in hosts.values()):
+            raise ocf.generic(
+                "this host's xapi acts as the pool master, and no other member's xapi says "
+                "which master it follows: cannot tell whether this host is an old master "
+                "back from its fence"
+            )
     rivals = sorted((n, a) for a, n in votes.items() if a in masters)
     if not rivals:
         return False
     backing, real = rivals[-1]
-    if backing < votes[mine] or (
-        backing == votes[mine] and not _stale_in_a_tie(local, hosts[real])
-    ):
+    if backing < votes[mine] or (backing == votes[mine] and not local.stale_in_a_tie(hosts[real])):
         p.res.log.warning(
             "host %s also claims to be the pool master; it is the one to rejoin", real
         )
@@ -402,30 +405,6 @@ def _rejoined(p, local, here):
     )
     api.pool.emergency_reset_master(real)
     return True
-
-
-def _stale_in_a_tie(p, rival):
-    """Two masters with equal backing: the one whose node Pacemaker fenced last is the old
-    one (a master is replaced only once fenced). True if that is this host. A node just
-    back from its fence may not have its fencer's history yet: ask again for a while;
-    still no fence of either (history lost with a cluster restart) is "cannot tell"."""
-    rival_node = p.node_of_host(rival)
-    fences = []
-
-    def told():
-        fences[:] = [pacemaker.fenced_since(p.node(), 0), pacemaker.fenced_since(rival_node, 0)]
-        return fences[0] != fences[1]
-
-    ends = min(10.0, p.res.timeout / 3, p.res.budget.fraction(0.9).left())
-    if not Deadline(ends).poll(told, 1.0):
-        raise ocf.generic(
-            "host %s and this host both claim to be the pool master, as many hosts "
-            "side with each, and no fencing history tells which is the old one; run "
-            "xe pool-emergency-reset-master master-address=<the real master> on the other"
-            % p.describe(rival)
-        )
-    mine, theirs = fences
-    return mine is not None and (theirs is None or mine > theirs)
 
 
 @AGENT.action("promote", timeout=300)
@@ -529,6 +508,9 @@ def demote(res):
         try:
             if _follows(local) is not None:
                 return ocf.SUCCESS  # this host's xapi is a slave: nothing to hand over
+            if _rejoined(p, local, local.client.this_host()):  # an old, split master
+                _wait_role(local, False, deadline)
+                return ocf.SUCCESS  # it handed nothing over: its pool is not the pool
             target = _planned_target(res, p)
             if target is None:
                 res.log.warning("no other host can take the pool master role; it stays here")

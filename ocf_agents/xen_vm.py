@@ -483,24 +483,15 @@ def migrate_to(res):
 
 def _require_the_pools_master(p, here):
     """This host's own xapi is the master start would act through. An old master back
-    from its fence is still master of its own split pool until it rejoins
-    (xapi-pool-master resets it, and its xapi goes on as master for its fuse before it
-    restarts as a slave): what it accepts meanwhile is another pool's, and a VM started
-    through it may run a second time. So refuse while another host that answers is a
-    master or follows another one (:meth:`Pool.leaders`)."""
-    mine = p.api.host.get_address(here)
-    others = [p.api.host.get_address(h) for h in p.api.host.get_all() if h != here]
-    rivals = set()
-    for address, leader in p.leaders(others).items():
-        if leader is None:  # it answers as a master itself
-            rivals.add(address)
-        elif isinstance(leader, str) and leader != mine:  # it follows another master
-            rivals.add(leader)
-    if rivals:
+    from its fence is still master of its own split pool until it rejoins: what it
+    accepts meanwhile is another pool's, and a VM started through it may run a second
+    time. So start only once the other members confirm it (:meth:`Pool.rival_master`)."""
+    rival = p.rival_master(here)
+    if rival:
         raise ocf.generic(
             "this host's xapi acts as the pool master, but %s is the master other hosts "
             "answer for: an old master that has not rejoined its pool yet; not starting "
-            "VM %s through it" % (", ".join(sorted(rivals)), p.res.params.vm)
+            "VM %s through it" % (rival, p.res.params.vm)
         )
 
 

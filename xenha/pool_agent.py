@@ -11,6 +11,7 @@ import os
 import time
 
 from xenha import ocf, pacemaker
+from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 
 NULL_REF = "OpaqueRef:NULL"
@@ -213,6 +214,80 @@ class Pool:
 
     def describe(self, host):
         return "%s (%s)" % (self.api.host.get_name_label(host), self.api.host.get_uuid(host))
+
+    def rival_master(self, here):
+        """This host's own xapi answers as a master: is it the pool's? Asks the other
+        hosts whose nodes are cluster members which master they follow
+        (:meth:`leaders`); each that answers backs that master, one answering as a
+        master backs itself, and this host backs itself. None: this host has the most
+        backing (or there is no other member). Else the address of the master with
+        more: this host is an old master back from its fence, master of its own split
+        pool until it rejoins (its xapi goes on as master through the rejoin's fuse).
+        A tie is broken by the fencing history (:meth:`stale_in_a_tie`). "Cannot tell"
+        (an OCF error) while no member answers: they may be restarting to follow
+        another master."""
+        from xenha.xapi import XapiUnreachable
+
+        members = pacemaker.members()
+        mine = self.api.host.get_address(here)
+        peers = [
+            self.api.host.get_address(h)
+            for h in self.api.host.get_all()
+            if h != here and self.node_of_host(h) in members
+        ]
+        if not peers:
+            return None
+        said = self.leaders(peers)
+        votes = {mine: 1}
+        for address, leader in said.items():
+            if leader is None or isinstance(leader, str):
+                votes[leader or address] = votes.get(leader or address, 0) + 1
+        if len(votes) == 1 and votes[mine] == 1:
+            raise ocf.generic(
+                "this host's xapi acts as the pool master, and none of the other members' "
+                "xapi answers to confirm it (%s)"
+                % "; ".join(str(a) for a in said.values() if isinstance(a, XapiUnreachable))
+            )
+        best = max(n for a, n in votes.items() if a != mine) if len(votes) > 1 else 0
+        rivals = sorted(a for a, n in votes.items() if a != mine and n == best)
+        if best > votes[mine]:
+            return rivals[0]
+        if best == votes[mine]:
+            hosts = {self.api.host.get_address(h): h for h in self.api.host.get_all()}
+            if len(rivals) > 1 or rivals[0] not in hosts:
+                raise ocf.generic(
+                    "this host's xapi and %s act as the pool master, as many hosts "
+                    "backing each: cannot tell which is the pool's" % ", ".join(rivals)
+                )
+            return rivals[0] if self.stale_in_a_tie(hosts[rivals[0]]) else None
+        return None
+
+    def stale_in_a_tie(self, rival):
+        """Two masters with equal backing: the one whose node Pacemaker fenced last is the
+        old one (a master is replaced only once fenced). True if that is this host. A
+        node just back from its fence may not have its fencer's history yet: ask again
+        for a while; still no fence of either (history lost with a cluster restart) is
+        "cannot tell"."""
+        rival_node = self.node_of_host(rival)
+        fences = []
+
+        def told():
+            fences[:] = [
+                pacemaker.fenced_since(self.node(), 0),
+                pacemaker.fenced_since(rival_node, 0),
+            ]
+            return fences[0] != fences[1]
+
+        ends = min(10.0, self.res.timeout / 3, self.res.budget.fraction(0.9).left())
+        if not Deadline(ends).poll(told, 1.0):
+            raise ocf.generic(
+                "host %s and this host both claim to be the pool master, as many hosts "
+                "side with each, and no fencing history tells which is the old one; run "
+                "xe pool-emergency-reset-master master-address=<the real master> on the "
+                "other" % self.describe(rival)
+            )
+        mine, theirs = fences
+        return mine is not None and (theirs is None or mine > theirs)
 
     def leaders(self, addresses):
         """What the xapi at each of ``addresses`` says of its master, all asked at once,

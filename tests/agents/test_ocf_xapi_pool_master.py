@@ -138,6 +138,19 @@ def test_a_fenced_old_master_that_boots_rejoins_as_a_slave(started, sim):
     assert roles(started) == [ocf.SUCCESS, ocf.RUNNING_PROMOTED, ocf.SUCCESS]
 
 
+def test_a_split_old_master_demoted_rejoins_and_hands_nothing_over(pcmk, sim):
+    """Pacemaker may demote the old master back from its fence (its probe found it
+    master of its own split pool): demote rejoins the real master and never designates
+    a master from the split pool."""
+    old_master_back(pcmk, sim)
+    r = master(pcmk, "demote", "host1", meta={"timeout": 60000})
+    assert r.rc == ocf.SUCCESS, r
+    assert "rejoining it as a slave" in r.stderr
+    settled(sim, *HOSTS)
+    assert pool_master(sim) == "host2"
+    assert sim.host_state("host1")["role"] == "slave"
+
+
 def test_the_real_master_never_resets_itself_for_a_stale_one(started, sim):
     old_master_back(started, sim)  # host1 claims master; host3 follows host2
     for meta in ({"interval": 0}, {"interval": 10000}, {"interval": 9000, "role": "Promoted"}):
