@@ -224,8 +224,8 @@ class Pool:
         more: this host is an old master back from its fence, master of its own split
         pool until it rejoins (its xapi goes on as master through the rejoin's fuse).
         A tie is broken by the fencing history (:meth:`stale_in_a_tie`). "Cannot tell"
-        (an OCF error) while no member answers: they may be restarting to follow
-        another master."""
+        (an OCF error) while no member answers for half the action's time: they may be
+        restarting to follow another master."""
         from xenha.xapi import XapiUnreachable
 
         members = pacemaker.members()
@@ -237,12 +237,16 @@ class Pool:
         ]
         if not peers:
             return None
-        said = self.leaders(peers)
-        votes = {mine: 1}
-        for address, leader in said.items():
-            if leader is None or isinstance(leader, str):
-                votes[leader or address] = votes.get(leader or address, 0) + 1
-        if len(votes) == 1 and votes[mine] == 1:
+        votes, said = {mine: 1}, {}
+
+        def answered():  # asked again while they restart (up to half the action's time)
+            said.update(self.leaders(peers))
+            for address, leader in said.items():
+                if leader is None or isinstance(leader, str):
+                    votes[leader or address] = votes.get(leader or address, 0) + 1
+            return len(votes) > 1
+
+        if not self.res.budget.fraction(0.5).poll(answered, 1.0):
             raise ocf.generic(
                 "this host's xapi acts as the pool master, and none of the other members' "
                 "xapi answers to confirm it (%s)"
