@@ -428,14 +428,36 @@ def promote(res):
                 local.api.pool.emergency_transition_to_master()
                 _wait_role(local, True, deadline)
                 p.client.relogin()  # the cached session is with the old master
-                res.log.info("recovered %d slave(s)", len(p.api.pool.recover_slaves()))
+                recovered = p.api.pool.recover_slaves()
+                res.log.info("recovered %d slave(s)", len(recovered))
             else:
                 res.log.info("planned move: designating this host the new pool master")
                 p.api.pool.designate_new_master(p.local_host())
                 _wait_role(local, True, deadline)
+                recovered = [h for h in p.api.host.get_all() if h != p.local_host()]
+            _wait_followers(res, p, recovered, deadline)
         finally:
             local.close()
     _score(res, PROMOTED_SCORE)
+
+
+def _wait_followers(res, p, hosts, deadline):
+    """The slaves a master change restarts (after their fuse, then refusing, then
+    HOST_STILL_BOOTING until their Pool.hello) cannot act for a while: a VM start that
+    Pacemaker orders after this promote would fail on one of them, and a failed start
+    bans that node. So wait, within the promote's time, until each of ``hosts`` whose
+    node is a member answers as this master's slave; one that does not is a warning."""
+    members = pacemaker.members()
+    mine = p.api.host.get_address(p.local_host())
+    waiting = [p.api.host.get_address(h) for h in hosts if p.node_of_host(h) in members]
+
+    def followed():
+        said = p.leaders(waiting)
+        waiting[:] = [a for a in waiting if said[a] != mine]
+        return not waiting
+
+    if not deadline.poll(followed, 1.0):
+        res.log.warning("hosts %s do not follow this master yet", ", ".join(waiting))
 
 
 def _wait_role(local, master, deadline):
