@@ -344,12 +344,16 @@ def test_two_powered_masters_accepting_writes_is_a_recorded_violation():
 # -- the lab --------------------------------------------------------------------------
 
 
-def test_the_lab_gives_each_host_its_pool_conf():
+def test_the_lab_gives_each_host_its_pool_conf_and_runs_valid_knobs():
     from xenha.lab.hosts import POOL_CONFS, XENSOURCE_DIR, Host
+    from xenha.lab.pool.knobs import knob_value
+    from xenha.lab.pool.service import LAB_KNOBS
 
     host = Host(2)
     assert (str(POOL_CONFS / "host2"), XENSOURCE_DIR) in host.binds
     assert XENSOURCE_DIR == "/etc/xensource"
+    for name, value in LAB_KNOBS.items():
+        knob_value(name, value)
 
 
 def test_xenha_lab_toolstack_restart_restarts_the_hosts_xapi(monkeypatch, capsys):
