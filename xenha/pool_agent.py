@@ -223,9 +223,10 @@ class Pool:
         backing (or there is no other member). Else the address of the master with
         more: this host is an old master back from its fence, master of its own split
         pool until it rejoins (its xapi goes on as master through the rejoin's fuse).
-        A tie is broken by the fencing history (:meth:`stale_in_a_tie`). "Cannot tell"
-        (an OCF error) while no member answers for half the action's time: they may be
-        restarting to follow another master."""
+        A tie is broken by the fencing history (:meth:`stale_in_a_tie`). When no member
+        answers, a host never fenced is no old master (a master is replaced only once
+        fenced); one that was is "cannot tell" (an OCF error) after half the action's
+        time: the others may be restarting to follow another master."""
         from xenha.xapi import XapiUnreachable
 
         members = pacemaker.members()
@@ -246,6 +247,8 @@ class Pool:
                     votes[leader or address] = votes.get(leader or address, 0) + 1
             return len(votes) > 1
 
+        if not answered() and pacemaker.fenced_since(self.node(), 0) is None:
+            return None  # a master is replaced only once fenced: this one never was
         if not self.res.budget.fraction(0.5).poll(answered, 1.0):
             raise ocf.generic(
                 "this host's xapi acts as the pool master, and none of the other members' "
