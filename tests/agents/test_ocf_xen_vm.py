@@ -286,8 +286,8 @@ def test_start_never_acts_through_an_old_master_that_has_not_rejoined(pcmk, sim)
     r = xen_vm(pcmk, "start", "host1", vm=DB, meta={"timeout": 20000})
     assert r.rc == ocf.ERR_GENERIC and "has not rejoined its pool yet" in r.reason, r
     assert "but %s is the master" % sim.host("host2").address in r.reason
-    for host in ("host2", "host3"):  # restarting: nobody confirms host1 is the master
-        sim.toolstack_restart(host, 10)
+    for host in ("host2", "host3"):  # restarting, longer than start asks: nobody confirms
+        sim.toolstack_restart(host, 30)
     r = xen_vm(pcmk, "start", "host1", vm=DB, meta={"timeout": 20000})
     assert r.rc == ocf.ERR_GENERIC and "none of the other members' xapi answers" in r.reason
     assert runs_on(sim, DB) == []
