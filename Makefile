@@ -1,5 +1,6 @@
 # `make demo` and `make test` set up everything they need (Debian packages, a
-# virtualenv in .venv with xenha and its test dependencies) and are safe to re-run.
+# virtualenv in .venv with xenha and its test dependencies, the npm packages of
+# tests/xapi_js) and are safe to re-run.
 
 SHELL := /bin/bash
 # Debian's Python, not a per-user one: Pacemaker runs agents' meta-data as the
@@ -12,16 +13,25 @@ STAMP := $(VENV)/.xenha-installed
 # What the agents, the tests and the lab run against: the real cluster stack.
 APT_PACKAGES := python3-venv pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
 	fence-agents cluster-glue libxml2-utils iproute2 procps util-linux openssl \
-	corosync-qnetd corosync-qdevice ipmitool snmp snmpd openssh-server openssh-client gnutls-bin
+	corosync-qnetd corosync-qdevice ipmitool snmp snmpd openssh-server openssh-client gnutls-bin \
+	nodejs pcs
 
-.PHONY: setup deps venv test lint demo clean
+# Xen Orchestra's XAPI client (npm xen-api), which the simulator is checked against
+# (tests/unit/test_xapi_js.py), pinned by its package-lock.json.
+XAPI_JS := tests/xapi_js
+XAPI_JS_STAMP := $(XAPI_JS)/node_modules/.xenha-installed
 
-setup: deps venv
+.PHONY: setup deps venv js test lint demo clean
 
+setup: deps venv js
+
+# npm is asked for as a command, not as a package: Debian 12's nodejs comes without it
+# (Debian's npm package brings it), while a Node.js from elsewhere, such as
+# NodeSource's, bundles its own npm and conflicts with Debian's.
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
-	done); \
+	done; command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -33,6 +43,12 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+js: $(XAPI_JS_STAMP)
+
+$(XAPI_JS_STAMP): $(XAPI_JS)/package.json $(XAPI_JS)/package-lock.json
+	npm ci --prefix $(XAPI_JS) --no-audit --no-fund --loglevel=error
 	touch $@
 
 test: setup
@@ -48,4 +64,4 @@ demo: setup
 	$(VENV)/bin/xenha lab demo
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(XAPI_JS)/node_modules

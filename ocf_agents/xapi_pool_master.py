@@ -15,11 +15,14 @@ pool.conf configures, for ``xapi_restart_grace`` seconds.
 import os
 import time
 
-from xenha import ocf, pacemaker
+from xenha import boot_role, ocf, pacemaker
 from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 from xenha.pool_agent import (
     CONNECTION_PARAMETERS,
+    MASTER_ACTIONS,
+    MASTER_GRACES,
+    PARKED,
     PATIENCE,
     QUICK,
     STEPS,
@@ -48,32 +51,23 @@ AGENT = ocf.ResourceAgent(
             default=POOL_CONF,
         ),
         ocf.Parameter(
-            "xapi_restart_grace",
-            "Seconds a monitor trusts pool.conf while xapi does not answer",
-            "While this host's xapi refuses connections or is still booting (a toolstack "
-            "restart, a master change), monitor reports the role pool.conf configures, with "
-            "a warning; once xapi has not answered for this long, monitor fails.",
-            type="integer",
-            default="120",
-            parse=ocf.positive,
+            "pool_record",
+            "Where this host's pool is recorded for its next boot",
+            "While this host is the master, its monitor records here this host's address "
+            "and the pool's other hosts. xenha-boot-role reads it before xapi starts after "
+            "a reboot and parks a master that rebooted (its xapi starts as its own slave, "
+            "so it never comes back as a second master); a parked host reads it to find "
+            "the pool.",
+            default=boot_role.RECORD,
         ),
-        ocf.Parameter(
-            "isolation_grace",
-            "Seconds a master may reach no other member host's xapi",
-            "When this host is the master and has reached the xapi of none of the other "
-            "pool hosts whose nodes are cluster members for this long (its management "
-            "network is cut while corosync still sees it), its Promoted monitor fails, "
-            "and the generated on-fail=fence has its node fenced so a slave can take over.",
-            type="integer",
-            default="20",
-            parse=ocf.positive,
-        ),
+        *MASTER_GRACES,
     ],
 )
 
 PROMOTED_SCORE = 100  # the current master: no needless switches
 REACHABLE_SCORE = 10  # a slave that reaches the master
 ISOLATED_SCORE = 5  # a slave that cannot reach the master (a candidate if it died)
+PARKED_SCORE = 50  # an old master parked at boot: its database is the newest one
 NEVER = "-INFINITY"  # a host in maintenance
 PROMOTED_ROLES = ("Promoted", "Master")  # OCF_RESKEY_CRM_meta_role of a Promoted monitor
 # A monitor retries its xapi restarting for this fraction of its timeout, then reads
@@ -129,13 +123,38 @@ def _score(res, score):
         res.log.warning("cannot set the promotion score: %s", e)
 
 
-def _follows(local):
+def _follows(res, local):
     """The address of the master this host's xapi follows, None if it is the master;
     xapi restarting is retried within the pool's patience, then "cannot tell"."""
     try:
-        return local.client.follows()
+        return _leader(res, local)[0]
     except XenhaError as e:
         raise _silent(e) from None
+
+
+def _leader(res, local):
+    """(the address of the master this host's xapi follows, None if it is the master;
+    whether it is in emergency mode). A slave's xapi that booted while no master
+    answers it is in emergency mode: it refuses the login with whatever its last
+    Pool.hello ended in (HOST_STILL_BOOTING, a parked master's HOST_ITS_OWN_SLAVE,
+    INTERNAL_ERROR when it reaches nobody: xapi.ml
+    attempt_host_status_check_with_coordinator), and follows the master pool.conf
+    names, itself when parked at boot (:func:`_parked`)."""
+    from xenha.xapi import XapiError
+    from xenha.xapi.pool_conf import configured_role
+
+    try:
+        return local.client.follows(), False
+    except XapiError:
+        try:
+            emergency = local.api.host.is_in_emergency_mode()  # an emergency call
+            leader = configured_role(res.params.pool_conf) if emergency else None
+        except XenhaError as e:
+            res.log.info("cannot tell whether this host's xapi is in emergency mode: %s", e)
+            leader = None
+        if leader is None:
+            raise
+        return leader, True
 
 
 def _silent(e):
@@ -232,19 +251,53 @@ def _restarting(res, error, started):
 # -- actions ------------------------------------------------------------------------------
 
 
-@AGENT.action("start", timeout=60)
+@AGENT.action(MASTER_ACTIONS.start)
 def start(res):
     """xapi runs on every host anyway: the instance starts once xapi answers here (a
-    restarting xapi is waited for within the timeout)."""
+    restarting xapi is waited for within the timeout), or at once, Unpromoted, on a
+    slave in emergency mode (:func:`_in_emergency_mode`)."""
     _write(_state_file(res, "started"), "")
     try:
-        _observe(res, restarting=None)
+        if not _in_emergency_mode(res):
+            _observe(res, restarting=None)
     except ocf.OcfError:
         _remove(_state_file(res, "started"))
         raise
 
 
-@AGENT.action("stop", timeout=60)
+def _in_emergency_mode(res):
+    """Whether this host's xapi, asked once, is a slave in emergency mode (not parked):
+    that lasts until its master answers it, which in a cold start of the whole pool is
+    only once a promotion has made one, and Pacemaker promotes only once every
+    instance of the clone has started; so such a slave starts at once."""
+    with pool(res, QUICK, 0) as p:
+        local = p.local_view()
+        try:
+            leader, emergency = _leader(res, local)
+        except XenhaError:
+            return False
+        finally:
+            local.close()
+    if not emergency or _parked(res, leader) is not None:
+        return False
+    _emergency_slave(res, leader, True)
+    return True
+
+
+def _emergency_slave(res, leader, started):
+    """A slave of ``leader`` in emergency mode: Unpromoted where started, with the score
+    of a slave that cannot reach its master."""
+    res.log.warning(
+        "xapi on this host is a slave of %s in emergency mode: no master answers it yet",
+        leader,
+    )
+    if not started:
+        return res.not_running("the instance is not started on this node")
+    _score(res, ISOLATED_SCORE)
+    return ocf.SUCCESS
+
+
+@AGENT.action(MASTER_ACTIONS.stop)
 def stop(res):
     """xapi keeps running; the instance and its promotion score go."""
     for what in ("started", "xapi-silent"):
@@ -252,8 +305,8 @@ def stop(res):
     _score(res, None)
 
 
-@AGENT.action("monitor", timeout=30, interval=9, role="Promoted")
-@AGENT.action("monitor", timeout=30, interval=10, role="Unpromoted")
+@AGENT.action(MASTER_ACTIONS.promoted_monitor)
+@AGENT.action(MASTER_ACTIONS.unpromoted_monitor)
 def monitor(res):
     """Promoted on the master - whether or not Pacemaker started the instance here, so a
     probe on the master says so - Unpromoted on slaves where the instance was started,
@@ -273,12 +326,19 @@ def _observe(res, restarting):
         local = p.local_view()
         try:
             try:
-                leader = local.client.follows()
+                leader, emergency = _leader(res, local)
             except XenhaError as e:
                 if restarting and is_transient(e):
                     return restarting(res, e, started)
                 raise _silent(e) from None
             _remove(_state_file(res, "xapi-silent"))
+            record = _parked(res, leader)
+            if record is not None:
+                return _while_parked(res, local, started, record)
+            if leader is not None:
+                _not_parked(res)
+            if emergency:
+                return _emergency_slave(res, leader, started)
             if leader is None:
                 here = local.client.this_host()
                 if res.meta("role") not in PROMOTED_ROLES and _rejoined(p, local, here):
@@ -286,7 +346,7 @@ def _observe(res, restarting):
                 if not started:  # the master role runs here, whether Pacemaker started it
                     _write(_state_file(res, "started"), "")
                 if restarting and res.meta("role") in PROMOTED_ROLES:
-                    _require_reaching_the_pool(res, local, here)
+                    _require_reaching_the_pool(res, local, _record_pool(res, local, here))
                 _score(res, NEVER if _in_maintenance(local.api, here) else PROMOTED_SCORE)
                 return ocf.RUNNING_PROMOTED
         finally:
@@ -297,7 +357,115 @@ def _observe(res, restarting):
     return ocf.SUCCESS
 
 
-def _require_reaching_the_pool(res, local, here):
+def _record_pool(res, local, here):
+    """{address: node} of the pool's other hosts, recorded (``pool_record``) with this
+    master's address for its next boot (:mod:`xenha.boot_role`)."""
+    api = local.api
+    hosts = {
+        api.host.get_address(h): local.node_of_host(h) for h in api.host.get_all() if h != here
+    }
+    try:
+        boot_role.remember(api.host.get_address(here), hosts, res.params.pool_record)
+    except OSError as e:
+        res.log.warning("cannot record the pool in %s: %s", res.params.pool_record, e)
+    return hosts
+
+
+def _parked(res, leader):
+    """This host's record (:mod:`xenha.boot_role`) when its xapi follows itself, at the
+    address of the record: parked at boot; else None."""
+    record = boot_role.recall(res.params.pool_record)
+    return record if record is not None and record.address == leader else None
+
+
+def _while_parked(res, local, started, record):
+    """This host is an old master parked at boot, its xapi its own slave. If another
+    host answers as the pool's master, this host follows it; else it waits, Unpromoted,
+    with the score that has a cold start of the pool promote it (its database is the
+    newest), and no promotion elsewhere is needed to serve the pool."""
+    real, silent = _master_elsewhere(res, local, record)
+    if real is not None:
+        _untell_parked(res)  # before it joins a pool: xen-vm trusts the word (see PARKED)
+        res.log.warning("this host was parked at boot; the pool's master is %s: following it", real)
+        local.api.pool.emergency_reset_master(real)
+    else:
+        _tell_parked(res, record.address)
+    if not started:
+        return res.not_running("the instance is not started on this node (parked at boot)")
+    if real is not None:
+        _score(res, REACHABLE_SCORE)
+    elif _unknown(record, silent, _parked_since(res)):
+        _score(res, None)  # its promote would refuse: no candidate until they answer
+    else:
+        _score(res, PARKED_SCORE)
+    return ocf.SUCCESS
+
+
+def _tell_parked(res, address):
+    """Tell the cluster that this host's xapi is parked at ``address`` (None: no longer),
+    so that a promotion elsewhere may take over from it even when no other host reaches
+    it (its management network still cut) while its node is a member. A state file says
+    whether this node told it, so that the monitors of a host that is not parked need
+    not ask Pacemaker."""
+    told = _state_file(res, "parked-told")
+    try:
+        pacemaker.set_node_attribute(PARKED, address)
+    except pacemaker.PacemakerError as e:
+        res.log.warning("cannot tell the cluster whether this host is parked: %s", e)
+        return
+    if address is None:
+        _remove(told)
+    else:
+        _write(told, address)
+
+
+def _untell_parked(res):
+    if os.path.exists(_state_file(res, "parked-told")):
+        _tell_parked(res, None)
+
+
+def _not_parked(res):
+    """This host's xapi follows another master: its word that it is parked goes, and so
+    does its record of being master (a later boot parks nothing)."""
+    _untell_parked(res)
+    boot_role.forget(res.params.pool_record)
+
+
+def _master_elsewhere(res, local, record):
+    """Ask the hosts of this parked host's ``record`` which master they follow: (the
+    address of the master that answers with the most backing or None, the addresses of
+    hosts that did not answer and of masters followed that did not answer themselves).
+    Two masters with equal backing: "cannot tell"."""
+    from xenha.xapi import XapiError, XapiUnreachable
+    from xenha.xapi.faults import EMERGENCY_ERRORS
+
+    hosts = record.hosts
+    said = local.leaders(sorted(hosts))
+    votes, masters, silent = {}, set(), []
+    for address, leader in sorted(said.items()):
+        if isinstance(leader, XapiError) and leader.code in EMERGENCY_ERRORS:
+            continue  # a slave in emergency mode (no master answers it): no master
+        if isinstance(leader, (XapiError, XapiUnreachable)):
+            res.log.info("host %s does not say which master it follows: %s", address, leader)
+            silent.append(address)
+            continue
+        if leader == address:
+            continue  # parked too: no master, backing none
+        if leader is None:
+            masters.add(address)
+        votes[leader or address] = votes.get(leader or address, 0) + 1
+    ranked = sorted(((votes[m], m) for m in masters), reverse=True)
+    if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
+        raise ocf.generic(
+            "hosts %s and %s both act as the pool master, as many hosts backing each: "
+            "cannot tell which one this parked host is to follow" % (ranked[0][1], ranked[1][1])
+        )
+    # Masters that answering hosts follow, yet do not answer themselves: maybe alive.
+    unanswered = silent + sorted(set(votes) - masters - set(silent) - {record.address})
+    return (ranked[0][1] if ranked else None), unanswered
+
+
+def _require_reaching_the_pool(res, local, hosts):
     """A master whose management network is cut (corosync on another ring still sees its
     node) serves no host of its pool, and no slave may take over while its node is a
     member. So when it has reached none of the other hosts whose nodes are members for
@@ -306,7 +474,7 @@ def _require_reaching_the_pool(res, local, here):
     anything, a refusal included (then only xapi is down there: the network carries);
     only silence counts."""
     path = _state_file(res, "cut-off")
-    if _reaches_the_pool(res, local, here) is not False:
+    if _reaches_the_pool(local, hosts) is not False:
         _remove(path)
         return
     try:
@@ -325,17 +493,13 @@ def _require_reaching_the_pool(res, local, here):
     res.log.warning("%s; failing in %ds unless one answers", what, cut.left())
 
 
-def _reaches_the_pool(res, local, here):
-    """Whether this master reaches the xapi of another host whose node is a cluster
-    member; None when there is no such host."""
+def _reaches_the_pool(local, hosts):
+    """Whether this master reaches the xapi of another of ``hosts`` ({address: node})
+    whose node is a cluster member; None when there is no such host."""
     from xenha.xapi import XapiUnreachable
 
     members = pacemaker.members()
-    peers = [
-        local.api.host.get_address(h)
-        for h in local.api.host.get_all()
-        if h != here and local.node_of_host(h) in members
-    ]
+    peers = [address for address, node in sorted(hosts.items()) if node in members]
     if not peers:
         return None
     said = local.leaders(peers).values()
@@ -377,6 +541,8 @@ def _rejoined(p, local, here):
         if isinstance(leader, (XapiError, XapiUnreachable)):
             p.res.log.info("host %s does not say which master it follows: %s", address, leader)
             continue
+        if leader == address:
+            continue  # parked at boot (its own slave): no master, backing none
         if leader is None:
             masters.add(address)
         votes[leader or address] = votes.get(leader or address, 0) + 1
@@ -407,7 +573,7 @@ def _rejoined(p, local, here):
     return True
 
 
-@AGENT.action("promote", timeout=300)
+@AGENT.action(MASTER_ACTIONS.promote)
 def promote(res):
     """This host's own xapi answers first: already master, or which master it follows.
     A master whose node left the cluster and was fenced since this node last saw it is
@@ -420,25 +586,71 @@ def promote(res):
     with pool(res, STEPS) as p:
         local = p.local_view()
         try:
-            leader = _follows(local)
-            if leader is None:
+            leader = _follows(res, local)
+            if leader is None:  # a planned move: the old master's demote designated it
+                _record_pool(res, p, p.local_host())
                 _score(res, PROMOTED_SCORE)
                 return ocf.SUCCESS
             if _take_over(res, p, leader):
                 local.api.pool.emergency_transition_to_master()
-                _wait_role(local, True, deadline)
+                _wait_role(res, local, True, deadline)
                 p.client.relogin()  # the cached session is with the old master
+                _record_pool(res, p, p.local_host())  # master now: a fence must park it
                 recovered = p.api.pool.recover_slaves()
                 res.log.info("recovered %d slave(s)", len(recovered))
             else:
                 res.log.info("planned move: designating this host the new pool master")
                 p.api.pool.designate_new_master(p.local_host())
-                _wait_role(local, True, deadline)
+                _wait_role(res, local, True, deadline)
+                _record_pool(res, p, p.local_host())
                 recovered = [h for h in p.api.host.get_all() if h != p.local_host()]
             _wait_followers(res, p, recovered, deadline)
         finally:
             local.close()
     _score(res, PROMOTED_SCORE)
+
+
+def _require_no_master_elsewhere(res, local, record):
+    """A parked host resumes as master (a cold start of the pool) only once every other
+    host of its record answers, and none as a master, but for hosts whose nodes left
+    the cluster and were fenced since this host was parked (a master that stopped its
+    cluster stack cleanly may still serve the pool)."""
+    real, silent = _master_elsewhere(res, local, record)
+    if real is not None:
+        raise ocf.generic(
+            "this host was parked at boot, and %s is the pool master: this host's monitor "
+            "has it follow that master; promote that host's node instead" % real
+        )
+    unknown = _unknown(record, silent, _parked_since(res))
+    if unknown:
+        raise ocf.generic(
+            "this host was parked at boot, and the xapi of %s does not answer: one may be "
+            "the pool master; cannot tell (fence a node that is gone)"
+            % ", ".join("%s (node %s)" % (a, record.hosts.get(a, "?")) for a in unknown)
+        )
+
+
+def _unknown(record, silent, since):
+    """The ``silent`` hosts of a parked host's ``record`` that may be the pool master:
+    all but those whose nodes left the cluster and were fenced ``since`` it was parked
+    (a master that stopped its cluster stack cleanly may still serve the pool)."""
+    if not silent:
+        return []
+    members = pacemaker.members()
+
+    def gone(address):
+        node = record.hosts.get(address)
+        return node not in (None, *members) and pacemaker.fenced_since(node, since) is not None
+
+    return [a for a in silent if not gone(a)]
+
+
+def _parked_since(res):
+    """When this host was parked (epoch): xenha-boot-role wrote pool.conf then."""
+    try:
+        return os.path.getmtime(res.params.pool_conf)
+    except OSError as e:
+        raise ocf.generic("cannot tell when this host was parked: %s" % e) from None
 
 
 def _wait_followers(res, p, hosts, deadline):
@@ -460,12 +672,19 @@ def _wait_followers(res, p, hosts, deadline):
         res.log.warning("hosts %s do not follow this master yet", ", ".join(waiting))
 
 
-def _wait_role(local, master, deadline):
+def _wait_role(res, local, master, deadline):
     """Wait until this host's xapi answers as master (``master``) or as a slave: a role
     change writes pool.conf, and xapi carries on in its old role for its fuse, then
     restarts (xapi_fuse.ml light_fuse_and_run, xapi_pool_transition.ml); a new slave
     answers HOST_STILL_BOOTING until its Pool.hello succeeds."""
-    if not deadline.poll(lambda: (_follows(local) is None) == master, 0.5):
+
+    def reached():
+        try:
+            return (_follows(res, local) is None) == master
+        except (ocf.OcfError, XenhaError):
+            return False  # between roles: the fuse burns, in emergency mode; the restart
+
+    if not deadline.poll(reached, 0.5):
         raise ocf.generic(
             "this host's xapi did not restart as %s in time" % ("master" if master else "a slave")
         )
@@ -473,7 +692,14 @@ def _wait_role(local, master, deadline):
 
 def _take_over(res, p, leader):
     """Whether the master at ``leader`` is to be taken over (True) rather than handed
-    over from (False); raises when neither may be done."""
+    over from (False); raises when neither may be done. This host parked at boot takes
+    its own role back (a cold start of the pool) once no other host is master."""
+    record = _parked(res, leader)
+    if record is not None:
+        _require_no_master_elsewhere(res, p, record)
+        pacemaker.set_node_attribute(PARKED, None)  # it will not be parked: say so first
+        res.log.warning("this host was parked at boot: resuming as the pool master")
+        return True
     known = _last_saw(res, leader)
     replica = _replica_saw(res, leader)
     if known is None and replica is None:
@@ -491,13 +717,34 @@ def _take_over(res, p, leader):
     times = [r[2] for r in (known, replica) if r is not None and r[2] is not None]
     seen = max(times) if times else None
     member = pacemaker.is_member(node)
-    if not member and seen is not None and pacemaker.fenced_since(node, seen) is not None:
+    fenced = seen is not None and pacemaker.fenced_since(node, seen) is not None
+    if not member and fenced:
         res.log.warning("master node %s is fenced; emergency transition here", node)
         return True
+    outcome = []
+
+    def answers_or_parked():
+        said = _master_says(p, node, leader, member)
+        if said:
+            outcome.append(said)
+        return said
+
     # A member's xapi may be restarting (xe-toolstack-restart, a master change): wait.
-    if res.budget.fraction(0.5 if member else 0).poll(p.client.master_reachable, 1.0):
+    # Not for a member back from its fence: it says that it booted parked (PARKED) from
+    # its probe, which Pacemaker runs only once this promote's transition has ended.
+    res.budget.fraction(0.5 if member and not fenced else 0).poll(answers_or_parked, 1.0)
+    if outcome == ["answers"]:
         return False
+    if outcome == ["parked"]:
+        res.log.warning("master node %s is parked (its xapi follows itself); taking over", node)
+        return True
     what = "pool master %s (node %s) does not answer" % (leader, node)
+    if member and fenced:
+        raise ocf.generic(
+            "%s; its node rejoined the cluster after its fence and has not said yet whether "
+            "it booted parked (its probe runs once this transition ends): refusing for now, "
+            "so that it can; the next promotion decides" % what
+        )
     if member:
         raise ocf.generic(
             "%s, yet node %s is a cluster member: it may be alive (its management network "
@@ -509,6 +756,28 @@ def _take_over(res, p, leader):
     return True
 
 
+def _master_says(p, node, address, member):
+    """The master at ``address`` (node ``node``), asked once, for PROBE_TIMEOUT (an
+    unreachable one costs seconds, not a call's timeout): "answers" (as a master, or it
+    names the master it follows now: a planned move, through it); "parked" (at boot, no
+    master: it says it follows itself, or, only when a ``member`` cannot be reached,
+    its node says so in this boot: :data:`PARKED`); else None."""
+    from xenha.xapi import XapiUnreachable
+
+    said = p.leaders([address])[address]
+    if said == address:
+        return "parked"
+    if not isinstance(said, XenhaError):
+        return "answers"
+    if not member or not isinstance(said, XapiUnreachable):
+        return None  # it answers: its own word, whatever an attribute says
+    try:
+        return "parked" if pacemaker.node_attribute(node, PARKED) == address else None
+    except pacemaker.PacemakerError as e:
+        p.res.log.info("node %s does not say whether it is parked: %s", node, e)
+        return None
+
+
 def _host_at(api, address):
     """The host whose address is ``address`` (the master this host's xapi follows: the
     replica's own pool.master may be stale just after a rejoin)."""
@@ -518,7 +787,7 @@ def _host_at(api, address):
     raise ocf.generic("this host's xapi follows %s, which is no host of the pool" % address)
 
 
-@AGENT.action("demote", timeout=120)
+@AGENT.action(MASTER_ACTIONS.demote)
 def demote(res):
     """Hand the master role over: to the node the transition promotes (notify data),
     else to the best other host; a pool always has a master, so with no other host
@@ -528,10 +797,10 @@ def demote(res):
     with pool(res, STEPS) as p:
         local = p.local_view()
         try:
-            if _follows(local) is not None:
+            if _follows(res, local) is not None:
                 return ocf.SUCCESS  # this host's xapi is a slave: nothing to hand over
             if _rejoined(p, local, local.client.this_host()):  # an old, split master
-                _wait_role(local, False, deadline)
+                _wait_role(res, local, False, deadline)
                 return ocf.SUCCESS  # it handed nothing over: its pool is not the pool
             target = _planned_target(res, p)
             if target is None:
@@ -539,7 +808,7 @@ def demote(res):
                 return ocf.SUCCESS
             res.log.info("handing the pool master role to %s", p.describe(target))
             p.api.pool.designate_new_master(target)
-            _wait_role(local, False, deadline)
+            _wait_role(res, local, False, deadline)
         finally:
             local.close()
     _score(res, REACHABLE_SCORE)
@@ -565,7 +834,7 @@ def _planned_target(res, p):
     return min(others)[1] if others else None
 
 
-@AGENT.action("notify", timeout=30)
+@AGENT.action(MASTER_ACTIONS.notify)
 def notify(res):
     """Remember which node a transition promotes, so demote can hand over to it."""
     data = pacemaker.notify_data(res.env)

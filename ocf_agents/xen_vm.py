@@ -12,6 +12,7 @@ last started there; "cannot tell" (the hypervisor or XAPI does not answer) is an
 never "not running".
 """
 
+import functools
 import os
 
 from xenha import hypervisor, ocf, pacemaker
@@ -20,8 +21,10 @@ from xenha.hypervisor import ABSENT, PRESENT, UNKNOWN
 from xenha.pool_agent import (
     CONNECTION_PARAMETERS,
     NULL_REF,
+    PARKED,
     QUICK,
     STEPS,
+    VM_ACTIONS,
     WORK,
     Pool,
     call_timeout,
@@ -166,41 +169,69 @@ def _started_at(p, vm):
 
 
 def _take_over(p, vm, there, deadline):
-    """The VM is recorded live on another host, ``there``.
+    """The VM is recorded live on ``there``, another host or this one without its domain.
 
     A host out of the cluster's membership may be dead: refuse unless its node was fenced
     after the VM last started there and after the pool last saw the host, then declare
-    it dead. A member is alive, and its xapi keeps its VMs' records true: if it was
-    fenced after the VM started, it rebooted since and the record is stale until its
-    xapi has rejoined the pool, so wait for that (within the start's time); else the VM
-    may well run there: refuse."""
+    it dead. A member is alive, and its xapi keeps its VMs' records true: wait for it
+    (within the start's time) to reset a stale one; Pacemaker starts a VM only once the
+    member's own probe (its hypervisor) found it stopped there. A member fenced after the
+    VM last started and parked at boot ever since (its node says so: PARKED; its xapi
+    joined no pool, so no VM can have come to it since) runs it no more, yet never
+    resets the record while its management network is cut: the record is reset then
+    (VM.power_state_reset, which xapi refuses, HOST_IS_LIVE, while it reaches the host:
+    xapi_vm.ml)."""
     from xenha.xapi import XapiError
 
     what = "VM %s is recorded running on host %s" % (p.res.params.vm, p.describe(there))
     node = p.node_of_host(there)
+    reset = None
     if pacemaker.is_member(node):
         started = _started_at(p, vm)
-        if started is None or pacemaker.fenced_since(node, started) is None:
-            raise ocf.generic("%s, a live cluster member; refusing" % what)
+        fenced = started is not None and pacemaker.fenced_since(node, started) is not None
+        if fenced and _parked_since_boot(p, node, there):
+            reset = functools.partial(p.api.VM.power_state_reset, vm)
+            how = "fenced since the VM started and parked since: resetting its record"
     else:
         p.require_fenced(there, _last_start_there(p, vm, there), what)
-        p.res.log.warning("declaring fenced host %s dead", p.describe(there))
+        fenced = True
+        reset = functools.partial(p.api.host.declare_dead, there)
+        how = "declaring fenced host %s dead" % p.describe(there)
+    if reset is not None:
+        p.res.log.warning("%s; %s", what, how)
         try:
-            p.api.host.declare_dead(there)
+            reset()
             return
         except XapiError as e:
             if e.code != "HOST_IS_LIVE":
                 raise
-    # Back from the fence, the host may still believe it is the pool master (an old
-    # master) or not have found the master yet: the master's recover_slaves points it at
-    # the master (xapi's own recovery call; slaves already following are left alone), and
-    # its xapi then resets the VMs it no longer runs.
-    p.res.log.info("%s, fenced since and back: waiting for its xapi to reset the VM", what)
-    p.api.pool.recover_slaves()
+    if fenced:
+        # Back from the fence, the host may still believe it is the pool master (an old
+        # master) or not have found the master yet: the master's recover_slaves points it
+        # at the master (xapi's own recovery call; slaves already following are left
+        # alone), and its xapi then resets the VMs it no longer runs.
+        p.res.log.info("%s, fenced since and back: waiting for its xapi to reset the VM", what)
+        p.api.pool.recover_slaves()
+    else:
+        p.res.log.info("%s, a live cluster member: waiting for its xapi to resync it", what)
     if not _wait_for(p, vm, lambda state, host: state not in LIVE or host != there, deadline):
+        if fenced:
+            raise ocf.generic(
+                "%s, fenced since and back, and its xapi did not reset the VM in time" % what
+            )
         raise ocf.generic(
-            "%s, fenced since and back, and its xapi did not reset the VM in time" % what
+            "%s, a live cluster member whose xapi keeps it so: it may well run there; "
+            "refusing" % what
         )
+
+
+def _parked_since_boot(p, node, host):
+    """Whether ``node`` says, in this boot, that its xapi is parked at ``host``'s address."""
+    try:
+        return pacemaker.node_attribute(node, PARKED) == p.api.host.get_address(host)
+    except pacemaker.PacemakerError as e:
+        p.res.log.info("node %s does not say whether it is parked: %s", node, e)
+        return False
 
 
 def _last_start_there(p, vm, host):
@@ -213,7 +244,7 @@ def _last_start_there(p, vm, host):
 # -- actions ------------------------------------------------------------------------------
 
 
-@AGENT.action("start", timeout=120)
+@AGENT.action(VM_ACTIONS.start)
 def start(res):
     """Start (resume, unpause) the VM here through the pool master; done once XAPI records
     it Running here and this host's hypervisor has its domain."""
@@ -233,12 +264,13 @@ def start(res):
                 "VM %s already has a domain on this host (%s), yet the pool records it %s "
                 "on %s; not starting another" % (res.params.vm, domain.reason, state, there)
             )
-        if state in LIVE and there != here:
+        if state in LIVE and (there != here or domain.state == ABSENT):
             _take_over(p, vm, there, deadline)
             state, there = _state(p, vm)
-            if state in LIVE and there != here:
+            if state in LIVE:
                 raise ocf.generic(
-                    "VM %s is still recorded %s after the takeover" % (res.params.vm, state)
+                    "VM %s is still recorded %s on host %s after the takeover"
+                    % (res.params.vm, state, p.describe(there))
                 )
         if state == "Paused":
             p.api.VM.unpause(vm)
@@ -258,7 +290,7 @@ def start(res):
         res.log.info("VM %s is running here (%s)", res.params.vm, domain.reason)
 
 
-@AGENT.action("stop", timeout=120)
+@AGENT.action(VM_ACTIONS.stop)
 def stop(res):
     """Done once this host's hypervisor has no domain of the VM. While it has one: a clean
     shutdown through XAPI for at most 0.6 of the timeout (less if shutdown_timeout says
@@ -417,8 +449,8 @@ def _shutdown(p, vm, call, seconds):
         patient.close()
 
 
-@AGENT.action("monitor", timeout=30, interval=10, depth=0)
-@AGENT.action("monitor", timeout=30, interval=60, depth=10)
+@AGENT.action(VM_ACTIONS.monitor)
+@AGENT.action(VM_ACTIONS.guest_monitor)
 def monitor(res):
     """This host's hypervisor answers: a domain of the VM here is running (paused too),
     none is not running, anything else is an error with a reason. No XAPI call for a VM
@@ -447,7 +479,7 @@ def _check_guest(p, vm):
         raise ocf.generic("VM %s: the guest agent stopped reporting" % p.res.params.vm)
 
 
-@AGENT.action("migrate_to", timeout=300)
+@AGENT.action(VM_ACTIONS.migrate_to)
 def migrate_to(res):
     """``Async.VM.pool_migrate``, its task polled up to 0.85 of the timeout; a migration
     still running then is cancelled and waited for, so none carries on behind a failed
@@ -550,7 +582,7 @@ def _task_end(p, task, deadline):
     return status[0]
 
 
-@AGENT.action("migrate_from", timeout=60)
+@AGENT.action(VM_ACTIONS.migrate_from)
 def migrate_from(res):
     """Done once this host's hypervisor has the VM's domain (a migrated domain has a
     temporary id until xenopsd renames it: asked again meanwhile)."""

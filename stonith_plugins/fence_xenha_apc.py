@@ -9,8 +9,9 @@ AGENT = FenceAgent(
     shortdesc="Fence agent for APC switched rack PDUs over SNMP (xenha)",
     longdesc="fence_xenha_apc switches the outlets of an APC switched rack PDU (PowerNet-MIB"
     " rPDU) over SNMP v1, v2c or v3. plug is an outlet number, several numbers separated by"
-    " commas, or an outlet name: a name selects every outlet carrying it, so a host whose"
-    " power supplies sit on several outlets named after it is switched off as a whole, and"
+    " plug_separator (a comma), or an outlet name: a name selects every outlet carrying it,"
+    " so a host whose power supplies sit on several outlets named after it is switched off"
+    " as a whole, and"
     " success is reported only once every one of them reads back OFF. The write community"
     " is given as community, or read from password_file / password_script. With"
     " snmp_version=3, username is the USM user, the password (password_file) its"

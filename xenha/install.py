@@ -30,6 +30,8 @@ ALERT_STATE_DIR = "var/lib/xenha/alerts"
 # Pacemaker runs alert agents as this user; their state directory belongs to it.
 ALERT_USER = "hacluster"
 MANIFEST = "var/lib/xenha/install-manifest.json"
+BOOT_ROLE = ALERT_DIR + "/xenha-boot-role"  # parks a rebooted pool master: xenha.boot_role
+XAPI_DROP_IN = "etc/systemd/system/xapi.service.d/xenha-boot-role.conf"
 # Agents for test labs only: `xenha install --lab` puts them in place, a plain install never.
 LAB_ONLY_AGENTS = tuple("stonith_plugins.fence_xenha_" + d for d in LAB_ONLY_FENCE_DEVICES)
 
@@ -37,6 +39,8 @@ LAB_ONLY_AGENTS = tuple("stonith_plugins.fence_xenha_" + d for d in LAB_ONLY_FEN
 class Installable:
     """One executable to install: its module, where it goes under the root, and the
     directory (if any) it keeps state in, owned by the user Pacemaker runs it as."""
+
+    mode = 0o755
 
     def __init__(self, module, relpath, state_dir=None):
         self.module = module
@@ -52,7 +56,27 @@ class Installable:
         ).format(python=python, module=self.module)
 
     def __repr__(self):
-        return "Installable(%r, %r)" % (self.module, self.relpath)
+        return "%s(%r, %r)" % (type(self).__name__, self.module, self.relpath)
+
+
+class DropIn(Installable):
+    """xapi.service's drop-in that runs ``module``'s launcher before each xapi start
+    (the launcher acts once per boot); ``systemctl daemon-reload`` reads it."""
+
+    mode = 0o644
+
+    def __init__(self, module, relpath, launcher_relpath):
+        super().__init__(module, relpath)
+        self.launcher_relpath = launcher_relpath
+
+    def launcher(self, python):
+        return (
+            "# Installed by `xenha install`; `xenha uninstall` removes it.\n"
+            "# A pool master that rebooted starts as its own slave until the cluster\n"
+            "# says who is master (%s); its failure never stops xapi.\n"
+            "[Service]\n"
+            "ExecStartPre=-/%s\n"
+        ) % (self.module, self.launcher_relpath)
 
 
 def _modules(package):
@@ -77,7 +101,18 @@ def shipped_agents(lab=False):
         Installable("alert_agents." + m, ALERT_DIR + "/" + m.replace("_", "-"), ALERT_STATE_DIR)
         for m in _modules("alert_agents")
     ]
+    agents += [
+        Installable("xenha.boot_role", BOOT_ROLE),
+        DropIn("xenha.boot_role", XAPI_DROP_IN, BOOT_ROLE),
+    ]
     return [a for a in agents if lab or a.module not in LAB_ONLY_AGENTS]
+
+
+def _mode_ok(path, mode):
+    try:
+        return os.stat(path).st_mode & 0o7777 == mode
+    except OSError:
+        return False
 
 
 def _sha(data):
@@ -181,11 +216,11 @@ def install(root="/", python=None, agents=None, lab=False):
             raise InstallError(
                 "%s exists and was not installed by xenha; not overwriting it" % path
             )
-        if current != content or not os.access(path, os.X_OK):
+        if current != content or not _mode_ok(path, agent.mode):
             tmp = path + ".xenha-tmp"
             with open(tmp, "w") as f:
                 f.write(content)
-            os.chmod(tmp, 0o755)
+            os.chmod(tmp, agent.mode)
             os.rename(tmp, path)
             written.append(agent.relpath)
         manifest["files"][agent.relpath] = _sha(content)
@@ -239,7 +274,7 @@ def check(root="/", python=None, agents=None, lab=None):
             state = "missing"
         elif (
             current != agent.launcher(python)
-            or not os.access(path, os.X_OK)
+            or not _mode_ok(path, agent.mode)
             or (agent.state_dir and not _state_dir_ok(os.path.join(root, agent.state_dir)))
         ):
             state = "stale"

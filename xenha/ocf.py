@@ -134,6 +134,8 @@ class ActionSpec:
     """One ``<action>`` advertised in the metadata (an action may have several)."""
 
     def __init__(self, name, timeout, interval=None, depth=None, role=None):
+        if not isinstance(timeout, (int, float)):
+            raise ValueError("action %s: timeout must be a number of seconds" % name)
         if role is not None and role not in ROLES:
             raise ValueError("action %s: role must be one of %s" % (name, ", ".join(ROLES)))
         self.name = name
@@ -268,12 +270,16 @@ class ResourceAgent:
         self.handlers = {}
         self.action("meta-data", timeout=5)(self._print_metadata)
 
-    def action(self, name, timeout, interval=None, depth=None, role=None):
-        """Decorator: handle ``name`` and advertise it (stack it for several entries)."""
-        self.specs.append(ActionSpec(name, timeout, interval, depth, role))
+    def action(self, name, timeout=None, interval=None, depth=None, role=None):
+        """Decorator: handle ``name`` and advertise it (stack it for several entries).
+        ``name`` may be an :class:`ActionSpec` declared where the generator reads it too."""
+        spec = name
+        if not isinstance(spec, ActionSpec):
+            spec = ActionSpec(name, timeout, interval, depth, role)
+        self.specs.append(spec)
 
         def register(func):
-            self.handlers[name] = func
+            self.handlers[spec.name] = func
             return func
 
         return register

@@ -205,6 +205,32 @@ def notify_data(env):
     return data
 
 
+# crm_attribute --query of an attribute that is not set: CRM_EX_NOSUCH (Pacemaker >= 2.1),
+# ENODATA before.
+NOT_SET = (105, 6)
+
+
+def set_node_attribute(name, value, timeout=TOOL_TIMEOUT):
+    """Set (a string) or clear (None) this node's transient attribute ``name`` (lifetime
+    reboot: the cluster drops it when the node leaves, so it speaks of this boot only)."""
+    argv = ["crm_attribute", "--name=" + name, "--lifetime=reboot"]
+    argv.append("--delete" if value is None else "--update=" + value)
+    rc, out, err = _run(argv, timeout)
+    if rc != 0:
+        raise PacemakerError("%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))
+
+
+def node_attribute(node, name, timeout=TOOL_TIMEOUT):
+    """``node``'s transient attribute ``name``; None when it is not set."""
+    argv = ["crm_attribute", "--node=" + node, "--name=" + name, "--lifetime=reboot"]
+    rc, out, err = _run(argv + ["--query", "--quiet"], timeout)
+    if rc == 0:
+        return out.strip()
+    if rc in NOT_SET:
+        return None
+    raise PacemakerError("%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))
+
+
 def set_promotion_score(instance, score, timeout=TOOL_TIMEOUT):
     """Set (an int, or "-INFINITY") or clear (None) this node's promotion score for ``instance``."""
     if score is None:

@@ -1,6 +1,7 @@
 """What the xen-vm and xapi-pool-master agents share: XAPI connection parameters,
 the map from Pacemaker node names to pool hosts, and the fencing check that must
-pass before anything a dead host held is taken over.
+pass before anything a dead host held is taken over; and xapi-pool-master's graces,
+whose defaults the generator reads too, and both agents' operations, which it writes.
 
 Pool hosts are identified by UUID or unique name-label; by default a node's host
 is the host whose name-label is the node name, ``host_map`` overrides that.
@@ -9,6 +10,7 @@ is the host whose name-label is the node name, ``host_map`` overrides that.
 import contextlib
 import os
 import time
+import types
 
 from xenha import ocf, pacemaker
 from xenha.deadline import Deadline
@@ -28,6 +30,10 @@ WORK = (0.4, None)  # an action whose one call does the work: start (VM.start_on
 # Until when an action's XAPI calls retry xapi restarting (xenha.xapi.retry): 0.9 of its
 # timeout, less one call's timeout, so that the last try ends in time to report.
 PATIENCE = 0.9
+# The node attribute (lifetime reboot: gone when the node leaves) by which xapi-pool-master
+# on a host parked at boot (xenha.boot_role) tells the cluster that its xapi is no master
+# and, so long as it is set, has joined no pool since it booted: its address.
+PARKED = "xenha-pool-parked"
 PROBE_TIMEOUT = 3.0  # seconds for another host's xapi to say which master it follows
 
 
@@ -106,6 +112,58 @@ CONNECTION_PARAMETERS = [
         parse=parse_host_map,
     ),
 ]
+
+
+# xapi-pool-master's graces. Only that agent reads them, but the generator leaves out
+# their defaults (xenha.crm.agents, for pool.master in a description), so they are
+# declared here, once, where both can read them.
+MASTER_GRACES = [
+    ocf.Parameter(
+        "xapi_restart_grace",
+        "Seconds a monitor trusts pool.conf while xapi does not answer",
+        "While this host's xapi refuses connections or is still booting (a toolstack "
+        "restart, a master change), monitor reports the role pool.conf configures, with "
+        "a warning; once xapi has not answered for this long, monitor fails.",
+        type="integer",
+        default="120",
+        parse=ocf.positive,
+    ),
+    ocf.Parameter(
+        "isolation_grace",
+        "Seconds a master may reach no other member host's xapi",
+        "When this host is the master and has reached the xapi of none of the other "
+        "pool hosts whose nodes are cluster members for this long (its management "
+        "network is cut while corosync still sees it), its Promoted monitor fails, "
+        "and the generated on-fail=fence has its node fenced so a slave can take over.",
+        type="integer",
+        default="20",
+        parse=ocf.positive,
+    ),
+]
+
+
+# The operations of both pool agents, as their metadata advertises them (each agent
+# declares its handlers with ``@AGENT.action(spec)``) and as the generator writes them
+# (xenha.crm.plan): declared once, here, so the configuration's timeouts and intervals
+# are the agents' own and crmsh finds none below the advised one. Seconds. Both roles'
+# monitors need intervals of their own (Pacemaker keys an operation by name and interval).
+VM_ACTIONS = types.SimpleNamespace(
+    start=ocf.ActionSpec("start", 300),
+    stop=ocf.ActionSpec("stop", 300),
+    monitor=ocf.ActionSpec("monitor", 60, interval=30, depth=0),
+    guest_monitor=ocf.ActionSpec("monitor", 90, interval=120, depth=10),  # check_guest
+    migrate_to=ocf.ActionSpec("migrate_to", 600),
+    migrate_from=ocf.ActionSpec("migrate_from", 120),
+)
+MASTER_ACTIONS = types.SimpleNamespace(
+    start=ocf.ActionSpec("start", 120),
+    stop=ocf.ActionSpec("stop", 120),
+    promoted_monitor=ocf.ActionSpec("monitor", 60, interval=10, role="Promoted"),
+    unpromoted_monitor=ocf.ActionSpec("monitor", 60, interval=11, role="Unpromoted"),
+    promote=ocf.ActionSpec("promote", 300),
+    demote=ocf.ActionSpec("demote", 120),
+    notify=ocf.ActionSpec("notify", 30),
+)
 
 
 def xapi_time(value):
@@ -238,23 +296,27 @@ class Pool:
         ]
         if not peers:
             return None
-        votes, said = {mine: 1}, {}
+        said = {}
 
         def answered():  # asked again while they restart (up to half the action's time)
             said.update(self.leaders(peers))
-            for address, leader in said.items():
-                if leader is None or isinstance(leader, str):
-                    votes[leader or address] = votes.get(leader or address, 0) + 1
-            return len(votes) > 1
+            return any(a is None or isinstance(a, str) for a in said.values())
 
-        if not answered() and pacemaker.fenced_since(self.node(), 0) is None:
-            return None  # a master is replaced only once fenced: this one never was
-        if not self.res.budget.fraction(0.5).poll(answered, 1.0):
-            raise ocf.generic(
-                "this host's xapi acts as the pool master, and none of the other members' "
-                "xapi answers to confirm it (%s)"
-                % "; ".join(str(a) for a in said.values() if isinstance(a, XapiUnreachable))
-            )
+        if not answered():
+            if pacemaker.fenced_since(self.node(), 0) is None:
+                return None  # a master is replaced only once fenced: this one never was
+            if not self.res.budget.fraction(0.5).poll(answered, 1.0):
+                raise ocf.generic(
+                    "this host's xapi acts as the pool master, and none of the other "
+                    "members' xapi answers to confirm it (%s)"
+                    % "; ".join(str(a) for a in said.values() if isinstance(a, XapiUnreachable))
+                )
+        votes = {mine: 1}
+        for address, leader in said.items():
+            if leader == address:
+                continue  # parked at boot (its own slave): no master, backing none
+            if leader is None or isinstance(leader, str):
+                votes[leader or address] = votes.get(leader or address, 0) + 1
         best = max(n for a, n in votes.items() if a != mine) if len(votes) > 1 else 0
         rivals = sorted(a for a, n in votes.items() if a != mine and n == best)
         if best > votes[mine]:

@@ -14,6 +14,7 @@ agent runs, holding the lab's ``list_domains`` for the node's pool host
 the real tool's format.
 """
 
+import glob
 import os
 import shutil
 import subprocess
@@ -28,6 +29,31 @@ PREFIX = "ocf-exit-reason:"
 # counts only xenha.pacemaker.CLOCK_MARGIN seconds after them. A real one completes no
 # sooner than corosync notices the loss (token + consensus: 2.86 s with the fast timing).
 FENCE_TAKES = 3.0
+
+# crm_attribute as the agents use it: promotion scores are logged; a node's transient
+# attributes (--name, --lifetime=reboot) are kept per node, and a query of one that is not
+# set exits 105 as Pacemaker >= 2.1 does.
+CRM_ATTRIBUTE = """\
+echo "$@" >> "%(dir)s/crm_attribute.log"
+node="$OCF_RESKEY_CRM_meta_on_node"; name=""; op=""; value=""
+for a in "$@"; do
+  case "$a" in
+    --node=*) node="${a#--node=}";;
+    --name=*) name="${a#--name=}";;
+    --update=*) op=update; value="${a#--update=}";;
+    --delete) op=delete;;
+    --query) op=query;;
+  esac
+done
+[ -n "$name" ] || exit 0
+f="%(dir)s/attrs/$node.$name"
+case "$op" in
+  update) mkdir -p "%(dir)s/attrs"; printf %%s "$value" > "$f";;
+  delete) rm -f "$f";;
+  query) [ -f "$f" ] || { echo "Error performing operation: No such device" >&2; exit 105; }
+         cat "$f"; echo;;
+esac
+"""
 
 
 def utc(epoch):
@@ -67,7 +93,7 @@ class Pacemaker:
             "stonith_admin",
             'cat "%s/history.xml"\nexit $(cat "%s/history.rc")\n' % (self.dir, self.dir),
         )
-        self._shim("crm_attribute", 'echo "$@" >> "%s/crm_attribute.log"\n' % self.dir)
+        self._shim("crm_attribute", CRM_ATTRIBUTE % {"dir": self.dir})
         self._shim("crm_node", 'cat "%s/members"\n' % self.dir)  # crm_node -l
         self._write_history()
         self._write_members()
@@ -113,8 +139,19 @@ class Pacemaker:
         self._write_history()
 
     def reboot(self, node):
-        """``node`` boots again: its /run (the agents' state and sessions) is empty."""
+        """``node`` boots again: its /run (the agents' state and sessions) is empty, and
+        the cluster dropped its transient attributes when it left."""
         shutil.rmtree(os.path.join(self.rsctmp, node), ignore_errors=True)
+        for name in glob.glob(os.path.join(self.dir, "attrs", node + ".*")):
+            os.remove(name)
+
+    def node_attribute(self, node, name):
+        """``node``'s transient attribute ``name`` as the agents set it, None if unset."""
+        try:
+            with open(os.path.join(self.dir, "attrs", "%s.%s" % (node, name))) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
 
     def history_lost(self):
         """The whole cluster restarted: the fencer remembers no fencing operation."""
@@ -157,10 +194,11 @@ class Pacemaker:
             f.write(str(self.fencer_rc))
 
     def scores(self):
-        """The crm_attribute calls the agents made, one argument string each."""
+        """The promotion scores the agents set (crm_attribute --promotion), one argument
+        string each."""
         try:
             with open(os.path.join(self.dir, "crm_attribute.log")) as f:
-                return f.read().splitlines()
+                return [line for line in f.read().splitlines() if "--promotion" in line]
         except FileNotFoundError:
             return []
 
@@ -181,6 +219,8 @@ class Pacemaker:
             "OCF_RESKEY_pool_conf": next(
                 (h.pool_conf for h in self.sim.hosts if h.name == node), "<unset>"
             ),
+            # the host's /var/lib/xenha (kept across its reboots, unlike HA_RSCTMP)
+            "OCF_RESKEY_pool_record": os.path.join(self.dir, "records", node, "record.json"),
             "OCF_RESKEY_xapi_password_file": self.sim.password_file,
             "OCF_RESKEY_CRM_meta_on_node": node,
             "OCF_RESKEY_CRM_meta_timeout": "20000",

@@ -88,6 +88,13 @@ def test_outlet_list_and_comma_separated_plugs(fence_agents, pdu):
     assert run_agent(agent, options(pdu, "monitor", "")).returncode == 0
 
 
+def test_plug_separator_splits_the_plug(fence_agents, pdu):
+    opts = options(pdu, "off", "3;4", plug_separator=";")
+    r = run_agent(fence_agents["fence_xenha_apc"], opts)
+    assert r.returncode == 0, r.stderr
+    assert (pdu.outlet(3), pdu.outlet(4)) == ("off", "off") and pdu.outlet(2) == "on"
+
+
 def test_unknown_outlet_name_is_a_failure(fence_agents, pdu):
     r = run_agent(fence_agents["fence_xenha_apc"], options(pdu, "off", "node9"))
     assert r.returncode == 1 and "no outlet or system matches plug 'node9'" in r.stderr

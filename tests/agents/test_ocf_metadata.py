@@ -84,7 +84,12 @@ def test_xen_vm_parameters_and_actions_are_the_shared_contract(metadata):
 def test_pool_master_is_promotable_with_promoted_and_unpromoted_monitors(metadata):
     (agent,) = [a for a in OCF_AGENTS if a.relpath.endswith("/xapi-pool-master")]
     params, actions = params_and_actions(metadata, agent)
-    assert set(params) == CONNECTION | {"pool_conf", "xapi_restart_grace", "isolation_grace"}
+    assert set(params) == CONNECTION | {
+        "pool_conf",
+        "pool_record",
+        "xapi_restart_grace",
+        "isolation_grace",
+    }
     names = {a["name"] for a in actions}
     assert {"promote", "demote", "notify", "start", "stop", "monitor", "validate-all"} <= names
     monitors = {a["role"]: a["interval"] for a in actions if a["name"] == "monitor"}

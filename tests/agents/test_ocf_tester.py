@@ -38,7 +38,10 @@ def node():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, **params):
+def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, check_level=None, **params):
+    """ocf-tester's run of ``agent`` on ``node_name``; ``check_level``: its monitors' depth
+    (ocf-tester has no option for it; the agent reads OCF_CHECK_LEVEL from its
+    environment, which ocf-tester passes on)."""
     pcmk = Pacemaker(sim, ocf_dir)
     try:
         env = pcmk.env(node_name, "unused")
@@ -54,6 +57,8 @@ def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, **params):
             args += ["-o", "%s=%s" % (key, value)]
         clean = {k: v for k, v in env.items() if k.startswith(("PATH", "HA_", "OCF_ROOT"))}
         clean["PYTHONPATH"] = pythonpath
+        if check_level is not None:
+            clean["OCF_CHECK_LEVEL"] = str(check_level)
         return subprocess.run(
             args + [os.path.join(ocf_dir, agent)],
             env=clean,
@@ -72,6 +77,23 @@ def test_ocf_tester_passes_for_xen_vm(node, sim):
     r = ocf_tester(sim, ocf_dir, pythonpath, "xen-vm", "host2", vm=vm)
     assert r.returncode == 0, r.stdout
     assert "passed all tests" in r.stdout
+
+
+def test_ocf_tester_passes_for_xen_vm_at_depth_10(node, sim):
+    """At OCF_CHECK_LEVEL 10 with ``check_guest``, ocf-tester's monitors also ask XAPI
+    for the guest agent's report (at depth 0 they ask XAPI nothing), and pass."""
+    ocf_dir, pythonpath = node
+    vm = sim.vms[1]
+
+    def guest_checks():
+        return sim.xapi_calls().get("VM.get_guest_metrics", 0)
+
+    r = ocf_tester(sim, ocf_dir, pythonpath, "xen-vm", "host2", 0, vm=vm, check_guest="true")
+    assert r.returncode == 0 and "passed all tests" in r.stdout, r.stdout
+    assert guest_checks() == 0
+    r = ocf_tester(sim, ocf_dir, pythonpath, "xen-vm", "host2", 10, vm=vm, check_guest="true")
+    assert r.returncode == 0 and "passed all tests" in r.stdout, r.stdout
+    assert guest_checks() > 0
 
 
 @pytest.mark.parametrize("host", ["host2", "host1"])

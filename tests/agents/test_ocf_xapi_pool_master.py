@@ -4,13 +4,15 @@ Pool: host1 (master), host2, host3, one VM running on each. Every test ends with
 the hypervisor truth's invariant (no VM on two hosts at once).
 """
 
+import os
+import pathlib
 import socket
 import threading
 import time
 
 import pytest
 
-from xenha import ocf
+from xenha import boot_role, ocf
 from xenha.deadline import Deadline
 from xenha.lab.power.testing import free_port
 
@@ -378,3 +380,258 @@ def test_last_seen_is_this_nodes_record_not_the_replica(pcmk, sim):
     assert sim.host_state("host2")["role"] == "slave"
     pcmk.fence("host1", action="reboot")  # fenced now: taken over
     assert master(pcmk, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+
+
+# -- a rebooted master is parked at boot (xenha-boot-role) ---------------------------------
+
+PROMOTED = {"interval": 9000, "role": "Promoted"}
+
+
+def parked_reboot(pcmk, sim, host="host1"):
+    """``host``, the master, lost its power; then it boots as a dom0 with xenha does:
+    xenha-boot-role runs before xapi starts, with the record its Promoted monitor kept."""
+    assert master(pcmk, "monitor", host, meta=PROMOTED).rc == ocf.RUNNING_PROMOTED  # records
+    record = pcmk.env(host, "pool-master:0")["OCF_RESKEY_pool_record"]
+    sim.power_off(host)
+    pcmk.fence(host, action="reboot")
+    yield  # what happens while it is down
+    assert boot_role.park(sim.host(host).pool_conf, record) == sim.host(host).address
+    sim.power_on(host)
+    pcmk.reboot(host)
+    assert Deadline(30).poll(lambda: sim.xapi_state(host)["xapi"] == "running", 0.2)
+    state = sim.host_state(host)
+    assert (state["role"], state["master_address"]) == ("slave", sim.host(host).address)
+
+
+def test_a_rebooted_master_is_parked_and_follows_the_master_promoted_meanwhile(started, sim):
+    """With the old master's boot parked, its xapi never acts as master: no two-masters
+    record while host2 (promoted meanwhile) writes, and its probe has it follow host2."""
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    next(reboot, None)
+    assert master(started, "monitor", "host2", meta=PROMOTED).rc == ocf.RUNNING_PROMOTED
+    probe = master(started, "monitor", "host1", meta={"interval": 0})
+    assert probe.rc == ocf.NOT_RUNNING and "following it" in probe.stderr, probe
+    settled(sim, *HOSTS)
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
+    assert pool_master(sim) == "host2"
+    assert sim.masters_violations() == []
+    assert [m["name"] for m in sim.masters() if m["end"] is None] == ["host2"]
+
+
+def test_a_parked_master_that_followed_takes_over_when_that_master_dies(started, sim):
+    """Failover after failover (the bench's third trial): host1 was parked and followed
+    host2 (a call through its slave-local session, and then its xapi restarted); now
+    host2 dies and host1 is promoted. Its emergency transition must not go through a
+    session that xapi's restart ended: a slave checks a session it does not know with
+    its master, and with host2 gone that call hangs."""
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    next(reboot, None)
+    assert master(started, "start", "host1").rc == ocf.SUCCESS  # follows host2
+    settled(sim, *HOSTS)
+    assert master(started, "monitor", "host1").rc == ocf.SUCCESS  # sees host2 answer
+    sim.power_off("host2")
+    started.fence("host2", action="reboot")
+    r = master(started, "promote", "host1", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS, r
+    settled(sim, "host1", "host3")
+    assert pool_master(sim) == "host1"
+    assert sim.masters_violations() == []
+
+
+def test_a_parked_master_cut_off_from_its_pool_waits_and_never_acts_as_master(started, sim):
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    next(reboot, None)
+    for host in ("host2", "host3"):  # out of host1's reach (its management network cut)
+        sim.isolate(host, True)
+    assert master(started, "start", "host1").rc == ocf.SUCCESS
+    assert master(started, "monitor", "host1").rc == ocf.SUCCESS
+    # No candidate while members it cannot reach may be master: its promote would refuse.
+    assert started.scores()[-1] == "--promotion=pool-master:0 --delete"
+    r = master(started, "promote", "host1", meta={"timeout": 10000})
+    assert r.rc == ocf.ERR_GENERIC and "cannot tell" in r.reason, r  # members silent
+    assert sim.host_state("host1")["role"] == "slave"
+    for host in ("host2", "host3"):  # its network is back: it follows the pool's master
+        sim.isolate(host, False)
+    assert master(started, "monitor", "host1").rc == ocf.SUCCESS
+    settled(sim, "host1")
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
+    assert sim.masters_violations() == []
+
+
+def test_a_cold_start_promotes_the_parked_master_and_its_slaves_follow(started, sim):
+    """The whole pool restarts (here: the master reboots with nobody promoted meanwhile):
+    every slave follows the parked host, which resumes its role when promoted, once
+    every member answers and none as a master."""
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    next(reboot, None)
+    for node in ("host2", "host3"):  # rebooted too: in emergency mode, no master answers
+        sim.toolstack_restart(node, 1)
+    assert Deadline(30).poll(
+        lambda: all(sim.xapi_state(n)["xapi"] == "running" for n in ("host2", "host3")), 0.2
+    )
+    for node in ("host2", "host3"):  # HOST_STILL_BOOTING: a restart, within its grace
+        assert sim.xapi_state(node)["emergency"]
+        assert master(started, "monitor", node).rc == ocf.SUCCESS
+    # A slave in emergency mode starts at once (the cluster's cold start promotes only
+    # once every instance has started, and no master answers it before).
+    assert master(started, "stop", "host3").rc == ocf.SUCCESS
+    r = master(started, "start", "host3", meta={"timeout": 10000})
+    assert r.rc == ocf.SUCCESS and "in emergency mode" in r.stderr, r
+    assert master(started, "start", "host1").rc == ocf.SUCCESS
+    assert started.scores()[-1] == "--promotion=pool-master:0 --update=50"
+    r = master(started, "promote", "host1", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS, r
+    settled(sim, *HOSTS)
+    assert pool_master(sim) == "host1"
+    assert roles(started) == [ocf.RUNNING_PROMOTED, ocf.SUCCESS, ocf.SUCCESS]
+    assert sim.masters_violations() == []
+
+
+def test_a_slave_once_master_is_not_parked_when_its_parked_master_s_error_reaches_it(started, sim):
+    """A cold start: host2's and host3's xapi, in emergency mode, refuse every login with
+    the answer their Pool.hello got from parked host1, HOST_ITS_OWN_SLAVE (xapi.ml
+    attempt_host_status_check_with_coordinator). host2 was master once, long ago, and
+    its record of it is still there: it is no parked master (its pool.conf names host1),
+    but a slave in emergency mode; its stale record goes."""
+    from xenha.pool_agent import PARKED
+
+    record = started.env("host2", "pool-master:0")["OCF_RESKEY_pool_record"]
+    boot_role.remember(sim.host("host2").address, {sim.host("host1").address: "host1"}, record)
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    next(reboot, None)
+    for node in ("host2", "host3"):
+        sim.toolstack_restart(node, 1)
+    assert Deadline(30).poll(
+        lambda: all(sim.xapi_state(n)["xapi"] == "running" for n in ("host2", "host3")), 0.2
+    )
+    r = master(started, "monitor", "host2")
+    assert r.rc == ocf.SUCCESS and "in emergency mode" in r.stderr, r
+    assert started.scores()[-1] == "--promotion=pool-master:0 --update=5"
+    assert started.node_attribute("host2", PARKED) is None
+    assert boot_role.recall(record) is None
+    assert master(started, "start", "host1").rc == ocf.SUCCESS
+    assert master(started, "promote", "host1", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    settled(sim, *HOSTS)
+    assert pool_master(sim) == "host1"
+    assert sim.masters_violations() == []
+
+
+def test_a_parked_master_never_resumes_while_a_master_it_cannot_reach_may_live(started, sim):
+    """host2 was made master while host1 was down; now host2's node left the cluster
+    without a fence (its stack stopped, or not fenced yet) and its xapi does not answer
+    host1, while host3 still follows it. host1 must not resume: host2 may serve the pool.
+    Once host2's node is fenced, it may."""
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    next(reboot, None)
+    settled(sim, "host2", "host3")
+    sim.power_off("host2")  # gone from host1's view, and from the membership; no fence
+    assert master(started, "start", "host1").rc == ocf.SUCCESS
+    r = master(started, "promote", "host1", meta={"timeout": 10000})
+    assert r.rc == ocf.ERR_GENERIC and "cannot tell" in r.reason, r
+    assert "node host2" in r.reason
+    assert sim.host_state("host1")["role"] == "slave"
+    started.fence("host2", action="off")
+    r = master(started, "promote", "host1", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS, r
+    assert sim.masters_violations() == []
+
+
+def test_a_stale_parked_word_never_has_a_live_master_taken_over(started, sim):
+    """host1 is the pool master and answers, yet its node still carries a 'parked' word
+    (left from a boot it was parked in). A promotion of host2 is a planned move, never an
+    emergency transition beside a live master."""
+    from xenha.pool_agent import PARKED
+
+    os.makedirs(os.path.join(started.dir, "attrs"), exist_ok=True)
+    with open(os.path.join(started.dir, "attrs", "host1." + PARKED), "w") as f:
+        f.write(sim.host("host1").address)
+    r = master(started, "promote", "host2", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS and "planned move" in r.stderr, r
+    assert "is parked" not in r.stderr
+    settled(sim, *HOSTS)
+    assert pool_master(sim) == "host2"
+    assert sim.masters_violations() == []
+
+
+def test_a_parked_master_never_resumes_while_another_host_is_master(started, sim):
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    next(reboot, None)  # promoted before a monitor had it follow host2
+    r = master(started, "promote", "host1", meta={"timeout": 10000})
+    assert r.rc == ocf.ERR_GENERIC and "is the pool master" in r.reason, r
+    assert pool_master(sim) == "host2"
+
+
+def test_another_node_takes_over_from_a_parked_master_that_is_a_member(started, sim):
+    """A cold start where Pacemaker promotes a slave rather than the parked host: the
+    parked host is no master (its xapi follows itself), so the slave takes over."""
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    next(reboot, None)
+    r = master(started, "promote", "host2", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS and "is parked" in r.stderr, r
+    settled(sim, *HOSTS)
+    assert pool_master(sim) == "host2"
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
+    assert sim.masters_violations() == []
+
+
+def test_a_parked_master_cut_off_and_a_member_is_taken_over_on_its_nodes_word(started, sim):
+    """The old master boots parked and rejoins the cluster (corosync on another ring)
+    before a slave is promoted, while nobody reaches its xapi. Its node says, in this
+    boot, that its xapi is parked (a transient node attribute), so the promotion takes
+    over instead of waiting for a fence that would change nothing."""
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    next(reboot, None)
+    assert master(started, "start", "host1").rc == ocf.SUCCESS
+    address = sim.host("host1").address
+    assert started.node_attribute("host1", "xenha-pool-parked") == address
+    sim.isolate("host1", True)
+    r = master(started, "promote", "host2", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS and "is parked" in r.stderr, r
+    assert pool_master(sim) == "host2"
+    assert sim.host_state("host1")["role"] == "slave"
+    assert sim.masters_violations() == []
+    sim.isolate("host1", False)  # its network back: it follows host2, and says so
+    assert master(started, "monitor", "host1").rc == ocf.SUCCESS
+    settled(sim, "host1")
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
+    assert started.node_attribute("host1", "xenha-pool-parked") is None
+
+
+def test_a_promotion_never_waits_for_the_word_of_a_master_back_from_its_fence(started, sim):
+    """The race the lab's end to end (c) lost: the fenced master boots parked, cut off,
+    and its node rejoins the cluster just before a slave's promote asks whether it is a
+    member. It says that it is parked from its probe, which Pacemaker runs only once the
+    promote's transition has ended: the promote refuses at once (no wait for a word that
+    cannot come meanwhile), and the next one, after the probe told, takes over."""
+    from xenha.pool_agent import PARKED
+
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    next(reboot, None)
+    sim.isolate("host1", True)
+    t = time.monotonic()
+    r = master(started, "promote", "host2", meta={"timeout": 120000})
+    assert r.rc == ocf.ERR_GENERIC and "has not said yet whether it booted parked" in r.stderr, r
+    assert time.monotonic() - t < 45, "it waited for its budget's half (60 s)"
+    word = pathlib.Path(started.dir, "attrs", "host1." + PARKED)
+    word.parent.mkdir(exist_ok=True)
+    word.write_text(sim.host("host1").address)  # what its probe then tells
+    r = master(started, "promote", "host2", meta={"timeout": 30000})
+    assert r.rc == ocf.SUCCESS and "is parked" in r.stderr, r
+    assert pool_master(sim) == "host2"
+    assert sim.host_state("host1")["role"] == "slave"
+    assert sim.masters_violations() == []

@@ -11,16 +11,16 @@ pcs -f "$cib" resource op defaults update timeout=120s
 pcs -f "$cib" stonith create fence-h1-irmc fence_xenha_irmc ip=198.18.3.31 username=fence password_file=/etc/xenha/irmc.secret pcmk_host_list=h1 op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-h2-irmc fence_xenha_irmc ip=198.18.3.32 username=fence password_file=/etc/xenha/irmc.secret pcmk_host_list=h2 op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-h3-xapi fence_xenha_xapi ip=198.18.0.31 username=root password_file=/etc/xenha/xapi.secret plug=h3 pcmk_host_list=h3 op monitor interval=60s timeout=60s
-pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops op monitor interval=10s timeout=60s role=Promoted on-fail=fence monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=120s demote interval=0s timeout=120s
+pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops op start interval=0s timeout=120s stop interval=0s timeout=120s monitor interval=10s timeout=60s role=Promoted on-fail=fence monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=300s demote interval=0s timeout=120s notify interval=0s timeout=30s
 pcs -f "$cib" resource create vm-erp-db ocf:xenha:xen-vm --no-default-ops vm=b2b2b2b2-0000-4000-8000-000000000001 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-erp-app ocf:xenha:xen-vm --no-default-ops vm=b2b2b2b2-0000-4000-8000-000000000002 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-erp-web ocf:xenha:xen-vm --no-default-ops vm=b2b2b2b2-0000-4000-8000-000000000003 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-wiki-db ocf:xenha:xen-vm --no-default-ops vm=b2b2b2b2-0000-4000-8000-000000000004 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-wiki-web ocf:xenha:xen-vm --no-default-ops vm=b2b2b2b2-0000-4000-8000-000000000005 meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true notify=true priority=1
-pcs -f "$cib" constraint location add fence-h1-irmc-not-on-h1 fence-h1-irmc h1 -INFINITY
-pcs -f "$cib" constraint location add fence-h2-irmc-not-on-h2 fence-h2-irmc h2 -INFINITY
-pcs -f "$cib" constraint location add fence-h3-xapi-not-on-h3 fence-h3-xapi h3 -INFINITY
+pcs -f "$cib" constraint location add fence-h1-irmc-not-on-h1 fence-h1-irmc h1 -- -INFINITY
+pcs -f "$cib" constraint location add fence-h2-irmc-not-on-h2 fence-h2-irmc h2 -- -INFINITY
+pcs -f "$cib" constraint location add fence-h3-xapi-not-on-h3 fence-h3-xapi h3 -- -INFINITY
 pcs -f "$cib" constraint order set vm-erp-db vm-erp-app vm-erp-web action=start sequential=true setoptions kind=Optional symmetrical=true id=appliance-erp
 pcs -f "$cib" constraint order start vm-wiki-db then start vm-wiki-web kind=Optional symmetrical=true id=appliance-wiki
 pcs -f "$cib" constraint order set pool-master-clone action=promote sequential=true set vm-erp-db vm-erp-app vm-erp-web vm-wiki-db vm-wiki-web action=start sequential=false setoptions kind=Mandatory symmetrical=false id=pool-master-before-vms

@@ -18,7 +18,7 @@ pcs -f "$cib" stonith create fence-node-c-drac fence_xenha_drac ip=198.18.2.23 u
 pcs -f "$cib" stonith create fence-node-c-apc-1 fence_xenha_apc ip=198.18.2.100 password_file=/etc/xenha/pdu.community plug=3 snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-node-c-apc-2 fence_xenha_apc ip=198.18.2.101 password_file=/etc/xenha/pdu.community plug=3 snmp_version=1 pcmk_host_list=node-c op monitor interval=60s timeout=60s
 pcs -f "$cib" resource create ping ocf:pacemaker:ping --no-default-ops 'host_list=198.18.0.1 198.18.0.254' multiplier=1000 dampen=5s name=pingd op monitor interval=10s timeout=60s
-pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' op monitor interval=10s timeout=60s role=Promoted on-fail=fence monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=120s demote interval=0s timeout=120s
+pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' xapi_restart_grace=180 isolation_grace=30 op start interval=0s timeout=120s stop interval=0s timeout=120s monitor interval=10s timeout=60s role=Promoted on-fail=fence monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=300s demote interval=0s timeout=120s notify interval=0s timeout=30s
 pcs -f "$cib" resource create vm-dc1 ocf:xenha:xen-vm --no-default-ops vm=a1a1a1a1-0000-4000-8000-000000000001 xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' meta allow-migrate=true priority=100 op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-dc2 ocf:xenha:xen-vm --no-default-ops vm=a1a1a1a1-0000-4000-8000-000000000002 xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' meta allow-migrate=true priority=100 op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-app1 ocf:xenha:xen-vm --no-default-ops vm=a1a1a1a1-0000-4000-8000-000000000003 xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
@@ -26,18 +26,18 @@ pcs -f "$cib" resource create vm-app2 ocf:xenha:xen-vm --no-default-ops vm=a1a1a
 pcs -f "$cib" resource create vm-a1a1a1a1-0000-4000-8000-000000000005 ocf:xenha:xen-vm --no-default-ops vm=a1a1a1a1-0000-4000-8000-000000000005 xapi_url=https://198.18.0.21 xapi_ca_file=/etc/xenha/xapi-ca.pem 'host_map=node-a:6a0e1f52-8a43-4a8b-9e0c-000000000001;node-b:6a0e1f52-8a43-4a8b-9e0c-000000000002;node-c:6a0e1f52-8a43-4a8b-9e0c-000000000003' meta allow-migrate=true op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource clone ping ping-clone interleave=true
 pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true notify=true priority=1
-pcs -f "$cib" constraint location add fence-node-a-drac-not-on-node-a fence-node-a-drac node-a -INFINITY
-pcs -f "$cib" constraint location add fence-node-a-apc-not-on-node-a fence-node-a-apc node-a -INFINITY
-pcs -f "$cib" constraint location add fence-node-a-meatware-not-on-node-a fence-node-a-meatware node-a -INFINITY
-pcs -f "$cib" constraint location add fence-node-b-drac-not-on-node-b fence-node-b-drac node-b -INFINITY
-pcs -f "$cib" constraint location add fence-node-b-apc-not-on-node-b fence-node-b-apc node-b -INFINITY
-pcs -f "$cib" constraint location add fence-node-b-meatware-not-on-node-b fence-node-b-meatware node-b -INFINITY
-pcs -f "$cib" constraint location add fence-node-c-drac-not-on-node-c fence-node-c-drac node-c -INFINITY
-pcs -f "$cib" constraint location add fence-node-c-apc-1-not-on-node-c fence-node-c-apc-1 node-c -INFINITY
-pcs -f "$cib" constraint location add fence-node-c-apc-2-not-on-node-c fence-node-c-apc-2 node-c -INFINITY
+pcs -f "$cib" constraint location add fence-node-a-drac-not-on-node-a fence-node-a-drac node-a -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-a-apc-not-on-node-a fence-node-a-apc node-a -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-a-meatware-not-on-node-a fence-node-a-meatware node-a -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-b-drac-not-on-node-b fence-node-b-drac node-b -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-b-apc-not-on-node-b fence-node-b-apc node-b -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-b-meatware-not-on-node-b fence-node-b-meatware node-b -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-c-drac-not-on-node-c fence-node-c-drac node-c -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-c-apc-1-not-on-node-c fence-node-c-apc-1 node-c -- -INFINITY
+pcs -f "$cib" constraint location add fence-node-c-apc-2-not-on-node-c fence-node-c-apc-2 node-c -- -INFINITY
 pcs -f "$cib" constraint location pool-master-clone rule constraint-id=pool-master-needs-connectivity id=pool-master-needs-connectivity-rule role=Promoted score=-INFINITY not_defined pingd or pingd lte number 0
-pcs -f "$cib" constraint location add vm-dc2-prefers-node-b vm-dc2 node-b 50
-pcs -f "$cib" constraint location add vm-app2-prefers-node-c vm-app2 node-c 50
+pcs -f "$cib" constraint location add vm-dc2-prefers-node-b vm-dc2 node-b -- 50
+pcs -f "$cib" constraint location add vm-app2-prefers-node-c vm-app2 node-c -- 50
 pcs -f "$cib" constraint location regexp%^vm- rule constraint-id=vms-need-connectivity id=vms-need-connectivity-rule score=-INFINITY not_defined pingd or pingd lte number 0
 pcs -f "$cib" constraint order start vm-dc1 then start vm-app1 kind=Optional symmetrical=true id=vm-app1-after-vm-dc1
 pcs -f "$cib" constraint order start vm-dc2 then start vm-app1 kind=Optional symmetrical=true id=vm-app1-after-vm-dc2
@@ -50,5 +50,5 @@ pcs -f "$cib" stonith level add 1 node-b fence-node-b-drac
 pcs -f "$cib" stonith level add 2 node-b fence-node-b-apc
 pcs -f "$cib" stonith level add 3 node-b fence-node-b-meatware
 pcs -f "$cib" stonith level add 1 node-c fence-node-c-drac
-pcs -f "$cib" stonith level add 2 node-c fence-node-c-apc-1,fence-node-c-apc-2
+pcs -f "$cib" stonith level add 2 node-c fence-node-c-apc-1 fence-node-c-apc-2
 pcs cluster cib-push "$cib" --config

@@ -11,17 +11,17 @@ pcs -f "$cib" resource op defaults update timeout=120s
 pcs -f "$cib" stonith create fence-xs1-ilo fence_xenha_ilo ip=198.18.1.11 username=fence password_file=/etc/xenha/ilo.secret method=redfish ssl_ca_file=/etc/xenha/bmc-ca.pem pcmk_host_list=xs1 op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-xs2-ilo fence_xenha_ilo ip=198.18.1.12 username=fence password_script=/usr/local/sbin/ilo-secret method=ribcl pcmk_host_list=xs2 op monitor interval=60s timeout=60s
 pcs -f "$cib" resource create ping ocf:pacemaker:ping --no-default-ops host_list=198.18.0.1 multiplier=1000 dampen=5s name=pingd op monitor interval=10s timeout=60s
-pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops xapi_fingerprint=AB:CD:EF op monitor interval=10s timeout=60s role=Promoted on-fail=fence monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=120s demote interval=0s timeout=120s
+pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops xapi_fingerprint=AB:CD:EF op start interval=0s timeout=120s stop interval=0s timeout=120s monitor interval=10s timeout=60s role=Promoted on-fail=fence monitor interval=11s timeout=60s role=Unpromoted promote interval=0s timeout=300s demote interval=0s timeout=120s notify interval=0s timeout=30s
 pcs -f "$cib" resource create vm-db ocf:xenha:xen-vm --no-default-ops vm=0d6a4c2e-4b7e-4c55-9d1a-2f1f3c1e9a01 xapi_fingerprint=AB:CD:EF meta allow-migrate=true priority=10 op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-web ocf:xenha:xen-vm --no-default-ops vm=7b1e2a6f-91c4-4f7e-8c2d-5a4b3c2d1e02 xapi_fingerprint=AB:CD:EF check_guest=true meta allow-migrate=true op monitor interval=30s timeout=60s monitor interval=120s timeout=90s OCF_CHECK_LEVEL=10 start interval=0s timeout=300s stop interval=0s timeout=300s migrate_to interval=0s timeout=600s migrate_from interval=0s timeout=120s
 pcs -f "$cib" resource create vm-mail ocf:xenha:xen-vm --no-default-ops vm=3c9d8e7f-6a5b-4c4d-9e3f-2a1b0c9d8e03 xapi_fingerprint=AB:CD:EF shutdown_timeout=120 op monitor interval=30s timeout=60s start interval=0s timeout=300s stop interval=0s timeout=300s
 pcs -f "$cib" resource clone ping ping-clone interleave=true
 pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 promoted-node-max=1 interleave=true notify=true priority=1
-pcs -f "$cib" constraint location add fence-xs1-ilo-not-on-xs1 fence-xs1-ilo xs1 -INFINITY
-pcs -f "$cib" constraint location add fence-xs2-ilo-not-on-xs2 fence-xs2-ilo xs2 -INFINITY
+pcs -f "$cib" constraint location add fence-xs1-ilo-not-on-xs1 fence-xs1-ilo xs1 -- -INFINITY
+pcs -f "$cib" constraint location add fence-xs2-ilo-not-on-xs2 fence-xs2-ilo xs2 -- -INFINITY
 pcs -f "$cib" constraint location pool-master-clone rule constraint-id=pool-master-needs-connectivity id=pool-master-needs-connectivity-rule role=Promoted score=-10000 not_defined pingd or pingd lte number 0
-pcs -f "$cib" constraint location add vm-db-prefers-xs1 vm-db xs1 50
-pcs -f "$cib" constraint location add vm-mail-prefers-xs2 vm-mail xs2 50
+pcs -f "$cib" constraint location add vm-db-prefers-xs1 vm-db xs1 -- 50
+pcs -f "$cib" constraint location add vm-mail-prefers-xs2 vm-mail xs2 -- 50
 pcs -f "$cib" constraint location regexp%^vm- rule constraint-id=vms-need-connectivity id=vms-need-connectivity-rule score=-10000 not_defined pingd or pingd lte number 0
 pcs -f "$cib" constraint order start vm-db then start vm-web kind=Optional symmetrical=true id=vm-web-after-vm-db
 pcs -f "$cib" constraint order set pool-master-clone action=promote sequential=true set vm-db vm-web vm-mail action=start sequential=false setoptions kind=Mandatory symmetrical=false id=pool-master-before-vms

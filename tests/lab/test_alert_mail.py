@@ -123,7 +123,8 @@ def test_master_power_cut_mails_each_event_once_and_the_new_master():
 
 
 def test_fence_failure_is_mailed_once():
-    """Its fence device's monitor fails too (the same BMC): that is one mail of its own."""
+    """Its fence device's monitor fails too (the same BMC), then its recovery's starts:
+    each is one mail of its own."""
     with mailed_lab() as (lab, inbox):
         victim = lab.host("host2")
         bmc = bmcs.address(victim) + "/24"
@@ -134,18 +135,37 @@ def test_fence_failure_is_mailed_once():
 
         # Pacemaker retries the fence: wait until a host has seen it fail twice, so a
         # repeat's alert has come too, and for the device's monitor (every 60 s) to fail.
-        def failures():
-            seen = collections.Counter(e.seen_by for e in fencing_events(t) if e.rc != "0")
-            monitor = [e for e in resource_events(t, device) if e.task == "monitor"]
-            return max(seen.values(), default=0) >= 2 and monitor and monitor[0]
+        # Pacemaker then recovers the device, and its start fails too (the BMC is still
+        # gone) on each survivor in turn, each a mail of its own: wait until it has
+        # given up (failed starts on both survivors).
+        survivors = {"host1", "host3"}
+        verbs = {"monitor": "monitor failed", "start": "failed to start"}
 
-        monitor = wait_for(failures, MAILS_WITHIN, "two failed fences, a failed device monitor")
+        def device_failures():  # a cancelled monitor is no failure (nor mailed)
+            found = resource_events(t, device)
+            return [
+                e
+                for e in found
+                if e.task in verbs and e.rc != e.target_rc and e.desc != "Cancelled"
+            ]
+
+        def given_up():
+            seen = collections.Counter(e.seen_by for e in fencing_events(t) if e.rc != "0")
+            failed = device_failures()
+            started = {e.node for e in failed if e.task == "start"}
+            monitor = any(e.task == "monitor" for e in failed)
+            return max(seen.values(), default=0) >= 2 and monitor and started == survivors
+
+        wait_for(given_up, 2 * MAILS_WITHIN, "two failed fences, the device given up")
+        failures = sorted(
+            {
+                "resource %s %s on %s: %s" % (device, verbs[e.task], e.node, e.desc)
+                for e in device_failures()
+            }
+        )
         assert_mailed(
             inbox,
-            [
-                "host host2 lost: it left the cluster",
-                "FENCING of host host2 FAILED (reboot)",
-                "resource %s monitor failed on %s: %s" % (device, monitor.node, monitor.desc),
-            ],
+            ["host host2 lost: it left the cluster", "FENCING of host host2 FAILED (reboot)"]
+            + failures,
             "host2's loss with its BMC unreachable",
         )

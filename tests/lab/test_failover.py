@@ -38,6 +38,9 @@ def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi"):
         lab.configure(desc, progress=lambda m: None)
         yield lab
         assert evidence.violations() == {"double runs": [], "two masters": []}
+    except BaseException:
+        print(evidence.story())  # shown with the failure: the lab's logs go with it
+        raise
     finally:
         lab.down()
 
@@ -73,6 +76,23 @@ def on_survivors(vms, victim):
     """Whether every VM of ``vms`` runs, none of them on ``victim``."""
     now = where()
     return all(now[vm] and victim not in now[vm] for vm in vms)
+
+
+def new_master(lab, timeout):
+    """Wait for a powered master among the hosts but host1 (the first master); return it."""
+    sim = service.control()
+
+    def found():
+        return next(
+            (
+                h
+                for h in lab.hosts[1:]
+                if sim.host_state(h.name)["role"] == "master" and sim.host_state(h.name)["up"]
+            ),
+            None,
+        )
+
+    return wait_for(found, timeout, "a new pool master")
 
 
 def vms_on(host_name):
@@ -194,14 +214,7 @@ def test_a_vm_started_on_a_slave_after_the_last_replica_push_survives_a_master_p
             TAKEOVER,
             "the old master's VMs on survivors, %s running" % vm,
         )
-        wait_for(
-            lambda: any(
-                sim.host_state(h.name)["role"] == "master" and sim.host_state(h.name)["up"]
-                for h in lab.hosts[1:]
-            ),
-            60,
-            "a new pool master",
-        )
+        new_master(lab, 60)
         lab.settle(120, check=False)
         assert sim.double_runs() == []
         assert len(where()[vm]) == 1, where()  # running exactly once
@@ -239,6 +252,64 @@ def test_a_toolstack_restart_fences_nothing_restarts_no_vm_and_moves_no_master(v
         assert fencing_events(t) == []
         assert {m["name"] for m in sim.masters() if m["end"] is None or m["end"] > t} == {"host1"}
         assert where() == before
+        assert_invariants()
+
+
+def test_a_master_cut_off_from_the_pool_network_is_fenced_and_never_doubled():
+    """Issue 12, end to end (c). The master's management network goes: no other host
+    reaches its xapi, nor it theirs, while corosync still sees its node. No second
+    master: a promotion elsewhere refuses while the old master's node is a member. The
+    master's Promoted monitor finds that it reaches none of the pool's hosts whose nodes
+    are members and fails, which fences its node (on-fail=fence); a slave takes over and
+    the old master's VMs restart on the survivors. The fence's reboot does not mend the
+    network: the old master boots parked (xenha-boot-role), its xapi its own slave, so
+    it never acts as a second master; once its network is back it follows the pool's."""
+    with configured_lab() as lab:
+        sim = service.control()
+        master = lab.host("host1")
+        lost = vms_on(master.name)
+        t = time.time()
+        sim.isolate(master.name, True)
+        wait_for(lambda: powered_off(master.name, t), 180, "the cut-off master fenced")
+        new = new_master(lab, 120)
+        wait_for(lambda: on_survivors(lost, master.name), TAKEOVER, "the old master's VMs moved")
+        wait_for(lambda: sim.host_state(master.name)["up"], 120, "the old master booted")
+        state = sim.host_state(master.name)
+        assert (state["role"], state["master_address"]) == ("slave", master.address), state
+        sim.isolate(master.name, False)  # its network back: it follows the pool's master
+        wait_for(
+            lambda: sim.host_state(master.name)["master_address"] == new.address,
+            120,
+            "the old master following %s" % new.name,
+        )
+        lab.settle(180, check=False)
+        assert_invariants()
+
+
+def test_a_whole_pool_power_outage_comes_back_with_one_master_and_every_vm_once():
+    """Every host loses its power at once (the room's power) and boots again. The master
+    boots parked (xenha-boot-role), so no xapi acts as master and its slaves, which
+    follow it, have no master to answer them. Pacemaker promotes the parked host (its
+    score is the highest: its database is the newest), which resumes the role once every
+    member answers and none as a master; then every VM starts again, exactly once."""
+    with configured_lab() as lab:
+        sim = service.control()
+        vms = sorted(where())
+        for h in lab.hosts:
+            lab.crash(h)
+        for h in lab.hosts:
+            lab.boot(h)
+        state = sim.host_state("host1")
+        assert (state["role"], state["master_address"]) == ("slave", lab.host("host1").address)
+        wait_for(
+            lambda: all(len(hosts) == 1 for hosts in where().values()),
+            TAKEOVER,
+            "every VM running again",
+        )
+        lab.settle(180, check=False)
+        masters = [h.name for h in lab.hosts if sim.host_state(h.name)["role"] == "master"]
+        assert masters == ["host1"], masters
+        assert sorted(where()) == vms
         assert_invariants()
 
 

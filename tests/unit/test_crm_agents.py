@@ -27,7 +27,7 @@ def agent_module(prim):
     return None, None
 
 
-def metadata_params(module, argv):
+def metadata(module, argv):
     code = "import sys; sys.argv = ['agent'] + sys.argv[1:]; from %s import main; main()" % module
     out = subprocess.run(
         [sys.executable, "-c", code] + argv,
@@ -37,7 +37,11 @@ def metadata_params(module, argv):
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    return {p.get("name") for p in ET.fromstring(out.stdout).iter("parameter")}
+    return ET.fromstring(out.stdout)
+
+
+def metadata_params(module, argv):
+    return {p.get("name") for p in metadata(module, argv).iter("parameter")}
 
 
 def primitives():
@@ -59,6 +63,35 @@ def test_generated_parameters_exist_in_the_agent_metadata(agent, params):
     names = metadata_params(module, list(argv))
     pacemaker_own = {p for p in params if p.startswith("pcmk_")}
     assert params - pacemaker_own <= names
+
+
+@pytest.mark.parametrize("agent", [agents.VM_AGENT, agents.MASTER_AGENT])
+def test_generated_operations_are_the_ones_the_agent_advertises(agent):
+    """Timeout, interval, depth and role of every operation written for a xenha agent are
+    an ``<action>`` of its metadata (both read xenha.pool_agent), and every action
+    Pacemaker schedules is written (none left to op_defaults)."""
+    module, argv = None, None
+    written = set()
+    for case in CASES:
+        for prim in plan.build(model.load(os.path.join(GOLDEN, case + ".yaml"))).primitives:
+            if prim.agent == agent:
+                module, argv = agent_module(prim)
+                written |= {
+                    (o.name, o.timeout, o.interval, str(o.depth or 0), o.role) for o in prim.ops
+                }
+    advertised = {
+        (
+            a.get("name"),
+            a.get("timeout"),
+            a.get("interval", "0s"),
+            a.get("depth", "0"),
+            a.get("role"),
+        )
+        for a in metadata(module, argv).iter("action")
+    }
+    assert written <= advertised
+    unscheduled = {"meta-data", "validate-all"}
+    assert {a[0] for a in written} == {a[0] for a in advertised} - unscheduled
 
 
 PING = "/usr/lib/ocf/resource.d/pacemaker/ping"
@@ -112,6 +145,19 @@ def test_the_pool_agents_defaults_are_declared_by_the_agents_only():
     assert set(agents.XAPI_PARAMS.values()) | {agents.HOST_MAP} <= set(declared)
     path = declared["xapi_password_file"]
     assert written_in(path, (".py", ".j2", ".sh")) == [os.path.join("xenha", "pool_agent.py")]
+
+
+def test_the_pool_masters_graces_are_the_agents_own_declarations():
+    """pool.master's keys are the graces xapi-pool-master declares (in xenha.pool_agent,
+    so that the generator reads their defaults there and nowhere else)."""
+    from ocf_agents import xapi_pool_master
+    from xenha import pool_agent
+
+    assert set(agents.MASTER_PARAMS) == set(spec.SPEC["pool"].spec["master"].spec)
+    graces = [p for p in xapi_pool_master.AGENT.parameters if p.name.endswith("_grace")]
+    assert graces == pool_agent.MASTER_GRACES
+    assert {p.name: p.default for p in graces} == agents.MASTER_DEFAULTS
+    assert sorted(agents.MASTER_PARAMS.values()) == sorted(agents.MASTER_DEFAULTS)
 
 
 @pytest.mark.parametrize("case", CASES)

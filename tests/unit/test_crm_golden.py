@@ -157,7 +157,7 @@ def test_crm_text_loads_with_crmsh_into_the_same_configuration_as_the_xml(case, 
     assert canonical(str(cib)) == canonical(str(ours))
 
 
-# -- pcs is not installed here: the script must at least name the same things ----------------
+# -- the pcs script names the same things (pcs itself runs it: tests/agents/test_pcs.py) -----
 
 
 def pcs_ids(script):
@@ -177,7 +177,7 @@ def pcs_ids(script):
         ):
             ids.add(argv[3])
         elif cmd == "stonith level":
-            ids.add("level %s %s %s" % (argv[4], argv[3], argv[5]))
+            ids.add("level %s %s %s" % (argv[4], argv[3], ",".join(argv[5:])))
         elif cmd == "alert create":
             ids.add(argv[2][len("id=") :])
         else:

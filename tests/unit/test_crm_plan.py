@@ -35,3 +35,45 @@ def test_two_nodes_without_an_arbiter_delay_the_fence_race(tmp_path):
     assert simulate.verify(str(cib)) == []
     qdevice = plan.build(model.load(os.path.join(GOLDEN, "two-node-qdevice.yaml")))
     assert "priority-fencing-delay" not in dict(qdevice.properties)
+
+
+def primitive_params(text, rid):
+    (prim,) = [p for p in plan.build(model.loads(text)).primitives if p.id == rid]
+    return dict(prim.params)
+
+
+def test_the_pool_masters_graces_go_to_its_primitive_only_in_whole_seconds():
+    text = TWO_NODE + "pool:\n  master: {xapi_restart_grace: 3m, isolation_grace: 45s}\n"
+    master = primitive_params(text, plan.MASTER)
+    assert (master["xapi_restart_grace"], master["isolation_grace"]) == ("180", "45")
+    vm = primitive_params(text, "vm-c3c3c3c3-0000-4000-8000-000000000001")
+    assert not {"xapi_restart_grace", "isolation_grace"} & set(vm)
+
+
+def test_graces_left_at_the_agents_defaults_change_nothing():
+    """Unset, or written as the agent's own default (its seconds, here with a unit), a
+    grace is left out: the same CIB."""
+    from xenha.crm import agents
+
+    defaults = agents.MASTER_DEFAULTS
+    given = "pool:\n  master: {xapi_restart_grace: %ss, isolation_grace: %ss}\n" % (
+        defaults["xapi_restart_grace"],
+        defaults["isolation_grace"],
+    )
+    unset = render.render(model.loads(TWO_NODE), "xml")
+    assert render.render(model.loads(TWO_NODE + given), "xml") == unset
+    master = primitive_params(TWO_NODE + "pool:\n  master: {isolation_grace: 7}\n", plan.MASTER)
+    assert master["isolation_grace"] == "7" and "xapi_restart_grace" not in master
+
+
+def test_the_examples_commented_graces_are_the_agents_defaults():
+    """`xenha config init` shows pool.master commented out; uncommented, it is valid and
+    changes nothing, so the example never pins a default the agent no longer has."""
+    example = os.path.join(os.path.dirname(model.__file__), "example.yaml")
+    with open(example) as f:
+        text = f.read()
+    uncommented = text.replace("  # master:", "  master:").replace("  #   ", "    ")
+    assert uncommented != text
+    graces = model.loads(uncommented)["pool"]["master"]
+    assert None not in graces.values()
+    assert render.render(model.loads(uncommented), "xml") == render.render(model.loads(text), "xml")

@@ -28,9 +28,9 @@ def test_round_trip_leaves_nothing(tmp_path, agents):
     written = lib.install(str(tmp_path), agents=agents).written
     state_dirs = {a.state_dir + "/" for a in agents if a.state_dir}
     assert sorted(written) == sorted([a.relpath for a in agents] + list(state_dirs))
-    for a in agents:
+    for a in agents:  # executables; xapi.service's drop-in is a plain file
         mode = os.stat(str(tmp_path / a.relpath)).st_mode
-        assert mode & stat.S_IXUSR
+        assert stat.S_IMODE(mode) == (0o644 if isinstance(a, lib.DropIn) else 0o755)
     assert all(s == "ok" for _, s in lib.check(str(tmp_path), agents=agents))
     removed, kept = lib.uninstall(str(tmp_path))
     assert kept == []
@@ -143,3 +143,15 @@ def test_install_lab_option(xenha, tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("removed %s\n" % os.path.join(root, SSH))
     r = xenha("install", "--root", root, "--check", "--lab")
     assert r.returncode == 1 and "missing  %s" % os.path.join(root, SSH) in r.stdout, r.stdout
+
+
+def test_xapi_runs_the_boot_role_first_and_starts_even_if_it_fails(tmp_path):
+    """xapi.service's drop-in runs xenha-boot-role before every xapi start ("-": its
+    failure never keeps xapi down); the launcher itself acts once per boot."""
+    lib.install(str(tmp_path))
+    drop_in = (tmp_path / lib.XAPI_DROP_IN).read_text()
+    assert "[Service]\nExecStartPre=-/%s\n" % lib.BOOT_ROLE in drop_in
+    launcher = (tmp_path / lib.BOOT_ROLE).read_text()
+    assert "from xenha.boot_role import main\nmain()\n" in launcher
+    lib.uninstall(str(tmp_path))
+    assert tree(tmp_path) == []

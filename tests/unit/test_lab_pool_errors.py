@@ -21,14 +21,14 @@ def xapi_error_codes():
 
 def raised_codes(source):
     """(code, line) of each error the code in ``source`` can raise: the first argument of
-    ``Failure(...)`` and the first item of a list literal that reads as an error
-    description (``["HOST_OFFLINE", ref]``)."""
+    ``Failure(...)`` or ``Refused(...)`` (refused before dispatch) and the first item of a
+    list literal that reads as an error description (``["HOST_OFFLINE", ref]``)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         first = None
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name == "Failure" and node.args:
+            if name in ("Failure", "Refused") and node.args:
                 first = node.args[0]
         elif isinstance(node, ast.List) and node.elts:
             first = node.elts[0]

@@ -166,21 +166,24 @@ def test_local_reads_backup_is_the_kinder_knob():
 
 def test_a_restarted_slave_without_its_master_is_in_emergency_mode():
     """xapi.ml: slave_emergency_mode until Pool.hello succeeds; only the emergency calls
-    (datamodel.ml emergency_calls) are answered, anything else is HOST_STILL_BOOTING."""
+    (datamodel.ml emergency_calls) are answered, anything else fails with the error its
+    last Pool.hello ended in: INTERNAL_ERROR when the master cannot be reached
+    (attempt_host_status_check_with_coordinator)."""
     with running_pool(hosts=2, vms=2, knobs=dict(QUICK, hello_retry=0.2)) as sim:
         slave = sim.slaves[0]
         sim.isolate(sim.master.name, True)
         sim.toolstack_restart(slave.name, 0)
         wait_for(lambda: xapi(sim, slave)["emergency"], 3, "emergency mode")
-        assert failure(login, sim, slave) == ["HOST_STILL_BOOTING"]
+        error = failure(login, sim, slave)
+        assert error[0] == "INTERNAL_ERROR", error
         local = local_login(sim, slave)  # an emergency call
         api = local.xenapi
         assert api.host.is_in_emergency_mode() is True
-        assert failure(api.host.local_assert_healthy) == ["HOST_STILL_BOOTING"]
-        assert failure(api.VM.get_all) == ["HOST_STILL_BOOTING"]
-        assert raw(slave, "session.logout", local._session) == ["HOST_STILL_BOOTING"]  # not one
-        assert failure(api.VM.no_such_call) == ["HOST_STILL_BOOTING"]  # refused before dispatch
-        assert failure(api.Async.pool.emergency_transition_to_master) == ["HOST_STILL_BOOTING"]
+        assert failure(api.host.local_assert_healthy) == error
+        assert failure(api.VM.get_all) == error
+        assert raw(slave, "session.logout", local._session) == error  # not one
+        assert failure(api.VM.no_such_call) == error  # refused before dispatch
+        assert failure(api.Async.pool.emergency_transition_to_master) == error
         sim.isolate(sim.master.name, False)
         wait_for(lambda: serving(sim, slave), 3, "Pool.hello")
         assert failure(login, sim, slave) == ["HOST_IS_SLAVE", sim.master.address]
@@ -241,7 +244,7 @@ def test_recover_slaves_restarts_a_slave_which_stays_booting_until_it_reaches_it
         assert failure(login, sim, third) == ["HOST_IS_SLAVE", old.address]  # during the fuse
         sim.isolate(new.name, True)  # the new master out of reach while third restarts
         wait_for(lambda: xapi(sim, third)["emergency"], 3, "emergency mode")
-        assert failure(login, sim, third) == ["HOST_STILL_BOOTING"]
+        assert failure(login, sim, third)[0] == "INTERNAL_ERROR"  # it reaches no master
         sim.isolate(new.name, False)
         wait_for(lambda: serving(sim, third), 3, "Pool.hello")
         assert failure(login, sim, third) == ["HOST_IS_SLAVE", new.address]

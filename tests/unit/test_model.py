@@ -393,3 +393,33 @@ def test_power_timeout_must_be_a_positive_number_of_seconds(value):
 def test_power_wait_must_be_a_number_of_seconds():
     msg = error(NODES.replace("ip: 10.0.1.1,", "ip: 10.0.1.1, power_wait: 2s,"))
     assert "cluster.nodes[0].fencing[0].power_wait: got '2s'" in msg
+
+
+def test_pool_master_graces_default_to_the_agents_own_and_take_durations():
+    """Unset, they are None: the agent's own defaults, which the generator leaves out."""
+    assert model.loads(NODES)["pool"]["master"] == {
+        "xapi_restart_grace": None,
+        "isolation_grace": None,
+    }
+    text = NODES + "pool:\n  master: {xapi_restart_grace: 3m, isolation_grace: %s}\n"
+    for given, seconds in (("30", 30), ("30s", 30), ("'45'", 45), ("2000ms", 2), ("1h", 3600)):
+        master = model.loads(text % given)["pool"]["master"]
+        assert master == {"xapi_restart_grace": 180, "isolation_grace": seconds}, given
+
+
+@pytest.mark.parametrize("value", ["0", "'0s'", "-5", "20.5", "1500ms", "soon", "true", "[20]"])
+def test_pool_master_graces_must_be_whole_seconds_above_0(value):
+    """The agent reads them as integers above 0 (ocf.positive): refused here, with the line."""
+    msg = error(NODES + "pool:\n  master:\n    isolation_grace: %s\n" % value)
+    assert msg.startswith("pool.yaml:12: pool.master.isolation_grace: got ")
+    assert msg.endswith(
+        "; expected a duration of whole seconds above 0, such as 20s or 2m (or seconds as a number)"
+    )
+
+
+def test_pool_master_takes_only_the_graces():
+    msg = error(NODES + "pool:\n  master: {grace: 10}\n")
+    assert msg == (
+        "pool.yaml:11: pool.master.grace: unknown key; expected one of: isolation_grace, "
+        "xapi_restart_grace"
+    )

@@ -12,8 +12,18 @@ def register(sub):
         description=(
             "Install the OCF agents into ROOT/%s/, the fence agents into ROOT/%s/ and the "
             "alert agents into ROOT/%s/ (their state directory ROOT/%s/ owned by %s), as "
-            "executables run by this Python. Safe to re-run: unchanged files are left alone."
-            % (lib.OCF_DIR, lib.FENCE_DIR, lib.ALERT_DIR, lib.ALERT_STATE_DIR, lib.ALERT_USER)
+            "executables run by this Python, and ROOT/%s with xapi.service's drop-in "
+            "ROOT/%s, which runs it before xapi starts (run systemctl daemon-reload "
+            "after). Safe to re-run: unchanged files are left alone."
+            % (
+                lib.OCF_DIR,
+                lib.FENCE_DIR,
+                lib.ALERT_DIR,
+                lib.ALERT_STATE_DIR,
+                lib.ALERT_USER,
+                lib.BOOT_ROLE,
+                lib.XAPI_DROP_IN,
+            )
         ),
     )
     _root_option(p)

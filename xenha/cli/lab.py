@@ -175,8 +175,9 @@ def register(sub):
     s = lab.add_parser(
         "sim",
         help="serve a simulated XAPI pool on loopback and print its endpoints",
-        description="Serve a simulated XAPI pool: one XML-RPC endpoint per host on its own "
-        "loopback address (same port for all), until interrupted. The password file, the "
+        description="Serve a simulated XAPI pool: one endpoint per host (XML-RPC, and "
+        "JSON-RPC on /jsonrpc) on its own loopback address (same port for all), until "
+        "interrupted. The password file, the "
         "endpoints and the control URL (sim.* calls) are printed. Needs no root.",
     )
     from xenha.lab.pool.options import add_arguments

@@ -2,17 +2,17 @@
 when a parameter is not given (so the generator can leave it out).
 
 The agents' own declarations are the source of truth: the XAPI connection
-parameters and their defaults are read from :mod:`xenha.pool_agent`, the fence
-agents' timing from :mod:`xenha.fencing.options`; tests/unit/test_crm_agents.py
-holds the rest against each agent's metadata. Change names here only, never in
-templates.
+parameters, xapi-pool-master's graces and their defaults are read from
+:mod:`xenha.pool_agent` (where the plan reads both pool agents' operations too), the
+fence agents' timing from :mod:`xenha.fencing.options`; tests/unit/test_crm_agents.py
+holds the rest against each agent's metadata. Change names here only, never in templates.
 """
 
 import collections
 import math
 
 from xenha.fencing import options as fence_options
-from xenha.pool_agent import CONNECTION_PARAMETERS
+from xenha.pool_agent import CONNECTION_PARAMETERS, MASTER_GRACES
 
 VM_AGENT = "ocf:xenha:xen-vm"
 MASTER_AGENT = "ocf:xenha:xapi-pool-master"
@@ -29,6 +29,12 @@ XAPI_PARAMS = {
 }
 # What the pool agents assume when a parameter is not given; the generator omits these values.
 XAPI_DEFAULTS = {p.name: p.default for p in CONNECTION_PARAMETERS}
+# xapi-pool-master's graces: model key in pool.master -> agent parameter, and its defaults.
+MASTER_PARAMS = {
+    "xapi_restart_grace": "xapi_restart_grace",
+    "isolation_grace": "isolation_grace",
+}
+MASTER_DEFAULTS = {p.name: p.default for p in MASTER_GRACES}
 HOST_MAP = "host_map"  # node1:host1;node2:host2
 
 

@@ -21,6 +21,7 @@ import typing
 from xenha import values
 from xenha.crm import agents
 from xenha.model import spec
+from xenha.pool_agent import MASTER_ACTIONS, VM_ACTIONS
 
 INF = "INFINITY"
 MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
@@ -59,6 +60,13 @@ class Op(typing.NamedTuple):
     role: typing.Optional[str] = None
     depth: typing.Optional[int] = None
     on_fail: typing.Optional[str] = None
+
+
+def _advertised(spec, on_fail=None):
+    """The Op of an action as its agent advertises it (an ``ocf.ActionSpec`` of
+    xenha.pool_agent), so the configuration's numbers are the agent's own."""
+    interval = "%ds" % (spec.interval or 0)
+    return Op(spec.name, interval, "%ds" % spec.timeout, spec.role, spec.depth or None, on_fail)
 
 
 # A clone of the primitive ``rsc`` with its meta-attributes ``[(name, value)]``.
@@ -117,7 +125,8 @@ def build(model):
     _fencing(cfg, nodes, values.duration(model["fencing"]["timeout"]))
     connectivity = _ping(cfg, model["connectivity"])
     xapi = _xapi_params(model["pool"]["xapi"], nodes)
-    _master(cfg, xapi, connectivity)
+    graces = _given(model["pool"]["master"], agents.MASTER_PARAMS, agents.MASTER_DEFAULTS)
+    _master(cfg, xapi + graces, connectivity)
     for app in _protected_appliances(model):
         if len(app["vms"]) > 1:
             cfg.orders.append(
@@ -157,6 +166,8 @@ def _properties(cfg, model, count):
         ("migration-threshold", str(res["migration_threshold"])),
         ("failure-timeout", res["failure_timeout"]),
     ]
+    # For the operations of agents not xenha's, which advertise less or nothing: ping's
+    # start and stop, fence devices' (xenha's agents' operations are all written out).
     cfg.op_defaults.append(("timeout", "120s"))
 
 
@@ -218,12 +229,20 @@ def _ping(cfg, conn):
     )
 
 
-def _xapi_params(xapi, nodes):
+def _given(section, names, defaults):
+    """``[(parameter, value)]`` for the keys of a model ``section`` that are set to other
+    than what the agent assumes (``names``: key -> parameter, ``defaults``: parameter ->
+    the agent's default)."""
     params = []
-    for key, name in agents.XAPI_PARAMS.items():
-        value = _value(xapi[key])
-        if value is not None and _value(agents.XAPI_DEFAULTS.get(name)) != value:
+    for key, name in names.items():
+        value = _value(section[key])
+        if value is not None and _value(defaults.get(name)) != value:
             params.append((name, value))
+    return params
+
+
+def _xapi_params(xapi, nodes):
+    params = _given(xapi, agents.XAPI_PARAMS, agents.XAPI_DEFAULTS)
     if any(n["host"] != n["name"] for n in nodes):
         params.append((agents.HOST_MAP, ";".join("%s:%s" % (n["name"], n["host"]) for n in nodes)))
     return params
@@ -234,11 +253,15 @@ def _promotable_ops():
     the pool's other hosts can no longer reach it while their nodes are members: the
     role can then move only once that node is fenced (promote never makes a second
     master while the old one's node is a member), so that failure fences it."""
+    a = MASTER_ACTIONS
     return [
-        Op("monitor", "10s", "60s", role="Promoted", on_fail="fence"),
-        Op("monitor", "11s", "60s", role="Unpromoted"),
-        Op("promote", timeout="120s"),
-        Op("demote", timeout="120s"),
+        _advertised(a.start),
+        _advertised(a.stop),
+        _advertised(a.promoted_monitor, on_fail="fence"),
+        _advertised(a.unpromoted_monitor),
+        _advertised(a.promote),
+        _advertised(a.demote),
+        _advertised(a.notify),
     ]
 
 
@@ -271,12 +294,14 @@ def _vms(cfg, vms, xapi, connectivity):
         if vm["check_guest"]:
             params.append(("check_guest", "true"))
         params.append(("shutdown_timeout", vm["shutdown_timeout"]))
-        ops = [Op("monitor", "30s", "60s")]
+        a = VM_ACTIONS
+        actions = [a.monitor]
         if vm["check_guest"]:
-            ops.append(Op("monitor", "120s", "90s", depth=10))
-        ops += [Op("start", timeout="300s"), Op("stop", timeout="300s")]
+            actions.append(a.guest_monitor)
+        actions += [a.start, a.stop]
         if vm["migrate"]:
-            ops += [Op("migrate_to", timeout="600s"), Op("migrate_from", timeout="120s")]
+            actions += [a.migrate_to, a.migrate_from]
+        ops = [_advertised(action) for action in actions]
         meta = [
             ("allow-migrate", "true" if vm["migrate"] else None),
             ("priority", vm["priority"] or None),

@@ -173,6 +173,7 @@ class _UsmSession:
 
 
 class ApcSnmpDevice(Device):
+    plug_lists = True
     can_list = True
     needs_secret = False  # the community may come inline, from password_file or its default
     unreachable_hint = HINT
@@ -225,7 +226,8 @@ class ApcSnmpDevice(Device):
         return found
 
     def targets(self, plug):
-        numbers = [p.strip() for p in plug.split(",")]
+        separator = self.opts.plug_separator
+        numbers = [p.strip() for p in (plug.split(separator) if separator else [plug])]
         if all(n.isdigit() for n in numbers):
             return [int(n) for n in numbers]
         return [int(number) for number, name in self.outlets() if name == plug]

@@ -26,6 +26,8 @@ class Device:
 
     #: True when ``plug`` names what to switch (PDU outlets, VMs); False for a BMC.
     plugs = True
+    #: True when ``plug`` may list several targets, split at ``plug_separator``.
+    plug_lists = False
     #: True when ``outlets()`` can list the plugs (enables the ``list`` action).
     can_list = False
     #: True when the device cannot work without a password (checked by ``validate-all``).

@@ -28,6 +28,7 @@ class Option(values.Setting):
         choices=(),
         metavar=None,
         secret=False,
+        no_effect=None,
     ):
         values.Setting.__init__(self, name, type, default, required, choices)
         self.desc = desc
@@ -35,6 +36,8 @@ class Option(values.Setting):
         self.aliases = tuple(aliases)
         self.metavar = metavar or name.split("_")[-1]
         self.secret = secret
+        #: Why this option, accepted for fence-agents' sake, changes nothing (see :func:`inert`).
+        self.no_effect = no_effect
         self.value_default = self._typed_default()
 
     def _typed_default(self):
@@ -53,6 +56,7 @@ class Option(values.Setting):
             choices=self.choices,
             metavar=self.metavar,
             secret=self.secret,
+            no_effect=self.no_effect,
         )
         given.update(changes)
         return Option(**given)
@@ -337,6 +341,108 @@ SSL = Option(
 
 COMMON = (ACTION, PLUG, VERBOSE, POWER_TIMEOUT, POWER_WAIT, LOGIN_TIMEOUT)
 LOGIN = (IP, USERNAME, PASSWORD, PASSWORD_SCRIPT, PASSWORD_FILE)
+
+
+def inert(option, reason):
+    """``option`` accepted with no effect: fence-agents' agents all take it, so users and
+    migrated configurations pass it, but it means nothing to this agent. Given, it draws a
+    warning that says ``reason``; it is never dropped in silence."""
+    return option.but(
+        desc="%s; no effect on this agent: %s" % (option.desc, reason),
+        default=None,
+        no_effect=reason,
+    )
+
+
+# The rest of fence-agents' default option set (DEPENDENCY_OPT["default"] in its fencing.py),
+# which every fence agent takes; FenceAgent adds it to each of ours (fence_agents_defaults).
+HELP = Option("help", "Display help and exit", short="h", type="boolean")
+VERSION = Option("version", "Display version information and exit", short="V", type="boolean")
+VERBOSE_LEVEL = Option(
+    "verbose_level",
+    "Level of detail on stderr; above 0 acts as verbose (xenha has a single level)",
+    type="integer",
+    metavar="level",
+)
+QUIET = Option(
+    "quiet",
+    "Write nothing to stderr; syslog and debug_file are written as before",
+    short="q",
+    type="boolean",
+)
+DEBUG_FILE = Option(
+    "debug_file",
+    "Also append every line of the agent, debug included, to this file",
+    short="D",
+    aliases=("debug",),
+    metavar="debugfile",
+)
+DELAY = Option(
+    "delay",
+    "Seconds off and reboot wait, counted from the agent's start, before they touch the"
+    " device (to settle two-node fence races). The delay counts against the fence action's"
+    " timeout (pcmk_off_timeout, pcmk_reboot_timeout, else stonith-timeout); Pacemaker's"
+    " cluster-side equivalent, pcmk_delay_base / pcmk_delay_max, is added to that timeout",
+    type="second",
+    default="0",
+    metavar="seconds",
+)
+STONITH_STATUS_SLEEP = Option(
+    "stonith_status_sleep",
+    "Seconds between read-backs of the new power state (default: every 0.1 s for the first"
+    " 3 s, then every 0.5 s)",
+    type="second",
+    metavar="seconds",
+)
+RETRY_ON = Option(
+    "retry_on",
+    "Attempts to switch the power on (on, and the on step of reboot), each read back within"
+    " power_timeout (0 counts as 1)",
+    type="integer",
+    default="1",
+    metavar="attempts",
+)
+PLUG_SEPARATOR = Option(
+    "plug_separator",
+    "Separator between the plugs of a list such as 3,4",
+    default=",",
+    metavar="char",
+)
+NO_EFFECT = (
+    inert(
+        Option(
+            "shell_timeout",
+            "Seconds to wait for the prompt after a command",
+            type="second",
+            metavar="seconds",
+        ),
+        "login_timeout bounds every call to the device, commands included",
+    ),
+    inert(
+        Option("disable_timeout", "Turn the timeouts off (true/false)", metavar="true/false"),
+        "login_timeout and power_timeout always hold, so that a silent device fails the"
+        " action rather than hanging it",
+    ),
+    inert(
+        Option("agent", "Name of the fence agent", metavar="name"),
+        "the fencer chooses the agent to run; the name given is not checked",
+    ),
+)
+
+
+def fence_agents_defaults(powers_on, plug_lists):
+    """The rest of fence-agents' default option set (action, verbose and the timeouts are
+    each agent's own), for an agent that can switch the power on or not and takes lists of
+    plugs or not: retry_on and plug_separator are honoured only where they mean something."""
+    retry_on = RETRY_ON if powers_on else inert(RETRY_ON, "nothing switches the power back on")
+    separator = PLUG_SEPARATOR
+    if not plug_lists:
+        separator = inert(
+            PLUG_SEPARATOR,
+            "the agent switches a single target, so there is no list of plugs to split",
+        )
+    honoured = (HELP, VERSION, VERBOSE_LEVEL, QUIET, DEBUG_FILE, DELAY, STONITH_STATUS_SLEEP)
+    return honoured + (retry_on, separator) + NO_EFFECT
 
 
 IPPORT = Option(

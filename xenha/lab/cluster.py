@@ -13,7 +13,7 @@ import sys
 import uuid
 import xml.etree.ElementTree as ET
 
-from xenha import install
+from xenha import boot_role, install
 from xenha.errors import XenhaError
 from xenha.lab import lock, network, recorder
 from xenha.lab.hosts import STATE, XAPI_DIR, XENSOURCE_DIR, Arbiter, Host
@@ -263,8 +263,15 @@ class Lab:
         service.control().power_off(host.name)
 
     def boot(self, host):
-        """Power on: the link comes back, xapi starts (as a slave), then corosync/pacemaker."""
+        """Power on: the link comes back, xenha-boot-role parks a master that rebooted
+        (as it runs before xapi.service on a dom0), xapi starts in the role pool.conf
+        then says, then corosync/pacemaker start."""
         host.cable.set_link(True)
+        with contextlib.suppress(XenhaError, OSError):  # as ExecStartPre=-: xapi starts anyway
+            boot_role.park(
+                str(host.xensource_dir / "pool.conf"),
+                str(host.root / boot_role.RECORD.lstrip("/")),
+            )
         service.control().power_on(host.name)
         host.power_on()
 

@@ -14,11 +14,13 @@ host's ``list_domains``, its hypervisor's answer (xenha.lab.pool.service), so th
 agents Pacemaker runs ask it exactly as on a dom0.
 """
 
+import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
+from xenha import boot_role
 from xenha.crm.totem import AUTHKEY
 from xenha.errors import XenhaError
 from xenha.install import ALERT_STATE_DIR, ALERT_USER
@@ -64,6 +66,7 @@ class Machine:
         """Lay out the private directories and plug the machine into the lab network."""
         for d in self.mounts:
             (self.root / d).mkdir(parents=True, exist_ok=True)
+            (Path("/") / d).mkdir(parents=True, exist_ok=True)  # the mount point
         for outside, _ in self.binds:
             Path(outside).mkdir(parents=True, exist_ok=True)
         binds = "\n".join('mount --bind "%s" "%s"' % pair for pair in self.binds)
@@ -152,6 +155,7 @@ class Host(Machine):
         "var/log/pacemaker",
         "var/log/corosync",
         ALERT_STATE_DIR,  # each host its own suppression records, as on real hosts
+        os.path.dirname(boot_role.RECORD).lstrip("/"),  # xapi-pool-master's record
     )
     pacemaker_subdirs = ("cib", "pengine", "blackbox", "cores")
 

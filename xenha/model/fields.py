@@ -11,10 +11,12 @@ from xenha import values
 
 
 class Field(typing.NamedTuple):
-    """One key of a mapping: ``kind`` (str, int, bool, duration, seconds, timeout, list, map),
-    ``spec`` (a map's keys), ``item`` (a list's items), ``refused`` (a map's keys that are
-    refused, with the message). ``seconds``/``timeout`` are fence agents' plain numbers of
-    seconds (a timeout above 0)."""
+    """One key of a mapping: ``kind`` (str, int, bool, duration, whole_seconds, seconds,
+    timeout, list, map), ``spec`` (a map's keys), ``item`` (a list's items), ``refused`` (a
+    map's keys that are refused, with the message). ``whole_seconds`` is a duration above 0
+    that is a whole number of seconds, checked as the number (an OCF agent's integer
+    parameter); ``seconds``/``timeout`` are fence agents' plain numbers of seconds (a
+    timeout above 0)."""
 
     kind: str
     required: bool = False
@@ -33,6 +35,8 @@ class Field(typing.NamedTuple):
             "int": "a whole number",
             "bool": "true or false",
             "duration": "a duration such as 30s, 5m or 1h (or seconds as a number)",
+            "whole_seconds": "a duration of whole seconds above 0, such as 20s or 2m "
+            "(or seconds as a number)",
             "seconds": "a number of seconds (0 or more)",
             "timeout": "a number of seconds above 0",
             "list": "a list",
@@ -56,17 +60,22 @@ def check(source, value, field, path):
     elif kind == "bool":
         if not isinstance(value, bool):
             raise bad
-    elif kind in ("duration", "seconds", "timeout"):
+    elif kind in ("duration", "whole_seconds", "seconds", "timeout"):
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise bad
         try:
-            if kind == "duration":
-                values.duration(value)
+            if kind in ("duration", "whole_seconds"):
+                seconds = values.duration(value)
             else:
                 values.number(value, positive=kind == "timeout")
         except ValueError:
             raise bad from None
-        value = "%ds" % value if kind == "duration" and isinstance(value, int) else str(value)
+        if kind == "whole_seconds":
+            if seconds <= 0 or seconds != int(seconds):
+                raise bad
+            value = int(seconds)
+        else:
+            value = "%ds" % value if kind == "duration" and isinstance(value, int) else str(value)
     elif kind == "list":
         if not isinstance(value, list):
             raise bad

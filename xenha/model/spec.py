@@ -172,6 +172,21 @@ SPEC = {
             "protect": Field(S, default="flagged", choices=("all", "flagged")),
             "flag_field": Field(S, default="ha-lizard-enabled"),
             "excluded_appliances": _list(Field(S)),
+            # xapi-pool-master's graces; unset: the agent's own defaults (declared in
+            # xenha.pool_agent.MASTER_GRACES), which the generator leaves out.
+            "master": _map(
+                {
+                    "xapi_restart_grace": Field(
+                        "whole_seconds",
+                        doc="how long a monitor trusts pool.conf while xapi does not answer",
+                    ),
+                    "isolation_grace": Field(
+                        "whole_seconds",
+                        doc="how long a master may reach no other member's xapi before it "
+                        "is fenced",
+                    ),
+                }
+            ),
         }
     ),
     "vms": _list(_map(VM)),

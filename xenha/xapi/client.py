@@ -16,7 +16,7 @@ from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 
 from .cache import SessionCache
-from .faults import XapiError, XapiUnreachable, is_transient
+from .faults import EMERGENCY_ERRORS, XapiError, XapiUnreachable, is_transient
 from .retry import Retry
 from .transport import endpoint
 
@@ -130,14 +130,16 @@ class Client:
         return self.xenapi.pool.get_master(pool)
 
     def master_reachable(self):
-        """Whether the master answers now (one try: a restarting master is not reachable)."""
+        """Whether the master answers now (one try: a restarting master is not reachable,
+        nor a master this host's xapi in emergency mode cannot reach, nor one parked at
+        boot, its own slave: xenha.boot_role)."""
         try:
             self._call("pool.get_all", (), patient=False)
             return True
         except XapiUnreachable:
             return False
         except XapiError as e:
-            if e.code == "HOST_STILL_BOOTING":
+            if e.code in EMERGENCY_ERRORS:
                 return False
             raise
 
@@ -159,6 +161,8 @@ class Client:
                 except XapiError as e:
                     if e.code == "HOST_IS_SLAVE" and e.params:
                         return e.params[0]
+                    if e.code == "HOST_ITS_OWN_SLAVE" and address is not None:
+                        return address  # it follows itself (parked: xenha.boot_role)
                     if not retry.again(e):
                         raise
                 except XapiUnreachable as e:
@@ -205,10 +209,11 @@ class Client:
 
     def emergency(self):
         """A client on this host's slave-local session: read-only questions and
-        pool.emergency_transition_to_master when the master is gone."""
-        return Client(
-            self.settings, self.originator, self.cache_dir, _local=True, patience=self.patience
-        )
+        pool.emergency_transition_to_master when the master is gone. Its session is its
+        own, logged out at close, never cached: a cached one outlives a restart of this
+        host's xapi, and a slave checks a session it does not know with its master, so
+        with the master gone the call that should take over from it hangs."""
+        return Client(self.settings, self.originator, None, _local=True, patience=self.patience)
 
     # -- sessions ---------------------------------------------------------------------
 

@@ -30,6 +30,21 @@ class XapiUnreachable(XenhaError):
         self.reset = reset
 
 
+# What a slave's xapi in emergency mode (booted while no master answers it) fails every
+# non-emergency call with: xapi.ml's emergency_mode_error, as its last Pool.hello left it
+# (a master's own refusal travels too: a parked master's HOST_ITS_OWN_SLAVE). An
+# INTERNAL_ERROR may be that as well, but may be anything: it is not listed.
+EMERGENCY_ERRORS = (
+    "HOST_STILL_BOOTING",
+    "HOST_ITS_OWN_SLAVE",
+    "HOST_HAS_NO_MANAGEMENT_IP",
+    "HOST_MASTER_CANNOT_TALK_BACK",
+    "HOST_UNKNOWN_TO_MASTER",
+    "HOST_XAPI_VERSION_HIGHER_THAN_COORDINATOR",
+    "HOST_BROKEN",
+)
+
+
 def is_transient(e):
     """Whether ``e`` is xapi restarting rather than an answer or a hang: refused, a
     vanished socket, a connection reset or closed, or HOST_STILL_BOOTING (a slave's new

@@ -17,7 +17,7 @@ def configured_role(path=POOL_CONF):
     try:
         with open(path) as f:
             text = f.read().strip()
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise XenhaError("cannot read xapi's role from %s: %s" % (path, e)) from None
     if text == "master":
         return None

@@ -1,8 +1,12 @@
 """XAPI failures: an error code and its string parameters, as xapi's Api_errors."""
 
+from .wire import DISPATCHED, REFUSED
+
 
 class Failure(Exception):
     """Raised by handlers; becomes {'Status': 'Failure', 'ErrorDescription': [code, *params]}."""
+
+    origin = DISPATCHED  # where the answer comes from (wire.py)
 
     def __init__(self, code, *params):
         super().__init__(code, *params)
@@ -11,6 +15,13 @@ class Failure(Exception):
 
     def description(self):
         return [self.code] + self.params
+
+
+class Refused(Failure):
+    """A failure xapi raises before it dispatches the call (api_server.ml ``callback1``:
+    emergency mode), which its HTTP handler answers itself."""
+
+    origin = REFUSED
 
 
 class Unreachable(Exception):

@@ -14,7 +14,8 @@ from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 from .lifecycle import set_guest_live
 from .list_domains import table
 from .rpc import Injection
-from .schema import CLASSES
+from .schema import CLASSES, as_stored
+from .wire import as_read_over_xml_rpc
 
 
 class _Counting:
@@ -23,10 +24,10 @@ class _Counting:
     def __init__(self, dispatcher, counts, lock):
         self.dispatcher, self.counts, self.lock = dispatcher, counts, lock
 
-    def handle(self, host, method, params):
+    def handle(self, host, method, params, wire):
         with self.lock:
             self.counts[(host.name, method)] += 1
-        return self.dispatcher.handle(host, method, params)
+        return self.dispatcher.handle(host, method, params, wire)
 
 
 class Control:
@@ -198,15 +199,17 @@ class Control:
             }
 
     def record(self, cls, uuid, host=""):
-        """A record as ``host``'s database holds it (default: the first master's)."""
+        """A record as ``host``'s database holds it (default: the first master's), read
+        as the SDK reads it over XML-RPC (int64 as strings)."""
         with self.pool.lock:
             db = self._db(host)
-            return db.record(cls, db.by_uuid(cls, uuid))
+            return as_read_over_xml_rpc(db.record(cls, db.by_uuid(cls, uuid)))
 
     def set_field(self, cls, uuid, field, value, host=""):
         """Change a field behind XAPI's back (e.g. other_config, power_state)."""
         if field not in CLASSES[cls]["defaults"]:
             raise ValueError("%s has no field %s" % (cls, field))
+        value = as_stored(cls, field, value)
         with self.pool.lock:
             db = self._db(host)
             db.set(cls, db.by_uuid(cls, uuid), field, value)

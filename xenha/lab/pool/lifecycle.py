@@ -15,7 +15,7 @@ def force_halted(db, ref):
     vm = db.record("VM", ref)
     db.set("VM", ref, "resident_on", NULL_REF)
     vm["power_state"] = "Halted"
-    vm["domid"] = "-1"
+    vm["domid"] = -1
     set_guest_live(db, ref, False)
 
 
@@ -23,7 +23,7 @@ def running_on(db, ref, host_ref, domid, paused=False):
     vm = db.record("VM", ref)
     db.set("VM", ref, "resident_on", host_ref)
     vm["power_state"] = "Paused" if paused else "Running"
-    vm["domid"] = str(domid)
+    vm["domid"] = domid
     db.record("VM_metrics", vm["metrics"])["start_time"] = now_datetime()
     if not paused:
         set_guest_live(db, ref, True)

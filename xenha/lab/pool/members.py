@@ -84,6 +84,8 @@ class HostRuntime:
         self.xapi = "running"
         self.xapi_generation = 0  # one more at each stop of its xapi
         self.emergency = False  # slave_emergency_mode: no Pool.hello with its master yet
+        # emergency_mode_error: what every non-emergency call fails with meanwhile
+        self.emergency_error = ("HOST_STILL_BOOTING",)
         self.fuse_at = None  # a lit fuse: when xapi exits (monotonic)
         self.start_at = None  # while down: when it listens again
         self.next_hello = 0.0
@@ -199,8 +201,18 @@ class SimPool:
         h.start_at = (time.monotonic() if now is None else now) + seconds
 
     def _start_xapi(self, h, now):
-        """The new xapi reads pool.conf. A slave starts in emergency mode; a master serves
-        its database at once and resyncs at the end of its start-up."""
+        """The new xapi reads pool.conf (the file: what ran before xapi on this host may
+        have rewritten it, as xenha-boot-role does). A slave starts in emergency mode -
+        for good when it names itself (its own slave: xapi.ml
+        wait_for_management_ip_address) -; a master serves its database at once and
+        resyncs at the end of its start-up."""
+        try:
+            with open(h.pool_conf_path or "") as f:
+                text = f.read().strip()
+            parse_pool_conf(text)
+            h.pool_conf = text
+        except (OSError, ValueError):
+            pass  # no file (a pool in one process), or one xapi would read as "broken"
         h.role, address = parse_pool_conf(h.pool_conf)
         if address is not None:
             h.master_address = address
@@ -213,6 +225,9 @@ class SimPool:
         if h.role == "slave":
             h.emergency = True
             h.next_hello = now
+            # xapi.ml wait_for_management_ip_address: its own slave says so for good
+            own = h.master_address in (h.address, "127.0.0.1")
+            h.emergency_error = ("HOST_ITS_OWN_SLAVE",) if own else ("HOST_STILL_BOOTING",)
         else:
             # dbsync_master.ml set_master_pool_reference / set_master_live
             db = h.db
@@ -244,15 +259,16 @@ class SimPool:
     def _hello(self, h, now):
         """xapi.ml attempt_host_status_check_with_coordinator: Pool.hello with the master
         (which sets the host live, xapi_pool.ml hello); on success the slave leaves
-        emergency mode and resyncs its VMs with the master's database."""
-        try:
-            m = self.master_of(h)
-        except Unreachable:
+        emergency mode and resyncs its VMs with the master's database. A failure becomes
+        its emergency mode's error: the master's own answer (a parked master's
+        HOST_ITS_OWN_SLAVE, a slave's HOST_IS_SLAVE), INTERNAL_ERROR when it cannot be
+        reached, HOST_UNKNOWN_TO_MASTER; it is retried every ``hello_retry``."""
+        failure = self._hello_failure(h)
+        if failure is not None:
+            h.emergency_error = failure
             h.next_hello = now + self.knobs["hello_retry"]
             return
-        if h.ref not in m.db.tables["host"]:
-            h.next_hello = now + self.knobs["hello_retry"]  # HOST_UNKNOWN_TO_MASTER
-            return
+        m = self.master_of(h)
         h.emergency = False
         db = m.db
         db.record("host_metrics", db.record("host", h.ref)["metrics"])["live"] = True
@@ -390,7 +406,7 @@ class SimPool:
                     continue
                 if resident != h.ref or vm["power_state"] not in ("Running", "Paused"):
                     db.set("VM", ref, "resident_on", h.ref)
-                    vm["power_state"], vm["domid"] = "Running", str(domid)
+                    vm["power_state"], vm["domid"] = "Running", domid
             host["enabled"] = host["other_config"].get("MAINTENANCE_MODE") != "true"
         h.needs_resync = False
 
@@ -442,6 +458,22 @@ class SimPool:
                 except Unreachable:
                     pass
 
+    def _hello_failure(self, h):
+        """The error Pool.hello from ``h`` to the master its pool.conf names ends in, or
+        None when it succeeds."""
+        if h.master_address in (h.address, "127.0.0.1"):
+            return ("HOST_ITS_OWN_SLAVE",)
+        m = self.by_address(h.master_address)
+        if m is None or not self.reach(h, m) or not m.listening:
+            return ("INTERNAL_ERROR", 'Unix.Unix_error(Unix.ECONNREFUSED, "connect", "")')
+        if m.emergency:
+            return m.emergency_error
+        if not m.acting_master:
+            return ("HOST_IS_SLAVE", m.master_address)
+        if h.ref not in m.db.tables["host"]:
+            return ("HOST_UNKNOWN_TO_MASTER", h.uuid)
+        return None
+
     # -- messages between hosts ------------------------------------------------------
     # Every effect one host's xapi has on another goes through these, each naming its
     # sender and checking the network: in one process they are method calls; with one
@@ -454,7 +486,7 @@ class SimPool:
         if target is None or not self.reach(sender, target) or not target.listening:
             raise Failure("HOST_OFFLINE", host_ref)
         if target is not sender and target.emergency:
-            raise Failure("HOST_STILL_BOOTING")
+            raise Failure(*target.emergency_error)
         return target
 
     def create_domain(self, sender, host_ref, vm_uuid):

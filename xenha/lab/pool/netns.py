@@ -8,7 +8,8 @@ import http.client
 import os
 import socket
 import threading
-import xmlrpc.client
+
+from .wire import Malformed
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -79,9 +80,10 @@ class Prober:
             return False
 
 
-def relay(host, master, port, method, params, timeout=600.0):
+def relay(host, master, port, wire, method, params, timeout=600.0):
     """A slave's xapi passes a call to its master over the lab network, from inside the
-    slave's namespace; return the master's response struct. OSError: no answer."""
+    slave's namespace, in the protocol the call came in (api_server.ml ``forward``);
+    return the master's Response. OSError: no answer."""
     with entered(host.netns):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     conn = http.client.HTTPConnection(master.address, port, timeout=timeout)
@@ -89,13 +91,13 @@ def relay(host, master, port, method, params, timeout=600.0):
         sock.settimeout(timeout)
         sock.connect((master.address, port))
         conn.sock = sock
-        body = xmlrpc.client.dumps(tuple(params), method, allow_none=True).encode("utf-8")
-        conn.request("POST", "/", body, {"Content-Type": "text/xml"})
+        body = wire.call(method, params)
+        conn.request("POST", wire.path, body, {"Content-Type": wire.content_type})
         response = conn.getresponse()
         if response.status != 200:
             raise OSError("master answered HTTP %d" % response.status)
-        return xmlrpc.client.loads(response.read())[0][0]
-    except (http.client.HTTPException, xmlrpc.client.ResponseError) as e:
+        return wire.parse_answer(response.read())
+    except (http.client.HTTPException, Malformed) as e:
         raise OSError(str(e)) from None
     finally:
         conn.close()

@@ -1,22 +1,23 @@
-"""Dispatch of one XML-RPC call as xapi answers it: logins, session checks, master
+"""Dispatch of one XAPI call as xapi answers it: logins, session checks, master
 forwarding, the handlers, and injected latency, hangs and errors."""
 
+import contextlib
 import inspect
 import threading
 import time
 import traceback
 
-from .api_errors import Failure, Forward, Unreachable
+from .api_errors import Failure, Forward, Refused, Unreachable
 from .db import now_datetime
-from .handlers import CALLS, Ctx, generic, is_read_only, load_all
+from .handlers import Ctx, handler, is_read_only, load_all, methods
 from .handlers.task import finish
 from .netns import relay
-from .schema import CLASSES
+from .wire import FORWARDED, LIST_METHODS, Response
 
 # Datamodel.emergency_calls (ocaml/idl/datamodel.ml, v26.1.4), as wire names: what a
 # slave's xapi in emergency mode answers (api_server.ml callback1); anything else fails
-# with its emergency_mode_error, HOST_STILL_BOOTING (xapi_globs.ml). Only some of them are
-# simulated; the others are then MESSAGE_METHOD_UNKNOWN, as for any call not simulated.
+# with its emergency_mode_error (xapi_globs.ml; set by xapi.ml: members.py _hello). Only
+# some are simulated; the others are then MESSAGE_METHOD_UNKNOWN, as any call not simulated.
 EMERGENCY_CALLS = frozenset(
     {
         "pool.emergency_reset_master",
@@ -45,6 +46,9 @@ EMERGENCY_CALLS = frozenset(
     }
 )
 
+# Logins, which the dispatcher answers itself.
+LOGINS = frozenset({"session.login_with_password", "session.slave_local_login_with_password"})
+
 # Calls that change no pool database: not writes for the at-most-one-master record.
 NOT_WRITES = frozenset(
     {
@@ -54,6 +58,17 @@ NOT_WRITES = frozenset(
         "pool.sync_database",
     }
 )
+
+
+@contextlib.contextmanager
+def _forwarded():
+    """Failures inside are a master's answer to a call a slave passed on (api_server.ml
+    ``forward``), which the slave returns as it got it."""
+    try:
+        yield
+    except Failure as f:
+        f.origin = FORWARDED
+        raise
 
 
 class Hang(Exception):
@@ -81,9 +96,13 @@ class Dispatcher:
         self.pool = pool
         self._arity = {}
         load_all()
+        # system.listMethods: every call answered, as xapi lists its own (gen_server.ml):
+        # the synchronous names, without system.listMethods itself.
+        self._methods = sorted(methods() | LOGINS)
 
-    def handle(self, host, method, params):
-        """The XAPI response struct for one call served by ``host``; raises Hang."""
+    def handle(self, host, method, params, wire):
+        """The Response to one call served by ``host``, which came on ``wire`` (a slave
+        passes a call on to its master in the same protocol); raises Hang."""
         inj = self._take_injection(method, host)
         if inj is not None:
             if inj.latency:
@@ -91,25 +110,25 @@ class Dispatcher:
             if inj.hang:
                 raise Hang(method)
             if inj.error:
-                return {"Status": "Failure", "ErrorDescription": [str(e) for e in inj.error]}
+                return Response(False, [str(e) for e in inj.error])
         with self.pool.lock:
             self.pool.tick()
             try:
                 value = self._dispatch(host, method, list(params))
                 self.pool.tick()  # what the call made due now (a fuse of 0 s) happens now
-                return {"Status": "Success", "Value": value}
+                return Response(True, value)
             except Failure as f:
-                return {"Status": "Failure", "ErrorDescription": f.description()}
+                return Response(False, f.description(), f.origin)
             except Unreachable:
                 raise Hang(method) from None
             except Forward as f:
                 forward = f
             except Exception as e:  # a simulator bug must not look like a network error
                 traceback.print_exc()
-                return {"Status": "Failure", "ErrorDescription": ["INTERNAL_ERROR", repr(e)]}
+                return Response(False, ["INTERNAL_ERROR", repr(e)])
         # Outside the lock: the master's endpoint is served by this same process.
         try:
-            return relay(forward.host, forward.master, self.pool.port, method, params)
+            return relay(forward.host, forward.master, self.pool.port, wire, method, params)
         except OSError:
             raise Hang(method) from None
 
@@ -125,7 +144,9 @@ class Dispatcher:
     def _dispatch(self, host, method, params):
         backup_read = self._backup_read(host, method, params)
         if self.pool.in_emergency(host) and method not in EMERGENCY_CALLS and not backup_read:
-            raise Failure("HOST_STILL_BOOTING")
+            raise Refused(*host.emergency_error)  # xapi.ml's, as its last Pool.hello set it
+        if method == LIST_METHODS:
+            return self._methods
         if method == "session.login_with_password":
             self._check_arity(method, params, 2, 4)
             if host.role == "slave":
@@ -134,36 +155,40 @@ class Dispatcher:
         if method == "session.slave_local_login_with_password":
             self._check_arity(method, params, 2, 2)
             return self._login(host, params, local=True)
-        cls, _, name = method.partition(".")
-        is_async = cls == "Async"
+        is_async = method.startswith("Async.")
         if is_async:  # Async.<Class>.<call>: the call, run as a task
-            method = name
-            cls, _, name = method.partition(".")
-        fn = CALLS.get(method) or (generic(cls, name) if cls in CLASSES else None)
+            method = method[len("Async.") :]
+        cls = method.partition(".")[0]
+        fn = handler(method)
         if fn is None or (is_async and method in EMERGENCY_CALLS):  # dm_api.ml check 8
             raise Failure("MESSAGE_METHOD_UNKNOWN", ("Async." if is_async else "") + method)
         n = self._arity.setdefault(method, len(inspect.signature(fn).parameters))
         self._check_arity(method, params, n, n)
         session_ref, args = params[0], params[1:]
         session = host.sessions.get(session_ref)
+        if session is None and host.role == "slave":
+            master = self.pool.master_of(host)  # a slave checks sessions with its master
+            if host.netns and master.netns:
+                raise Forward(host, master)
+            session = master.sessions.get(session_ref)
+            with _forwarded():
+                if session is None:
+                    raise Failure("SESSION_INVALID", session_ref)
+                return self._run(Ctx(self.pool, master, session), method, fn, args, is_async)
         if session is None:
-            serving = host
-            if host.role == "slave":
-                serving = self.pool.master_of(host)  # a slave checks sessions with its master
-                if host.netns and serving.netns:
-                    raise Forward(host, serving)
-                session = serving.sessions.get(session_ref)
-            if session is None:
-                raise Failure("SESSION_INVALID", session_ref)
-            ctx = Ctx(self.pool, serving, session)
-        elif host.role == "master" or method in EMERGENCY_CALLS:
+            raise Failure("SESSION_INVALID", session_ref)
+        if host.role == "master" or method in EMERGENCY_CALLS:
             ctx = Ctx(self.pool, host, session)
         else:
             ctx = self._on_master(host, session, cls, backup_read)
+        return self._run(ctx, method, fn, args, is_async)
+
+    def _run(self, ctx, method, fn, args, is_async):
         if is_async:
             result = self._start_task(ctx, method, fn, args)
         else:
             result = fn(ctx, *args)
+        cls, _, name = method.partition(".")
         if not (is_read_only(cls, name) or method in NOT_WRITES or method in EMERGENCY_CALLS):
             self.pool.note_write(ctx.host, method)
         return result

@@ -1,14 +1,15 @@
 """The XAPI classes the simulator serves: field names and defaults as in xen-api's datamodel.
 
-Values are kept in their XML-RPC wire form (xapi sends int64 as strings, references as
-"OpaqueRef:…", enums as their names), so records go out unchanged.
+Values are kept as xapi's rpclib values, so records go out unchanged: int64 as ints
+(bare digits in XML-RPC, which the SDKs read as strings; numbers in JSON-RPC),
+references as "OpaqueRef:…", enums as their names, times as XML-RPC DateTimes.
 """
 
 import xmlrpc.client
 
 NULL_REF = "OpaqueRef:NULL"
 EPOCH = xmlrpc.client.DateTime("19700101T00:00:00Z")
-API_VERSION = ("2", "21")
+API_VERSION = (2, 21)
 
 # Fields a client may change with set_<field> (and add_to_/remove_from_ for maps).
 COMMON_RW = ("name_label", "name_description", "other_config", "tags")
@@ -50,8 +51,8 @@ CLASSES = {
         "defaults": {
             "live": True,
             "last_updated": None,  # filled with a DateTime at creation
-            "memory_total": str(64 << 30),
-            "memory_free": str(48 << 30),
+            "memory_total": 64 << 30,
+            "memory_free": 48 << 30,
             "other_config": {},
         },
         "rw": ("other_config",),
@@ -64,20 +65,20 @@ CLASSES = {
             "resident_on": NULL_REF,
             "scheduled_to_be_resident_on": NULL_REF,
             "affinity": NULL_REF,
-            "domid": "-1",
+            "domid": -1,
             "is_a_template": False,
             "is_a_snapshot": False,
             "is_control_domain": False,
             "appliance": NULL_REF,
             "guest_metrics": NULL_REF,
             "metrics": NULL_REF,
-            "order": "0",
-            "start_delay": "0",
-            "shutdown_delay": "0",
+            "order": 0,
+            "start_delay": 0,
+            "shutdown_delay": 0,
             "ha_always_run": False,
             "ha_restart_priority": "",
-            "memory_static_max": str(1 << 30),
-            "VCPUs_max": "1",
+            "memory_static_max": 1 << 30,
+            "VCPUs_max": 1,
             "allowed_operations": [],
             "current_operations": {},
             "blocked_operations": {},
@@ -96,8 +97,8 @@ CLASSES = {
     },
     "VM_metrics": {
         "defaults": {
-            "memory_actual": str(1 << 30),
-            "VCPUs_number": "1",
+            "memory_actual": 1 << 30,
+            "VCPUs_number": 1,
             "state": [],
             "start_time": EPOCH,
             "install_time": EPOCH,
@@ -169,6 +170,16 @@ CLASSES = {
         "rw": ("other_config", "device_config"),
     },
 }
+
+
+def as_stored(cls, field, value):
+    """``value`` for field ``cls.field`` as the database keeps it. An int64 may come as a
+    number (JSON-RPC, XML-RPC's <int>) or as a string of digits (the SDKs' XML-RPC), as
+    rpclib's int64_of_rpc takes either; ValueError if the string is no number."""
+    if type(CLASSES[cls]["defaults"][field]) is int and isinstance(value, str):
+        return int(value)
+    return value
+
 
 # Reverse pointers xapi keeps in step: (class, field) -> (class, set field).
 BACKLINKS = {

@@ -1,4 +1,5 @@
-"""XML-RPC endpoints: one per host, over HTTP, HTTPS and optionally a unix socket.
+"""XAPI endpoints: one per host, over HTTP, HTTPS and optionally a unix socket, each
+speaking XML-RPC and JSON-RPC as xapi does (wire.py).
 
 A powered-off host drops connections without answering; an isolated host (or a call
 that hangs) keeps the connection open and silent, as a black-holed network does - on
@@ -14,13 +15,20 @@ import socket
 import socketserver
 import threading
 import time
-import xmlrpc.client
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .netns import entered
 from .rpc import Hang
+from .wire import REFUSED, Malformed, read
 
 HANG_SECONDS = 600.0
+# What Http_svr answers a body it cannot parse as a call (http_svr.ml
+# response_internal_error), before it closes the connection.
+UNPARSABLE = b"<html><body><h1>HTTP 500 internal server error</h1></body></html>"
+# What api_server.ml's callbacks add to an answer (not to one their Server_error
+# handler writes: a call refused before dispatch).
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "X-Requested-With"}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,8 +47,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if self._cut_off(host):
                 raise Hang("isolated")
-            params, method = xmlrpc.client.loads(body)
-            response = endpoint.dispatcher.handle(host, method, params)
+            wire, method, params = read(urllib.parse.urlsplit(self.path).path, body)
+            response = endpoint.dispatcher.handle(host, method, params, wire)
+        except Malformed:
+            self._send(500, "text/html", UNPARSABLE, close=True)
+            return
         except Hang:
             deadline = time.monotonic() + HANG_SECONDS
             while host.xapi_generation == generation and time.monotonic() < deadline:
@@ -48,13 +59,20 @@ class Handler(BaseHTTPRequestHandler):
                     break
             self.close_connection = True
             return
-        out = xmlrpc.client.dumps((response,), methodresponse=True, allow_none=True)
-        out = out.encode("utf-8")
-        self.send_response(200)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(out)))
+        headers = CORS if response.origin != REFUSED else {}
+        self._send(200, wire.content_type, wire.answer(response), headers=headers)
+
+    def _send(self, status, content_type, body, close=False, headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
-        self.wfile.write(out)
+        self.wfile.write(body)
 
     def _cut_off(self, host):
         """Whether this call crosses a cut network: to an isolated host's TCP endpoint, or

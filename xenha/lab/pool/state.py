@@ -71,7 +71,7 @@ def build(desc, password, first_address=FIRST_ADDRESS):
             is_control_domain=True,
             power_state="Running",
             resident_on=ref,
-            domid="0",
+            domid=0,
         )
         db.record("host", ref)["control_domain"] = dom0
         refs[h["name"]] = ref
@@ -88,7 +88,7 @@ def build(desc, password, first_address=FIRST_ADDRESS):
             uuid=v.get("uuid"),
             name_label=v["name"],
             is_a_template=bool(v.get("is_a_template", False)),
-            order=str(v.get("order", 0)),
+            order=int(v.get("order", 0)),
             other_config=dict(v.get("other_config", {})),
         )
         if v.get("appliance"):

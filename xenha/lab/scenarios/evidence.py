@@ -121,3 +121,30 @@ def promoted(lab, prefix="pool-master"):
         if rsc.get("id", "").startswith(prefix) and rsc.get("role") == "Promoted":
             return rsc.find("node").get("name")
     return None
+
+
+# What the agents said ("xen-vm(vm-vm1)[123]: <date> INFO: ..."), but for probes finding
+# nothing; the actions the DC initiated, role changes, failed operations, fences and
+# membership changes, in a Pacemaker log.
+STORY = re.compile(
+    r"^[\w-]+\([\w:.-]+\)\[\d+\]:.* (INFO|WARNING|ERROR|CRIT): (?!VM \S+ has no domain|the "
+    r"instance is not started)|"
+    r"Initiating (start|stop|promote|demote|migrate_to|migrate_from) operation|"
+    r"Result of (promote|demote) operation|"
+    r"Result of \w+ operation for .*: (?!ok|not running|promoted|Cancelled)|"
+    r"Operation '\w+' \[\d+\] targeting|"
+    r"pacemaker-controld .*\(update_peer_state_iter\).* state is now (lost|member)"
+)
+
+
+def story(lines=40):
+    """The last ``lines`` lines of each lab host's Pacemaker log that tell what the
+    agents did and said, for the report of a failed lab test (the lab's state goes when
+    the lab is taken down)."""
+    from xenha.lab.hosts import STATE
+
+    out = []
+    for log in sorted(STATE.glob("host*/var/log/pacemaker/pacemaker.log")):
+        told = [line for line in log.read_text(errors="replace").splitlines() if STORY.search(line)]
+        out += ["== %s" % log.parts[len(STATE.parts)]] + told[-lines:]
+    return "\n".join(out)

@@ -4,9 +4,10 @@ A handler is ``fn(ctx, *args)``; ``args`` are the call's parameters after the se
 """
 
 import copy
+import functools
 
 from ..api_errors import Failure
-from ..schema import CLASSES
+from ..schema import CLASSES, as_stored
 
 CALLS = {}  # "Class.call" -> handler
 READ_ONLY = set()  # explicit handlers that only read (allowed on slave-local sessions)
@@ -32,41 +33,40 @@ def call(name, read_only=False):
     return register
 
 
-def generic(cls, name):
-    """The accessor xapi generates for every class and field, or None."""
+def handler(method):
+    """The handler of a call "Class.name", or None."""
+    cls, _, name = method.partition(".")
+    return CALLS.get(method) or (accessors(cls).get(name) if cls in CLASSES else None)
+
+
+def methods():
+    """Every "Class.name" with a handler."""
+    return set(CALLS) | {"%s.%s" % (cls, name) for cls in CLASSES for name in accessors(cls)}
+
+
+@functools.lru_cache(maxsize=None)
+def accessors(cls):
+    """The calls xapi generates for every class and field: {name: handler}."""
     spec = CLASSES[cls]
-    fields = set(spec["defaults"]) | {"uuid"}
-    rw = spec["rw"]
-    if name == "get_all":
-        return lambda ctx: list(ctx.db.tables[cls])
-    if name == "get_all_records":
-        return lambda ctx: {r: _out(rec) for r, rec in ctx.db.tables[cls].items()}
-    if name == "get_record":
-        return lambda ctx, ref: _out(ctx.db.record(cls, ref))
-    if name == "get_by_uuid":
-        return lambda ctx, uuid: ctx.db.by_uuid(cls, uuid)
-    if name == "get_by_name_label" and "name_label" in fields:
-        return lambda ctx, label: ctx.db.find(cls, name_label=label)
-    verb, _, field = name.partition("_")
-    if verb == "get" and field in fields:
-        return lambda ctx, ref: _out(ctx.db.record(cls, ref)[field])
-    if verb == "set" and field in rw:
-        return lambda ctx, ref, value: _set(ctx, cls, ref, field, value)
-    field = name[len("add_to_") :]
-    if name.startswith("add_to_") and field in rw and isinstance(spec["defaults"][field], dict):
-        return lambda ctx, ref, key, value: _map_add(ctx, cls, ref, field, key, value)
-    field = name[len("remove_from_") :]
-    if (
-        name.startswith("remove_from_")
-        and field in rw
-        and isinstance(spec["defaults"][field], dict)
-    ):
-        return lambda ctx, ref, key: _map_remove(ctx, cls, ref, field, key)
-    for prefix, fn in (("add_", _set_add), ("remove_", _set_remove)):
-        field = name[len(prefix) :]
-        if name.startswith(prefix) and field in rw and isinstance(spec["defaults"][field], list):
-            return lambda ctx, ref, value: fn(ctx, cls, ref, field, value)
-    return None
+    table = {
+        "get_all": lambda ctx: list(ctx.db.tables[cls]),
+        "get_all_records": lambda ctx: {r: _out(rec) for r, rec in ctx.db.tables[cls].items()},
+        "get_record": lambda ctx, ref: _out(ctx.db.record(cls, ref)),
+        "get_by_uuid": lambda ctx, uuid: ctx.db.by_uuid(cls, uuid),
+    }
+    if "name_label" in spec["defaults"]:
+        table["get_by_name_label"] = lambda ctx, label: ctx.db.find(cls, name_label=label)
+    for field in list(spec["defaults"]) + ["uuid"]:
+        table["get_" + field] = functools.partial(_get, cls, field)
+    for field in spec["rw"]:
+        table["set_" + field] = functools.partial(_set, cls, field)
+        if isinstance(spec["defaults"][field], dict):
+            table["add_to_" + field] = functools.partial(_map_add, cls, field)
+            table["remove_from_" + field] = functools.partial(_map_remove, cls, field)
+        elif isinstance(spec["defaults"][field], list):
+            table["add_" + field] = functools.partial(_set_add, cls, field)
+            table["remove_" + field] = functools.partial(_set_remove, cls, field)
+    return table
 
 
 def is_read_only(cls, name):
@@ -77,9 +77,16 @@ def _out(value):
     return copy.deepcopy(value)
 
 
-def _set(ctx, cls, ref, field, value):
-    default = CLASSES[cls]["defaults"][field]
-    if not isinstance(value, type(default)):
+def _get(cls, field, ctx, ref):
+    return _out(ctx.db.record(cls, ref)[field])
+
+
+def _set(cls, field, ctx, ref, value):
+    try:
+        value = as_stored(cls, field, value)
+    except ValueError:
+        raise Failure("FIELD_TYPE_ERROR", field) from None
+    if type(value) is not type(CLASSES[cls]["defaults"][field]):
         raise Failure("FIELD_TYPE_ERROR", field)
     if field in ("affinity", "appliance", "default_SR") and value != "OpaqueRef:NULL":
         target = {"affinity": "host", "appliance": "VM_appliance", "default_SR": "SR"}[field]
@@ -88,7 +95,7 @@ def _set(ctx, cls, ref, field, value):
     return ""
 
 
-def _map_add(ctx, cls, ref, field, key, value):
+def _map_add(cls, field, ctx, ref, key, value):
     rec = ctx.db.record(cls, ref)
     if key in rec[field]:
         raise Failure("MAP_DUPLICATE_KEY", cls, field, ref, key)
@@ -96,19 +103,19 @@ def _map_add(ctx, cls, ref, field, key, value):
     return ""
 
 
-def _map_remove(ctx, cls, ref, field, key):
+def _map_remove(cls, field, ctx, ref, key):
     ctx.db.record(cls, ref)[field].pop(key, None)
     return ""
 
 
-def _set_add(ctx, cls, ref, field, value):
+def _set_add(cls, field, ctx, ref, value):
     items = ctx.db.record(cls, ref)[field]
     if value not in items:
         items.append(value)
     return ""
 
 
-def _set_remove(ctx, cls, ref, field, value):
+def _set_remove(cls, field, ctx, ref, value):
     items = ctx.db.record(cls, ref)[field]
     if value in items:
         items.remove(value)

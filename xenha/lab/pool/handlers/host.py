@@ -46,5 +46,5 @@ def is_in_emergency_mode(ctx):
 def local_assert_healthy(ctx):
     """xapi_host.ml: the emergency mode's error while in emergency mode."""
     if ctx.pool.in_emergency(ctx.host):
-        raise Failure("HOST_STILL_BOOTING")
+        raise Failure(*ctx.host.emergency_error)
     return ""

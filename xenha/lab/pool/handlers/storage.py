@@ -22,7 +22,7 @@ unplug = call("PBD.unplug")(_attached(False))
 
 def _members(ctx, ref, reverse=False):
     vms = ctx.db.record("VM_appliance", ref)["VMs"]
-    return sorted(vms, key=lambda v: int(ctx.db.record("VM", v)["order"]), reverse=reverse)
+    return sorted(vms, key=lambda v: ctx.db.record("VM", v)["order"], reverse=reverse)
 
 
 def _each(ctx, ref, state, action, reverse=False):

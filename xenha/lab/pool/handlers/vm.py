@@ -101,7 +101,7 @@ def _shutdown(ctx, ref, op):
 def _reboot(ctx, ref, op):
     vm = _vm(ctx, ref, op)
     ctx.pool.destroy_domain(ctx.host, vm["resident_on"], vm["uuid"])
-    vm["domid"] = str(ctx.pool.create_domain(ctx.host, vm["resident_on"], vm["uuid"]))
+    vm["domid"] = ctx.pool.create_domain(ctx.host, vm["resident_on"], vm["uuid"])
     vm["power_state"] = "Running"
     return ""
 
@@ -156,7 +156,7 @@ unpause = _named("unpause", _pause)
 def pool_migrate(ctx, ref, host_ref, options):
     vm = _vm(ctx, ref, "pool_migrate")
     _can_boot_on(ctx, host_ref)
-    vm["domid"] = str(ctx.pool.migrate_domain(ctx.host, vm["resident_on"], host_ref, vm["uuid"]))
+    vm["domid"] = ctx.pool.migrate_domain(ctx.host, vm["resident_on"], host_ref, vm["uuid"])
     ctx.db.set("VM", ref, "resident_on", host_ref)
     return ""
 

@@ -1,0 +1,70 @@
+"""A client of another project, in another language, against the simulator: Xen
+Orchestra's XAPI client (npm ``xen-api``, pinned in tests/xapi_js/package-lock.json,
+installed by ``make js``), over JSON-RPC (its default, ``auto``, tries it first) and
+over XML-RPC."""
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO
+from xenha.lab.pool.testing import running_pool
+
+SCRIPT = os.path.join(REPO, "tests", "xapi_js", "check.mjs")
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with running_pool(hosts=2, vms=1) as s:
+        yield s
+
+
+def run_client(sim, url, transport):
+    """Run check.mjs against ``url``; return its report."""
+    node = shutil.which("node")
+    assert node, "node is not installed: `make deps` installs it"
+    opts = {"url": url, "user": sim.user, "password": sim.password(), "transport": transport}
+    opts["vm"] = sim.vms[0]
+    r = subprocess.run(
+        [node, SCRIPT],
+        input=json.dumps(opts),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, "check.mjs failed (`make js` installs xen-api):\n" + r.stderr
+    return json.loads(r.stdout)
+
+
+def calls(sim, host):
+    return collections.Counter(sim.xapi_calls(host.name))
+
+
+@pytest.mark.parametrize("transport, int64", [("auto", int), ("xml-rpc", str)])
+def test_xen_orchestras_client_follows_to_the_master_and_runs_a_vm(sim, transport, int64):
+    slave, master = sim.slaves[0], sim.master
+    before = {h.name: calls(sim, h) for h in (slave, master)}
+    report = run_client(sim, slave.url, transport)
+    # it logged in at the slave, met HOST_IS_SLAVE and did everything else at the master
+    assert calls(sim, slave) - before[slave.name] == {"session.login_with_password": 1}
+    at_master = calls(sim, master) - before[master.name]
+    assert at_master["session.login_with_password"] == 1
+    assert at_master["system.listMethods"] == 1
+    hosts = {h["uuid"]: h for h in report["hosts"]}
+    assert set(hosts) == {h.uuid for h in sim.hosts}
+    assert report["master"] == hosts[master.uuid]["ref"]
+    assert hosts[slave.uuid]["address"] == slave.address
+    # JSON-RPC carries int64 as numbers, XML-RPC as digits: auto took JSON-RPC
+    assert isinstance(report["vm"]["memory"], int64)
+    assert isinstance(report["started"]["domid"], int64)
+    assert (report["vm"]["before"], report["halted"]) == ("Running", "Halted")
+    assert report["started"]["power_state"] == "Running"
+    started_on = next(u for u, h in hosts.items() if h["ref"] == report["started"]["host"])
+    assert sim.vms[0] in sim.truth()["domains"][started_on]
+    assert report["bad_ref"] == {"code": "HANDLE_INVALID", "params": ["VM", "OpaqueRef:nope"]}
+    assert sim.double_runs() == []
