@@ -74,6 +74,9 @@ PROMOTED_ROLES = ("Promoted", "Master")  # OCF_RESKEY_CRM_meta_role of a Promote
 # pool.conf: the answer it needs is there.
 MONITOR_PATIENCE = 0.2
 REPLICA_BOUND = 2.0  # seconds for a read of this host's replica without its master
+# Seconds a promote asks an old master that rejoined after its fence whether it parked:
+# its word (PARKED) comes from its probe, which runs after the promote's transition.
+FENCED_PATIENCE = 5.0
 
 
 def _state_file(res, what):
@@ -83,7 +86,8 @@ def _state_file(res, what):
     ``master-seen`` (the master this node last saw answer, and when),
     ``maintenance`` (this host was in maintenance when the master last said) and
     ``cut-off`` (since when this master has reached no other member's xapi,
-    monotonic)."""
+    monotonic) and ``parked-told`` (this node may have said that its xapi is parked:
+    :func:`_tell_parked`)."""
     rsctmp = res.env.get("HA_RSCTMP", "/run/resource-agents")
     return os.path.join(rsctmp, "xenha-%s.%s" % (res.instance.split(":")[0], what))
 
@@ -345,6 +349,10 @@ def _observe(res, restarting):
                     return ocf.SUCCESS if started else res.not_running("rejoined as a slave")
                 if not started:  # the master role runs here, whether Pacemaker started it
                     _write(_state_file(res, "started"), "")
+                try:
+                    _untell_parked(res)  # promote took it back; a master made by hand too
+                except ocf.OcfError as e:
+                    res.log.warning("%s", e)  # a master's monitor reports the master
                 if restarting and res.meta("role") in PROMOTED_ROLES:
                     _require_reaching_the_pool(res, local, _record_pool(res, local, here))
                 _score(res, NEVER if _in_maintenance(local.api, here) else PROMOTED_SCORE)
@@ -402,26 +410,34 @@ def _while_parked(res, local, started, record):
 
 
 def _tell_parked(res, address):
-    """Tell the cluster that this host's xapi is parked at ``address`` (None: no longer),
-    so that a promotion elsewhere may take over from it even when no other host reaches
-    it (its management network still cut) while its node is a member. A state file says
-    whether this node told it, so that the monitors of a host that is not parked need
-    not ask Pacemaker."""
-    told = _state_file(res, "parked-told")
+    """Tell the cluster that this host's xapi is parked at ``address``, so that a
+    promotion elsewhere may take over from it even when no other host reaches it (its
+    management network still cut) while its node is a member. A state file, written
+    first, says that this node may have told it: the word is taken back
+    (:func:`_untell_parked`) before this host follows or becomes a master, and the
+    monitors of a host that is not parked need not ask Pacemaker."""
+    _write(_state_file(res, "parked-told"), address)
     try:
         pacemaker.set_node_attribute(PARKED, address)
     except pacemaker.PacemakerError as e:
-        res.log.warning("cannot tell the cluster whether this host is parked: %s", e)
-        return
-    if address is None:
-        _remove(told)
-    else:
-        _write(told, address)
+        res.log.warning("cannot tell the cluster that this host is parked: %s", e)
 
 
 def _untell_parked(res):
-    if os.path.exists(_state_file(res, "parked-told")):
-        _tell_parked(res, None)
+    """Take back this node's word that its xapi is parked. A word that outlives the
+    parking would let a promotion elsewhere take over from this host while it is a
+    master nobody reaches: two masters. So a word that cannot be taken back raises."""
+    told = _state_file(res, "parked-told")
+    if not os.path.exists(told):
+        return
+    try:
+        pacemaker.set_node_attribute(PARKED, None)
+    except pacemaker.PacemakerError as e:
+        raise ocf.generic(
+            "cannot take back this node's word that its xapi is parked (%s): not acting "
+            "as a master or a slave while it stays" % e
+        ) from None
+    _remove(told)
 
 
 def _not_parked(res):
@@ -583,6 +599,7 @@ def promote(res):
     answer is never taken over: it may be alive (its management network lost); it must
     be fenced first. Every restart a master change brings is waited for."""
     deadline = res.budget.fraction(0.9)
+    _untell_parked(res)  # a master's word that it is parked would let others take over
     with pool(res, STEPS) as p:
         local = p.local_view()
         try:
@@ -697,7 +714,6 @@ def _take_over(res, p, leader):
     record = _parked(res, leader)
     if record is not None:
         _require_no_master_elsewhere(res, p, record)
-        pacemaker.set_node_attribute(PARKED, None)  # it will not be parked: say so first
         res.log.warning("this host was parked at boot: resuming as the pool master")
         return True
     known = _last_saw(res, leader)
@@ -730,9 +746,14 @@ def _take_over(res, p, leader):
         return said
 
     # A member's xapi may be restarting (xe-toolstack-restart, a master change): wait.
-    # Not for a member back from its fence: it says that it booted parked (PARKED) from
-    # its probe, which Pacemaker runs only once this promote's transition has ended.
-    res.budget.fraction(0.5 if member and not fenced else 0).poll(answers_or_parked, 1.0)
+    # Not long for a member back from its fence: it says that it booted parked (PARKED)
+    # from its probe, which Pacemaker runs only once this promote's transition has ended.
+    if member and not fenced:
+        res.budget.fraction(0.5).poll(answers_or_parked, 1.0)
+    else:
+        Deadline(FENCED_PATIENCE if member else 0).poll(answers_or_parked, 1.0)
+    if not outcome and member and not fenced and _reachable(p):
+        outcome.append("answers")  # slower than a probe's seconds, yet alive: hand over
     if outcome == ["answers"]:
         return False
     if outcome == ["parked"]:
@@ -748,8 +769,8 @@ def _take_over(res, p, leader):
     if member:
         raise ocf.generic(
             "%s, yet node %s is a cluster member: it may be alive (its management network "
-            "lost), so no emergency transition while it is; fence node %s "
-            "(stonith_admin --fence %s)" % (what, node, node, node)
+            "lost), so no emergency transition while it is; fence node %s if it stays "
+            "silent (stonith_admin --fence %s)" % (what, node, node, node)
         )
     require_fenced(res, node, seen, what)
     res.log.warning("master node %s is fenced; emergency transition here", node)
@@ -767,8 +788,10 @@ def _master_says(p, node, address, member):
     said = p.leaders([address])[address]
     if said == address:
         return "parked"
-    if not isinstance(said, XenhaError):
+    if said is None:
         return "answers"
+    if not isinstance(said, XenhaError):  # it follows another: a move through the pool
+        return "answers" if _reachable(p) else None
     if not member or not isinstance(said, XapiUnreachable):
         return None  # it answers: its own word, whatever an attribute says
     try:
@@ -776,6 +799,15 @@ def _master_says(p, node, address, member):
     except pacemaker.PacemakerError as e:
         p.res.log.info("node %s does not say whether it is parked: %s", node, e)
         return None
+
+
+def _reachable(p):
+    """Whether the pool's master answers this host's pool client, asked once with a
+    call's timeout (a login probe gives up after seconds)."""
+    try:
+        return p.client.master_reachable()
+    except XenhaError:
+        return False
 
 
 def _host_at(api, address):

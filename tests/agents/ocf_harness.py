@@ -32,7 +32,8 @@ FENCE_TAKES = 3.0
 
 # crm_attribute as the agents use it: promotion scores are logged; a node's transient
 # attributes (--name, --lifetime=reboot) are kept per node, and a query of one that is not
-# set exits 105 as Pacemaker >= 2.1 does.
+# set exits 105 as Pacemaker >= 2.1 does; a delete fails while "<attribute file>.stuck"
+# exists (the CIB out of reach).
 CRM_ATTRIBUTE = """\
 echo "$@" >> "%(dir)s/crm_attribute.log"
 node="$OCF_RESKEY_CRM_meta_on_node"; name=""; op=""; value=""
@@ -49,7 +50,8 @@ done
 f="%(dir)s/attrs/$node.$name"
 case "$op" in
   update) mkdir -p "%(dir)s/attrs"; printf %%s "$value" > "$f";;
-  delete) rm -f "$f";;
+  delete) [ ! -f "$f.stuck" ] || { echo "Could not connect to the CIB" >&2; exit 102; }
+          rm -f "$f";;
   query) [ -f "$f" ] || { echo "Error performing operation: No such device" >&2; exit 105; }
          cat "$f"; echo;;
 esac

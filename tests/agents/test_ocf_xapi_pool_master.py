@@ -546,6 +546,37 @@ def test_a_parked_master_never_resumes_while_a_master_it_cannot_reach_may_live(s
     assert sim.masters_violations() == []
 
 
+def test_a_parked_host_never_follows_a_master_while_its_parked_word_stays(started, sim):
+    """host1 booted parked and, reaching nobody, told the cluster so. Once it reaches
+    host2 (promoted meanwhile) it follows host2 only after taking that word back: a word
+    outliving the parking would let a later promotion take over from host1 as master
+    while nobody reaches it. A word that cannot be taken back fails the monitor."""
+    from xenha.pool_agent import PARKED
+
+    reboot = parked_reboot(started, sim)
+    next(reboot)
+    assert master(started, "promote", "host2", meta={"timeout": 30000}).rc == ocf.SUCCESS
+    next(reboot, None)
+    for host in ("host2", "host3"):
+        sim.isolate(host, True)
+    assert master(started, "start", "host1").rc == ocf.SUCCESS
+    address = sim.host("host1").address
+    assert started.node_attribute("host1", PARKED) == address
+    for host in ("host2", "host3"):
+        sim.isolate(host, False)
+    stuck = pathlib.Path(started.dir, "attrs", "host1.%s.stuck" % PARKED)
+    stuck.touch()
+    r = master(started, "monitor", "host1")
+    assert r.rc == ocf.ERR_GENERIC and "cannot take back" in r.reason, r
+    assert sim.host_state("host1")["master_address"] == address  # still its own slave
+    stuck.unlink()
+    assert master(started, "monitor", "host1").rc == ocf.SUCCESS
+    assert started.node_attribute("host1", PARKED) is None
+    settled(sim, "host1")
+    assert sim.host_state("host1")["master_address"] == sim.host("host2").address
+    assert sim.masters_violations() == []
+
+
 def test_a_stale_parked_word_never_has_a_live_master_taken_over(started, sim):
     """host1 is the pool master and answers, yet its node still carries a 'parked' word
     (left from a boot it was parked in). A promotion of host2 is a planned move, never an
