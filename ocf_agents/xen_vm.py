@@ -6,7 +6,8 @@ of reach, and a slave's replica - or a new master's, after an emergency transiti
 be minutes old (xen-api pool_db_backup.ml pushes it to one slave at a time,
 pool_db_sync_interval apart). So monitor says "not running" only when the hypervisor
 has no domain of the VM here, and stop succeeds only then. A VM Running on another live
-host is never started here; a VM the pool database still shows on a dead host is taken
+host is never started here, only migrated here live (it was moved outside the cluster);
+a VM the pool database still shows on a dead host is taken
 over only after Pacemaker's fencing history shows that host's node fenced after the VM
 last started there; "cannot tell" (the hypervisor or XAPI does not answer) is an error,
 never "not running".
@@ -32,6 +33,7 @@ from xenha.pool_agent import (
     pool,
     xapi_time,
 )
+from xenha.xapi.faults import EMERGENCY_ERRORS
 
 AGENT = ocf.ResourceAgent(
     "xen-vm",
@@ -75,6 +77,9 @@ AGENT = ocf.ResourceAgent(
 )
 
 LIVE = ("Running", "Paused")
+# A migration's errors that say the VM cannot be taken from its recorded host: that
+# host's xapi out of reach or in emergency mode, or the VM no longer running.
+NOT_FROM_THERE = {"HOST_OFFLINE", "VM_BAD_POWER_STATE", *EMERGENCY_ERRORS}
 RUNNING_TASK = ("pending", "cancelling")
 POLL = 0.2  # seconds between two looks at a VM's, a domain's or a task's state
 RETRY = 1.0  # seconds before a stop asks again what did not answer
@@ -225,6 +230,43 @@ def _take_over(p, vm, there, deadline):
         )
 
 
+def _on_a_member(p, host):
+    """Whether ``host``'s node is a cluster member: alive, its xapi keeping its VMs'
+    records true."""
+    try:
+        return pacemaker.is_member(p.node_of_host(host))
+    except XenhaError:
+        return False
+
+
+def _moved_live(p, vm, there, here, budget):
+    """The VM is recorded Running on ``there``, another host. On a member, that is where
+    it runs, moved live outside the cluster (XenCenter, ``xe vm-migrate``, a host
+    evacuated): it is brought back here live, never restarted, and Pacemaker's placement
+    stands. True once it runs here; False when the record is stale (no domain there:
+    xenopsd's Does_not_exist, xapi_xenops.ml transform_xenops_exn), the case
+    :func:`_take_over` handles, as it does a host that is no member."""
+    if not _on_a_member(p, there):
+        return False
+    what = "VM %s runs on host %s, a cluster member" % (p.res.params.vm, p.describe(there))
+    if not p.api.host.get_enabled(here):
+        raise ocf.generic(
+            "%s, and this host is disabled in the pool (maintenance, or its xapi starting): "
+            "not bringing it back here; Pacemaker is to place it elsewhere" % what
+        )
+    p.res.log.warning("%s, moved there outside the cluster: migrating it back here, live", what)
+    try:
+        _migrate(p, vm, here, budget, "migration of VM %s back here" % p.res.params.vm)
+    except TaskFailed as e:
+        if not (e.no_domain or e.info[:1] and e.info[0] in NOT_FROM_THERE):
+            raise
+        # A stale record (no domain there), that host's xapi restarting or in emergency
+        # mode (parked), or the VM no longer running: the cases _take_over handles.
+        p.res.log.info("%s, yet it cannot be migrated from there: %s", what, e.reason)
+        return False
+    return True
+
+
 def _parked_since_boot(p, node, host):
     """Whether ``node`` says, in this boot, that its xapi is parked at ``host``'s address."""
     try:
@@ -264,7 +306,8 @@ def start(res):
                 "VM %s already has a domain on this host (%s), yet the pool records it %s "
                 "on %s; not starting another" % (res.params.vm, domain.reason, state, there)
             )
-        if state in LIVE and (there != here or domain.state == ABSENT):
+        moved = state == "Running" and there != here and _moved_live(p, vm, there, here, res.budget)
+        if not moved and state in LIVE and (there != here or domain.state == ABSENT):
             _take_over(p, vm, there, deadline)
             state, there = _state(p, vm)
             if state in LIVE:
@@ -492,18 +535,19 @@ def migrate_to(res):
         (vm, uuid), here, dest = _resolve(p), p.local_host(), p.host_of_node(target)
         state, there = _state(p, vm)
         if not (state in LIVE and there == dest):
-            if state != "Running" or there != here:
+            if state != "Running" or not (there == here or _on_a_member(p, there)):
                 raise ocf.generic(
                     "VM %s is not running on this host; cannot migrate it" % res.params.vm
                 )
-            task = p.api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
-            what = "migration of VM %s to %s" % (res.params.vm, target)
-            _await_task(p, task, res.budget.fraction(0.85), res.budget.fraction(0.95), what)
-            if _state(p, vm) != ("Running", dest):
-                raise ocf.generic(
-                    "VM %s is not running on %s after the migration" % (res.params.vm, target)
+            if there != here:
+                res.log.warning(
+                    "VM %s runs on host %s, moved there outside the cluster: migrating it "
+                    "from there to %s, live",
+                    res.params.vm,
+                    p.describe(there),
+                    target,
                 )
-            _publish(p)
+            _migrate(p, vm, dest, res.budget, "migration of VM %s to %s" % (res.params.vm, target))
     left = hypervisor.until(uuid, res.budget.fraction(0.95), (ABSENT,))
     if left.state != ABSENT:
         raise ocf.generic(
@@ -547,9 +591,40 @@ def _publish(p):
         )
 
 
+class TaskFailed(ocf.OcfError):
+    """An XAPI task failed (an OCF_ERR_GENERIC): ``info`` is xapi's error."""
+
+    def __init__(self, reason, info):
+        super().__init__(ocf.ERR_GENERIC, reason)
+        self.info = info
+
+    @property
+    def no_domain(self):
+        """xenopsd had no domain of the VM (Does_not_exist, as xapi_xenops.ml
+        transform_xenops_exn words it): a migration's source record was stale."""
+        return self.info[:1] == ["INTERNAL_ERROR"] and "does not exist in xenopsd" in " ".join(
+            self.info
+        )
+
+
+def _migrate(p, vm, dest, budget, what):
+    """Live-migrate the VM to host ``dest`` (``Async.VM.pool_migrate``), its task polled
+    up to 0.85 of the action's time, then cancelled and waited for, so that none carries
+    on behind a failed action; done once XAPI records it Running there."""
+    task = p.api.Async.VM.pool_migrate(vm, dest, {"live": "true"})
+    _await_task(p, task, budget.fraction(0.85), budget.fraction(0.95), what)
+    if _state(p, vm) != ("Running", dest):
+        raise ocf.generic(
+            "the %s ended, yet VM %s is not running on host %s"
+            % (what, p.res.params.vm, p.describe(dest))
+        )
+    _publish(p)
+
+
 def _await_task(p, task, deadline, cancelled_by, what):
     """Wait for an XAPI task until ``deadline``; a task still running then is cancelled
-    and waited for until ``cancelled_by``. Raises with a reason unless it succeeded."""
+    and waited for until ``cancelled_by``. Raises with a reason unless it succeeded
+    (:class:`TaskFailed` when it failed)."""
     from xenha.xapi import XapiError
 
     status = _task_end(p, task, deadline)
@@ -567,7 +642,7 @@ def _await_task(p, task, deadline, cancelled_by, what):
         raise ocf.generic("%s did not end in time, even cancelled (task %s)" % (what, status))
     info = p.api.task.get_error_info(task)
     p.api.task.destroy(task)
-    raise ocf.generic("%s %s: %s" % (what, status, " ".join(info)))
+    raise TaskFailed("%s %s: %s" % (what, status, " ".join(info)), info)
 
 
 def _task_end(p, task, deadline):

@@ -205,12 +205,47 @@ def test_start_a_halted_vm_here_and_again(pcmk, sim):
     assert xen_vm(pcmk, "monitor", "host2", vm=DB).rc == ocf.SUCCESS
 
 
-def test_start_refuses_a_vm_running_on_a_live_host(pcmk, sim):
-    r = xen_vm(pcmk, "start", "host2", meta={"timeout": 3000})
-    assert r.rc == ocf.ERR_GENERIC
-    assert "recorded running on host host3" in r.reason
-    assert "a live cluster member whose xapi keeps it so: it may well run there" in r.reason
+def restarts(sim):
+    """XAPI calls that start or stop a VM, so far."""
+    served = sim.xapi_calls()
+    return {m: n for m, n in served.items() if m.split(".")[-1] in RESTARTS and n}
+
+
+RESTARTS = {"start", "start_on", "resume_on", "clean_shutdown", "hard_shutdown", "hard_reboot"}
+
+
+def test_a_vm_moved_live_to_a_member_is_brought_back_live_never_restarted(pcmk, sim):
+    """Pacemaker ran web on host2; it was moved live to host3 behind the cluster's back
+    (XenCenter, xe vm-migrate). Pacemaker's recovery (host2's monitor finds no domain)
+    starts it on host2: the start migrates it back, live; it never stops."""
+    before = restarts(sim)
+    r = xen_vm(pcmk, "start", "host2")
+    assert r.rc == ocf.SUCCESS, r
+    assert "a cluster member, moved there outside the cluster: migrating it back here" in r.stderr
+    assert runs_on(sim, WEB) == ["host2"] and power(sim, WEB) == "Running"
+    assert restarts(sim) == before
+    assert sim.xapi_calls().get("Async.VM.pool_migrate")
+
+
+def test_a_vm_moved_live_is_never_brought_back_to_a_host_in_maintenance(pcmk, sim):
+    """host2 was disabled (XenCenter's maintenance mode evacuated it): its VM stays where
+    XAPI put it, and the start says why; Pacemaker places it elsewhere."""
+    sim.set_field("host", sim.host("host2").uuid, "enabled", False)
+    r = xen_vm(pcmk, "start", "host2")
+    assert r.rc == ocf.ERR_GENERIC and "this host is disabled in the pool" in r.reason, r
     assert runs_on(sim, WEB) == ["host3"]
+    assert xen_vm(pcmk, "start", "host3").rc == ocf.SUCCESS  # where it runs: nothing to do
+    assert runs_on(sim, WEB) == ["host3"]
+
+
+def test_a_migration_of_a_vm_moved_outside_the_cluster_goes_from_where_it_runs(pcmk, sim):
+    """Pacemaker migrates web from host1 to host2, but it runs on host3 (moved by hand):
+    migrated from host3, live."""
+    meta = {"migrate_source": "host1", "migrate_target": "host2"}
+    r = xen_vm(pcmk, "migrate_to", "host1", meta=meta)
+    assert r.rc == ocf.SUCCESS and "moved there outside the cluster" in r.stderr, r
+    assert runs_on(sim, WEB) == ["host2"]
+    assert xen_vm(pcmk, "migrate_from", "host2", meta=meta).rc == ocf.SUCCESS
 
 
 def test_start_waits_for_a_live_members_xapi_to_resync_a_stale_record(pcmk, sim):
@@ -279,10 +314,20 @@ def test_start_takes_over_from_a_fenced_dead_host(pcmk, sim):
 
 def test_start_on_a_fenced_host_that_still_runs_the_vm_waits_then_refuses(pcmk, sim):
     pcmk.fence("host3")  # the history says fenced, yet host3 is a member and runs the VM
+    sim.inject("VM.pool_migrate", "", 0, False, ["HOST_OFFLINE", "x"])  # from host3: no
     r = xen_vm(pcmk, "start", "host2", meta={"timeout": 3000})
     assert r.rc == ocf.ERR_GENERIC
     assert "fenced since and back, and its xapi did not reset the VM in time" in r.reason
     assert runs_on(sim, WEB) == ["host3"]
+
+
+def test_start_on_a_fenced_host_that_still_runs_the_vm_migrates_it_live(pcmk, sim):
+    """The history says host3 was fenced, yet it is a member and runs the VM: whatever
+    the history says, a domain that migrates runs once, here."""
+    pcmk.fence("host3")
+    r = xen_vm(pcmk, "start", "host2")
+    assert r.rc == ocf.SUCCESS and "migrating it back here, live" in r.stderr, r
+    assert runs_on(sim, WEB) == ["host2"]
 
 
 def parked_since_boot(pcmk, sim, node):
@@ -653,8 +698,8 @@ def test_a_migration_past_the_timeout_is_cancelled(pcmk, sim):
 
 def test_migrate_to_without_a_target_or_from_elsewhere(pcmk):
     assert xen_vm(pcmk, "migrate_to", "host3").rc == ocf.ERR_CONFIGURED
-    r = xen_vm(pcmk, "migrate_to", "host2", meta={"migrate_target": "host1"})
-    assert r.rc == ocf.ERR_GENERIC and "not running on this host" in r.reason
+    r = xen_vm(pcmk, "migrate_to", "host2", vm=DB, meta={"migrate_target": "host1"})
+    assert r.rc == ocf.ERR_GENERIC and "not running on this host" in r.reason  # halted
 
 
 # -- names, parameters, validate-all --------------------------------------------------------

@@ -331,6 +331,50 @@ def test_vm_crash_is_restarted_in_place():
         assert_invariants()
 
 
+# XAPI calls that start or stop a VM.
+RESTARTS = {"start", "start_on", "resume_on", "clean_shutdown", "hard_shutdown", "hard_reboot"}
+
+
+def restarts(sim):
+    return {m: n for m, n in sim.xapi_calls().items() if m.split(".")[-1] in RESTARTS and n}
+
+
+def test_a_vm_moved_live_behind_the_clusters_back_comes_back_live():
+    """Issue 15's hazard: an operator live-migrates a protected VM with XAPI directly
+    (XenCenter, xe vm-migrate). Its monitor on the old node finds no domain; Pacemaker's
+    recovery starts it there, and that start migrates it back live: no VM restart, no
+    ban, no fence."""
+    with configured_lab() as lab:
+        sim = service.control()
+        vm = next(v for v in service.info()["vms"] if v["name"] == "vm2")
+        home = where()["vm2"][0]
+        other = next(h.name for h in lab.hosts if h.name != home)
+        before, t = restarts(sim), time.time()
+        script = (
+            "import json; from xenha.xapi import Settings, Client;"
+            "i=json.load(open(%r));"
+            "c=Client(Settings(password_file=i['password_file'], ca_file=i['ca_file'],"
+            "timeout=30), cache_dir=None); x=c.xenapi;"
+            "x.VM.pool_migrate(x.VM.get_by_uuid(%r), x.host.get_by_name_label(%r)[0],"
+            "{'live': 'true'})"
+        ) % (str(service.INFO), vm["uuid"], other)
+        lab.hosts[0].exec([sys.executable, "-c", script], timeout=60)
+        assert where()["vm2"] == [other]
+        # The xen-vm monitor (every 30 s) finds it gone from home; the recovery's start
+        # there brings it back.
+        wait_for(
+            lambda: where()["vm2"] == [home] and "start" in tasks(t, "vm-vm2"),
+            150,
+            "vm2 migrated back to %s by the recovery's start" % home,
+        )
+        lab.settle(60)
+        assert restarts(sim) == before  # only migrations: the VM never stopped
+        assert fencing_events(t) == []
+        assert "vm-vm2" in evidence.placement(lab)[home]  # not banned
+        assert where()["vm2"] == [home]
+        assert_invariants()
+
+
 def test_planned_moves_restart_nothing():
     with configured_lab() as lab:
         t = time.time()

@@ -396,6 +396,24 @@ def test_async_calls_run_as_tasks_that_can_be_cancelled(sim):
     assert sim.double_runs() == []
 
 
+def test_a_migration_from_a_stale_record_fails_and_creates_no_domain(sim):
+    """A VM recorded Running on a host whose hypervisor has no domain of it: xenopsd
+    there has nothing to migrate (xapi_xenops.ml words Does_not_exist so); nothing
+    appears on the destination."""
+    api = login(sim).xenapi
+    vm = vm_on(api, api.host.get_by_name_label("host2")[0])
+    uuid, host = api.VM.get_uuid(vm), api.VM.get_resident_on(vm)
+    sim.kill_domain(uuid)
+    for field, value in (("power_state", "Running"), ("resident_on", host)):
+        sim.set_field("VM", uuid, field, value)  # the record, not yet resynced
+    dest = api.host.get_by_name_label("host3")[0]
+    assert failure(api.VM.pool_migrate, vm, dest, {}) == [
+        "INTERNAL_ERROR",
+        "Object with type VM and id %s does not exist in xenopsd" % uuid,
+    ]
+    assert uuid not in sim.truth()["domains"][api.host.get_uuid(dest)]
+
+
 def test_a_recovered_slave_claims_the_domains_a_stale_database_misplaces(sim):
     """A master promoted with an old replica believes a VM halted; the slave that runs it
     records it back when its xapi restarts to follow the new master."""

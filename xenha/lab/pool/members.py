@@ -501,6 +501,13 @@ class SimPool:
         dst = self.require_reach(sender, dst_ref)
         if src is dst:
             raise Failure("OPERATION_NOT_ALLOWED", "the VM already runs on the destination host")
+        if vm_uuid not in self.truth.domains.get(src.uuid, {}):
+            # A stale record: the source's xenopsd has no such VM (xapi_vm_migrate.ml
+            # pool_migrate; Does_not_exist worded by xapi_xenops.ml transform_xenops_exn).
+            raise Failure(
+                "INTERNAL_ERROR",
+                "Object with type VM and id %s does not exist in xenopsd" % vm_uuid,
+            )
         return self.truth.migrate(src.uuid, dst.uuid, vm_uuid)
 
     def has_domain(self, host, vm_uuid):
