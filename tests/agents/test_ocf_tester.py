@@ -17,6 +17,9 @@ from tests.agents.ocf_harness import Pacemaker
 from tests.conftest import REPO
 from xenha import install
 
+# ocf-tester's runs share one state directory (HA_RSCTMP): never two at once.
+pytestmark = pytest.mark.xdist_group("ocf-tester")
+
 SYSTEM_PYTHON = "/usr/bin/python3"
 POOL = {"hosts": 3, "vms": 3, "knobs": {"xapi_fuse": 1, "xapi_restart": 2}}
 
