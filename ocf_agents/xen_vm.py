@@ -248,6 +248,12 @@ def _moved_live(p, vm, there, here, budget):
     :func:`_take_over` handles, as it does a host that is no member."""
     if not _on_a_member(p, there):
         return False
+    started = _started_at(p, vm)
+    if started is not None and pacemaker.fenced_since(p.node_of_host(there), started):
+        # Fenced since the VM started: it cannot run there (a migration keeps its start
+        # time, so one that came there after the fence is refused, never doubled). Its
+        # old master may not have rejoined yet: no write until _take_over's recovery.
+        return False
     what = "VM %s runs on host %s, a cluster member" % (p.res.params.vm, p.describe(there))
     if not p.api.host.get_enabled(here):
         raise ocf.generic(
