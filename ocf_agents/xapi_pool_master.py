@@ -20,6 +20,7 @@ from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 from xenha.pool_agent import (
     CONNECTION_PARAMETERS,
+    MAINTENANCE,
     MASTER_ACTIONS,
     MASTER_GRACES,
     PARKED,
@@ -84,9 +85,10 @@ def _state_file(res, what):
     here), ``promote-target`` (the node a running transition promotes),
     ``xapi-silent`` (since when this host's xapi has not answered, monotonic),
     ``master-seen`` (the master this node last saw answer, and when),
-    ``maintenance`` (this host was in maintenance when the master last said) and
-    ``cut-off`` (since when this master has reached no other member's xapi,
-    monotonic) and ``parked-told`` (this node may have said that its xapi is parked:
+    ``maintenance`` (this host was in maintenance when the master last said),
+    ``maintenance-told`` (this node said its host is in maintenance mode), ``cut-off``
+    (since when this master has reached no other member's xapi, monotonic) and
+    ``parked-told`` (this node may have said that its xapi is parked:
     :func:`_tell_parked`)."""
     rsctmp = res.env.get("HA_RSCTMP", "/run/resource-agents")
     return os.path.join(rsctmp, "xenha-%s.%s" % (res.instance.split(":")[0], what))
@@ -115,9 +117,37 @@ def _remove(path):
 
 
 def _in_maintenance(api, host):
-    return not api.host.get_enabled(host) or (
-        api.host.get_other_config(host).get("MAINTENANCE_MODE", "") == "true"
-    )
+    return not api.host.get_enabled(host) or _maintenance_mode(api, host)
+
+
+def _maintenance_mode(api, host):
+    """XenCenter's maintenance mode: the host's other_config MAINTENANCE_MODE, which
+    ``xe host-enable`` removes (xen-api cli_operations.ml host_enable). Not a disabled
+    host alone: xapi disables its own host whenever it restarts (xapi_fuse.ml) and
+    enables it at the end of its start-up (xapi_host_helpers.ml consider_enabling_host)."""
+    return api.host.get_other_config(host).get("MAINTENANCE_MODE", "") == "true"
+
+
+def _tell_maintenance(res, api, host):
+    """Tell the cluster whether this host is in maintenance mode (:data:`MAINTENANCE`),
+    when that changes (a state file says what was told): the generated configuration
+    moves the VMs off a host in maintenance, live, rather than have their monitors find
+    them gone once XenCenter evacuated it, and brings none back meanwhile."""
+    on = _maintenance_mode(api, host)
+    told = _state_file(res, "maintenance-told")
+    if on == os.path.exists(told):
+        return
+    try:
+        pacemaker.set_node_attribute(MAINTENANCE, "true" if on else None)
+    except pacemaker.PacemakerError as e:
+        res.log.warning("cannot tell the cluster whether this host is in maintenance: %s", e)
+        return
+    if on:
+        _write(told, "")
+        res.log.warning("this host is in maintenance mode: the cluster moves its VMs away")
+    else:
+        _remove(told)
+        res.log.info("this host is out of maintenance mode: VMs may run here again")
 
 
 def _score(res, score):
@@ -355,6 +385,7 @@ def _observe(res, restarting):
                     res.log.warning("%s", e)  # a master's monitor reports the master
                 if restarting and res.meta("role") in PROMOTED_ROLES:
                     _require_reaching_the_pool(res, local, _record_pool(res, local, here))
+                _tell_maintenance(res, local.api, here)
                 _score(res, NEVER if _in_maintenance(local.api, here) else PROMOTED_SCORE)
                 return ocf.RUNNING_PROMOTED
         finally:
@@ -529,6 +560,7 @@ def _slave_score(res, p, leader):
     if not p.client.master_reachable():
         return NEVER if os.path.exists(remembered) else ISOLATED_SCORE
     _saw_master(res, p, leader)
+    _tell_maintenance(res, p.api, p.local_host())
     if _in_maintenance(p.api, p.local_host()):
         _write(remembered, "")
         return NEVER

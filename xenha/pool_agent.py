@@ -34,6 +34,10 @@ PATIENCE = 0.9
 # on a host parked at boot (xenha.boot_role) tells the cluster that its xapi is no master
 # and, so long as it is set, has joined no pool since it booted: its address.
 PARKED = "xenha-pool-parked"
+# The node attribute (lifetime reboot) by which xapi-pool-master tells the cluster that its
+# host is in XenCenter's maintenance mode ("true"): the generated configuration moves VMs
+# off such a host (xenha.crm.plan), live, as the operator meant.
+MAINTENANCE = "xenha-host-maintenance"
 PROBE_TIMEOUT = 3.0  # seconds for another host's xapi to say which master it follows
 
 

@@ -200,6 +200,30 @@ def test_a_host_in_maintenance_is_never_promoted(started, sim):
     assert started.scores()[-1] == "--promotion=pool-master:0 --update=-INFINITY"
 
 
+@pytest.mark.parametrize("host", ["host1", "host2"])  # the master, a slave
+def test_xencenters_maintenance_mode_is_told_to_the_cluster_and_taken_back(started, sim, host):
+    """XenCenter's maintenance mode (other_config MAINTENANCE_MODE) is the operator's
+    wish that the host be emptied: the node says so, and the generated configuration moves
+    its VMs away live. A host disabled alone is no such wish: xapi disables its own host
+    whenever it restarts."""
+    from xenha.pool_agent import MAINTENANCE
+
+    uuid = sim.host(host).uuid
+    meta = PROMOTED if host == "host1" else None
+    sim.set_field("host", uuid, "enabled", False)
+    master(started, "monitor", host, meta=meta)
+    assert started.node_attribute(host, MAINTENANCE) is None
+    sim.set_field("host", uuid, "other_config", {"MAINTENANCE_MODE": "true"})
+    r = master(started, "monitor", host, meta=meta)
+    assert "this host is in maintenance mode" in r.stderr, r
+    assert started.node_attribute(host, MAINTENANCE) == "true"
+    sim.set_field("host", uuid, "other_config", {})  # xe host-enable removes it
+    sim.set_field("host", uuid, "enabled", True)
+    r = master(started, "monitor", host, meta=meta)
+    assert "out of maintenance mode" in r.stderr, r
+    assert started.node_attribute(host, MAINTENANCE) is None
+
+
 def test_planned_move_by_promote_keeps_every_vm_running(started, sim):
     before = sim.truth()["domains"]
     assert master(started, "promote", "host2").rc == ocf.SUCCESS

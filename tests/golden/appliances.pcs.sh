@@ -21,6 +21,7 @@ pcs -f "$cib" resource promotable pool-master pool-master-clone promoted-max=1 p
 pcs -f "$cib" constraint location add fence-h1-irmc-not-on-h1 fence-h1-irmc h1 -- -INFINITY
 pcs -f "$cib" constraint location add fence-h2-irmc-not-on-h2 fence-h2-irmc h2 -- -INFINITY
 pcs -f "$cib" constraint location add fence-h3-xapi-not-on-h3 fence-h3-xapi h3 -- -INFINITY
+pcs -f "$cib" constraint location regexp%^vm- rule constraint-id=vms-avoid-hosts-in-maintenance id=vms-avoid-hosts-in-maintenance-rule score=-10000 xenha-host-maintenance eq string true
 pcs -f "$cib" constraint order set vm-erp-db vm-erp-app vm-erp-web action=start sequential=true setoptions kind=Optional symmetrical=true id=appliance-erp
 pcs -f "$cib" constraint order start vm-wiki-db then start vm-wiki-web kind=Optional symmetrical=true id=appliance-wiki
 pcs -f "$cib" constraint order set pool-master-clone action=promote sequential=true set vm-erp-db vm-erp-app vm-erp-web vm-wiki-db vm-wiki-web action=start sequential=false setoptions kind=Mandatory symmetrical=false id=pool-master-before-vms

@@ -38,6 +38,7 @@ pcs -f "$cib" constraint location add fence-node-c-apc-2-not-on-node-c fence-nod
 pcs -f "$cib" constraint location pool-master-clone rule constraint-id=pool-master-needs-connectivity id=pool-master-needs-connectivity-rule role=Promoted score=-INFINITY not_defined pingd or pingd lte number 0
 pcs -f "$cib" constraint location add vm-dc2-prefers-node-b vm-dc2 node-b -- 50
 pcs -f "$cib" constraint location add vm-app2-prefers-node-c vm-app2 node-c -- 50
+pcs -f "$cib" constraint location regexp%^vm- rule constraint-id=vms-avoid-hosts-in-maintenance id=vms-avoid-hosts-in-maintenance-rule score=-10000 xenha-host-maintenance eq string true
 pcs -f "$cib" constraint location regexp%^vm- rule constraint-id=vms-need-connectivity id=vms-need-connectivity-rule score=-INFINITY not_defined pingd or pingd lte number 0
 pcs -f "$cib" constraint order start vm-dc1 then start vm-app1 kind=Optional symmetrical=true id=vm-app1-after-vm-dc1
 pcs -f "$cib" constraint order start vm-dc2 then start vm-app1 kind=Optional symmetrical=true id=vm-app1-after-vm-dc2

@@ -22,6 +22,7 @@ pcs -f "$cib" constraint location add fence-xs2-ilo-not-on-xs2 fence-xs2-ilo xs2
 pcs -f "$cib" constraint location pool-master-clone rule constraint-id=pool-master-needs-connectivity id=pool-master-needs-connectivity-rule role=Promoted score=-10000 not_defined pingd or pingd lte number 0
 pcs -f "$cib" constraint location add vm-db-prefers-xs1 vm-db xs1 -- 50
 pcs -f "$cib" constraint location add vm-mail-prefers-xs2 vm-mail xs2 -- 50
+pcs -f "$cib" constraint location regexp%^vm- rule constraint-id=vms-avoid-hosts-in-maintenance id=vms-avoid-hosts-in-maintenance-rule score=-10000 xenha-host-maintenance eq string true
 pcs -f "$cib" constraint location regexp%^vm- rule constraint-id=vms-need-connectivity id=vms-need-connectivity-rule score=-10000 not_defined pingd or pingd lte number 0
 pcs -f "$cib" constraint order start vm-db then start vm-web kind=Optional symmetrical=true id=vm-web-after-vm-db
 pcs -f "$cib" constraint order set pool-master-clone action=promote sequential=true set vm-db vm-web vm-mail action=start sequential=false setoptions kind=Mandatory symmetrical=false id=pool-master-before-vms

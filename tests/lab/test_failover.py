@@ -58,9 +58,9 @@ def powered_off(host, since):
     return evidence.power_changes(host, "off", since)
 
 
-def crm(lab, *argv, via=None):
+def crm(lab, *argv, via=None, **kw):
     host = via or lab.hosts[0]
-    return host.exec(list(argv), timeout=120)
+    return host.exec(list(argv), timeout=120, **kw)
 
 
 def assert_invariants(lost=()):
@@ -331,6 +331,19 @@ def test_vm_crash_is_restarted_in_place():
         assert_invariants()
 
 
+def xapi(lab, code):
+    """Run ``code`` as an operator's XAPI client on the first host would (XenCenter, xe):
+    ``x`` is the session's API, ``vm(uuid)`` and ``host(name)`` give refs."""
+    script = (
+        "import json; from xenha.xapi import Settings, Client;"
+        "i=json.load(open(%r));"
+        "c=Client(Settings(password_file=i['password_file'], ca_file=i['ca_file'], timeout=30),"
+        "cache_dir=None); x=c.xenapi; vm=x.VM.get_by_uuid;"
+        "host=lambda name: x.host.get_by_name_label(name)[0];"
+    ) % str(service.INFO)
+    return lab.hosts[0].exec([sys.executable, "-c", script + code], timeout=120)
+
+
 # XAPI calls that start or stop a VM.
 RESTARTS = {"start", "start_on", "resume_on", "clean_shutdown", "hard_shutdown", "hard_reboot"}
 
@@ -350,15 +363,7 @@ def test_a_vm_moved_live_behind_the_clusters_back_comes_back_live():
         home = where()["vm2"][0]
         other = next(h.name for h in lab.hosts if h.name != home)
         before, t = restarts(sim), time.time()
-        script = (
-            "import json; from xenha.xapi import Settings, Client;"
-            "i=json.load(open(%r));"
-            "c=Client(Settings(password_file=i['password_file'], ca_file=i['ca_file'],"
-            "timeout=30), cache_dir=None); x=c.xenapi;"
-            "x.VM.pool_migrate(x.VM.get_by_uuid(%r), x.host.get_by_name_label(%r)[0],"
-            "{'live': 'true'})"
-        ) % (str(service.INFO), vm["uuid"], other)
-        lab.hosts[0].exec([sys.executable, "-c", script], timeout=60)
+        xapi(lab, "x.VM.pool_migrate(vm(%r), host(%r), {'live': 'true'})" % (vm["uuid"], other))
         assert where()["vm2"] == [other]
         # The xen-vm monitor (every 30 s) finds it gone from home; the recovery's start
         # there brings it back.
@@ -372,6 +377,53 @@ def test_a_vm_moved_live_behind_the_clusters_back_comes_back_live():
         assert fencing_events(t) == []
         assert "vm-vm2" in evidence.placement(lab)[home]  # not banned
         assert where()["vm2"] == [home]
+        assert_invariants()
+
+
+def test_xencenters_maintenance_mode_empties_a_host_live_and_the_cluster_follows():
+    """XenCenter's "Enter Maintenance Mode" on a slave: the host disabled, its VMs
+    migrated away by XAPI (here: all but one, as if the operator entered it midway),
+    MAINTENANCE_MODE set. The cluster moves the rest live and keeps every VM off the
+    host, restarting none; leaving maintenance lets VMs run there again."""
+    from xenha.pool_agent import MAINTENANCE
+
+    with configured_lab() as lab:
+        sim = service.control()
+        host = "host2"
+        uuids = {v["name"]: v["uuid"] for v in service.info()["vms"]}
+        there = vms_on(host)
+        assert there, where()
+        before, t = restarts(sim), time.time()
+        evacuate = "".join(
+            "x.VM.pool_migrate(vm(%r), host('host3'), {'live': 'true'});" % uuids[name]
+            for name in there[1:]
+        )
+        xapi(
+            lab,
+            "x.host.disable(host(%r));%s"
+            "x.host.add_to_other_config(host(%r), 'MAINTENANCE_MODE', 'true')"
+            % (host, evacuate, host),
+        )
+        wait_for(lambda: not vms_on(host), 120, "every VM off %s" % host)
+        lab.settle(90)
+        assert not vms_on(host)
+        assert not [r for r in evidence.placement(lab)[host] if r.startswith("vm-")]
+        assert restarts(sim) == before  # migrations only
+        assert fencing_events(t) == []
+        attribute = ["crm_attribute", "--node", host, "--name", MAINTENANCE]
+        attribute += ["--lifetime", "reboot", "--query", "--quiet"]
+        assert crm(lab, *attribute).strip() == "true"
+        xapi(
+            lab,
+            "x.host.remove_from_other_config(host(%r), 'MAINTENANCE_MODE');"
+            "x.host.enable(host(%r))" % (host, host),
+        )
+        wait_for(
+            lambda: crm(lab, *attribute, check=False).strip() != "true",
+            60,
+            "the maintenance attribute of %s taken back" % host,
+        )
+        assert restarts(sim) == before
         assert_invariants()
 
 

@@ -68,6 +68,24 @@ def test_a_planned_master_move_restarts_no_vm(case, tmp_path):
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_a_host_in_maintenance_mode_sees_its_vms_migrate_away_live(case, tmp_path):
+    """XenCenter's maintenance mode on a host (its xapi-pool-master tells the cluster):
+    its VMs leave it, live where they may migrate; no other VM moves."""
+    m, cib = load(case, tmp_path)
+    names = [n["name"] for n in m["cluster"]["nodes"]]
+    for host in names:
+        problems, story, _ = simulate.host_maintenance(m, cib, host, names[0])
+        assert problems == [], (host, story)
+
+
+def test_some_host_in_maintenance_has_vms_to_move(tmp_path):
+    """The check above is not vacuous."""
+    m, cib = load("three-node-pdu", tmp_path)
+    names = [n["name"] for n in m["cluster"]["nodes"]]
+    assert any(simulate.host_maintenance(m, cib, h, names[0]).story for h in names)
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_a_planned_master_move_notifies_the_pool_master_instances(case, tmp_path):
     """xapi-pool-master hands the role over from notify data: the clone needs notify=true."""
     m, cib = load(case, tmp_path)

@@ -21,7 +21,7 @@ import typing
 from xenha import values
 from xenha.crm import agents
 from xenha.model import spec
-from xenha.pool_agent import MASTER_ACTIONS, VM_ACTIONS
+from xenha.pool_agent import MAINTENANCE, MASTER_ACTIONS, VM_ACTIONS
 
 INF = "INFINITY"
 MASTER, MASTER_CLONE = "pool-master", "pool-master-clone"
@@ -29,6 +29,7 @@ PING, PING_CLONE, PING_ATTR = "ping", "ping-clone", "pingd"
 VM_PATTERN = "^vm-"
 PREFER_SCORE = 50  # below the default stickiness, so a VM never fails back
 LOST_CONNECTIVITY = {"move": "-10000", "stop": "-" + INF}
+MAINTENANCE_SCORE = "-10000"  # far below the stickiness: a VM leaves such a host
 
 
 def _bool(value):
@@ -326,6 +327,12 @@ def _vms(cfg, vms, xapi, connectivity):
             symmetrical=False,
             sets=[ResourceSet([MASTER_CLONE], "promote", True), ResourceSet(ids, "start", False)],
         )
+    )
+    # Off a host in XenCenter's maintenance mode (its xapi-pool-master says so), live;
+    # a finite score, so that with every host in maintenance no VM stops.
+    maintenance = Rule(MAINTENANCE_SCORE, None, "and", [(MAINTENANCE, "eq", "true")])
+    cfg.locations.append(
+        Location("vms-avoid-hosts-in-maintenance", pattern=VM_PATTERN, rule=maintenance)
     )
     if connectivity:
         cfg.locations.append(

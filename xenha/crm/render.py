@@ -19,14 +19,21 @@ def _crm_score(score):
     return {"INFINITY": "inf", "-INFINITY": "-inf"}.get(score, score)
 
 
+def _value_type(value):
+    """How a rule compares ``value``: as a number when it is an integer, else as a string
+    (the XML's expression type, crmsh's ``type:op``, pcs's ``op type value``)."""
+    return "number" if re.fullmatch(r"-?[0-9]+", value) else "string"
+
+
 def _rule(rule, typed):
-    """A rule's expressions in crm or pcs syntax; comparisons are numeric, as in the XML."""
+    """A rule's expressions in crm or pcs syntax, typed as in the XML."""
     parts = []
     for attr, op, value in rule.exprs:
         if value is None:
             parts.append("%s %s" % (op, attr))
         else:
-            parts.append(typed % {"attr": attr, "op": op, "value": value})
+            fields = {"attr": attr, "op": op, "value": value, "type": _value_type(value)}
+            parts.append(typed % fields)
     return (" %s " % rule.boolean_op).join(parts)
 
 
@@ -46,8 +53,9 @@ def _environment():
     env.filters.update(
         crmq=_crm_quote,
         crmscore=_crm_score,
-        crmrule=lambda rule: _rule(rule, "%(attr)s number:%(op)s %(value)s"),
-        pcsrule=lambda rule: _rule(rule, "%(attr)s %(op)s number %(value)s"),
+        crmrule=lambda rule: _rule(rule, "%(attr)s %(type)s:%(op)s %(value)s"),
+        pcsrule=lambda rule: _rule(rule, "%(attr)s %(op)s %(type)s %(value)s"),
+        valuetype=_value_type,
         sh=shlex.quote,
     )
     return env

@@ -169,14 +169,27 @@ class Scenario:
             raise PacemakerToolError("the simulated cluster does not settle: " + ", ".join(left))
 
     def set_attributes(self, attrs):
-        """Change node attributes in the current status, as an agent's crm_attribute would."""
+        """Set node attributes in the current status, as an agent's crm_attribute would."""
         tree = ET.parse(self.path)
         for state in tree.getroot().iter("node_state"):
             name = state.get("uname")
-            for nvpair in state.iter("nvpair"):
-                if nvpair.get("name") in attrs.get(name, {}):
-                    nvpair.set("value", str(attrs[name][nvpair.get("name")]))
+            iattrs = state.find("transient_attributes/instance_attributes")
+            for key, value in sorted(attrs.get(name, {}).items()):
+                nvpair = iattrs.find("nvpair[@name='%s']" % key)
+                if nvpair is None:
+                    nvpair = ET.SubElement(iattrs, "nvpair", id="status-%s-%s" % (name, key))
+                    nvpair.set("name", key)
+                nvpair.set("value", str(value))
         tree.write(self.path)
+
+    def placement(self):
+        """{resource: node} of the resources started in the current status."""
+        where = {}
+        for state in ET.parse(self.path).getroot().iter("node_state"):
+            for res in state.iter("lrm_resource"):
+                if any(op.get("operation") == "start" for op in res.iter("lrm_rsc_op")):
+                    where[res.get("id")] = state.get("uname")
+        return where
 
 
 def _record(state, action, call):
@@ -390,3 +403,35 @@ def master_move(model, cib_path, old, new):
     if not any(a.task == "promote" and a.node == new for a in transition.real()):
         problems.append("the master is not promoted on %s" % new)
     return Outcome(problems, story, transition)
+
+
+def host_maintenance(model, cib_path, host, master):
+    """Simulate ``host`` entering XenCenter's maintenance mode (its xapi-pool-master sets
+    :data:`xenha.pool_agent.MAINTENANCE`; the master on ``master``). Returns an
+    :data:`Outcome`: each VM on ``host`` leaves it, live where it may migrate, else by a
+    restart elsewhere (the story says which); no other VM action."""
+    from xenha.pool_agent import MAINTENANCE
+
+    with _Settled(model, cib_path, master) as scenario:
+        placed = scenario.placement()
+        scenario.set_attributes({host: {MAINTENANCE: "true"}})
+        transition = scenario.run()
+    migrate = {vm["id"]: vm["migrate"] for vm in plan.protected_vms(model)}
+    leaving = sorted(vm for vm in migrate if placed.get(vm) == host)
+    expected = set()
+    for vm in leaving:
+        tasks = ("migrate_to", "migrate_from", "stop") if migrate[vm] else ("stop", "start")
+        expected.update((vm, task) for task in tasks)
+    story, problems = [], []
+    for a in transition.real():
+        if a.rsc not in migrate or a.task == "monitor":
+            continue
+        on_source = a.task in ("migrate_to", "stop")
+        if (a.rsc, a.task) not in expected or (a.node == host) != on_source:
+            problems.append("%s on entering maintenance" % a)
+        elif not on_source:
+            how = "restart" if a.task == "start" else "live"
+            story.append("%s %s to %s" % (a.rsc, how, a.node))
+    moved = {line.split()[0] for line in story}
+    problems += ["%s does not leave %s" % (vm, host) for vm in leaving if vm not in moved]
+    return Outcome(problems, sorted(story), transition)
