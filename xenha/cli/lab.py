@@ -39,8 +39,10 @@ def register(sub):
         "--fencing",
         choices=("ipmi", "apc", "ipmi,apc"),
         default="ipmi",
-        help="fence through each host's IPMI BMC (default), an APC rack PDU (outlet N feeds "
-        "hostN), or both: the PDU as the second level when a BMC does not answer",
+        metavar="ipmi|apc|ipmi,apc",
+        help="fence through each host's IPMI BMC (ipmi, the default), an APC rack PDU (apc: "
+        "outlet N feeds hostN), or both (ipmi,apc: the PDU as the second level when a BMC "
+        "does not answer)",
     )
     s.add_argument(
         "--no-config",
