@@ -24,6 +24,7 @@ from xenha.pool_agent import (
     MASTER_ACTIONS,
     MASTER_GRACES,
     PARKED,
+    PARKED_PATIENCE,
     PATIENCE,
     QUICK,
     STEPS,
@@ -75,9 +76,6 @@ PROMOTED_ROLES = ("Promoted", "Master")  # OCF_RESKEY_CRM_meta_role of a Promote
 # pool.conf: the answer it needs is there.
 MONITOR_PATIENCE = 0.2
 REPLICA_BOUND = 2.0  # seconds for a read of this host's replica without its master
-# Seconds a promote asks an old master that rejoined after its fence whether it parked:
-# its word (PARKED) comes from its probe, which runs after the promote's transition.
-FENCED_PATIENCE = 5.0
 
 
 def _state_file(res, what):
@@ -129,25 +127,27 @@ def _maintenance_mode(api, host):
 
 
 def _tell_maintenance(res, api, host):
-    """Tell the cluster whether this host is in maintenance mode (:data:`MAINTENANCE`),
-    when that changes (a state file says what was told): the generated configuration
-    moves the VMs off a host in maintenance, live, rather than have their monitors find
-    them gone once XenCenter evacuated it, and brings none back meanwhile."""
+    """Tell the cluster whether this host is in maintenance mode (:data:`MAINTENANCE`):
+    the generated configuration moves the VMs off a host in maintenance, live, rather
+    than have their monitors find them gone once XenCenter evacuated it, and brings none
+    back meanwhile. Told again at each monitor while on (Pacemaker drops transient
+    attributes when it restarts, HA_RSCTMP stays); taken back once, when it goes (a state
+    file says it was told)."""
     on = _maintenance_mode(api, host)
     told = _state_file(res, "maintenance-told")
-    if on == os.path.exists(told):
+    if not on and not os.path.exists(told):
         return
     try:
         pacemaker.set_node_attribute(MAINTENANCE, "true" if on else None)
     except pacemaker.PacemakerError as e:
         res.log.warning("cannot tell the cluster whether this host is in maintenance: %s", e)
         return
-    if on:
-        _write(told, "")
-        res.log.warning("this host is in maintenance mode: the cluster moves its VMs away")
-    else:
+    if not on:
         _remove(told)
         res.log.info("this host is out of maintenance mode: VMs may run here again")
+    elif not os.path.exists(told):
+        _write(told, "")
+        res.log.warning("this host is in maintenance mode: the cluster moves its VMs away")
 
 
 def _score(res, score):
@@ -783,7 +783,7 @@ def _take_over(res, p, leader):
     if member and not fenced:
         res.budget.fraction(0.5).poll(answers_or_parked, 1.0)
     else:
-        Deadline(FENCED_PATIENCE if member else 0).poll(answers_or_parked, 1.0)
+        Deadline(PARKED_PATIENCE if member else 0).poll(answers_or_parked, 1.0)
     if not outcome and member and not fenced and _reachable(p):
         outcome.append("answers")  # slower than a probe's seconds, yet alive: hand over
     if outcome == ["answers"]:

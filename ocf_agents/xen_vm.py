@@ -17,12 +17,14 @@ import functools
 import os
 
 from xenha import hypervisor, ocf, pacemaker
+from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 from xenha.hypervisor import ABSENT, PRESENT, UNKNOWN
 from xenha.pool_agent import (
     CONNECTION_PARAMETERS,
     NULL_REF,
     PARKED,
+    PARKED_PATIENCE,
     QUICK,
     STEPS,
     VM_ACTIONS,
@@ -79,7 +81,9 @@ AGENT = ocf.ResourceAgent(
 LIVE = ("Running", "Paused")
 # A migration's errors that say the VM cannot be taken from its recorded host: that
 # host's xapi out of reach or in emergency mode, or the VM no longer running.
-NOT_FROM_THERE = {"HOST_OFFLINE", "VM_BAD_POWER_STATE", *EMERGENCY_ERRORS}
+# CANNOT_CONTACT_HOST: the forwarding found that host's xapi restarting
+# (message_forwarding.ml do_op_on_common).
+NOT_FROM_THERE = {"HOST_OFFLINE", "CANNOT_CONTACT_HOST", "VM_BAD_POWER_STATE", *EMERGENCY_ERRORS}
 RUNNING_TASK = ("pending", "cancelling")
 POLL = 0.2  # seconds between two looks at a VM's, a domain's or a task's state
 RETRY = 1.0  # seconds before a stop asks again what did not answer
@@ -191,10 +195,12 @@ def _take_over(p, vm, there, deadline):
     what = "VM %s is recorded running on host %s" % (p.res.params.vm, p.describe(there))
     node = p.node_of_host(there)
     reset = None
-    if pacemaker.is_member(node):
+    member = pacemaker.is_member(node)
+    if member:
         started = _started_at(p, vm)
         fenced = started is not None and pacemaker.fenced_since(node, started) is not None
-        if fenced and _parked_since_boot(p, node, there):
+        parked = functools.partial(_parked_since_boot, p, node, there)
+        if fenced and Deadline(min(PARKED_PATIENCE, deadline.left())).poll(parked, 1.0):
             reset = functools.partial(p.api.VM.power_state_reset, vm)
             how = "fenced since the VM started and parked since: resetting its record"
     else:
@@ -217,6 +223,13 @@ def _take_over(p, vm, there, deadline):
         # alone), and its xapi then resets the VMs it no longer runs.
         p.res.log.info("%s, fenced since and back: waiting for its xapi to reset the VM", what)
         p.api.pool.recover_slaves()
+        if member and reset is None and not _answers(p, there):
+            raise ocf.generic(
+                "%s, fenced since and back; its xapi does not answer, so it can reset nothing, "
+                "and its node has not said that it booted parked (it says so from its probe, "
+                "which Pacemaker runs once this transition ends): refusing for now; the next "
+                "start decides" % what
+            )
     else:
         p.res.log.info("%s, a live cluster member: waiting for its xapi to resync it", what)
     if not _wait_for(p, vm, lambda state, host: state not in LIVE or host != there, deadline):
@@ -230,13 +243,23 @@ def _take_over(p, vm, there, deadline):
         )
 
 
-def _on_a_member(p, host):
-    """Whether ``host``'s node is a cluster member: alive, its xapi keeping its VMs'
-    records true."""
+def _runs_on_a_member(p, vm, host):
+    """Whether the VM, recorded Running on ``host``, may be migrated from there: its node
+    is a cluster member (alive, its xapi keeping its VMs' records true) that was not
+    fenced since the VM last started. One fenced since cannot run it (a migration keeps
+    the start time, so one that came there after the fence is refused, never doubled),
+    and its old master may not have rejoined yet: no write before _take_over's recovery.
+    An unknown start time counts as fenced since."""
     try:
-        return pacemaker.is_member(p.node_of_host(host))
-    except XenhaError:
+        node = p.node_of_host(host)
+    except XenhaError as e:
+        if is_xapi_failure(e):
+            raise
+        return False  # a host no node maps to: not a cluster host
+    if not pacemaker.is_member(node):
         return False
+    started = _started_at(p, vm)
+    return started is not None and pacemaker.fenced_since(node, started) is None
 
 
 def _moved_live(p, vm, there, here, budget):
@@ -246,13 +269,7 @@ def _moved_live(p, vm, there, here, budget):
     stands. True once it runs here; False when the record is stale (no domain there:
     xenopsd's Does_not_exist, xapi_xenops.ml transform_xenops_exn), the case
     :func:`_take_over` handles, as it does a host that is no member."""
-    if not _on_a_member(p, there):
-        return False
-    started = _started_at(p, vm)
-    if started is not None and pacemaker.fenced_since(p.node_of_host(there), started):
-        # Fenced since the VM started: it cannot run there (a migration keeps its start
-        # time, so one that came there after the fence is refused, never doubled). Its
-        # old master may not have rejoined yet: no write until _take_over's recovery.
+    if not _runs_on_a_member(p, vm, there):
         return False
     what = "VM %s runs on host %s, a cluster member" % (p.res.params.vm, p.describe(there))
     if not p.api.host.get_enabled(here):
@@ -271,6 +288,14 @@ def _moved_live(p, vm, there, here, budget):
         p.res.log.info("%s, yet it cannot be migrated from there: %s", what, e.reason)
         return False
     return True
+
+
+def _answers(p, host):
+    """Whether ``host``'s xapi answers a login probe (whatever it says)."""
+    from xenha.xapi import XapiUnreachable
+
+    address = p.api.host.get_address(host)
+    return not isinstance(p.leaders([address])[address], XapiUnreachable)
 
 
 def _parked_since_boot(p, node, host):
@@ -541,7 +566,7 @@ def migrate_to(res):
         (vm, uuid), here, dest = _resolve(p), p.local_host(), p.host_of_node(target)
         state, there = _state(p, vm)
         if not (state in LIVE and there == dest):
-            if state != "Running" or not (there == here or _on_a_member(p, there)):
+            if state != "Running" or not (there == here or _runs_on_a_member(p, vm, there)):
                 raise ocf.generic(
                     "VM %s is not running on this host; cannot migrate it" % res.params.vm
                 )

@@ -39,6 +39,10 @@ PARKED = "xenha-pool-parked"
 # off such a host (xenha.crm.plan), live, as the operator meant.
 MAINTENANCE = "xenha-host-maintenance"
 PROBE_TIMEOUT = 3.0  # seconds for another host's xapi to say which master it follows
+# Seconds an action waits for a node back from its fence to say it booted parked (PARKED):
+# it says so from its probe, which Pacemaker runs only once the transition of the action
+# waiting for it has ended, so a longer wait would wait for nothing.
+PARKED_PATIENCE = 10.0
 
 
 def patience(res, timeout, until=PATIENCE):

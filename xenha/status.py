@@ -31,6 +31,8 @@ def _tool(argv, timeout):
         )
     except FileNotFoundError:
         raise XenhaError("%s is not installed" % argv[0]) from None
+    except OSError as e:
+        raise XenhaError("cannot run %s: %s" % (argv[0], e)) from None
     except subprocess.TimeoutExpired:
         raise XenhaError("%s did not answer within %ds" % (argv[0], timeout)) from None
     if proc.returncode != 0:
@@ -98,7 +100,7 @@ def cluster_view(mon_xml, cib_xml):
             nv.get("name"): nv.get("value") for nv in prim.iterfind("instance_attributes/nvpair")
         }
         if agent == VM_AGENT:
-            vms[prim.get("id")] = params.get("vm", "")
+            vms[prim.get("id")] = params.get("vm") or ""
         elif agent == MASTER_AGENT:
             master = params
     moves = sorted(
@@ -261,60 +263,70 @@ def _vms(view):
 
 def judge(view):
     """[(level, what)]: what an operator must know, most severe first."""
-    problems = []
-    for name, source in sorted(view["sources"].items()):
-        if not source["ok"]:
-            problems.append(
-                (CRITICAL, "cannot tell: the %s does not answer (%s)" % (name, source["error"]))
-            )
-    cluster, pool = view["cluster"], view["pool"]
-    if cluster is not None:
-        if not cluster["quorate"]:
-            problems.append((CRITICAL, "the cluster has no quorum"))
-        for n in cluster["nodes"]:
-            if n["unclean"]:
-                problems.append((CRITICAL, "node %s is unclean (a fence is due)" % n["name"]))
-            elif not n["online"]:
-                problems.append((WARNING, "node %s is offline" % n["name"]))
-            elif n["standby"] or n["maintenance"]:
-                what = "in standby" if n["standby"] else "in maintenance"
-                problems.append((WARNING, "node %s is %s" % (n["name"], what)))
-        for f in cluster["fences"]:
-            problems.append((CRITICAL, "fencing of %s %s" % (f["target"], f["status"])))
-        for f in cluster["failed_actions"]:
-            what = "failed action %s on %s: %s" % (f["op"], f["node"], f["status"])
-            problems.append((WARNING, what + (" (%s)" % f["reason"] if f["reason"] else "")))
-        for c in cluster["move_constraints"]:
-            problems.append((WARNING, "move constraint %s left (crm_resource --clear)" % c))
-    if pool is not None:
-        if pool["master"] is None:
-            problems.append((CRITICAL, "the pool has no master"))
-        for h in pool["hosts"]:
-            if h["maintenance"]:
-                problems.append((WARNING, "host %s is in maintenance mode" % h["name"]))
-            elif not h["enabled"]:
-                problems.append((WARNING, "host %s is disabled" % h["name"]))
-    for vm in view["vms"]:
+    problems = [
+        (CRITICAL, "cannot tell: the %s does not answer (%s)" % (name, source["error"]))
+        for name, source in sorted(view["sources"].items())
+        if not source["ok"]
+    ]
+    if view["cluster"] is not None:
+        problems += _cluster_problems(view["cluster"])
+    if view["pool"] is not None:
+        problems += _pool_problems(view["pool"])
+    problems += _vm_problems(view["vms"], view["pool"] is not None)
+    return sorted(problems, key=lambda p: -p[0])
+
+
+def _cluster_problems(cluster):
+    if not cluster["quorate"]:
+        yield CRITICAL, "the cluster has no quorum"
+    for n in cluster["nodes"]:
+        if n["unclean"]:
+            yield CRITICAL, "node %s is unclean (a fence is due)" % n["name"]
+        elif not n["online"]:
+            yield WARNING, "node %s is offline" % n["name"]
+        elif n["standby"] or n["maintenance"]:
+            state = "standby" if n["standby"] else "maintenance"
+            yield WARNING, "node %s is in %s" % (n["name"], state)
+    for f in cluster["fences"]:
+        yield CRITICAL, "fencing of %s %s" % (f["target"], f["status"])
+    for f in cluster["failed_actions"]:
+        what = "failed action %s on %s: %s" % (f["op"], f["node"], f["status"])
+        yield WARNING, what + (" (%s)" % f["reason"] if f["reason"] else "")
+    for c in cluster["move_constraints"]:
+        yield WARNING, "move constraint %s left (crm_resource --clear)" % c
+
+
+def _pool_problems(pool):
+    if pool["master"] is None:
+        yield CRITICAL, "the pool has no master"
+    for h in pool["hosts"]:
+        if h["live"] is False:
+            yield WARNING, "host %s is not live in the pool" % h["name"]
+        if h["maintenance"]:
+            yield WARNING, "host %s is in maintenance mode" % h["name"]
+        elif not h["enabled"]:
+            yield WARNING, "host %s is disabled" % h["name"]
+
+
+def _vm_problems(vms, pool_read):
+    for vm in vms:
         where = vm["pacemaker"]
         if not where:
-            problems.append((CRITICAL, "%s is not running in the cluster" % vm["id"]))
+            yield CRITICAL, "%s is not running in the cluster" % vm["id"]
         elif len(where) > 1:
-            problems.append((CRITICAL, "%s is active on %s" % (vm["id"], ", ".join(where))))
-        if pool is None:
+            yield CRITICAL, "%s is active on %s" % (vm["id"], ", ".join(where))
+        if not pool_read:
             continue
         if vm.get("error"):
-            problems.append((CRITICAL, "%s: %s" % (vm["id"], vm["error"])))
+            yield CRITICAL, "%s: %s" % (vm["id"], vm["error"])
         elif vm["power"] != "Running":
-            problems.append((CRITICAL, "%s is %s in the pool" % (vm["id"], vm["power"])))
+            yield CRITICAL, "%s is %s in the pool" % (vm["id"], vm["power"])
         elif where and [vm["xapi"]] != where:
-            problems.append(
-                (
-                    WARNING,
-                    "%s runs on %s per the pool, on %s per the cluster (moved outside the cluster?)"
-                    % (vm["id"], vm["xapi"], ", ".join(where)),
-                )
+            yield (
+                WARNING,
+                "%s runs on %s per the pool, on %s per the cluster (moved outside the "
+                "cluster?)" % (vm["id"], vm["xapi"], ", ".join(where)),
             )
-    return sorted(problems, key=lambda p: -p[0])
 
 
 # -- showing it -------------------------------------------------------------------------

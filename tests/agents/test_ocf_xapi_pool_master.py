@@ -217,6 +217,9 @@ def test_xencenters_maintenance_mode_is_told_to_the_cluster_and_taken_back(start
     r = master(started, "monitor", host, meta=meta)
     assert "this host is in maintenance mode" in r.stderr, r
     assert started.node_attribute(host, MAINTENANCE) == "true"
+    pathlib.Path(started.dir, "attrs", "%s.%s" % (host, MAINTENANCE)).unlink()  # a restart
+    master(started, "monitor", host, meta=meta)  # of Pacemaker dropped it: told again
+    assert started.node_attribute(host, MAINTENANCE) == "true"
     sim.set_field("host", uuid, "other_config", {})  # xe host-enable removes it
     sim.set_field("host", uuid, "enabled", True)
     r = master(started, "monitor", host, meta=meta)

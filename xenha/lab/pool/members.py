@@ -284,14 +284,17 @@ class SimPool:
 
     # -- liveness -------------------------------------------------------------
 
+    @staticmethod
+    def _live_in(db, host_ref):
+        """host_metrics.live of ``host_ref`` in ``db`` (a host without metrics: live)."""
+        metrics = db.record("host", host_ref)["metrics"]
+        return db.tables["host_metrics"].get(metrics, {}).get("live", True)
+
     def is_host_alive(self, master, host_ref):
         """xapi_host.ml is_host_alive: not live in the DB is definitive; otherwise the
         master asks the host (Pool.is_slave, an emergency call), and a host it cannot
         reach, or whose xapi does not answer, is assumed dead."""
-        db = master.db
-        metrics = db.record("host", host_ref)["metrics"]
-        live = db.tables["host_metrics"].get(metrics, {}).get("live", True)
-        if not live:
+        if not self._live_in(master.db, host_ref):
             return False
         other = self.by_ref(host_ref)
         return other is not None and self.reach(master, other) and other.listening
@@ -480,11 +483,15 @@ class SimPool:
     # process per host they become calls between the hosts' endpoints (docs/xapi.md).
 
     def require_reach(self, sender, host_ref):
-        """Forwarding to ``host_ref``: HOST_OFFLINE if ``sender`` cannot get there or its
-        xapi does not answer; its emergency mode's error if it is in emergency mode."""
+        """Forwarding to ``host_ref`` (message_forwarding.ml do_op_on): HOST_OFFLINE if
+        ``sender``'s database says it is not live (check_live); CANNOT_CONTACT_HOST if the
+        connection fails, ``sender`` cannot get there or its xapi does not answer (a
+        restart: do_op_on_common); its emergency mode's error if it is in emergency mode."""
         target = self.by_ref(host_ref)
-        if target is None or not self.reach(sender, target) or not target.listening:
+        if target is None or not self._live_in(sender.db, host_ref):
             raise Failure("HOST_OFFLINE", host_ref)
+        if not self.reach(sender, target) or not target.listening:
+            raise Failure("CANNOT_CONTACT_HOST", host_ref)
         if target is not sender and target.emergency:
             raise Failure(*target.emergency_error)
         return target
