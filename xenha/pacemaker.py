@@ -26,15 +26,24 @@ class PacemakerError(XenhaError):
     """A Pacemaker tool did not answer or answered something unreadable."""
 
 
-def _run(argv, timeout):
+def _run(argv, timeout, env=None):
     from xenha.process import CommandTimeout, run
 
     try:
-        return run(argv, timeout)
+        return run(argv, timeout, env=env)
     except OSError as e:
         raise PacemakerError("cannot run %s: %s" % (argv[0], e)) from None
     except CommandTimeout:
         raise PacemakerError("%s did not answer within %gs" % (argv[0], timeout)) from None
+
+
+def tool(argv, timeout=TOOL_TIMEOUT, env=None):
+    """The standard output of a Pacemaker or corosync tool that must succeed; ``env``:
+    the whole environment (``CIB_file`` points the CIB tools at a copy)."""
+    rc, out, err = _run(argv, timeout, env)
+    if rc != 0:
+        raise PacemakerError("%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))
+    return out
 
 
 def node_name(env=None, timeout=TOOL_TIMEOUT):
@@ -176,6 +185,23 @@ def members(timeout=TOOL_TIMEOUT):
 def is_member(node, timeout=TOOL_TIMEOUT):
     """Whether ``node`` is in the cluster's membership now."""
     return node in members(timeout)
+
+
+def quorum(timeout=TOOL_TIMEOUT):
+    """Votequorum as ``corosync-quorumtool -s -p`` prints it: total votes, the quorum,
+    and each member's votes ({name: votes}; a quorum device's as ``Qdevice``)."""
+    rc, out, err = _run(["corosync-quorumtool", "-s", "-p"], timeout)
+    found, votes = {}, {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in ("Total votes", "Quorum") and value.split():
+            found[key.strip()] = value.split()[0]
+        words = line.split()  # Nodeid Votes Qdevice Name [(local)]; "0 1 Qdevice"
+        if len(words) >= 3 and words[0].isdigit() and words[1].isdigit():
+            votes[words[2] if len(words) == 3 else words[3]] = int(words[1])
+    if not all(found.get(k, "").isdigit() for k in ("Total votes", "Quorum")):
+        raise PacemakerError("corosync-quorumtool -s: %s" % (err or out).strip()[:200])
+    return {"total": int(found["Total votes"]), "quorum": int(found["Quorum"]), "votes": votes}
 
 
 def designated_controller(timeout=TOOL_TIMEOUT):

@@ -6,38 +6,18 @@ never as empty. The view is data (:func:`gather`), judged by :func:`judge` and s
 by :func:`render` or as JSON.
 """
 
-import subprocess
 import textwrap
 import time
 import xml.etree.ElementTree as ET
 
 from xenha.errors import XenhaError
+from xenha.pacemaker import tool
 
 OK, WARNING, CRITICAL = 0, 1, 2  # the exit codes of crm_mon -s (Nagios')
 VERDICTS = {OK: "ok", WARNING: "warning", CRITICAL: "critical"}
 VM_AGENT = "ocf:xenha:xen-vm"
 MASTER_AGENT = "ocf:xenha:xapi-pool-master"
 MOVE_PREFIXES = ("cli-prefer-", "cli-ban-")  # crm_resource --move/--ban constraints
-
-
-def _tool(argv, timeout):
-    try:
-        proc = subprocess.run(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            universal_newlines=True,
-            timeout=timeout,
-        )
-    except FileNotFoundError:
-        raise XenhaError("%s is not installed" % argv[0]) from None
-    except OSError as e:
-        raise XenhaError("cannot run %s: %s" % (argv[0], e)) from None
-    except subprocess.TimeoutExpired:
-        raise XenhaError("%s did not answer within %ds" % (argv[0], timeout)) from None
-    if proc.returncode != 0:
-        raise XenhaError("%s failed (rc %d): %s" % (argv[0], proc.returncode, proc.stderr.strip()))
-    return proc.stdout
 
 
 def _xml(text, what):
@@ -93,7 +73,7 @@ def cluster_view(mon_xml, cib_xml):
         for e in mon.iterfind("fence_history/fence_event")
         if e.get("status") in ("pending", "failed")
     ]
-    vms, master = {}, None
+    vms, options, master = {}, {}, None
     for prim in cib.iter("primitive"):
         agent = "%s:%s:%s" % (prim.get("class"), prim.get("provider"), prim.get("type"))
         params = {
@@ -101,6 +81,7 @@ def cluster_view(mon_xml, cib_xml):
         }
         if agent == VM_AGENT:
             vms[prim.get("id")] = params.get("vm") or ""
+            options[prim.get("id")] = _vm_options(prim)
         elif agent == MASTER_AGENT:
             master = params
     moves = sorted(
@@ -116,13 +97,27 @@ def cluster_view(mon_xml, cib_xml):
         "fences": fences,
         "move_constraints": moves,
         "vm_resources": vms,
+        "vm_options": options,
         "master_params": master,
     }
 
 
+def _vm_options(prim):
+    """A VM resource's meta-attributes that decide how it moves: its priority (higher
+    goes first) and whether it may migrate live (Pacemaker's allow-migrate)."""
+    from xenha import values
+
+    meta = {nv.get("name"): nv.get("value") for nv in prim.iterfind("meta_attributes/nvpair")}
+    try:
+        priority = values.integer(meta.get("priority") or 0)
+    except ValueError:
+        priority = 0
+    return {"priority": priority, "migrate": values.is_true(meta.get("allow-migrate"))}
+
+
 def read_cluster(timeout=15):
-    mon = _tool(["crm_mon", "--one-shot", "--output-as=xml", "--fence-history=1"], timeout)
-    cib = _tool(["cibadmin", "--query", "--scope", "configuration"], timeout)
+    mon = tool(["crm_mon", "--one-shot", "--output-as=xml", "--fence-history=1"], timeout)
+    cib = tool(["cibadmin", "--query", "--scope", "configuration"], timeout)
     return cluster_view(mon, cib)
 
 
@@ -172,6 +167,7 @@ def read_pool(settings, vm_keys):
                     "enabled": bool(rec["enabled"]),
                     "maintenance": rec["other_config"].get("MAINTENANCE_MODE") == "true",
                     "live": live,
+                    "memory_free": _free_memory(api, ref) if live else None,
                 }
             )
         master = names.get(c.master())
@@ -186,8 +182,31 @@ def read_pool(settings, vm_keys):
                 "name": rec["name_label"],
                 "power": rec["power_state"],
                 "host": names.get(rec["resident_on"]),
+                # What the VM needs free on a host it starts on or migrates to, as xapi
+                # checks it (memory_check.ml, default Dynamic_min policy).
+                "memory": _memory_needed(rec),
             }
     return {"master": master, "hosts": hosts, "vms": vms}
+
+
+def _memory_needed(rec):
+    try:
+        return int(rec["memory_dynamic_min"]) + int(rec["memory_overhead"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _free_memory(api, host_ref):
+    """The memory xapi would let VMs use on a host now (host.compute_free_memory:
+    computed from the VMs resident and scheduled there, not the asynchronous
+    host_metrics.memory_free); None when the host does not answer."""
+    try:
+        return int(api.host.compute_free_memory(host_ref))
+    except (XenhaError, ValueError) as e:
+        from xenha import log
+
+        log.warning("host.compute_free_memory: %s", e)
+        return None
 
 
 # -- the view and its verdict -----------------------------------------------------------
@@ -423,6 +442,7 @@ SCHEMA = _obj(
                         "fences": {"type": "array"},
                         "move_constraints": {"type": "array", "items": _STR},
                         "vm_resources": {"type": "object"},
+                        "vm_options": {"type": "object"},
                         "master_params": {"type": ["object", "null"]},
                     }
                 ),
@@ -444,6 +464,7 @@ SCHEMA = _obj(
                                     "enabled": _BOOL,
                                     "maintenance": _BOOL,
                                     "live": {"type": ["boolean", "null"]},
+                                    "memory_free": {"type": ["integer", "null"]},
                                 }
                             ),
                         },

@@ -119,6 +119,30 @@ def test_lifecycle_follows_truth_and_errors(sim):
     assert sim.double_runs() == []
 
 
+def test_free_memory_is_computed_from_the_vms_and_a_vm_that_does_not_fit_is_refused(sim):
+    """memory_check.ml: the host's total less its overhead and each resident VM's
+    dynamic_min and overhead; a start or migration beyond it fails with
+    HOST_NOT_ENOUGH_FREE_MEMORY [needed, available]."""
+    api = login(sim).xenapi
+    host = api.host.get_by_name_label("host2")[0]
+    total = api.host_metrics.get_memory_total(api.host.get_metrics(host))
+    vms = [v for v in api.host.get_resident_VMs(host) if not api.VM.get_is_control_domain(v)]
+    used = sum(
+        int(api.VM.get_memory_dynamic_min(v)) + int(api.VM.get_memory_overhead(v)) for v in vms
+    )
+    free = int(api.host.compute_free_memory(host))
+    assert free == int(total) - int(api.host.get_memory_overhead(host)) - used
+    mover = vm_on(api, api.host.get_by_name_label("host1")[0])
+    sim.set_field("VM", api.VM.get_uuid(mover), "memory_dynamic_min", str(free))
+    needed = free + int(api.VM.get_memory_overhead(mover))
+    assert failure(api.VM.pool_migrate, mover, host, {}) == [
+        "HOST_NOT_ENOUGH_FREE_MEMORY",
+        str(needed),
+        str(free),
+    ]
+    assert int(api.host.compute_free_memory(host)) == free  # nothing moved
+
+
 def test_power_state_reset_only_when_host_is_not_alive(sim):
     api = login(sim).xenapi
     slave = api.host.get_by_uuid(sim.slaves[0].uuid)

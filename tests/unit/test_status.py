@@ -40,6 +40,7 @@ def pool_as_placed(view, moved=None):
             "enabled": True,
             "maintenance": False,
             "live": True,
+            "memory_free": 40 << 30,
         }
         for i, n in enumerate(view["nodes"], 1)
     ]

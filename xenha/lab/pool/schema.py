@@ -38,6 +38,7 @@ CLASSES = {
             "control_domain": NULL_REF,
             "resident_VMs": [],
             "PBDs": [],
+            "memory_overhead": 512 << 20,  # Xen's and dom0's share, off the guests' total
             "other_config": {},
             "API_version_major": API_VERSION[0],
             "API_version_minor": API_VERSION[1],
@@ -78,6 +79,10 @@ CLASSES = {
             "ha_always_run": False,
             "ha_restart_priority": "",
             "memory_static_max": 1 << 30,
+            "memory_static_min": 1 << 30,
+            "memory_dynamic_max": 1 << 30,
+            "memory_dynamic_min": 1 << 30,
+            "memory_overhead": 8 << 20,
             "VCPUs_max": 1,
             "allowed_operations": [],
             "current_operations": {},

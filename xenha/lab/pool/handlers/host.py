@@ -48,3 +48,11 @@ def local_assert_healthy(ctx):
     if ctx.pool.in_emergency(ctx.host):
         raise Failure(*ctx.host.emergency_error)
     return ""
+
+
+@call("host.compute_free_memory")
+def compute_free_memory(ctx, ref):
+    """Forwarded to the host (message_forwarding.ml do_op_on), which computes it from
+    the database (memory_check.ml)."""
+    ctx.pool.require_reach(ctx.host, ref)
+    return vm.free_memory(ctx.db, ref)

@@ -37,16 +37,46 @@ def _vm(ctx, ref, op):
     return vm
 
 
-def _can_boot_on(ctx, host_ref):
+def memory_needed(vm):
+    """What a VM needs free on a host to start or arrive there: memory_check.ml's
+    vm_compute_start_memory with the default Dynamic_min policy (dynamic_min), plus
+    its overhead (the shadow memory of HVM guests is not modelled)."""
+    return vm["memory_dynamic_min"] + vm["memory_overhead"]
+
+
+def free_memory(db, host_ref, ignore=None):
+    """host.compute_free_memory as memory_check.ml computes it from the database, not
+    from the asynchronous host_metrics.memory_free: the host's total less its own
+    overhead and what each VM resident or scheduled there uses (``ignore``: the VM
+    asking, not counted twice), never below 0."""
+    host = db.record("host", host_ref)
+    total = db.record("host_metrics", host["metrics"])["memory_total"]
+    used = sum(
+        memory_needed(vm)
+        for ref, vm in db.tables["VM"].items()
+        if ref != ignore
+        and not vm["is_control_domain"]
+        and host_ref in (vm["resident_on"], vm["scheduled_to_be_resident_on"])
+    )
+    return max(0, total - host["memory_overhead"] - used)
+
+
+def _can_boot_on(ctx, host_ref, vm_ref):
+    """xapi_vm_helpers.ml assert_can_boot_here: enabled, alive, and enough free memory
+    (assert_enough_memory_available: HOST_NOT_ENOUGH_FREE_MEMORY needed, available)."""
     host = ctx.db.record("host", host_ref)
     if not host["enabled"]:
         raise Failure("HOST_DISABLED", host_ref)
     if not ctx.pool.is_host_alive(ctx.host, host_ref):
         raise Failure("HOST_OFFLINE", host_ref)
+    needed = memory_needed(ctx.db.record("VM", vm_ref))
+    available = free_memory(ctx.db, host_ref, ignore=vm_ref)
+    if available < needed:
+        raise Failure("HOST_NOT_ENOUGH_FREE_MEMORY", needed, available)
 
 
 def _boot(ctx, ref, vm, host_ref, paused):
-    _can_boot_on(ctx, host_ref)
+    _can_boot_on(ctx, host_ref, ref)
     domid = ctx.pool.create_domain(ctx.host, host_ref, vm["uuid"])
     running_on(ctx.db, ref, host_ref, domid, paused)
     return ""
@@ -58,7 +88,7 @@ def start(ctx, ref, start_paused, force):
     candidates = []
     for h in ctx.db.tables["host"]:
         try:
-            _can_boot_on(ctx, h)
+            _can_boot_on(ctx, h, ref)
         except Failure:
             continue
         candidates.append(h)
@@ -155,7 +185,7 @@ unpause = _named("unpause", _pause)
 @call("VM.pool_migrate")
 def pool_migrate(ctx, ref, host_ref, options):
     vm = _vm(ctx, ref, "pool_migrate")
-    _can_boot_on(ctx, host_ref)
+    _can_boot_on(ctx, host_ref, ref)
     vm["domid"] = ctx.pool.migrate_domain(ctx.host, vm["resident_on"], host_ref, vm["uuid"])
     ctx.db.set("VM", ref, "resident_on", host_ref)
     return ""
