@@ -240,7 +240,7 @@ def exit_code(view):
     return {v: k for k, v in VERDICTS.items()}[view["verdict"]]
 
 
-def _nodes_of_hosts(cluster, pool):
+def nodes_of_hosts(cluster, pool):
     """{host name-label: node}: the pool-master primitive's host_map, else the name."""
     from xenha.pool_agent import parse_host_map
 
@@ -259,7 +259,7 @@ def _vms(view):
     """Each protected VM: where Pacemaker runs it, where the pool says it runs (as the
     node of that host)."""
     cluster, pool = view["cluster"] or {}, view["pool"]
-    node_of = _nodes_of_hosts(cluster, pool) if pool is not None else {}
+    node_of = nodes_of_hosts(cluster, pool) if pool is not None else {}
     rows = []
     for rid, key in sorted(cluster.get("vm_resources", {}).items()):
         started = [n for n, role in cluster["running"].get(rid, []) if role == "Started"]

@@ -1,0 +1,58 @@
+"""What operator commands ask the cluster to do, through Pacemaker's own tools.
+
+The same :class:`Verbs` act on the live CIB or, given ``cib_file``, on a copy
+(``CIB_file``, which every CIB tool honours): a preview plays exactly the steps a
+command will take. The constraints are crm_resource's own ``cli-ban-*`` and
+``cli-prefer-*``, which ``crm_resource --clear``, crmsh and pcs know.
+"""
+
+import os
+
+from xenha.pacemaker import tool
+
+TIMEOUT = 30.0  # one tool call against the CIB
+
+
+class Verbs:
+    def __init__(self, cib_file=None):
+        self.cib_file = cib_file
+
+    def _do(self, *argv, timeout=TIMEOUT):
+        env = dict(os.environ)
+        if self.cib_file:
+            env["CIB_file"] = self.cib_file
+        return tool(list(argv), timeout, env)
+
+    def ban(self, rsc, node):
+        """Keep ``rsc`` off ``node`` (cli-ban-RSC-on-NODE, -INFINITY)."""
+        self._do("crm_resource", "--ban", "--resource", rsc, "--node", node, "--quiet")
+
+    def prefer(self, rsc, node, promoted=False):
+        """Move ``rsc`` (its promoted instance) to ``node`` (cli-prefer-RSC, INFINITY)."""
+        argv = ["crm_resource", "--move", "--resource", rsc, "--node", node, "--quiet"]
+        self._do(*(argv + (["--promoted"] if promoted else [])))
+
+    def clear(self, rsc, node=None):
+        """Take back the ban/move constraints of ``rsc`` (on ``node`` only, if given)."""
+        argv = ["crm_resource", "--clear", "--resource", rsc, "--quiet"]
+        self._do(*(argv + (["--node", node] if node else [])))
+
+    def standby(self, node, on=True):
+        """Put ``node`` in standby or take it out (its permanent ``standby`` attribute,
+        as crm node standby / pcs node standby set it)."""
+        argv = ["crm_attribute", "--node", node, "--name", "standby"]
+        self._do(*(argv + (["--update", "on"] if on else ["--update", "off"])))
+
+    def cleanup(self, rsc, node=None):
+        """Forget ``rsc``'s failures (on ``node``) so Pacemaker probes it afresh."""
+        argv = ["crm_resource", "--cleanup", "--resource", rsc]
+        return self._do(*(argv + (["--node", node] if node else [])))
+
+    def wait_idle(self, seconds):
+        """Return once the cluster has nothing left to do (crm_resource --wait)."""
+        seconds = max(1, int(seconds))
+        self._do("crm_resource", "--wait", "--timeout", "%ds" % seconds, timeout=seconds + 10)
+
+    def cib(self):
+        """The whole CIB (configuration and status) as XML text."""
+        return self._do("cibadmin", "--query")
