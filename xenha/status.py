@@ -87,7 +87,10 @@ def cluster_view(mon_xml, cib_xml):
     moves = sorted(
         c.get("id") for c in cib.iter("rsc_location") if c.get("id", "").startswith(MOVE_PREFIXES)
     )
+    from xenha import maintenance
+
     return {
+        "maintenance": maintenance.state(cib),
         "quorate": dc is not None and _true(dc, "with_quorum"),
         "dc": dc.get("name") if dc is not None and _true(dc, "present") else None,
         "nodes": nodes,
@@ -298,6 +301,17 @@ def judge(view):
 def _cluster_problems(cluster):
     if not cluster["quorate"]:
         yield CRITICAL, "the cluster has no quorum"
+    m = cluster["maintenance"]
+    if m["on"]:
+        yield (
+            WARNING,
+            "maintenance is on%s: nothing is monitored or recovered"
+            % (
+                ""
+                if m["manual"]
+                else " until %s (%s)" % (_clock(m["until"]), m["reason"] or "no reason")
+            ),
+        )
     for n in cluster["nodes"]:
         if n["unclean"]:
             yield CRITICAL, "node %s is unclean (a fence is due)" % n["name"]
@@ -346,6 +360,10 @@ def _vm_problems(vms, pool_read):
                 "%s runs on %s per the pool, on %s per the cluster (moved outside the "
                 "cluster?)" % (vm["id"], vm["xapi"], ", ".join(where)),
             )
+
+
+def _clock(epoch):
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
 
 
 # -- showing it -------------------------------------------------------------------------
@@ -421,6 +439,17 @@ SCHEMA = _obj(
                 {"type": "null"},
                 _obj(
                     {
+                        "maintenance": _obj(
+                            {
+                                "on": _BOOL,
+                                "manual": _BOOL,
+                                "expired": _BOOL,
+                                "until": {"type": ["number", "null"]},
+                                "reason": _STR,
+                                "by": _STR,
+                                "since": _STR,
+                            }
+                        ),
                         "quorate": _BOOL,
                         "dc": _NULLSTR,
                         "nodes": {

@@ -8,7 +8,7 @@ from xenha import __version__
 from xenha.errors import XenhaError
 
 # Each module has ``register(subparsers)``, which adds its parser and sets ``func``.
-COMMANDS = ("install", "lab", "config", "fence", "status", "node", "vm", "master")
+COMMANDS = ("install", "lab", "config", "fence", "status", "node", "vm", "master", "maintenance")
 
 DESCRIPTION = """\
 High availability for XAPI pools (XenServer / XCP-ng) with Pacemaker/Corosync

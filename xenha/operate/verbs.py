@@ -53,6 +53,23 @@ class Verbs:
         seconds = max(1, int(seconds))
         self._do("crm_resource", "--wait", "--timeout", "%ds" % seconds, timeout=seconds + 10)
 
+    def refresh(self):
+        """Probe every resource afresh on every node (crm_resource --refresh): what
+        runs where is read again, failures kept."""
+        self._do("crm_resource", "--refresh", "--quiet", timeout=120)
+
+    def put_property_set(self, xml_text, exists):
+        """Create or replace (``exists``) a cluster property set, in one CIB update."""
+        verb = "--replace" if exists else "--create"
+        self._do("cibadmin", verb, "--scope", "crm_config", "--xml-text", xml_text)
+
+    def remove_property_set(self, set_id):
+        self._do("cibadmin", "--delete", "--xml-text", '<cluster_property_set id="%s"/>' % set_id)
+
+    def clear_property(self, name):
+        """Remove cluster option ``name`` from the default set (crm configure property)."""
+        self._do("crm_attribute", "--type", "crm_config", "--name", name, "--delete")
+
     def cib(self):
         """The whole CIB (configuration and status) as XML text."""
         return self._do("cibadmin", "--query")

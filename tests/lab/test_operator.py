@@ -1,0 +1,151 @@
+"""The operator commands on a real lab: `xenha node standby|online`, `vm move`, `master
+move`, run on a pool host as an operator would. The hypervisor truth must show
+migrations only (no VM stopped or started), no fence, one master."""
+
+import json
+import os
+import sys
+import time
+
+from xenha.lab.pool import service
+from xenha.lab.scenarios.evidence import vms_where as where
+
+from .scenario import (
+    assert_invariants,
+    configured_lab,
+    crm,
+    fencing_events,
+    restarts,
+    vms_on,
+    wait_for,
+)
+
+XENHA = os.path.join(os.path.dirname(sys.executable), "xenha")
+
+
+def xenha(lab, *argv, check=True):
+    """`xenha ARGV` on the first pool host: (exit code, stdout, stderr)."""
+    import subprocess
+
+    proc = subprocess.run(
+        lab.hosts[0].enter([XENHA] + list(argv)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=600,
+    )
+    if check:
+        assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def pool_master():
+    sim = service.control()
+    up = [h for h in ("host1", "host2", "host3") if sim.host_state(h)["role"] == "master"]
+    return up
+
+
+def leftover_constraints(lab):
+    return [
+        line.strip()
+        for line in crm(lab, "cibadmin", "--query", "--scope", "constraints").splitlines()
+        if "cli-" in line
+    ]
+
+
+def test_a_drain_of_the_master_host_migrates_its_vms_live_and_hands_the_master_over():
+    with configured_lab() as lab:
+        sim = service.control()
+        assert pool_master() == ["host1"]
+        leaving = vms_on("host1")
+        assert leaving, where()
+        before, t = restarts(sim), time.time()
+        rc, out, _ = xenha(lab, "node", "standby", "host1", "--dry-run", "--json")
+        plan = json.loads(out)
+        assert plan["refusals"] == [], plan
+        kinds = {c["rsc"]: c["kind"] for s in plan["steps"] for c in s["changes"]}
+        assert {kinds["vm-" + vm] for vm in leaving} == {"live"}, plan
+        assert kinds["pool-master"] == "master", plan
+        _, out, _ = xenha(lab, "node", "standby", "host1", "--wait", "300")
+        assert "host1 is drained" in out, out
+        assert vms_on("host1") == [], where()
+        assert pool_master() != ["host1"] and len(pool_master()) == 1, pool_master()
+        assert restarts(sim) == before  # migrations only: no VM stopped or started
+        assert fencing_events(t) == []
+        assert leftover_constraints(lab) == []
+        _, out, _ = xenha(lab, "status", check=False)
+        assert "node host1" in out and "standby" in out, out
+        placed = where()
+        _, out, _ = xenha(lab, "node", "online", "host1", "--wait", "120")
+        assert "host1 is online" in out
+        lab.settle(60)
+        assert where() == placed  # nothing moves back by itself
+        assert restarts(sim) == before
+        assert_invariants()
+
+
+def test_a_drain_is_refused_while_another_node_is_in_standby_and_changes_nothing():
+    with configured_lab() as lab:
+        crm(lab, "crm_attribute", "--node", "host3", "--name", "standby", "--update", "on")
+        lab.settle(60)
+        placed = where()
+        rc, out, _ = xenha(lab, "node", "standby", "host1", check=False)
+        assert rc == 1 and "refused: node host3 is standby" in out, out
+        assert where() == placed
+        assert leftover_constraints(lab) == []
+        assert_invariants()
+
+
+def test_vm_move_and_master_move_restart_nothing_and_leave_no_constraint():
+    with configured_lab() as lab:
+        sim = service.control()
+        before, t = restarts(sim), time.time()
+        home = where()["vm2"][0]
+        target = next(h.name for h in lab.hosts if h.name != home)
+        _, out, _ = xenha(lab, "vm", "move", "vm2", target)
+        assert "vm-vm2 runs on %s" % target in out
+        assert where()["vm2"] == [target]
+        _, out, _ = xenha(lab, "master", "move", "host3")
+        assert "the pool master is on host3" in out
+        wait_for(lambda: pool_master() == ["host3"], 30, "host3 the pool master")
+        lab.settle(60)
+        assert pool_master() == ["host3"]  # stays after the constraint is cleared
+        assert where()["vm2"] == [target]
+        assert restarts(sim) == before
+        assert fencing_events(t) == []
+        assert leftover_constraints(lab) == []
+        _, out, _ = xenha(lab, "vm", "list", "--json")
+        assert {r["id"]: r["mismatch"] for r in json.loads(out)}["vm-vm2"] is False
+        assert_invariants()
+
+
+def test_maintenance_lets_a_vm_be_moved_by_hand_restarts_nothing_and_ends_by_itself():
+    from xenha.lab.scenarios import evidence
+
+    from .scenario import xapi
+
+    with configured_lab() as lab:
+        sim = service.control()
+        before, t = restarts(sim), time.time()
+        xenha(lab, "maintenance", "on", "--for", "1m", "--reason", "lab work")
+        rc, out, _ = xenha(lab, "status", check=False)
+        assert rc == 1 and "maintenance is on until" in out and "(lab work)" in out, out
+        vm = next(v for v in service.info()["vms"] if v["name"] == "vm2")
+        home = where()["vm2"][0]
+        other = next(h.name for h in lab.hosts if h.name != home)
+        xapi(lab, "x.VM.pool_migrate(vm(%r), host(%r), {'live': 'true'})" % (vm["uuid"], other))
+        time.sleep(35)  # a monitor interval (30 s): while in maintenance nothing reacts
+        assert where()["vm2"] == [other]
+        _, out, _ = xenha(lab, "maintenance", "off")
+        assert "vm-vm2" not in out, out  # found where it runs: nothing to do
+        lab.settle(60)
+        assert where()["vm2"] == [other]
+        assert "vm-vm2" in evidence.placement(lab)[other]
+        assert restarts(sim) == before
+        assert fencing_events(t) == []
+        # Left on, it ends by itself: Pacemaker manages again at the end.
+        xenha(lab, "maintenance", "on", "--for", "1m")
+        assert "unmanaged" in crm(lab, "crm_mon", "-1")
+        wait_for(lambda: "unmanaged" not in crm(lab, "crm_mon", "-1"), 150, "the maintenance's end")
+        assert restarts(sim) == before
+        assert_invariants()
