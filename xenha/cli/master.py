@@ -23,7 +23,7 @@ def register(sub):
         "has promoted NODE and the pool names it master; the move constraint is then "
         "cleared. Exit 0 moved, 1 refused or failed.",
     )
-    mv.add_argument("node", metavar="NODE")
+    mv.add_argument("node", metavar="NODE", help="the node whose host becomes master")
     plans.add_options(mv, MASTER_WAIT, force=False)
     mv.set_defaults(func=run_move)
 

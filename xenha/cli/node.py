@@ -27,7 +27,7 @@ def register(sub):
         "finish takes its bans back (VMs that moved stay) and says what it did. Exit 0 "
         "drained (or a dry run that would go ahead), 1 refused or failed.",
     )
-    s.add_argument("node", metavar="NODE")
+    s.add_argument("node", metavar="NODE", help="the node to drain (its Pacemaker name)")
     plans.add_options(s, DRAIN_WAIT)
     s.add_argument(
         "--allow-restart",
@@ -42,7 +42,7 @@ def register(sub):
         "back by themselves (resource stickiness); the preview shows what Pacemaker would "
         "do. Exit 0 done, 1 failed.",
     )
-    o.add_argument("node", metavar="NODE")
+    o.add_argument("node", metavar="NODE", help="the node to bring back")
     plans.add_options(o, 300, force=False)
     o.set_defaults(func=run_online)
 

@@ -36,8 +36,8 @@ def register(sub):
         "memory, and (unless --allow-restart) a move that would restart the VM. Exit 0 "
         "moved, 1 refused or failed.",
     )
-    mv.add_argument("vm", metavar="VM")
-    mv.add_argument("node", metavar="NODE", nargs="?")
+    mv.add_argument("vm", metavar="VM", help="resource id, UUID or name of the VM")
+    mv.add_argument("node", metavar="NODE", nargs="?", help="where to (default: Pacemaker chooses)")
     plans.add_options(mv, MOVE_WAIT)
     mv.add_argument("--allow-restart", action="store_true", help="move it even if it must restart")
     mv.set_defaults(func=run_move)
@@ -48,7 +48,7 @@ def register(sub):
         "(crm_resource --cleanup): Pacemaker probes the VM again and may run it where a "
         "failure had banned it. Exit 0 done, 1 failed.",
     )
-    cl.add_argument("vm", metavar="VM")
+    cl.add_argument("vm", metavar="VM", help="resource id, UUID or name of the VM")
     cl.add_argument("--node", metavar="NODE", help="only the failures on NODE")
     cl.set_defaults(func=run_cleanup)
 
