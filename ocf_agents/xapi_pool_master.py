@@ -15,7 +15,7 @@ pool.conf configures, for ``xapi_restart_grace`` seconds.
 import os
 import time
 
-from xenha import boot_role, ocf, pacemaker
+from xenha import __version__, boot_role, ocf, pacemaker
 from xenha.deadline import Deadline
 from xenha.errors import XenhaError
 from xenha.pool_agent import (
@@ -28,6 +28,7 @@ from xenha.pool_agent import (
     PATIENCE,
     QUICK,
     STEPS,
+    VERSION,
     Pool,
     pool,
     require_fenced,
@@ -84,7 +85,8 @@ def _state_file(res, what):
     ``xapi-silent`` (since when this host's xapi has not answered, monotonic),
     ``master-seen`` (the master this node last saw answer, and when),
     ``maintenance`` (this host was in maintenance when the master last said),
-    ``maintenance-told`` (this node said its host is in maintenance mode), ``cut-off``
+    ``maintenance-told`` (this node said its host is in maintenance mode),
+    ``version-told`` (the xenha version this node said it runs), ``cut-off``
     (since when this master has reached no other member's xapi, monotonic) and
     ``parked-told`` (this node may have said that its xapi is parked:
     :func:`_tell_parked`)."""
@@ -148,6 +150,21 @@ def _tell_maintenance(res, api, host):
     elif not os.path.exists(told):
         _write(told, "")
         res.log.warning("this host is in maintenance mode: the cluster moves its VMs away")
+
+
+def _tell_version(res):
+    """Tell the cluster which xenha this node runs (:data:`VERSION`), for `xenha check`:
+    at the first monitor after each start, and again if the installed xenha changed
+    under a running instance. A failure only costs the check its answer."""
+    told = _state_file(res, "version-told")
+    if _read(told) == __version__:
+        return
+    try:
+        pacemaker.set_node_attribute(VERSION, __version__)
+    except pacemaker.PacemakerError as e:
+        res.log.warning("cannot tell the cluster this node's xenha version: %s", e)
+        return
+    _write(told, __version__)
 
 
 def _score(res, score):
@@ -334,7 +351,7 @@ def _emergency_slave(res, leader, started):
 @AGENT.action(MASTER_ACTIONS.stop)
 def stop(res):
     """xapi keeps running; the instance and its promotion score go."""
-    for what in ("started", "xapi-silent"):
+    for what in ("started", "xapi-silent", "version-told"):
         _remove(_state_file(res, what))
     _score(res, None)
 
@@ -386,12 +403,14 @@ def _observe(res, restarting):
                 if restarting and res.meta("role") in PROMOTED_ROLES:
                     _require_reaching_the_pool(res, local, _record_pool(res, local, here))
                 _tell_maintenance(res, local.api, here)
+                _tell_version(res)
                 _score(res, NEVER if _in_maintenance(local.api, here) else PROMOTED_SCORE)
                 return ocf.RUNNING_PROMOTED
         finally:
             local.close()
         if not started:
             return res.not_running("the instance is not started on this node")
+        _tell_version(res)
         _score(res, _slave_score(res, p, leader))
     return ocf.SUCCESS
 

@@ -38,6 +38,9 @@ PARKED = "xenha-pool-parked"
 # host is in XenCenter's maintenance mode ("true"): the generated configuration moves VMs
 # off such a host (xenha.crm.plan), live, as the operator meant.
 MAINTENANCE = "xenha-host-maintenance"
+# The node attribute (lifetime reboot) by which xapi-pool-master tells which xenha version
+# its node runs, so `xenha check` on any node sees every node's (xenha.check).
+VERSION = "xenha-version"
 PROBE_TIMEOUT = 3.0  # seconds for another host's xapi to say which master it follows
 # Seconds an action waits for a node back from its fence to say it booted parked (PARKED):
 # it says so from its probe, which Pacemaker runs only once the transition of the action

@@ -227,6 +227,24 @@ def test_xencenters_maintenance_mode_is_told_to_the_cluster_and_taken_back(start
     assert started.node_attribute(host, MAINTENANCE) is None
 
 
+@pytest.mark.parametrize("host", ["host1", "host2"])  # the master, a slave
+def test_each_node_tells_the_cluster_its_xenha_version_once(started, sim, host):
+    """For `xenha check`: every node's version, on any node."""
+    from xenha import __version__
+    from xenha.pool_agent import VERSION
+
+    meta = PROMOTED if host == "host1" else None
+    master(started, "monitor", host, meta=meta)
+    assert started.node_attribute(host, VERSION) == __version__
+    pathlib.Path(started.dir, "attrs", "%s.%s" % (host, VERSION)).unlink()
+    master(started, "monitor", host, meta=meta)  # told once per start: not again
+    assert started.node_attribute(host, VERSION) is None
+    master(started, "stop", host)
+    master(started, "start", host)
+    master(started, "monitor", host, meta=meta)
+    assert started.node_attribute(host, VERSION) == __version__
+
+
 def test_planned_move_by_promote_keeps_every_vm_running(started, sim):
     before = sim.truth()["domains"]
     assert master(started, "promote", "host2").rc == ocf.SUCCESS
