@@ -70,6 +70,11 @@ def register(sub):
         action="store_true",
         help="let crmsh load even where it cannot check an agent's metadata (crm -F)",
     )
+    c.add_argument(
+        "--no-check",
+        action="store_true",
+        help="load without the preflight (`xenha check` of the new configuration)",
+    )
     _no_resolve(c)
     c.set_defaults(func=run_load)
 
@@ -267,7 +272,10 @@ def run_load(args):
     from xenha.crm import apply, render
     from xenha.errors import XenhaError
 
-    text = render.render(_pinned(args), "crm", os.path.basename(args.file))
+    model = _pinned(args)
+    text = render.render(model, "crm", os.path.basename(args.file))
+    if not args.no_check and not os.environ.get("CIB_file"):  # noqa: SIM112 (crm tools)
+        _preflight(model, os.path.basename(args.file))
     diff = apply.preview(text, force=args.force)
     if not diff:
         print("the cluster already has this configuration; nothing to do")
@@ -283,6 +291,20 @@ def run_load(args):
     apply.load(text, force=args.force)
     print("applied")
     return 0
+
+
+def _preflight(model, name):
+    """`xenha check` of the configuration about to be loaded; refuses on a critical
+    finding (two HA managers, fencing that does not answer, ...)."""
+    from xenha import check
+    from xenha.crm import render
+    from xenha.errors import XenhaError
+
+    nodes = [n["name"] for n in model["cluster"]["nodes"]]
+    findings = check.gather(render.render(model, "xml", name), nodes)
+    sys.stdout.write(check.render(findings, color=sys.stdout.isatty()))
+    if check.exit_code(findings) == check.CRITICAL:
+        raise XenhaError("not loading: the preflight found critical problems (or --no-check)")
 
 
 def run_import(args):

@@ -8,7 +8,18 @@ from xenha import __version__
 from xenha.errors import XenhaError
 
 # Each module has ``register(subparsers)``, which adds its parser and sets ``func``.
-COMMANDS = ("install", "lab", "config", "fence", "status", "node", "vm", "master", "maintenance")
+COMMANDS = (
+    "install",
+    "lab",
+    "config",
+    "fence",
+    "status",
+    "node",
+    "vm",
+    "master",
+    "maintenance",
+    "check",
+)
 
 DESCRIPTION = """\
 High availability for XAPI pools (XenServer / XCP-ng) with Pacemaker/Corosync

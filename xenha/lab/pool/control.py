@@ -162,6 +162,12 @@ class Control:
             self.pool.knobs[name] = knob_value(name, value)
         return True
 
+    def set_clock_offset(self, host, seconds):
+        """Make ``host``'s clock run ``seconds`` ahead (behind, if negative)."""
+        with self.pool.lock:
+            self.pool.host(host).clock_offset = float(seconds)
+        return True
+
     def session_count(self, originator=""):
         """Sessions open on all hosts (of ``originator`` if given)."""
         with self.pool.lock:

@@ -74,6 +74,7 @@ class HostRuntime:
         self.netns = None  # lab hosts: the network namespace its endpoint lives in
         self.socket = None  # path of its local xapi socket, if served
         self.up = True
+        self.clock_offset = 0.0  # seconds its clock is ahead (host.get_servertime)
         self.isolated = False
         self.partition = 0  # hosts in different partitions cannot reach each other
         self.sessions = SessionTable()

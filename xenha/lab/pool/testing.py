@@ -74,8 +74,8 @@ class SimPoolHandle:
         host_state(host), record(cls, uuid, host),
         set_field(cls, uuid, field, value, host), inject(method, host, latency, hang,
         error, count), clear_injections(), set_timing(name, seconds), set_knob(name, value),
-        toolstack_restart(host, seconds), xapi_state(host), masters(),
-        masters_violations(), xapi_shutdowns()."""
+        set_clock_offset(host, seconds), toolstack_restart(host, seconds), xapi_state(host),
+        masters(), masters_violations(), xapi_shutdowns()."""
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._control, "sim." + name)

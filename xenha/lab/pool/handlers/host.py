@@ -56,3 +56,14 @@ def compute_free_memory(ctx, ref):
     the database (memory_check.ml)."""
     ctx.pool.require_reach(ctx.host, ref)
     return vm.free_memory(ctx.db, ref)
+
+
+@call("host.get_servertime")
+def get_servertime(ctx, ref):
+    """The host's own clock, asked of the host (message_forwarding.ml do_op_on): UTC."""
+    import time
+    import xmlrpc.client
+
+    target = ctx.pool.require_reach(ctx.host, ref)
+    when = time.gmtime(time.time() + target.clock_offset)
+    return xmlrpc.client.DateTime(time.strftime("%Y%m%dT%H:%M:%SZ", when))
