@@ -157,19 +157,26 @@ def arbiter(quorum, qdevice_status):
     ]
 
 
-def clocks(server_times, now):
-    """Each host's clock (host.get_servertime, epoch s or the error) against this one's."""
+def clocks(readings):
+    """Each host's clock against this one's. ``readings``: {host: (before, its time,
+    after)}, this host's clock read just before and after asking (host.get_servertime,
+    whole seconds), or the error. The skew lies between ``time - after`` and ``time + 1
+    - before``; only a skew surely beyond :data:`CLOCK_SKEW` is reported."""
     out = []
-    for host, t in sorted(server_times.items()):
-        if isinstance(t, Exception):
-            out.append(Finding(WARNING, "clock " + host, "cannot tell: %s" % t))
-        elif abs(t - now) > CLOCK_SKEW:
+    for host, reading in sorted(readings.items()):
+        if isinstance(reading, Exception):
+            out.append(Finding(WARNING, "clock " + host, "cannot tell: %s" % reading))
+            continue
+        before, theirs, after = reading
+        low, high = theirs - after, theirs + 1 - before
+        if low > CLOCK_SKEW or high < -CLOCK_SKEW:
+            skew = low if low > CLOCK_SKEW else high
             out.append(
                 Finding(
                     CRITICAL,
                     "clock " + host,
                     "%+.0f s off this host's: fencing history is compared across clocks; "
-                    "run chrony/NTP on every dom0" % (t - now),
+                    "run chrony/NTP on every dom0" % skew,
                 )
             )
     return out or [Finding(OK, "clocks", "every host within %g s of this one" % CLOCK_SKEW)]
@@ -297,20 +304,22 @@ def epoch_of(value):
 
 
 def _read_pool(params):
-    """(pool.ha_enabled, {host: its clock or the error}) through XAPI."""
+    """(pool.ha_enabled, {host: (before, its clock, after) or the error}) through XAPI."""
     from xenha import status
     from xenha.xapi import Client
 
     with Client(status.settings_of(params), originator="xenha-check", cache_dir=None) as c:
         api = c.xenapi
         ha = any(rec["ha_enabled"] for rec in api.pool.get_all_records().values())
-        clocks = {}
+        readings = {}
         for ref, rec in api.host.get_all_records().items():
             try:
-                clocks[rec["name_label"]] = epoch_of(api.host.get_servertime(ref))
+                before = time.time()
+                theirs = epoch_of(api.host.get_servertime(ref))
+                readings[rec["name_label"]] = (before, theirs, time.time())
             except (XenhaError, ValueError) as e:
-                clocks[rec["name_label"]] = e
-    return ha, clocks
+                readings[rec["name_label"]] = e
+    return ha, readings
 
 
 def _tool_text(argv):
@@ -345,10 +354,9 @@ def gather(cib_xml=None, nodes=None):
     params = {}
     if master is not None:
         params = {nv.get("name"): nv.get("value") for nv in master.iter("nvpair")}
-    now = time.time()
     try:
-        ha, times = _read_pool(params)
-        findings += pool_ha(ha) + clocks(times, now)
+        ha, readings = _read_pool(params)
+        findings += pool_ha(ha) + clocks(readings)
     except XenhaError as e:
         findings.append(Finding(CRITICAL, "pool", "cannot tell: %s" % e))
     findings += secrets(root)
