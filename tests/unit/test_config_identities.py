@@ -160,3 +160,40 @@ def test_golden_files_are_what_generate_no_resolve_prints(xenha, case):
     with open(os.path.join(GOLDEN, case + ".crm")) as f:
         assert r.stdout == f.read()
     assert (r.stderr == "") is (case == "three-node-pdu")
+
+
+def test_show_reports_the_clusters_and_the_pools_drift_from_the_description(xenha, sim, tmp_path):
+    """`xenha config show`: nothing once loaded and flagged; a VM flagged in XenCenter but
+    not protected, a protected VM without its flag, an invalid flag, a CIB object the
+    description does not make, and a change load would still make."""
+    path = description(sim, tmp_path)
+    cib = tmp_path / "cib.xml"
+    cib.write_text(subprocess.check_output(["cibadmin", "--empty"], universal_newlines=True))
+    env = dict(os.environ, CIB_file=str(cib))
+    assert xenha("config", "load", path, "--force", "--yes", env=env).returncode == 0
+    for uuid in (WEB, DB):
+        sim.set_field("VM", uuid, "other_config", {"ha-lizard-enabled": "true"})
+    r = xenha("config", "show", path, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("no drift: the cluster and the pool match")
+    sim.set_field("VM", DB, "other_config", {"ha-lizard-enabled": "yes"})
+    dup = [v for v in sim.vms if sim.record("VM", v)["name_label"] == "dup"][0]
+    sim.set_field("VM", dup, "other_config", {"ha-lizard-enabled": "true"})
+    extra = "primitive vm-old ocf:xenha:xen-vm params vm=old\n"
+    subprocess.run(["crm", "-F", "configure", "load", "update", "-"], input=extra, env=env,
+                   universal_newlines=True, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)  # fmt: skip
+    r = xenha("config", "show", path, "--json", env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    import json
+
+    found = json.loads(r.stdout)
+    assert found["extra"] == ["vm-old"] and found["cluster"] == [] and not found["cannot_tell"]
+    assert found["flags"] == [
+        "VM db: ha-lizard-enabled='yes' is neither true nor false (counts as not protected)",
+        "VM dup is flagged ha-lizard-enabled=true in the pool, but not protected",
+    ]
+    r = xenha("config", "show", str(description(sim, tmp_path, vms=("web",))), env=env)
+    assert r.returncode == 1 and "VM db is protected" not in r.stdout
+    for uuid in (WEB, DB, dup):
+        sim.set_field("VM", uuid, "other_config", {})

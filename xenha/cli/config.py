@@ -79,6 +79,21 @@ def register(sub):
     c.set_defaults(func=run_load)
 
     c = cmds.add_parser(
+        "show",
+        help="where the running cluster and the pool's VM flags drifted from the description",
+        description="Compare the description with the running cluster and the pool: what "
+        "`crm configure load update` would still change (crmsh's diff), objects in the CIB "
+        "the description does not make (load update never removes them), and, with "
+        "pool.protect: flagged, VMs whose pool flag (pool.flag_field) and protection "
+        "disagree or whose flag is neither true nor false. Exit 0 no drift, 1 drift, "
+        "2 cannot tell.",
+    )
+    c.add_argument("file")
+    c.add_argument("--json", action="store_true", help="print the drift as JSON")
+    _no_resolve(c)
+    c.set_defaults(func=run_show)
+
+    c = cmds.add_parser(
         "import-halizard",
         help="write a description from an HA-Lizard configuration",
         description="Read `ha-cfg get` output (KEY=VALUE lines) and fence host maps "
@@ -305,6 +320,51 @@ def _preflight(model, name):
     sys.stdout.write(check.render(findings, color=sys.stdout.isatty()))
     if check.exit_code(findings) == check.CRITICAL:
         raise XenhaError("not loading: the preflight found critical problems (or --no-check)")
+
+
+def run_show(args):
+    import json
+
+    from xenha import drift
+    from xenha.crm import apply, plan, render
+    from xenha.errors import XenhaError
+    from xenha.pacemaker import tool
+    from xenha.xapi import Client
+
+    m = _pinned(args)
+    found = {"cluster": [], "extra": [], "flags": [], "cannot_tell": []}
+    try:
+        diff = apply.preview(render.render(m, "crm", os.path.basename(args.file)), force=True)
+        found["cluster"] = diff.splitlines()
+        found["extra"] = drift.extra_objects(tool(["cibadmin", "--query"]), plan.build(m).ids())
+    except XenhaError as e:
+        found["cannot_tell"].append("the cluster: %s" % e)
+    try:
+        with Client(_xapi_settings(m["pool"]["xapi"]), "xenha-config", cache_dir=None) as c:
+            found["flags"] = drift.flag_drift(m, drift.pool_vms(c))
+    except XenhaError as e:
+        found["cannot_tell"].append("the pool's VM flags: %s" % e)
+    if args.json:
+        print(json.dumps(found, indent=2, sort_keys=True))
+    else:
+        _show_drift(args.file, found)
+    if found["cannot_tell"]:
+        return 2
+    return 1 if found["cluster"] or found["extra"] or found["flags"] else 0
+
+
+def _show_drift(path, found):
+    if found["cluster"]:
+        print("the running cluster differs from %s (what load would change):" % path)
+        print("\n".join(found["cluster"]))
+    for rid in found["extra"]:
+        print("in the cluster, not in the description: %s (crm configure delete %s)" % (rid, rid))
+    for line in found["flags"]:
+        print(line)
+    for what in found["cannot_tell"]:
+        print("cannot tell %s" % what)
+    if not any(found.values()):
+        print("no drift: the cluster and the pool match %s" % path)
 
 
 def run_import(args):

@@ -16,7 +16,8 @@ from xenha.model.source import ModelError
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _regular(rec):
+def regular(rec):
+    """A regular VM: no template, snapshot or control domain."""
     return not (rec["is_a_template"] or rec["is_control_domain"] or rec.get("is_a_snapshot"))
 
 
@@ -80,7 +81,7 @@ def discover(data, client):
     if pool_rec["other_config"].get(pool["flag_field"]) == "false":
         report.append("the pool's %s is false: HA-Lizard had HA switched off" % pool["flag_field"])
 
-    vms = {ref: rec for ref, rec in xenapi.VM.get_all_records().items() if _regular(rec)}
+    vms = {ref: rec for ref, rec in xenapi.VM.get_all_records().items() if regular(rec)}
     if pool["mode"] == "vms":
         existing = {vm.get("vm") if isinstance(vm, dict) else vm: vm for vm in data.get("vms", [])}
         existing = {k: (v if isinstance(v, dict) else {}) for k, v in existing.items()}
