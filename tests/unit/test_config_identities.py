@@ -197,3 +197,76 @@ def test_show_reports_the_clusters_and_the_pools_drift_from_the_description(xenh
     assert r.returncode == 1 and "VM db is protected" not in r.stdout
     for uuid in (WEB, DB, dup):
         sim.set_field("VM", uuid, "other_config", {})
+
+
+def test_backup_and_restore_the_configuration_and_the_vm_flags(xenha, sim, tmp_path):
+    """`xenha backup` then `xenha restore` on a CIB file: the configuration comes back as
+    it was (a changed VM parameter, previewed first), the VMs' flags too, the description
+    is written back on request; a backup is root-only, and one of another cluster is
+    refused."""
+    import json
+    import stat
+
+    path = description(sim, tmp_path)
+    cib = tmp_path / "cib.xml"
+    cib.write_text(subprocess.check_output(["cibadmin", "--empty"], universal_newlines=True))
+    env = dict(os.environ, CIB_file=str(cib))
+    assert xenha("config", "load", path, "--force", "--yes", env=env).returncode == 0
+    sim.set_field("VM", WEB, "other_config", {"ha-lizard-enabled": "true"})
+    named = ["crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--update", "c"]
+    subprocess.run(named, env=env, check=True)  # as Pacemaker sets it from corosync.conf
+    saved = str(tmp_path / "backup.json")
+    r = xenha("backup", saved, "--description", path, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
+    with open(saved) as f:
+        doc = json.load(f)
+    assert doc["flags"]["vms"][WEB] == {"name": "web", "value": "true"}
+    assert doc["description"]["text"].startswith("cluster:")
+    changed = ["crm_resource", "--resource", "vm-web", "--set-parameter", "shutdown_timeout"]
+    subprocess.run(changed + ["--parameter-value", "999"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    sim.set_field("VM", WEB, "other_config", {})
+    r = xenha("restore", saved, "--dry-run", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "shutdown_timeout=999" in r.stdout.replace('"', ""), r.stdout
+    assert 'value="999"' in cib.read_text()
+    out = str(tmp_path / "restored.yaml")
+    r = xenha("restore", saved, "--yes", "--description-to", out, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "configuration restored" in r.stdout
+    assert "VM web: ha-lizard-enabled None -> 'true'" in r.stdout
+    assert 'value="999"' not in cib.read_text()
+    assert sim.record("VM", WEB)["other_config"] == {"ha-lizard-enabled": "true"}
+    with open(out) as f, open(path) as g:
+        assert f.read() == g.read()
+    r = xenha("restore", saved, "--yes", env=env)
+    assert "the configuration is as the backup has it" in r.stdout
+    doc["cluster_name"] = "elsewhere"
+    with open(saved, "w") as f:
+        json.dump(doc, f)
+    r = xenha("restore", saved, "--yes", env=env)
+    assert r.returncode == 1 and "a backup of cluster elsewhere, this is cluster c" in r.stderr
+    sim.set_field("VM", WEB, "other_config", {})
+
+
+def test_a_backup_blanks_inline_secrets_and_a_bad_file_is_a_clear_error(xenha, tmp_path):
+    from xenha import backup
+
+    doc = backup.make(
+        '<configuration><resources><primitive id="f"><instance_attributes id="i">'
+        '<nvpair id="f-pw" name="password" value="hunter2"/></instance_attributes>'
+        "</primitive></resources></configuration>"
+    )
+    assert doc["secrets_blanked"] == ["f-pw"] and "hunter2" not in json_text(doc)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = xenha("restore", str(bad))
+    assert r.returncode == 1 and r.stderr.startswith("xenha: error: ")
+    assert "is not a xenha backup" in r.stderr and "Traceback" not in r.stderr
+
+
+def json_text(doc):
+    import json
+
+    return json.dumps(doc)

@@ -19,6 +19,7 @@ COMMANDS = (
     "master",
     "maintenance",
     "check",
+    "backup",
 )
 
 DESCRIPTION = """\

@@ -23,7 +23,8 @@ class LoadError(XenhaError):
     """crmsh refused the configuration or the cluster cannot be read."""
 
 
-def _crm(argv, cib_file=None, stdin=None):
+def crm(argv, cib_file=None, stdin=None):
+    """Run a crmsh or CIB tool (on ``cib_file`` if given); its output, or LoadError."""
     env = dict(os.environ)
     if cib_file:
         env["CIB_file"] = cib_file
@@ -48,13 +49,13 @@ def preview(crm_text, force=False):
     try:
         copy = os.path.join(workdir, "cib.xml")
         with open(copy, "w") as f:
-            f.write(_crm(["cibadmin", "--query"]))
-        before = _crm(["crm", "configure", "show"], cib_file=copy)
+            f.write(crm(["cibadmin", "--query"]))
+        before = crm(["crm", "configure", "show"], cib_file=copy)
         text = os.path.join(workdir, "config.crm")
         with open(text, "w") as f:
             f.write(crm_text)
-        _crm(_load_argv(text, force), cib_file=copy)
-        after = _crm(["crm", "configure", "show"], cib_file=copy)
+        crm(_load_argv(text, force), cib_file=copy)
+        after = crm(["crm", "configure", "show"], cib_file=copy)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return "".join(
@@ -70,6 +71,6 @@ def load(crm_text, force=False):
     try:
         with os.fdopen(fd, "w") as f:
             f.write(crm_text)
-        return _crm(_load_argv(text, force))
+        return crm(_load_argv(text, force))
     finally:
         os.unlink(text)

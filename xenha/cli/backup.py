@@ -1,0 +1,161 @@
+"""`xenha backup FILE` and `xenha restore FILE`: configuration, description and the
+pool's VM flags, restorable on any node."""
+
+import difflib
+import os
+import shutil
+import sys
+import tempfile
+
+
+def register(sub):
+    b = sub.add_parser(
+        "backup",
+        help="save the cluster's configuration, its description and the pool's VM flags",
+        description="Write one JSON file (mode 0600) with the CIB's configuration section, "
+        "the cluster description (--description) and each VM's HA flag in the pool "
+        "(pool.flag_field, default ha-lizard-enabled). Secrets are never in it: the CIB "
+        "names secret files, and a secret written into the CIB anyway is blanked (and "
+        "said). Restorable on any node with `xenha restore`.",
+    )
+    b.add_argument("file", metavar="FILE", help="where to write the backup")
+    b.add_argument("--description", metavar="YAML", help="the cluster description to include")
+    b.add_argument(
+        "--flag-field",
+        default="ha-lizard-enabled",
+        metavar="KEY",
+        help="the VMs' other_config key to save (default ha-lizard-enabled)",
+    )
+    b.set_defaults(func=run_backup)
+    r = sub.add_parser(
+        "restore",
+        help="put a backup's configuration and VM flags back",
+        description="Show what restoring FILE changes (crmsh's diff of the configuration, "
+        "on a copy of the CIB), ask, then replace the CIB's configuration section in one "
+        "update and set the VMs' flags back. Refuses a backup of another cluster (its "
+        "cluster-name) unless --force. The description, if saved, is written with "
+        "--description-to. Exit 0 restored or nothing to do, 1 refused or not applied.",
+    )
+    r.add_argument("file", metavar="FILE", help="a file written by `xenha backup`")
+    r.add_argument("--yes", "-y", action="store_true", help="restore without asking")
+    r.add_argument("--dry-run", action="store_true", help="only show what would change")
+    r.add_argument("--force", action="store_true", help="restore another cluster's backup")
+    r.add_argument("--no-flags", action="store_true", help="leave the VMs' flags as they are")
+    r.add_argument(
+        "--description-to", metavar="YAML", help="write the saved description to this file"
+    )
+    r.set_defaults(func=run_restore)
+
+
+def _client():
+    """A pool client through the xapi-pool-master resource's parameters."""
+    from xenha import status
+    from xenha.xapi import Client
+
+    cluster = status.read_cluster()
+    return Client(status.settings_of(cluster["master_params"]), "xenha-backup", cache_dir=None)
+
+
+def run_backup(args):
+    from xenha import backup
+    from xenha.errors import XenhaError
+    from xenha.pacemaker import tool
+
+    configuration = tool(["cibadmin", "--query", "--scope", "configuration"])
+    description = None
+    if args.description:
+        try:
+            with open(args.description) as f:
+                description = (os.path.abspath(args.description), f.read())
+        except OSError as e:
+            raise XenhaError("cannot read %s: %s" % (args.description, e.strerror)) from None
+    try:
+        with _client() as c:
+            flags = backup.read_flags(c, args.flag_field)
+    except XenhaError as e:
+        raise XenhaError("cannot read the pool's VM flags: %s" % e) from None
+    doc = backup.make(configuration, description, flags)
+    backup.write(args.file, doc)
+    for rid in doc["secrets_blanked"]:
+        print("warning: %s held a secret in the CIB; blanked in the backup" % rid)
+    print(
+        "backed up cluster %s: configuration, %s, %d VM flags -> %s"
+        % (
+            doc["cluster_name"] or "(unnamed)",
+            "description %s" % description[0] if description else "no description",
+            len(flags["vms"]),
+            args.file,
+        )
+    )
+    return 0
+
+
+def _diff(configuration):
+    """crmsh's view of the configuration now and after the restore (on a copy)."""
+    from xenha.crm.apply import crm
+
+    workdir = tempfile.mkdtemp(prefix="xenha-restore-")
+    try:
+        copy = os.path.join(workdir, "cib.xml")
+        with open(copy, "w") as f:
+            f.write(crm(["cibadmin", "--query"]))
+        before = crm(["crm", "configure", "show"], cib_file=copy)
+        crm(_replace_argv(), cib_file=copy, stdin=configuration)
+        after = crm(["crm", "configure", "show"], cib_file=copy)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return "".join(
+        difflib.unified_diff(before.splitlines(True), after.splitlines(True), "now", "restored")
+    )
+
+
+def _replace_argv():
+    return ["cibadmin", "--replace", "--scope", "configuration", "--xml-pipe"]
+
+
+def run_restore(args):
+    import xml.etree.ElementTree as ET
+
+    from xenha import backup
+    from xenha.crm.apply import crm
+    from xenha.errors import XenhaError
+    from xenha.pacemaker import tool
+
+    doc = backup.read(args.file)
+    live = backup.cluster_name(
+        ET.fromstring(tool(["cibadmin", "--query", "--scope", "configuration"]))
+    )
+    if live and doc["cluster_name"] and live != doc["cluster_name"] and not args.force:
+        raise XenhaError(
+            "%s is a backup of cluster %s, this is cluster %s (--force restores it anyway)"
+            % (args.file, doc["cluster_name"], live)
+        )
+    if doc["secrets_blanked"]:
+        print("note: the backup blanked secrets in %s" % ", ".join(doc["secrets_blanked"]))
+    diff = _diff(doc["configuration"])
+    sys.stdout.write(diff or "the configuration is as the backup has it\n")
+    if args.dry_run:
+        return 0
+    if diff and not args.yes:
+        if not sys.stdin.isatty():
+            raise XenhaError("not restoring without --yes: standard input is not a terminal")
+        if input("restore this configuration? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("not restored")
+            return 1
+    if diff:
+        crm(_replace_argv(), stdin=doc["configuration"])
+        print("configuration restored")
+    if doc["flags"] and not args.no_flags:
+        with _client() as c:
+            for line in backup.restore_flags(c, doc["flags"]):
+                print(line)
+    if doc["description"] and args.description_to:
+        with open(args.description_to, "w") as f:
+            f.write(doc["description"]["text"])
+        print("description written to %s" % args.description_to)
+    elif doc["description"]:
+        print(
+            "the backup holds the description %s (--description-to writes it)"
+            % (doc["description"]["path"])
+        )
+    return 0
