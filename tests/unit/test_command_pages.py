@@ -10,7 +10,7 @@ from tests.conftest import REPO
 from xenha.cli import main, pages
 
 PAGES = os.path.join(REPO, "docs", "commands")
-GROUPS = ("status", "node", "vm", "master", "maintenance")
+GROUPS = ("status", "node", "vm", "master", "maintenance", "check", "config", "backup", "restore")
 WRITTEN = pages.pages(main.build_parser(), GROUPS)
 
 

@@ -23,7 +23,7 @@ def register(sub):
     c.set_defaults(func=run_init)
 
     c = cmds.add_parser("validate", help="check a description (no Pacemaker tools needed)")
-    c.add_argument("file")
+    c.add_argument("file", metavar="FILE", help="the cluster description (YAML)")
     c.set_defaults(func=run_validate)
 
     c = cmds.add_parser(
@@ -32,8 +32,10 @@ def register(sub):
         description="crm: for `crm configure load update -`; xml: a whole CIB; pcs: a shell "
         "script of pcs commands; corosync: the whole corosync.conf of every node.",
     )
-    c.add_argument("file")
-    c.add_argument("--format", "-f", choices=FORMATS, default="crm")
+    c.add_argument("file", metavar="FILE", help="the cluster description (YAML)")
+    c.add_argument(
+        "--format", "-f", choices=FORMATS, default="crm", help="what to write (default crm)"
+    )
     c.add_argument("--output", "-o", help="write to this file instead of standard output")
     _no_resolve(c)
     c.set_defaults(func=run_generate)
@@ -46,7 +48,7 @@ def register(sub):
         "master's promotion elsewhere, then the lost VMs' starts on survivors. Last, the "
         "master moves from the first node to the second: no VM may stop, start or migrate.",
     )
-    c.add_argument("file")
+    c.add_argument("file", metavar="FILE", help="the cluster description (YAML)")
     c.add_argument(
         "--fail",
         action="append",
@@ -63,7 +65,7 @@ def register(sub):
         description="Show what `crm configure load update` would change, ask, then apply. "
         "Set CIB_file to work on a CIB file instead of the running cluster.",
     )
-    c.add_argument("file")
+    c.add_argument("file", metavar="FILE", help="the cluster description (YAML)")
     c.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     c.add_argument(
         "--force",
@@ -88,7 +90,7 @@ def register(sub):
         "disagree or whose flag is neither true nor false. Exit 0 no drift, 1 drift, "
         "2 cannot tell.",
     )
-    c.add_argument("file")
+    c.add_argument("file", metavar="FILE", help="the cluster description (YAML)")
     c.add_argument("--json", action="store_true", help="print the drift as JSON")
     _no_resolve(c)
     c.set_defaults(func=run_show)
@@ -123,7 +125,7 @@ def register(sub):
         "below) which VMs are protected under pool.mode/protect/flag_field, and write the "
         "description with vms (or appliances) and every node's host UUID filled in.",
     )
-    c.add_argument("file")
+    c.add_argument("file", metavar="FILE", help="the cluster description (YAML)")
     c.add_argument("--output", "-o", help="where to write (default: standard output)")
     c.add_argument("--url", help="XAPI URL (default: pool.xapi.url, else the local socket)")
     c.add_argument("--user", help="XAPI user (default: pool.xapi.user, else root)")
