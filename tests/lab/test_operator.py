@@ -149,3 +149,52 @@ def test_maintenance_lets_a_vm_be_moved_by_hand_restarts_nothing_and_ends_by_its
         wait_for(lambda: "unmanaged" not in crm(lab, "crm_mon", "-1"), 150, "the maintenance's end")
         assert restarts(sim) == before
         assert_invariants()
+
+
+def on_screen(lab, argv, rows=60):
+    """What a person sees running ``xenha ARGV`` in an 80-column terminal (tmux): the
+    screen's rows, colours and all (a terminal makes the commands paint)."""
+    import subprocess
+
+    session = "xenha-screen"
+    command = " ".join([XENHA] + list(argv)) + "; echo '[done]'; sleep 60"
+    tmux = ["tmux", "-L", session]
+    subprocess.run(
+        lab.hosts[0].enter(tmux + ["new-session", "-d", "-x", "80", "-y", str(rows), command]),
+        check=True,
+    )
+    try:
+        wait_for(
+            lambda: "[done]" in subprocess.run(
+                lab.hosts[0].enter(tmux + ["capture-pane", "-p"]),
+                stdout=subprocess.PIPE, universal_newlines=True,
+            ).stdout,
+            120,
+            "xenha %s on the screen" % " ".join(argv),
+        )  # fmt: skip
+        return subprocess.run(
+            lab.hosts[0].enter(tmux + ["capture-pane", "-p"]),
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout.splitlines()
+    finally:
+        subprocess.run(lab.hosts[0].enter(tmux + ["kill-server"]))
+
+
+def test_the_commands_read_well_in_an_80_column_terminal():
+    """Each line the commands print fits a row of an 80-column terminal whole (a longer
+    one would wrap), in the terminal's coloured output as in the plain one."""
+    with configured_lab() as lab:
+        for argv in (
+            ["status"],
+            ["vm", "list"],
+            ["node", "standby", "host2", "--dry-run"],
+            ["check"],
+            ["maintenance", "status"],
+        ):
+            _, plain, _ = xenha(lab, *argv, check=False)
+            screen = on_screen(lab, argv)
+            for line in plain.splitlines():
+                assert len(line) <= 80, (argv, line)
+                assert line.rstrip() in [row.rstrip() for row in screen], (argv, line, screen)
