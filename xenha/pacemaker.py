@@ -60,6 +60,19 @@ def cib(scope=None, timeout=TOOL_TIMEOUT):
     return out
 
 
+def primitives(cib_xml, agent):
+    """``{resource id: {parameter: value}}`` of the primitives of ``agent``
+    (``class:provider:type``, such as ``ocf:xenha:xen-vm``) in ``cib_xml``."""
+    found = {}
+    for prim in parse_xml(cib_xml, "the CIB").iter("primitive"):
+        if "%s:%s:%s" % (prim.get("class"), prim.get("provider"), prim.get("type")) == agent:
+            found[prim.get("id")] = {
+                nv.get("name"): nv.get("value", "")
+                for nv in prim.iterfind("instance_attributes/nvpair")
+            }
+    return found
+
+
 def node_name(env=None, timeout=TOOL_TIMEOUT):
     """This node's Pacemaker name: what Pacemaker passed the agent, else ``crm_node -n``."""
     env = os.environ if env is None else env
