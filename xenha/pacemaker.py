@@ -232,14 +232,19 @@ def fenced_since(node, since, timeout=TOOL_TIMEOUT, margin=CLOCK_MARGIN):
     return max(done) if done else None
 
 
-def members(timeout=TOOL_TIMEOUT):
-    """The names of the nodes in the cluster's membership now (``crm_node -l``: one
-    ``ID NAME STATE`` line per known node, STATE ``member`` or ``lost``)."""
+def nodes(timeout=TOOL_TIMEOUT):
+    """``{name: state}`` of every node the cluster knows (``crm_node -l``: one ``ID NAME
+    STATE`` line per known node, STATE ``member`` or ``lost``)."""
     rc, out, err = _run(["crm_node", "-l"], timeout)
     if rc != 0:
         raise PacemakerError("cannot list the cluster's nodes: crm_node -l: %s" % err.strip())
     rows = (line.split() for line in out.splitlines())
-    return {row[1] for row in rows if len(row) >= 3 and row[2] == "member"}
+    return {row[1]: row[2] for row in rows if len(row) >= 3}
+
+
+def members(timeout=TOOL_TIMEOUT):
+    """The names of the nodes in the cluster's membership now."""
+    return {name for name, state in nodes(timeout).items() if state == "member"}
 
 
 def is_member(node, timeout=TOOL_TIMEOUT):

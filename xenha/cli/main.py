@@ -10,7 +10,7 @@ from xenha.errors import XenhaError
 # Each module has ``register(subparsers)``, which adds its parser and sets ``func``.
 COMMANDS = ("install", "lab", "config", "fence", "status")
 
-COMMANDS += ("alert", "log")  # operators' tools: the e-mail alert's test, the log, completion
+COMMANDS += ("alert", "log", "completion")
 DESCRIPTION = """\
 High availability for XAPI pools (XenServer / XCP-ng) with Pacemaker/Corosync
 as the cluster brain. Run `xenha COMMAND --help` for the options of a command."""
