@@ -480,6 +480,11 @@ def from_files(paths, select, since=None, count=None, follow=False):
             "no journal and no log file to read (looked for %s); give one with --file"
             % ", ".join(LOG_FILES[:3] + ("...",))
         )
+    for path in paths:
+        try:
+            os.close(os.open(path, os.O_RDONLY))
+        except OSError as e:
+            raise XenhaError("cannot read the log file %s: %s" % (path, e.strerror)) from None
     here, tags = socket.gethostname(), set(identifiers())
     files = [_File(p) for p in collections.OrderedDict.fromkeys(paths)]
     records, copies = [], _Copies()

@@ -231,9 +231,12 @@ def test_a_line_written_twice_stays_twice(tmp_path):
     assert len(list(journal.from_files(paths, journal.Selection()))) == 2
 
 
-def test_no_file_to_read_is_a_clear_error():
+def test_no_file_to_read_is_a_clear_error(tmp_path):
     with pytest.raises(XenhaError, match="no journal and no log file to read"):
         list(journal.from_files([], journal.Selection()))
+    missing = str(tmp_path / "nope.log")
+    with pytest.raises(XenhaError, match="cannot read the log file .*nope.log: No such file"):
+        list(journal.from_files([missing], journal.Selection()))
 
 
 # -- the command -------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ def register(sub):
         "/var/log/syslog, /var/log/messages, dom0's daemon.log and user.log), merged by "
         "time. By default the last %d lines; with --since every line since then." % DEFAULT_LINES,
         epilog="TIME: '2026-11-21 22:00', '22:00' (today), today, yesterday, '30m ago', "
-        "-2h, 1d. Lines are printed as journalctl -o short-iso prints them: time, host, "
-        "tag[pid], text.",
+        "2h or 1d (ago; with a minus: --since=-2h). Each line: its time (ISO 8601, as "
+        "journalctl's short-iso), host, tag[pid] and text.",
     )
     p.add_argument(
         "-f",
@@ -33,8 +33,8 @@ def register(sub):
     p.add_argument(
         "--vm",
         metavar="VM",
-        help="only lines naming VM: its resource id, its name or its UUID (the CIB's xen-vm "
-        "resource, either name given)",
+        help="only lines naming VM: a xen-vm resource id (vm-db), the name it was given "
+        "(db) or its vm parameter (UUID or name-label), looked up in the CIB",
     )
     p.add_argument("--node", metavar="NODE", help="only lines from or about NODE")
     p.add_argument(
