@@ -6,6 +6,7 @@ cursor), and the files followed as they grow."""
 import calendar
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -395,3 +396,44 @@ def test_files_are_followed_as_they_grow_and_when_rotated(tmp_path):
     assert "targeting xs2 by xs1: OK" in first
     assert grown.endswith(" xs1 corosync[40]: notice [TOTEM ] new ring\n")
     assert rotated.endswith(" xs1 xenha[3]: after the rotation\n")
+
+
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+
+
+@pytest.mark.skipif(
+    not os.path.exists(JOURNAL_REMOTE) or shutil.which("journalctl") is None,
+    reason="needs journalctl and systemd-journal-remote (to write a journal file)",
+)
+def test_the_real_journalctl_selects_xenhas_tags_and_the_clusters_units(tools, tmp_path):
+    """A journal file (systemd-journal-remote from export format) read by the real
+    journalctl with the matches xenha gives it: the tags OR the units."""
+    entries = [
+        {"SYSLOG_IDENTIFIER": "xenha", "MESSAGE": "confirmed: xs2 is powered off"},
+        {"SYSLOG_IDENTIFIER": "xen-vm(vm-db)", "_SYSTEMD_UNIT": "pacemaker.service",
+         "MESSAGE": "INFO: VM %s started" % UUID},
+        {"SYSLOG_IDENTIFIER": "sshd", "_SYSTEMD_UNIT": "ssh.service", "MESSAGE": "not ours"},
+        {"SYSLOG_IDENTIFIER": "corosync", "_SYSTEMD_UNIT": "corosync.service",
+         "MESSAGE": "[TOTEM ] A new membership was formed"},
+    ]  # fmt: skip
+    start = int((time.time() - 60) * 1e6)
+    export = tmp_path / "export"
+    with open(str(export), "w") as f:
+        for i, e in enumerate(entries):
+            f.write("__CURSOR=s=0;i=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n"
+                    "_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=xs1\n"
+                    % (i, start + i * 1000000, i + 1))  # fmt: skip
+            f.write("".join("%s=%s\n" % kv for kv in e.items()) + "\n")
+    journal_file = tmp_path / "system.journal"
+    subprocess.run([JOURNAL_REMOTE, "-o", str(journal_file), str(export)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    tools("journalctl", 'exec %s --file=%s "$@"\n' % (shutil.which("journalctl"), journal_file))
+    r = xenha_log(tools)
+    assert r.returncode == 0, r.stderr
+    assert [line.split(" ", 2)[2] for line in r.stdout.splitlines()] == [
+        "xenha: confirmed: xs2 is powered off",
+        "xen-vm(vm-db): INFO: VM %s started" % UUID,
+        "corosync: [TOTEM ] A new membership was formed",
+    ]
+    r = xenha_log(tools, "--since", "2 min ago", "-n", "1")
+    assert r.returncode == 0 and r.stdout.endswith("A new membership was formed\n"), r.stderr
