@@ -27,7 +27,6 @@ def run(env):
         return "no recipient configured: no mail"
 
     import socket
-    from email.message import EmailMessage
 
     from xenha.alerts import mail, settings, speaker
     from xenha.alerts.suppress import Suppressor
@@ -52,11 +51,8 @@ def run(env):
             # window (the DC lost meanwhile), the repeat stays suppressed.
             record.sent()
             return "%s: %s" % (verdict.reason, subject)
-        message = EmailMessage()
-        message["Subject"] = "[xenha] " + subject
-        message["From"] = config.sender
-        message["To"] = recipient
-        message.set_content(event.body(outcome, subject, socket.gethostname()))
+        body = event.body(outcome, subject, socket.gethostname())
+        message = mail.compose(config, recipient, subject, body)
         mail.send(config, message, deadline.left())
         record.sent()
     finally:

@@ -16,9 +16,16 @@ SECRET = "s3cret-Pa55"  # the password the server accepts when it demands a logi
 class Inbox:
     """aiosmtpd handler: keeps every message it accepts."""
 
-    def __init__(self):
+    def __init__(self, refuse=()):
         self.mails = []
         self.logins = []
+        self.refuse = set(refuse)  # recipients it answers 550
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content)
@@ -42,10 +49,11 @@ def free_port():
 
 
 @contextlib.contextmanager
-def smtp_server(tls=None, host="127.0.0.1"):
+def smtp_server(tls=None, host="127.0.0.1", refuse=()):
     """An SMTP server on a free port of ``host``; yields its Inbox (with ``port``). With
-    ``tls`` (``{"cert", "key"}``), it demands STARTTLS with that certificate, then a login."""
-    inbox = Inbox()
+    ``tls`` (``{"cert", "key"}``), it demands STARTTLS with that certificate, then a login;
+    it refuses the recipients in ``refuse``."""
+    inbox = Inbox(refuse)
     secure = {}
     if tls:
         import ssl

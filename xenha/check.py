@@ -344,7 +344,7 @@ def gather(cib_xml=None, nodes=None):
     live = cib_xml is None
     if live:
         try:
-            cib_xml = pacemaker.tool(["cibadmin", "--query"])
+            cib_xml = pacemaker.cib()
         except XenhaError as e:
             return findings + [Finding(CRITICAL, "cluster", "cannot tell: %s" % e)]
     root = ET.fromstring(cib_xml)

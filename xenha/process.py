@@ -55,16 +55,11 @@ def run(argv, timeout, input=None, env=None):
     from xenha import log
 
     log.debug("running %s", " ".join(argv))
-    _check_executable(argv[0], env)
-    proc = subprocess.Popen(
-        ["/bin/sh", "-c", SUPERVISOR, "xenha-run"] + list(argv),
+    proc = _start(
+        argv,
+        env,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        universal_newlines=True,
-        env=env,
-        start_new_session=True,
-        preexec_fn=_dies_with(os.getpid()),
     )
     try:
         out, err = proc.communicate(input, timeout=timeout)
@@ -75,6 +70,75 @@ def run(argv, timeout, input=None, env=None):
         _kill_group(proc)
         raise
     return proc.returncode, out, err
+
+
+def _start(argv, env, stdin, stderr, **text):
+    """``argv`` started under the supervisor, its stdout a pipe (text), in a process group
+    and session of its own, dying with this process."""
+    import subprocess
+
+    _check_executable(argv[0], env)
+    return subprocess.Popen(
+        ["/bin/sh", "-c", SUPERVISOR, "xenha-run"] + list(argv),
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        universal_newlines=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_dies_with(os.getpid()),
+        **text,
+    )
+
+
+class Lines:
+    """A command that runs until it ends or its reader stops (``journalctl --follow``):
+    its standard output line by line as it writes them, under the same supervisor as
+    :func:`run`. ``with Lines(argv) as out: for line in out: ...``; leaving the block, by
+    its end, a break or an exception, kills the command's process group. Once the output
+    has ended, :meth:`wait` gives (exit code, stderr). Raises OSError as :func:`run` does.
+    """
+
+    def __init__(self, argv, env=None):
+        import subprocess
+        import tempfile
+
+        from xenha import log
+
+        log.debug("reading %s", " ".join(argv))
+        # A file, not a pipe: it never fills up while only stdout is read. Closed on exit.
+        self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        try:
+            self._proc = _start(
+                argv,
+                env,
+                stdin=subprocess.DEVNULL,
+                stderr=self._errors,
+                encoding="utf-8",
+                errors="replace",
+            )
+        except BaseException:
+            self._errors.close()
+            raise
+
+    def __iter__(self):
+        return iter(self._proc.stdout)
+
+    def wait(self):
+        """(exit code, stderr) of the command, once its output has ended."""
+        rc = self._proc.wait()
+        self._errors.seek(0)
+        return rc, self._errors.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._proc.poll() is None:
+            _kill_group(self._proc)
+        else:
+            self._proc.stdout.close()
+        self._errors.close()
 
 
 def _check_executable(name, env):

@@ -8,9 +8,10 @@ by :func:`render` or as JSON.
 
 import textwrap
 import time
-import xml.etree.ElementTree as ET
 
 from xenha.errors import XenhaError
+from xenha.pacemaker import cib as pacemaker_cib
+from xenha.pacemaker import parse_xml as _xml
 from xenha.pacemaker import tool
 
 OK, WARNING, CRITICAL = 0, 1, 2  # the exit codes of crm_mon -s (Nagios')
@@ -18,13 +19,6 @@ VERDICTS = {OK: "ok", WARNING: "warning", CRITICAL: "critical"}
 VM_AGENT = "ocf:xenha:xen-vm"
 MASTER_AGENT = "ocf:xenha:xapi-pool-master"
 MOVE_PREFIXES = ("cli-prefer-", "cli-ban-")  # crm_resource --move/--ban constraints
-
-
-def _xml(text, what):
-    try:
-        return ET.fromstring(text[text.index("<") :])
-    except (ValueError, ET.ParseError) as e:
-        raise XenhaError("%s is no XML: %s" % (what, e)) from None
 
 
 def _true(elem, name):
@@ -120,7 +114,7 @@ def _vm_options(prim):
 
 def read_cluster(timeout=15):
     mon = tool(["crm_mon", "--one-shot", "--output-as=xml", "--fence-history=1"], timeout)
-    cib = tool(["cibadmin", "--query", "--scope", "configuration"], timeout)
+    cib = pacemaker_cib("configuration", timeout)
     return cluster_view(mon, cib)
 
 

@@ -158,3 +158,19 @@ def test_every_caller_is_bounded(lingering, monkeypatch):
     with pytest.raises(apply.LoadError, match="did not finish within 0.3s"):
         apply._crm([script])
     assert gone_soon(child())
+
+
+def test_lines_come_as_the_command_writes_them_and_leaving_kills_its_group(lingering):
+    script = "echo first; sleep 0.3; echo second; echo oops >&2; exit 4"
+    started = time.monotonic()
+    with process.Lines(["sh", "-c", script]) as out:
+        lines = iter(out)
+        assert next(lines) == "first\n" and time.monotonic() - started < 0.3
+        assert list(lines) == ["second\n"]
+        assert out.wait() == (4, "oops\n")
+    tool, child = lingering
+    with process.Lines([tool]) as out:
+        pid = child()
+    assert gone_soon(pid), "the command's child outlived the reader"
+    with pytest.raises(FileNotFoundError):
+        process.Lines(["xenha-no-such-command"])

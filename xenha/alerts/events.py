@@ -7,6 +7,9 @@ VM_PREFIX = "vm-"
 POOL_MASTER = "pool-master"
 STORAGE = "storage"
 
+# Not a Pacemaker kind: the event `xenha alert test` mails (xenha/alerts/drill.py).
+TEST = "test"
+
 # Pacemaker's execution status codes (CRM_alert_status).
 EXEC_DONE, EXEC_CANCELLED = 0, 1
 # What a probe (a one-off monitor) may find without anything being wrong:
@@ -59,6 +62,8 @@ class Event:
             )
         if self.kind == "resource":
             return self._resource()
+        if self.kind == TEST:
+            return "test", "test mail from %s: alerts reach %s" % (self.node, self.recipient)
         return None  # attribute changes and kinds this agent does not know
 
     def takes_node_out(self):
@@ -117,6 +122,11 @@ _HINTS = {
     ("fencing", "failed"): (
         "Resources of %(node)s stay stopped until a fence succeeds: check its fence "
         "devices, or confirm by hand that it is off (meatware: `xenha fence confirm %(node)s`)."
+    ),
+    (TEST, "test"): (
+        "Sent by `xenha alert test` on %(node)s with the settings of the cluster's e-mail "
+        "alert; no cluster event happened. A real alert is mailed by one node only (the "
+        "speaker) and at most once per suppression window; the test bypassed both."
     ),
 }
 

@@ -1,5 +1,7 @@
-"""The alert's instance attributes (the names `xenha config generate` emits), checked."""
+"""The alert's instance attributes (the names `xenha config generate` emits), checked;
+and the alerts the CIB defines, as Pacemaker passes them to the agent."""
 
+import collections
 import socket
 
 from xenha import values
@@ -34,6 +36,38 @@ class Settings:
         from xenha import secrets
 
         return secrets.read_file(self.password_file, "smtp_password_file", group_may_read=True)
+
+
+# An alert of the CIB: its id, its instance attributes ({name: value}) and its recipients,
+# each ``(address, attributes)``: the alert's attributes with the recipient's own over them.
+Alert = collections.namedtuple("Alert", "id attrs recipients")
+
+
+def from_cib(cib_xml, path):
+    """The alerts of ``cib_xml`` (``cibadmin --query`` text, any scope holding ``alerts``)
+    whose agent is ``path``."""
+    from xenha.pacemaker import parse_xml
+
+    root = parse_xml(cib_xml, "the CIB")
+    found = []
+    for alert in root.iter("alert"):
+        if alert.get("path") != path:
+            continue
+        attrs = _attributes(alert)
+        recipients = [
+            (r.get("value", ""), dict(attrs, **_attributes(r))) for r in alert.iter("recipient")
+        ]
+        found.append(Alert(alert.get("id"), attrs, recipients))
+    return found
+
+
+def _attributes(element):
+    """The nvpairs of ``element``'s own instance_attributes sets, in order."""
+    return {
+        nv.get("name"): nv.get("value", "")
+        for block in element.findall("instance_attributes")
+        for nv in block.findall("nvpair")
+    }
 
 
 def address(name, value):

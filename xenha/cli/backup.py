@@ -59,9 +59,9 @@ def _client():
 def run_backup(args):
     from xenha import backup
     from xenha.errors import XenhaError
-    from xenha.pacemaker import tool
+    from xenha.pacemaker import cib
 
-    configuration = tool(["cibadmin", "--query", "--scope", "configuration"])
+    configuration = cib("configuration")
     description = None
     if args.description:
         try:
@@ -119,12 +119,10 @@ def run_restore(args):
     from xenha import backup
     from xenha.crm.apply import crm
     from xenha.errors import XenhaError
-    from xenha.pacemaker import tool
+    from xenha.pacemaker import cib
 
     doc = backup.read(args.file)
-    live = backup.cluster_name(
-        ET.fromstring(tool(["cibadmin", "--query", "--scope", "configuration"]))
-    )
+    live = backup.cluster_name(ET.fromstring(cib("configuration")))
     if live and doc["cluster_name"] and live != doc["cluster_name"] and not args.force:
         raise XenhaError(
             "%s is a backup of cluster %s, this is cluster %s (--force restores it anyway)"

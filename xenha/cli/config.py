@@ -330,7 +330,7 @@ def run_show(args):
     from xenha import drift
     from xenha.crm import apply, plan, render
     from xenha.errors import XenhaError
-    from xenha.pacemaker import tool
+    from xenha.pacemaker import cib
     from xenha.xapi import Client
 
     m = _pinned(args)
@@ -338,7 +338,7 @@ def run_show(args):
     try:
         diff = apply.preview(render.render(m, "crm", os.path.basename(args.file)), force=True)
         found["cluster"] = diff.splitlines()
-        found["extra"] = drift.extra_objects(tool(["cibadmin", "--query"]), plan.build(m).ids())
+        found["extra"] = drift.extra_objects(cib(), plan.build(m).ids())
     except XenhaError as e:
         found["cannot_tell"].append("the cluster: %s" % e)
     try:

@@ -20,6 +20,9 @@ COMMANDS = (
     "maintenance",
     "check",
     "backup",
+    "alert",
+    "log",
+    "completion",
 )
 
 DESCRIPTION = """\

@@ -56,9 +56,9 @@ def _state():
     import xml.etree.ElementTree as ET
 
     from xenha import maintenance
-    from xenha.pacemaker import tool
+    from xenha.pacemaker import cib
 
-    root = ET.fromstring(tool(["cibadmin", "--query", "--scope", "configuration"]))
+    root = ET.fromstring(cib("configuration"))
     return maintenance.state(root)
 
 

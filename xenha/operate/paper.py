@@ -17,7 +17,7 @@ import tempfile
 from xenha.crm.plan import MASTER
 from xenha.crm.simulate import PacemakerToolError, Transition
 from xenha.operate.verbs import Verbs
-from xenha.pacemaker import PacemakerError, tool
+from xenha.pacemaker import PacemakerError, cib, tool
 
 # What one resource does in a transition: ``kind`` live (migrates), restart (stops on
 # ``source``, starts on ``target``), stop, start, move (a resource that is not a VM
@@ -80,7 +80,7 @@ class Paper:
         self.workdir = tempfile.mkdtemp(prefix="xenha-preview-")
         self.step = 0
         self.path = os.path.join(self.workdir, "cib-0.xml")
-        text = self.cib_xml if self.cib_xml is not None else Verbs().cib()
+        text = self.cib_xml if self.cib_xml is not None else cib()
         with open(self.path, "w") as f:
             f.write(text)
         self.verbs = Verbs(cib_file=self.path)

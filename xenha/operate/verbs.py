@@ -69,7 +69,3 @@ class Verbs:
     def clear_property(self, name):
         """Remove cluster option ``name`` from the default set (crm configure property)."""
         self._do("crm_attribute", "--type", "crm_config", "--name", name, "--delete")
-
-    def cib(self):
-        """The whole CIB (configuration and status) as XML text."""
-        return self._do("cibadmin", "--query")
