@@ -1,10 +1,11 @@
 """What agents ask Pacemaker: this node's name, membership, the DC, notify data, fencing
-history, promotion scores.
+history, promotion scores, the CIB.
 
 Everything goes through Pacemaker's own command-line tools (``crm_node``,
-``crmadmin``, ``stonith_admin``, ``crm_attribute``), found on PATH, each with a timeout. A
-tool that fails or times out is "cannot tell" (:class:`PacemakerError`), never
-"no": in particular, no fencing history is ever read as "was fenced".
+``crmadmin``, ``stonith_admin``, ``crm_attribute``, ``cibadmin``), found on PATH, each
+with a timeout. A tool that fails or times out is "cannot tell"
+(:class:`PacemakerError`), never "no": in particular, no fencing history is ever read
+as "was fenced".
 """
 
 import os
@@ -37,6 +38,28 @@ def _run(argv, timeout):
         raise PacemakerError("%s did not answer within %gs" % (argv[0], timeout)) from None
 
 
+def parse_xml(text, what):
+    """The root element of the XML document a tool printed in ``text`` (anything before its
+    first ``<`` skipped); PacemakerError naming ``what`` when there is none."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.fromstring(text[text.index("<") :])
+    except (ValueError, ET.ParseError) as e:
+        raise PacemakerError("%s is no XML: %s" % (what, e)) from None
+
+
+def cib(scope=None, timeout=TOOL_TIMEOUT):
+    """The CIB as ``cibadmin --query`` prints it (XML text); ``scope``: one section only,
+    such as ``configuration``."""
+    argv = ["cibadmin", "--query"] + (["--scope", scope] if scope else [])
+    rc, out, err = _run(argv, timeout)
+    if rc != 0:
+        why = "; ".join(line.strip() for line in err.splitlines() if line.strip())
+        raise PacemakerError("%s failed (rc %d): %s" % (" ".join(argv), rc, why))
+    return out
+
+
 def node_name(env=None, timeout=TOOL_TIMEOUT):
     """This node's Pacemaker name: what Pacemaker passed the agent, else ``crm_node -n``."""
     env = os.environ if env is None else env
@@ -50,13 +73,41 @@ def node_name(env=None, timeout=TOOL_TIMEOUT):
 
 
 class FenceEvent:
-    """One entry of the fencing history."""
+    """One entry of the fencing history: who was fenced how, when it completed, the node
+    that ran the fence agent (``delegate``) and who asked for it (``client`` on
+    ``origin``)."""
 
-    def __init__(self, target, action, status, completed):
+    def __init__(
+        self,
+        target,
+        action,
+        status,
+        completed,
+        delegate=None,
+        origin=None,
+        client=None,
+        exit_reason=None,
+    ):
         self.target = target
         self.action = action
         self.status = status  # success, failed or pending
         self.completed = completed  # seconds since the epoch, or None while pending
+        self.delegate = delegate  # the node that executed it (None while pending)
+        self.origin = origin  # the node the request came from
+        self.client = client  # the requester: pacemaker-controld.PID, stonith_admin.PID
+        self.exit_reason = exit_reason  # why it failed, when the fencer says
+
+    def as_dict(self):
+        return {
+            "target": self.target,
+            "action": self.action,
+            "status": self.status,
+            "completed": self.completed,
+            "delegate": self.delegate,
+            "origin": self.origin,
+            "client": self.client,
+            "exit_reason": self.exit_reason,
+        }
 
     def __repr__(self):
         return "FenceEvent(%r, %r, %r, %r)" % (
@@ -118,13 +169,18 @@ def parse_fence_history(xml_text):
                 e.get("action"),
                 e.get("status"),
                 parse_timestamp(completed) if completed else None,
+                delegate=e.get("delegate"),
+                origin=e.get("origin"),
+                client=e.get("client"),
+                exit_reason=e.get("exit-reason"),
             )
         )
     return events
 
 
 def fence_history(node, timeout=TOOL_TIMEOUT):
-    """Every recorded fencing operation against ``node``, as the fencer tells it."""
+    """Every recorded fencing operation against ``node`` (``*``: every node), as the fencer
+    tells it."""
     rc, out, err = _run(
         [
             "stonith_admin",

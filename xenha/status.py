@@ -9,9 +9,9 @@ by :func:`render` or as JSON.
 import subprocess
 import textwrap
 import time
-import xml.etree.ElementTree as ET
 
 from xenha.errors import XenhaError
+from xenha.pacemaker import parse_xml as _xml
 
 OK, WARNING, CRITICAL = 0, 1, 2  # the exit codes of crm_mon -s (Nagios')
 VERDICTS = {OK: "ok", WARNING: "warning", CRITICAL: "critical"}
@@ -38,13 +38,6 @@ def _tool(argv, timeout):
     if proc.returncode != 0:
         raise XenhaError("%s failed (rc %d): %s" % (argv[0], proc.returncode, proc.stderr.strip()))
     return proc.stdout
-
-
-def _xml(text, what):
-    try:
-        return ET.fromstring(text[text.index("<") :])
-    except (ValueError, ET.ParseError) as e:
-        raise XenhaError("%s is no XML: %s" % (what, e)) from None
 
 
 def _true(elem, name):

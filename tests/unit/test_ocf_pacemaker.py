@@ -48,6 +48,34 @@ def test_parse_history():
     assert events[2].completed == EPOCH_2210 + 30 * 60 - 5
 
 
+def test_history_says_who_executed_and_who_asked():
+    pending, off, failed, _ = pacemaker.parse_fence_history(HISTORY)
+    assert (off.delegate, off.origin, off.client) == ("node3", "node1", "pacemaker-controld.1342")
+    assert pending.delegate is None and pending.exit_reason is None
+    assert (failed.client, failed.exit_reason) == ("stonith_admin.2211", "Agent returned error")
+    assert off.as_dict() == {
+        "target": "node2",
+        "action": "off",
+        "status": "success",
+        "completed": EPOCH_2210,
+        "delegate": "node3",
+        "origin": "node1",
+        "client": "pacemaker-controld.1342",
+        "exit_reason": None,
+    }
+
+
+def test_the_cib_is_read_with_cibadmin(shim, tmp_path):
+    shim("cibadmin", "<cib><configuration/></cib>\n")
+    assert pacemaker.parse_xml(pacemaker.cib("configuration"), "the CIB").tag == "cib"
+    assert (tmp_path / "cibadmin.args").read_text() == "--query --scope configuration\n"
+    shim("cibadmin", "", rc=102)
+    with pytest.raises(pacemaker.PacemakerError, match="cibadmin --query failed"):
+        pacemaker.cib()
+    with pytest.raises(pacemaker.PacemakerError, match="the CIB is no XML"):
+        pacemaker.parse_xml("Could not connect", "the CIB")
+
+
 def test_a_failed_query_is_an_error_not_an_empty_history():
     with pytest.raises(
         pacemaker.PacemakerError, match="Not connected.*Could not connect to fencer"
