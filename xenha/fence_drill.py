@@ -112,7 +112,8 @@ def _topology(root, node):
     (fenced_remote.c, find_topology_for_host): its name (``target``), else a
     ``target-pattern`` (an extended regular expression; Python's ``re`` reads the
     patterns one writes for node names alike) or a ``target-attribute`` set to
-    ``target-value`` on the node, the first in the CIB's order.
+    ``target-value`` on the node: the fencer takes the first of those in a hash table's
+    order, which it does not define; the drill the first in the CIB.
     """
     import re
 
@@ -198,13 +199,14 @@ def _describe(prim, node, level):
         and k not in _ACTION_KEYS
         and not (plug_from in ("pcmk_host_map", "node name") and k in _PLUG_KEYS + (arg,))
     }
-    problem = None
     can = _can_fence(params, node)
-    if meta.get("target-role", "").lower() == "stopped":
-        problem = "disabled (target-role=Stopped): no node may use it"
-    elif can is False:
+    disabled = meta.get("target-role", "").lower() == "stopped"
+    problem = None
+    if can is False:
         problem = "pcmk_host_list/pcmk_host_map does not name %s: the fencer would not use it"
         problem %= node
+    elif disabled:
+        problem = "disabled (target-role=Stopped): no node may use it"
     return {
         "id": prim.get("id"),
         "agent": prim.get("type") or "",
@@ -214,6 +216,7 @@ def _describe(prim, node, level):
         "plug": plug,
         "plug_from": plug_from,
         "problem": problem,
+        "disabled": disabled,
         "asked": can is None,  # the fencer asks the device whether it fences the node
     }
 
@@ -228,6 +231,7 @@ def _missing(rid, level):
         "plug": None,
         "plug_from": "none",
         "problem": "no fence device %s in the CIB" % rid,
+        "disabled": False,
         "asked": False,
     }
 
@@ -250,15 +254,15 @@ def _levels(root, node):
     # failure), so each is a level of its own.
     levels = []
     for prim in prims:
-        params = _nvpairs(prim, "instance_attributes")
-        can = _can_fence(params, node)
-        disabled = _nvpairs(prim, "meta_attributes").get("target-role", "").lower() == "stopped"
-        if can is None:
-            notes.append(_asks_the_device(prim.get("id"), node) + "; not probed")
-        elif can and disabled:
-            notes.append("%s is disabled (target-role=Stopped)" % prim.get("id"))
-        elif can:
-            levels.append([_describe(prim, node, len(levels) + 1)])
+        d = _describe(prim, node, len(levels) + 1)
+        if d["asked"]:
+            notes.append(_asks_the_device(d["id"], node) + "; not probed")
+        elif d["problem"] is None:
+            levels.append([d])
+        elif d["disabled"] and d["problem"].startswith("disabled"):  # it names the node
+            notes.append(
+                "%s could fence %s but is disabled (target-role=Stopped)" % (d["id"], node)
+            )
     return levels, False, notes
 
 
@@ -612,6 +616,7 @@ _DEVICE = _obj(
         "plug": _NULLSTR,
         "plug_from": {"enum": ["cib", "pcmk_host_map", "node name", "none"]},
         "problem": _NULLSTR,
+        "disabled": _BOOL,
         "asked": _BOOL,
         "ok": _BOOL,
         "state": {"enum": ["on", "off", None]},

@@ -291,6 +291,37 @@ def test_the_host_map_entry_is_passed_as_the_plug_without_a_topology(agents):
     assert "plug=host2" in ilo_call and "nodename=host2" in ilo_call
 
 
+def disable(rid):
+    def edit(root):
+        prim = next(p for p in root.iter("primitive") if p.get("id") == rid)
+        meta = ET.SubElement(prim, "meta_attributes", id=rid + "-meta")
+        ET.SubElement(meta, "nvpair", id=rid + "-role", name="target-role", value="Stopped")
+
+    return edit
+
+
+def test_a_disabled_device_fails_its_level_or_is_left_out_without_a_topology(agents):
+    cib = edited(disable("fence-host2-apc"))
+    result = drill(agents, "host2", cib)
+    assert verdicts(result) == ["works", "fails", "manual"]
+    assert device(result, "fence-host2-apc")["message"].startswith("disabled (target-role")
+    assert agents.calls("fence_xenha_apc") == []
+
+    def unlisted(root):
+        no_topology(root)
+        prim = next(p for p in root.iter("primitive") if p.get("id") == "fence-host2-ilo")
+        attrs = prim.find("instance_attributes")
+        attrs.remove(next(nv for nv in attrs if nv.get("name") == "pcmk_host_list"))
+
+    result = drill(agents, "host2", edited(unlisted, cib))
+    ids = [lv["devices"][0]["id"] for lv in result["levels"]]
+    assert ids == ["fence-host2-meatware"] and fence_drill.exit_code(result) == 2
+    assert any(n.startswith("fence-host2-apc could fence host2 but is disabled") for n in
+               result["notes"])  # fmt: skip
+    assert any("fence-host2-ilo sets neither pcmk_host_list" in n for n in result["notes"])
+    assert not any("fence-host1-ilo" in n for n in result["notes"])
+
+
 def test_only_status_is_ever_sent(agents):
     """An action or option set in the CIB never reaches the agent, nor pcmk_* settings."""
     cib = edited(add_params("fence-host2-ilo", action="off", option="reboot", port="dynamic"))
