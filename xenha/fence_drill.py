@@ -187,6 +187,26 @@ def _plug(params, node):
     return arg, node, "node name"
 
 
+def _two_targets(params, node):
+    """Why the agent may get two targets, or None. The fencer adds its host argument
+    unless the CIB sets that very parameter, and fence-agents' plug and port are one
+    option: Pacemaker 2.1 passes port (for an agent that declares it), later versions
+    plug. A CIB that sets the other one then reaches the agent with both, in a hash
+    table's order, and the agent takes the last."""
+    if params.get("pcmk_host_argument"):
+        return None
+    given = [k for k in _PLUG_KEYS if params.get(k) and params[k].lower() != "dynamic"]
+    if len(given) != 1:
+        return None
+    other = "port" if given[0] == "plug" else "plug"
+    return (
+        "the CIB sets %s=%s without pcmk_host_argument: a Pacemaker that passes the target "
+        "as %s (2.1 does when the agent declares port) also sends %s=%s, and the agent takes "
+        "whichever line comes last; pcmk_host_argument=%s makes it %s alone"
+        % (given[0], params[given[0]], other, other, node, given[0], given[0])
+    )
+
+
 def _describe(prim, node, level):
     """A device as the fencer would use it against ``node``, with its raw parameters."""
     params = _nvpairs(prim, "instance_attributes")
@@ -216,6 +236,7 @@ def _describe(prim, node, level):
         "plug": plug,
         "plug_from": plug_from,
         "problem": problem,
+        "warning": _two_targets(params, node),
         "disabled": disabled,
         "asked": can is None,  # the fencer asks the device whether it fences the node
     }
@@ -231,6 +252,7 @@ def _missing(rid, level):
         "plug": None,
         "plug_from": "none",
         "problem": "no fence device %s in the CIB" % rid,
+        "warning": None,
         "disabled": False,
         "asked": False,
     }
@@ -248,6 +270,7 @@ def _levels(root, node):
             for i, devices in topology
         ]
         notes += [_asks_the_device(d["id"], node) for lv in levels for d in lv if d["asked"]]
+        notes += ["%s: %s" % (d["id"], d["warning"]) for lv in levels for d in lv if d["warning"]]
         return levels, True, notes
     # No topology: the fencer tries the devices that can fence the node one after the
     # other until one succeeds (fenced_commands.c: the next capable device after a
@@ -259,6 +282,8 @@ def _levels(root, node):
             notes.append(_asks_the_device(d["id"], node) + "; not probed")
         elif d["problem"] is None:
             levels.append([d])
+            if d["warning"]:
+                notes.append("%s: %s" % (d["id"], d["warning"]))
         elif d["disabled"] and d["problem"].startswith("disabled"):  # it names the node
             notes.append(
                 "%s could fence %s but is disabled (target-role=Stopped)" % (d["id"], node)
@@ -616,6 +641,7 @@ _DEVICE = _obj(
         "plug": _NULLSTR,
         "plug_from": {"enum": ["cib", "pcmk_host_map", "node name", "none"]},
         "problem": _NULLSTR,
+        "warning": _NULLSTR,
         "disabled": _BOOL,
         "asked": _BOOL,
         "ok": _BOOL,
