@@ -124,8 +124,11 @@ def fencing(nodes, cib_xml, probe=None):
         except XenhaError as e:
             out.append(Finding(CRITICAL, "fencing " + node, "cannot tell: %s" % e))
             continue
-        level = fence_drill.exit_code(result)
-        out.append(Finding(level, "fencing " + node, fence_drill.summary(result)))
+        level = min(
+            fence_drill.exit_code(result),
+            CRITICAL if not fence_drill.can_fence(result) else WARNING,
+        )
+        out.append(Finding(level, "fencing " + node, result["summary"]))
     return out
 
 

@@ -85,3 +85,8 @@ def xapi(lab, code):
 
 def restarts(sim):
     return {m: n for m, n in sim.xapi_calls().items() if m.split(".")[-1] in RESTARTS and n}
+
+
+def add_meatware(desc):
+    for node in desc["cluster"]["nodes"]:
+        node["fencing"].append({"device": "meatware"})

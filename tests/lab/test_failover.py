@@ -18,6 +18,7 @@ from xenha.lab.scenarios import demo, evidence
 from xenha.lab.scenarios.evidence import vms_where as where
 
 from .scenario import (
+    add_meatware,
     assert_invariants,
     configured_lab,
     crm,
@@ -423,11 +424,6 @@ def test_two_nodes_with_arbiter_partition_one_side_wins():
         assert powered_off("host2", t), "host2 was not fenced"
         assert not powered_off("host1", t), "host1 was fenced"
         assert_invariants()
-
-
-def add_meatware(desc):
-    for node in desc["cluster"]["nodes"]:
-        node["fencing"].append({"device": "meatware"})
 
 
 def test_unreachable_bmc_keeps_vms_down_until_a_person_confirms():

@@ -156,7 +156,7 @@ def test_every_caller_is_bounded(lingering, monkeypatch):
     assert gone_soon(child())
     monkeypatch.setattr(apply, "CRM_TIMEOUT", 0.3)
     with pytest.raises(apply.LoadError, match="did not finish within 0.3s"):
-        apply._crm([script])
+        apply.crm([script])
     assert gone_soon(child())
 
 

@@ -48,7 +48,8 @@ def register(sub):
 
 
 def _fencing(node):
-    """(works, detail) of the node's fence devices' status probe, or the error."""
+    """(works, detail) of the node's fence devices' status probe, or the error. A node
+    that only a person can fence (meatware) can be: the probe cannot ask a person."""
     from xenha import fence_drill
     from xenha.errors import XenhaError
 
@@ -56,7 +57,7 @@ def _fencing(node):
         result = fence_drill.probe(node)
     except XenhaError as e:
         return e
-    return fence_drill.works(result), fence_drill.summary(result)
+    return fence_drill.can_fence(result), result["summary"]
 
 
 def run_standby(args):
