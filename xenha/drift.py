@@ -10,9 +10,10 @@ protected until deleted); and, when VMs are protected by their flag
 
 import xml.etree.ElementTree as ET
 
+from xenha.status import MOVE_PREFIXES  # crm_resource's own: xenha status reports them
+
 # CIB elements that are configuration objects with ids the generator makes.
 OBJECTS = ("primitive", "clone", "group", "rsc_location", "rsc_order", "rsc_colocation", "alert")
-MOVE_PREFIXES = ("cli-prefer-", "cli-ban-")  # crm_resource's own: xenha status reports them
 
 
 def extra_objects(cib_xml, plan_ids):

@@ -252,6 +252,11 @@ def nodes_of_hosts(cluster, pool):
     return nodes
 
 
+def started_on(cluster, rid):
+    """The nodes Pacemaker runs resource ``rid`` on (its Started instances)."""
+    return [n for n, role in cluster["running"].get(rid, []) if role == "Started"]
+
+
 def _vms(view):
     """Each protected VM: where Pacemaker runs it, where the pool says it runs (as the
     node of that host)."""
@@ -259,8 +264,7 @@ def _vms(view):
     node_of = nodes_of_hosts(cluster, pool) if pool is not None else {}
     rows = []
     for rid, key in sorted(cluster.get("vm_resources", {}).items()):
-        started = [n for n, role in cluster["running"].get(rid, []) if role == "Started"]
-        row = {"id": rid, "vm": key, "pacemaker": started, "failcounts": {}}
+        row = {"id": rid, "vm": key, "pacemaker": started_on(cluster, rid), "failcounts": {}}
         row["failcounts"] = cluster["failcounts"].get(rid, {})
         if pool is not None:
             rec = pool["vms"].get(key, {})

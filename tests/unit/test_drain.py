@@ -240,6 +240,9 @@ class FakeCluster:
     def clear(self, rsc, node=None):
         self.calls.append(("clear", rsc, node))
 
+    def wait_idle(self, seconds):
+        self.calls.append(("wait_idle",))
+
     def standby(self, node, on=True):
         self.calls.append(("standby", node, on))
         running = self.view["running"]
@@ -275,7 +278,11 @@ def test_a_drain_that_cannot_finish_takes_its_bans_back_and_says_what_moved(monk
     with pytest.raises(XenhaError, match="vm-vm4 did not leave host2 in time"):
         drain.Drain("host2", lines.append, fake, fake.read_cluster).run(Deadline(0.5))
     assert ("standby", "host2", True) not in fake.calls
-    assert fake.calls[-2:] == [("clear", "vm-vm2", "host2"), ("clear", "vm-vm4", "host2")]
+    assert fake.calls[-3:] == [
+        ("wait_idle",),  # a migration under way ends before its ban goes
+        ("clear", "vm-vm2", "host2"),
+        ("clear", "vm-vm4", "host2"),
+    ]
     assert lines[-1] == (
         "the drain of host2 stopped; moved so far: vm-vm2 -> host3; host2 is not in standby"
     )
@@ -318,3 +325,69 @@ def test_the_commands_help_and_their_error_without_a_cluster():
     proc = run_xenha("node", "standby", "host1", "--dry-run", env=env)
     assert proc.returncode == 1
     assert proc.stderr.startswith("xenha: error: cannot tell: ") and "Traceback" not in proc.stderr
+
+
+def test_a_second_ctrl_c_while_taking_back_still_takes_back_the_rest():
+    fake = FakeCluster(stuck={"vm-vm4"})
+    real_clear = fake.clear
+
+    def clear(rsc, node=None):
+        if rsc == "vm-vm2":
+            raise KeyboardInterrupt
+        real_clear(rsc, node)
+
+    fake.clear = clear
+    lines = []
+    with pytest.raises(XenhaError):
+        drain.Drain("host2", lines.append, fake, fake.read_cluster).run(Deadline(0.2))
+    assert ("clear", "vm-vm4", "host2") in fake.calls
+    assert lines[-2] == (
+        "the ban of vm-vm2 is still there: crm_resource --clear --resource vm-vm2 --node host2"
+    )
+
+
+def test_a_node_going_offline_during_the_drain_stops_it():
+    fake = FakeCluster(stuck={"vm-vm2"})
+    real_ban = fake.ban
+
+    def ban(rsc, node):
+        real_ban(rsc, node)
+        next(n for n in fake.view["nodes"] if n["name"] == "host3")["online"] = False
+
+    fake.ban = ban
+    with pytest.raises(XenhaError, match="stopping the drain: node host3 is offline"):
+        drain.Drain("host2", lambda line: None, fake, fake.read_cluster).run(Deadline(30))
+
+
+def test_a_master_no_other_node_may_take_is_refused():
+    bans = "".join(
+        '<rsc_location id="no-promote-%s" rsc="pool-master-clone" role="Promoted" '
+        'score="-INFINITY" node="%s"/>' % (n, n)
+        for n in ("host1", "host3")
+    )
+    cib = data("cib-live.xml").replace("<constraints>", "<constraints>" + bans, 1)
+    steps = drain.preview("host2", cluster(), cib)
+    assert "pool master host2 -> none" in words(steps)[-1][1]
+    assert drain.refusals("host2", view(), steps, QUORUM, FENCING) == [
+        "no other node would take the pool master from host2"
+    ]
+
+
+def test_a_vm_the_cluster_would_not_move_and_maintenance_are_refused():
+    meta = '<nvpair name="is-managed" value="false" id="vm-vm2-meta_attributes-is-managed"/>'
+    anchor = '<nvpair name="allow-migrate" value="true" id="vm-vm2-meta_attributes-allow-migrate"/>'
+    cib = data("cib-live.xml").replace(anchor, anchor + meta, 1)
+    steps = drain.preview("host2", cluster(), cib)
+    assert drain.refusals("host2", view(), steps, QUORUM, FENCING) == [
+        "vm-vm2 would not leave host2 (unmanaged, or held there)"
+    ]
+    c = cluster()
+    c["maintenance"]["on"] = True
+    reasons = drain.refusals("host2", view(c), steps_of("host2"), QUORUM, FENCING)
+    assert reasons[0].startswith("maintenance is on: the cluster would move nothing")
+
+
+def test_a_vm_whose_memory_cannot_be_told_is_refused():
+    unknown = pool(vm_memory=None)
+    reasons = drain.refusals("host1", view(p=unknown), steps_of("host1"), QUORUM, FENCING)
+    assert reasons == ["cannot tell the memory vm-vm1, vm-vm3 need"]

@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import run_xenha
 from tests.unit.test_drain import FakeCluster, cluster, data, mon_edit, pool
+from xenha import status
 from xenha.cli import vm as vm_cli
 from xenha.deadline import Deadline
 from xenha.errors import XenhaError
@@ -16,7 +17,7 @@ from xenha.operate import moves, paper
 def view(c=None, p="default"):
     v = {"cluster": c or cluster(), "pool": pool() if p == "default" else p}
     v["vms"] = [
-        {"id": rid, "vm": key, "pacemaker": moves.started_on(v["cluster"], rid), "failcounts": {}}
+        {"id": rid, "vm": key, "pacemaker": status.started_on(v["cluster"], rid), "failcounts": {}}
         for rid, key in sorted(v["cluster"]["vm_resources"].items())
     ]
     return v
@@ -52,8 +53,8 @@ def test_a_vm_move_is_previewed_live_to_the_named_node():
 @pytest.mark.parametrize(
     "edit, reason",
     [
-        (mon_edit("host3", "standby", "true"), "host3 is standby: it cannot take vm-vm1"),
-        (mon_edit("host3", "online", "false"), "host3 is offline: it cannot take vm-vm1"),
+        (mon_edit("host3", "standby", "true"), "node host3 is standby: it cannot take vm-vm1"),
+        (mon_edit("host3", "online", "false"), "node host3 is offline: it cannot take vm-vm1"),
     ],
 )
 def test_a_target_that_cannot_take_the_vm_is_refused(edit, reason):
@@ -97,7 +98,7 @@ def test_a_master_move_to_a_disabled_or_dead_host_is_refused():
     ]
     unclean = view(cluster(mon_edit("host3", "unclean", "true")))
     assert moves.plan_master_move(unclean, "host3", CIB)[1][0] == (
-        "host3 is unclean: it cannot take the pool master"
+        "node host3 is unclean: it cannot take the pool master"
     )
 
 
@@ -106,7 +107,7 @@ def test_a_move_takes_its_constraint_back_when_done_and_when_it_fails(monkeypatc
     fake = FakeCluster()
 
     def arrived(c):
-        return moves.started_on(c, "vm-vm1") == ["host3"] and "host3"
+        return status.started_on(c, "vm-vm1") == ["host3"] and "host3"
 
     def constrain(verbs):
         verbs.ban("vm-vm1", "host1")

@@ -115,6 +115,7 @@ def run_list(args):
 
 
 def run_move(args):
+    from xenha import status
     from xenha.operate import checks, moves
 
     view = plans.live_view()
@@ -129,7 +130,7 @@ def run_move(args):
     from xenha.deadline import Deadline
 
     deadline = Deadline(args.wait or MOVE_WAIT)
-    here = moves.started_on(view["cluster"], rid)[0]
+    here = status.started_on(view["cluster"], rid)[0]
     now = moves.move_vm(rid, node, here, deadline.left())
     plans.settle(args, deadline.left())
     plans.progress(args)("%s runs on %s" % (rid, now))

@@ -5,6 +5,29 @@ from xenha import status
 from xenha.operate import paper
 
 
+def cannot_take(node, what):
+    """Why the cluster node ``node`` (a row of xenha.status's nodes) cannot take ``what``
+    now: one line, or none when it can."""
+    bad = [w for w in ("unclean", "standby", "maintenance") if node[w]]
+    if not node["online"] and not node["unclean"]:
+        bad.append("offline")
+    return (
+        ["node %s is %s: it cannot take %s" % (node["name"], " and ".join(bad), what)]
+        if bad
+        else []
+    )
+
+
+def failures(cluster, rsc=None):
+    """{(op, node, line)} of the cluster's failed actions (of ``rsc`` only, if given): a
+    set to tell the new ones from those there before."""
+    return {
+        (f["op"], f["node"], "%s on %s: %s" % (f["op"], f["node"], f["reason"] or f["status"]))
+        for f in cluster["failed_actions"]
+        if rsc is None or f["op"].startswith(rsc + "_")
+    }
+
+
 def restarts(steps, cluster):
     """The VMs the steps ([(what, [Change])]) would not move live, one line each."""
     out = []
@@ -28,7 +51,15 @@ def memory(cluster, pool, changes):
             arriving.setdefault(host_of.get(c.target, c.target), []).append(c.rsc)
     out = []
     for host, rids in sorted(arriving.items()):
-        need = sum(pool["vms"].get(cluster["vm_resources"][r], {}).get("memory") or 0 for r in rids)
+        needs = [pool["vms"].get(cluster["vm_resources"][r], {}).get("memory") for r in rids]
+        unknown = [r for r, need in zip(rids, needs) if need is None]
+        if unknown:
+            out.append(
+                "cannot tell the memory %s need%s"
+                % (", ".join(unknown), "s" if len(unknown) == 1 else "")
+            )
+            continue
+        need = sum(needs)
         if free.get(host) is None:
             out.append("cannot tell the free memory of host %s" % host)
         elif need > free[host]:

@@ -6,8 +6,8 @@ is in standby; only then does it set standby, which hands the pool master over
 last, when no migration depends on it. Before anything, it plays these very
 steps on a copy of the CIB (:mod:`xenha.operate.paper`) and refuses, unless
 forced, when the drain or the node's loss afterwards would hurt (:func:`refusals`).
-A drain that cannot finish takes its bans back and says what moved: the node is
-never left half-drained.
+A drain that cannot finish takes its bans back once the cluster is idle and says
+what moved and what it could not take back.
 """
 
 from xenha import status
@@ -22,16 +22,13 @@ POLL = 1.0
 # How long one VM may take to leave: what Pacemaker itself allows its migration.
 VM_PATIENCE = VM_ACTIONS.migrate_to.timeout + VM_ACTIONS.migrate_from.timeout
 VM_PATIENCE += VM_ACTIONS.stop.timeout
+TAKE_BACK_WAIT = 120  # seconds a failed drain waits for the cluster to idle before clearing
 
 
 def vms_on(cluster, node):
     """The VM resources Pacemaker runs on ``node``, highest priority first."""
     options = cluster["vm_options"]
-    here = [
-        rid
-        for rid in cluster["vm_resources"]
-        if [node, "Started"] in [list(x) for x in cluster["running"].get(rid, [])]
-    ]
+    here = [rid for rid in cluster["vm_resources"] if node in status.started_on(cluster, rid)]
     return sorted(here, key=lambda rid: (-options.get(rid, {}).get("priority", 0), rid))
 
 
@@ -74,16 +71,13 @@ def refusals(node, view, steps, quorum, fencing):
     """
     cluster, pool = view["cluster"], view["pool"]
     out = []
+    if cluster["maintenance"]["on"]:
+        out.append("maintenance is on: the cluster would move nothing (xenha maintenance off)")
     if steps and steps[0][0] == BUSY:
         out.append("%s: let it settle first (crm_resource --wait)" % BUSY)
     for n in cluster["nodes"]:
-        if n["name"] == node:
-            continue
-        for flag in ("unclean", "standby", "maintenance"):
-            if n[flag]:
-                out.append("node %s is %s: it cannot take %s's work" % (n["name"], flag, node))
-        if not n["online"] and not n["unclean"]:
-            out.append("node %s is offline: it cannot take %s's work" % (n["name"], node))
+        if n["name"] != node:
+            out += checks.cannot_take(n, "%s's work" % node)
     for f in cluster["fences"]:
         if f["status"] == "pending":
             out.append("a fence of %s is pending" % f["target"])
@@ -100,11 +94,39 @@ def refusals(node, view, steps, quorum, fencing):
         out.append("cannot probe %s's fence devices: %s" % (node, fencing))
     elif not fencing[0]:
         out.append("%s's fencing does not answer a status probe: %s" % (node, fencing[1]))
+    out += _unmoved(node, cluster, steps)
     if pool is None:
         out.append("cannot tell whether the other hosts have the memory for %s's VMs" % node)
     else:
         out += checks.memory(cluster, pool, [c for _, step in steps for c in step])
     return out
+
+
+def _unmoved(node, cluster, steps):
+    """A VM the preview does not take off the node (unmanaged, constrained there), and
+    a master that standby would hand to no node: the drain could not finish."""
+    out = []
+    for what, changes in steps:
+        rid = what.split()[0]
+        if what.endswith(" leaves %s" % node) and not any(
+            c.rsc == rid and c.target not in (None, node) for c in changes
+        ):
+            out.append("%s would not leave %s (unmanaged, or held there)" % (rid, node))
+    if master_on(cluster) == node:
+        last = steps[-1][1] if steps else []
+        if not any(c.kind == "master" and c.target not in (None, node) for c in last):
+            out.append("no other node would take the pool master from %s" % node)
+    return out
+
+
+def _trouble(cluster, node):
+    """Why the other nodes cannot take ``node``'s work, as a set of lines."""
+    return {
+        line
+        for n in cluster["nodes"]
+        if n["name"] != node
+        for line in checks.cannot_take(n, "%s's work" % node)
+    }
 
 
 class Drain:
@@ -115,17 +137,18 @@ class Drain:
         self.verbs = verbs or Verbs()
         self.read_cluster = read_cluster
         self.banned, self.moved = [], []
-        self.in_standby = False
-        self.old_failures = set()
+        self.standby_asked = False
+        self.old_failures = self.old_trouble = set()
 
     def run(self, deadline):
         try:
             cluster = self.read_cluster()
-            self.old_failures = {(f["op"], f["node"]) for f in cluster["failed_actions"]}
+            self.old_failures = checks.failures(cluster)
+            self.old_trouble = _trouble(cluster, self.node)  # what --force let pass
             for rid in vms_on(cluster, self.node):
                 self._move_off(rid, deadline)
+            self.standby_asked = True  # before asking: an interrupted call may have landed
             self.verbs.standby(self.node)
-            self.in_standby = True
             self.out("%s is in standby" % self.node)
             self._wait_master(deadline)
         except BaseException:
@@ -135,22 +158,18 @@ class Drain:
 
     def _move_off(self, rid, deadline):
         self.out("%s: leaving %s" % (rid, self.node))
+        self.banned.append(rid)  # before asking: an interrupted call may have landed
         self.verbs.ban(rid, self.node)
-        self.banned.append(rid)
         patience = Deadline(min(VM_PATIENCE, deadline.left()))
         while True:
             cluster = self.read_cluster()
-            where = [n for n, role in cluster["running"].get(rid, []) if role == "Started"]
-            failed = [
-                f
-                for f in cluster["failed_actions"]
-                if f["op"].startswith(rid + "_") and (f["op"], f["node"]) not in self.old_failures
-            ]
+            failed = checks.failures(cluster, rid) - self.old_failures
             if failed:
-                raise XenhaError(
-                    "%s failed to leave %s: %s on %s: %s"
-                    % (rid, self.node, failed[0]["op"], failed[0]["node"], failed[0]["reason"])
-                )
+                raise XenhaError("%s failed to leave %s: %s" % (rid, self.node, min(failed)[2]))
+            trouble = _trouble(cluster, self.node) - self.old_trouble
+            if trouble:
+                raise XenhaError("stopping the drain: %s" % min(trouble))
+            where = status.started_on(cluster, rid)
             if where and self.node not in where:
                 self.moved.append("%s -> %s" % (rid, ", ".join(where)))
                 self.out("%s: runs on %s" % (rid, ", ".join(where)))
@@ -167,14 +186,31 @@ class Drain:
         self.out("pool master on %s" % master_on(self.read_cluster()))
 
     def _take_back(self, why):
-        """Clear the bans: in standby they no longer matter; after a failure, the node
-        takes VMs again as before (those that moved stay where they went)."""
+        """Clear the bans: in standby they no longer matter; after a failure, once the
+        cluster is idle (a migration under way ends first), so the node takes VMs again
+        as before (those that moved stay where they went). Carries on through errors and
+        a second Ctrl-C, naming what it could not take back."""
+        if why and self.banned:
+            try:
+                self.verbs.wait_idle(TAKE_BACK_WAIT)
+            except BaseException:
+                pass  # clearing is still better than leaving the bans
+        left = []
         for rid in self.banned:
             try:
                 self.verbs.clear(rid, self.node)
-            except XenhaError as e:
-                self.out("cannot take back the ban of %s: %s (crm_resource --clear)" % (rid, e))
+            except BaseException:
+                left.append(rid)
+        for rid in left:
+            self.out(
+                "the ban of %s is still there: crm_resource --clear --resource %s --node %s"
+                % (rid, rid, self.node)
+            )
         if why:
             moved = ", ".join(self.moved) or "nothing"
-            state = "in standby" if self.in_standby else "not in standby"
-            self.out("%s; moved so far: %s; %s is %s" % (why, moved, self.node, state))
+            state = (
+                "may be in standby (crm node online %s takes it back)" % self.node
+                if self.standby_asked
+                else "is not in standby"
+            )
+            self.out("%s; moved so far: %s; %s %s" % (why, moved, self.node, state))

@@ -15,6 +15,7 @@ from xenha.operate.drain import master_on
 from xenha.operate.verbs import Verbs
 
 POLL = 1.0
+IDLE_WAIT = 120  # seconds a failed move waits for the cluster to idle before clearing
 
 
 def resolve_vm(view, text):
@@ -34,26 +35,19 @@ def resolve_vm(view, text):
     raise XenhaError("no protected VM %r (VM resources: %s)" % (text, known))
 
 
-def started_on(cluster, rid):
-    return [n for n, role in cluster["running"].get(rid, []) if role == "Started"]
-
-
 def _target_refusals(cluster, node, what):
     """Why ``node`` cannot take ``what`` now (empty: it can)."""
     states = {n["name"]: n for n in cluster["nodes"]}
     if node not in states:
         raise XenhaError("no node %s in the cluster (nodes: %s)" % (node, ", ".join(states)))
-    n = states[node]
-    bad = [w for w in ("unclean", "standby", "maintenance") if n[w]]
-    bad += [] if n["online"] else ["offline"]
-    return ["%s is %s: it cannot take %s" % (node, " and ".join(bad), what)] if bad else []
+    return checks.cannot_take(states[node], what)
 
 
 def plan_vm_move(view, rid, node=None, cib_xml=None):
     """[(what, [Change])] and the refusals (restarts apart) of moving ``rid`` to
     ``node`` (None: wherever Pacemaker puts it)."""
     cluster = view["cluster"]
-    here = started_on(cluster, rid)
+    here = status.started_on(cluster, rid)
     if len(here) != 1:
         raise XenhaError("%s is not running in the cluster: nothing to move" % rid)
     refusals = []
@@ -109,29 +103,23 @@ def plan_master_move(view, node, cib_xml=None):
     return [("pool master to %s" % node, changes)], refusals
 
 
-def move(
-    rsc, arrived, constrain, deadline, watch=None, read_cluster=status.read_cluster, verbs=None
-):
+def move(rsc, arrived, constrain, deadline, watch=None, read_cluster=None, verbs=None):
     """Put the constraint (``constrain(verbs)``), wait until ``arrived(cluster)`` is
-    true, then clear it, whatever happened (the resource stays where it went). A new
-    failed action of ``watch`` (default ``rsc``) ends the wait."""
+    true, then clear it, whatever happened (the resource stays where it went; after a
+    failure or Ctrl-C, once the cluster is idle, so no move under way is cut short). A
+    new failed action of ``watch`` (default ``rsc``) ends the wait."""
     verbs = verbs or Verbs()
+    read_cluster = read_cluster or status.read_cluster
     watch = watch or rsc
-    constrain(verbs)
+    old = checks.failures(read_cluster(), watch)
+    done = None
     try:
-        old = {(f["op"], f["node"]) for f in read_cluster()["failed_actions"]}
+        constrain(verbs)
         while True:
             cluster = read_cluster()
-            new = [
-                f
-                for f in cluster["failed_actions"]
-                if f["op"].startswith(watch + "_") and (f["op"], f["node"]) not in old
-            ]
+            new = checks.failures(cluster, watch) - old
             if new:
-                raise XenhaError(
-                    "%s failed: %s on %s: %s"
-                    % (rsc, new[0]["op"], new[0]["node"], new[0]["reason"] or new[0]["status"])
-                )
+                raise XenhaError("%s failed: %s" % (rsc, min(new)[2]))
             done = arrived(cluster)
             if done:
                 return done
@@ -139,6 +127,11 @@ def move(
                 raise XenhaError("%s did not move in time" % rsc)
             deadline.sleep(POLL)
     finally:
+        if not done:
+            try:
+                verbs.wait_idle(IDLE_WAIT)
+            except BaseException:
+                pass  # clearing is still better than leaving the constraint
         verbs.clear(rsc)
 
 
@@ -153,7 +146,7 @@ def move_vm(rid, node, here, seconds):
             verbs.prefer(rid, node)
 
     def arrived(cluster):
-        now = started_on(cluster, rid)
+        now = status.started_on(cluster, rid)
         if len(now) == 1 and now[0] != here and node in (None, now[0]):
             return now[0]
         return None
