@@ -1,7 +1,8 @@
 """``xenha maintenance on|off``: the cluster-wide "disable HA" switch, which expires.
 
 On is Pacemaker's own ``maintenance-mode=true``, in a cluster property set of its
-own (:data:`SET_ID`) whose rule holds only until the end time: Pacemaker itself
+own (:data:`SET_ID`) whose rule holds only until the end time (an explicit value in
+another set would win, so on removes it, and checks on a copy that it took effect): Pacemaker itself
 turns it off then (it rechecks at the end of a date rule; Pacemaker older than
 2.0.3 at the next cluster-recheck-interval), even if nobody is there to do it.
 The set also says why and by whom, for ``xenha status``. Off re-probes every
@@ -16,7 +17,7 @@ from xenha import values
 from xenha.errors import XenhaError
 
 SET_ID = "xenha-maintenance"
-SCORE = "1000"  # above cib-bootstrap-options (no score): this set's value wins
+SCORE = "1000"  # before other sets with a score; cib-bootstrap-options comes first anyway
 DEFAULT_FOR = 4 * 3600.0
 FIELDS = ("reason", "by", "since")  # xenha-maintenance-<field>: read back by status
 
@@ -49,18 +50,25 @@ def duration(text):
     return seconds
 
 
+def others(cib_root):
+    """[(nvpair id, value)] of maintenance-mode set outside xenha's set. An explicit
+    value there wins over xenha's: Pacemaker reads cib-bootstrap-options first."""
+    return [
+        (nv.get("id"), nv.get("value"))
+        for s in cib_root.iter("cluster_property_set")
+        if s.get("id") != SET_ID
+        for nv in s.iter("nvpair")
+        if nv.get("name") == "maintenance-mode"
+    ]
+
+
 def state(cib_root, now=None):
     """Maintenance in a CIB (its configuration or all of it): ``on``, ``manual`` (set
     outside xenha, with no end), and xenha's ``until`` (epoch s), ``reason``, ``by``,
     ``since``; ``expired`` when xenha's set is there but its end has passed."""
     now = time.time() if now is None else now
     sets = list(cib_root.iter("cluster_property_set"))
-    manual = any(
-        nv.get("name") == "maintenance-mode" and values.is_true(nv.get("value"))
-        for s in sets
-        if s.get("id") != SET_ID
-        for nv in s.iter("nvpair")
-    )
+    manual = any(values.is_true(value) for _, value in others(cib_root))
     out = {"on": manual, "manual": manual, "until": None, "expired": False}
     out.update((f, "") for f in FIELDS)
     mine = next((s for s in sets if s.get("id") == SET_ID), None)

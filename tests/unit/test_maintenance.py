@@ -89,3 +89,26 @@ def test_the_commands_help_and_a_bad_duration_is_a_clear_error():
     proc = run_xenha("maintenance", "on", "--for", "10s")
     assert proc.returncode == 1
     assert proc.stderr == "xenha: error: --for: at least 1 minute (got 10s)\n"
+
+
+def test_an_explicit_value_in_the_bootstrap_set_wins_and_is_what_on_removes():
+    """Pacemaker reads cib-bootstrap-options first: an explicit maintenance-mode=false
+    there (pcs property set maintenance-mode=false leaves one) keeps HA on despite
+    xenha's set, so `on` removes it; `maintenance.others` finds it."""
+    with paper.Paper(data("cib-live.xml")) as p:
+        p.verbs._do(
+            "crm_attribute", "--type", "crm_config", "--set-name", "cib-bootstrap-options",
+            "--name", "maintenance-mode", "--update", "false",
+        )  # fmt: skip
+        p.verbs.put_property_set(
+            maintenance.element(time.time() + 3600, "", "root@host1"), exists=False
+        )
+        with open(p.path) as f:
+            root = ET.fromstring(f.read())
+        (explicit,) = maintenance.others(root)
+        assert explicit[1] == "false"
+        p.verbs.ban("vm-vm1", "host1")
+        with paper.Paper(open(p.path).read()) as q:
+            assert [c.rsc for c in q.run(VMS)] == ["vm-vm1"]  # not in effect
+        p.verbs.remove_nvpair(explicit[0])
+        assert p.run(VMS) == []  # in effect

@@ -3,6 +3,7 @@
 import json
 import sys
 
+from xenha import values
 from xenha.cli import plans
 
 OFF_WAIT = 300  # seconds: the re-probe of every resource, then the preview
@@ -52,14 +53,18 @@ def register(sub):
     off.set_defaults(func=run_off)
 
 
-def _state():
+def _configuration():
     import xml.etree.ElementTree as ET
 
-    from xenha import maintenance
     from xenha.pacemaker import cib
 
-    root = ET.fromstring(cib("configuration"))
-    return maintenance.state(root)
+    return ET.fromstring(cib("configuration"))
+
+
+def _state():
+    from xenha import maintenance
+
+    return maintenance.state(_configuration())
 
 
 def _say(state):
@@ -94,7 +99,13 @@ def run_on(args):
     mine_there = before["until"] is not None or before["expired"]
     by = "%s@%s" % (getpass.getuser(), socket.gethostname())
     xml = maintenance.element(time.time() + seconds, args.reason, by)
-    Verbs().put_property_set(xml, exists=mine_there)
+    verbs = Verbs()
+    verbs.put_property_set(xml, exists=mine_there)
+    for nvpair_id, value in maintenance.others(_configuration()):
+        if not values.is_true(value):  # it would win over this set: Pacemaker's default
+            verbs.remove_nvpair(nvpair_id)
+            print("removed maintenance-mode=%s (%s): it would keep HA on" % (value, nvpair_id))
+    _require_in_effect(view, verbs)
     state = _state()
     if args.json:
         print(json.dumps(state, indent=2, sort_keys=True))
@@ -110,9 +121,31 @@ def run_on(args):
     return 0
 
 
+def _require_in_effect(view, verbs):
+    """Check on a copy of the CIB that Pacemaker would move nothing now (a VM banned from
+    its node stays); else take the set back and say so."""
+    from xenha import maintenance
+    from xenha.errors import XenhaError
+    from xenha.operate import paper
+
+    placed = [vm for vm in view["vms"] if vm["pacemaker"]]
+    if not placed:
+        return
+    with paper.Paper() as p:
+        p.verbs.ban(placed[0]["id"], placed[0]["pacemaker"][0])
+        moved = [c for c in p.run({vm["id"] for vm in view["vms"]}) if c.rsc == placed[0]["id"]]
+    if moved:
+        verbs.remove_property_set(maintenance.SET_ID)
+        raise XenhaError(
+            "maintenance did not take effect (Pacemaker would still move %s); nothing changed"
+            % placed[0]["id"]
+        )
+
+
 def run_off(args):
     from xenha import maintenance
     from xenha.deadline import Deadline
+    from xenha.errors import XenhaError
     from xenha.operate import checks, paper
     from xenha.operate.verbs import Verbs
 
@@ -133,8 +166,9 @@ def run_off(args):
     def end(v):
         if state["until"] is not None or state["expired"]:
             v.remove_property_set(maintenance.SET_ID)
-        if state["manual"]:
-            v.clear_property("maintenance-mode")
+        for nvpair_id, value in maintenance.others(_configuration()):
+            if values.is_true(value):
+                v.remove_nvpair(nvpair_id)
 
     with paper.Paper() as p:
         end(p.verbs)
@@ -143,6 +177,8 @@ def run_off(args):
     if stop is not None:
         return stop
     end(verbs)
+    if _state()["on"]:
+        raise XenhaError("maintenance is still on: %s" % _say(_state()))
     plans.settle(args, deadline.left())
     say("maintenance is off: the cluster manages everything again")
     sys.stdout.flush()

@@ -55,7 +55,7 @@ class Verbs:
 
     def refresh(self):
         """Probe every resource afresh on every node (crm_resource --refresh): what
-        runs where is read again, failures kept."""
+        runs where is read again; their failures and fail counts are forgotten."""
         self._do("crm_resource", "--refresh", "--quiet", timeout=120)
 
     def put_property_set(self, xml_text, exists):
@@ -66,6 +66,6 @@ class Verbs:
     def remove_property_set(self, set_id):
         self._do("cibadmin", "--delete", "--xml-text", '<cluster_property_set id="%s"/>' % set_id)
 
-    def clear_property(self, name):
-        """Remove cluster option ``name`` from the default set (crm configure property)."""
-        self._do("crm_attribute", "--type", "crm_config", "--name", name, "--delete")
+    def remove_nvpair(self, nvpair_id):
+        """Remove one name/value pair (a cluster option's, say) by its id."""
+        self._do("cibadmin", "--delete", "--xml-text", '<nvpair id="%s"/>' % nvpair_id)
