@@ -77,6 +77,19 @@ def read(path):
         raise XenhaError("%s: its configuration is unreadable (%s)" % (path, e)) from None
     if root.tag != "configuration":
         raise XenhaError("%s: its configuration is a <%s>" % (path, root.tag))
+    for key, kind in (("secrets_blanked", list), ("flags", (dict, type(None)))):
+        if not isinstance(doc.get(key), kind):
+            raise XenhaError("%s is not a xenha backup (its %s is missing or wrong)" % (path, key))
+    described = doc.get("description")
+    if described is not None and not (
+        isinstance(described, dict) and isinstance(described.get("text"), str)
+    ):
+        raise XenhaError("%s is not a xenha backup (its description is wrong)" % path)
+    flags = doc["flags"]
+    if flags is not None and not (
+        isinstance(flags.get("field"), str) and isinstance(flags.get("vms"), dict)
+    ):
+        raise XenhaError("%s is not a xenha backup (its flags are wrong)" % path)
     return doc
 
 

@@ -339,6 +339,14 @@ def _pool_problems(pool):
             yield WARNING, "host %s is disabled" % h["name"]
 
 
+def drifted(vm):
+    """A VM row (:func:`_vms`) running in the pool elsewhere than the cluster runs it:
+    moved outside the cluster."""
+    where = vm["pacemaker"]
+    running = not vm.get("error") and vm.get("power") == "Running"
+    return bool(where) and running and [vm.get("xapi")] != where
+
+
 def _vm_problems(vms, pool_read):
     for vm in vms:
         where = vm["pacemaker"]
@@ -352,7 +360,7 @@ def _vm_problems(vms, pool_read):
             yield CRITICAL, "%s: %s" % (vm["id"], vm["error"])
         elif vm["power"] != "Running":
             yield CRITICAL, "%s is %s in the pool" % (vm["id"], vm["power"])
-        elif where and [vm["xapi"]] != where:
+        elif drifted(vm):
             yield (
                 WARNING,
                 "%s runs on %s per the pool, on %s per the cluster (moved outside the "

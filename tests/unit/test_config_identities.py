@@ -259,11 +259,18 @@ def test_a_backup_blanks_inline_secrets_and_a_bad_file_is_a_clear_error(xenha, t
         "</primitive></resources></configuration>"
     )
     assert doc["secrets_blanked"] == ["f-pw"] and "hunter2" not in json_text(doc)
+    saved = tmp_path / "blanked.json"
+    saved.write_text(json_text(doc))
+    cib = tmp_path / "cib.xml"
+    cib.write_text(subprocess.check_output(["cibadmin", "--empty"], universal_newlines=True))
+    r = xenha("restore", str(saved), "--yes", env=dict(os.environ, CIB_file=str(cib)))
+    assert r.returncode == 1 and "restoring it would break them" in r.stderr, r.stderr
     bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    r = xenha("restore", str(bad))
-    assert r.returncode == 1 and r.stderr.startswith("xenha: error: ")
-    assert "is not a xenha backup" in r.stderr and "Traceback" not in r.stderr
+    for text in ("{not json", '{"format": "xenha-backup/1", "configuration": "<configuration/>"}'):
+        bad.write_text(text)
+        r = xenha("restore", str(bad))
+        assert r.returncode == 1 and r.stderr.startswith("xenha: error: "), r.stderr
+        assert "is not a xenha backup" in r.stderr and "Traceback" not in r.stderr
 
 
 def json_text(doc):

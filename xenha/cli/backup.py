@@ -32,14 +32,19 @@ def register(sub):
         help="put a backup's configuration and VM flags back",
         description="Show what restoring FILE changes (crmsh's diff of the configuration, "
         "on a copy of the CIB), ask, then replace the CIB's configuration section in one "
-        "update and set the VMs' flags back. Refuses a backup of another cluster (its "
-        "cluster-name) unless --force. The description, if saved, is written with "
-        "--description-to. Exit 0 restored or nothing to do, 1 refused or not applied.",
+        "update and set the VMs' flags back. Refuses (unless --force) a backup of another "
+        "cluster (its cluster-name) and one whose inline secrets were blanked. The "
+        "description, if saved, is written with --description-to. Exit 0 restored or "
+        "nothing to do, 1 refused or not applied.",
     )
     r.add_argument("file", metavar="FILE", help="a file written by `xenha backup`")
     r.add_argument("--yes", "-y", action="store_true", help="restore without asking")
     r.add_argument("--dry-run", action="store_true", help="only show what would change")
-    r.add_argument("--force", action="store_true", help="restore another cluster's backup")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="restore another (or an unnamed) cluster's backup, or one with blanked secrets",
+    )
     r.add_argument("--no-flags", action="store_true", help="leave the VMs' flags as they are")
     r.add_argument(
         "--description-to", metavar="YAML", help="write the saved description to this file"
@@ -109,6 +114,15 @@ def _diff(configuration):
     )
 
 
+def _writable(path):
+    """Refuse before anything changes when ``path`` cannot be written."""
+    from xenha.errors import XenhaError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise XenhaError("cannot write %s (--description-to)" % path)
+
+
 def _replace_argv():
     return ["cibadmin", "--replace", "--scope", "configuration", "--xml-pipe"]
 
@@ -123,13 +137,20 @@ def run_restore(args):
 
     doc = backup.read(args.file)
     live = backup.cluster_name(ET.fromstring(cib("configuration")))
-    if live and doc["cluster_name"] and live != doc["cluster_name"] and not args.force:
+    theirs = doc.get("cluster_name")
+    if live != theirs and not args.force:
         raise XenhaError(
             "%s is a backup of cluster %s, this is cluster %s (--force restores it anyway)"
-            % (args.file, doc["cluster_name"], live)
+            % (args.file, theirs or "(unnamed)", live or "(unnamed)")
         )
-    if doc["secrets_blanked"]:
-        print("note: the backup blanked secrets in %s" % ", ".join(doc["secrets_blanked"]))
+    if doc["secrets_blanked"] and not args.force:
+        raise XenhaError(
+            "the backup blanked the secrets written into %s: restoring it would break them; "
+            "move them to password_file first, or --force and set them again"
+            % ", ".join(doc["secrets_blanked"])
+        )
+    if doc["description"] and args.description_to:
+        _writable(args.description_to)
     diff = _diff(doc["configuration"])
     sys.stdout.write(diff or "the configuration is as the backup has it\n")
     if args.dry_run:
@@ -148,8 +169,11 @@ def run_restore(args):
             for line in backup.restore_flags(c, doc["flags"]):
                 print(line)
     if doc["description"] and args.description_to:
-        with open(args.description_to, "w") as f:
-            f.write(doc["description"]["text"])
+        try:
+            with open(args.description_to, "w") as f:
+                f.write(doc["description"]["text"])
+        except OSError as e:
+            raise XenhaError("cannot write %s: %s" % (args.description_to, e.strerror)) from None
         print("description written to %s" % args.description_to)
     elif doc["description"]:
         print(

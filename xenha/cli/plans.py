@@ -25,6 +25,20 @@ def known_node(view, node):
     return node
 
 
+def seconds(text):
+    """A --wait value: a finite number of seconds above 0."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("%r: give a number of seconds above 0" % text)
+    return value
+
+
 def add_options(p, wait, force=True):
     """--dry-run, --json, --wait[=SECONDS] (``wait``: the default bound), --force."""
     p.add_argument(
@@ -34,7 +48,7 @@ def add_options(p, wait, force=True):
     p.add_argument(
         "--wait",
         nargs="?",
-        type=float,
+        type=seconds,
         const=wait,
         metavar="SECONDS",
         help="also wait until the cluster is idle afterwards; SECONDS bounds the whole "

@@ -55,6 +55,8 @@ def register(sub):
 
 def rows(view):
     """The protected VMs as :func:`run_list` shows them (:data:`LIST_SCHEMA`)."""
+    from xenha import status
+
     cluster = view["cluster"]
     out = []
     for vm in view["vms"]:
@@ -70,7 +72,7 @@ def rows(view):
                 "priority": options.get("priority", 0),
                 "migrate": options.get("migrate", False),
                 "failcounts": vm["failcounts"],
-                "mismatch": view["pool"] is not None and [vm.get("xapi")] != vm["pacemaker"],
+                "mismatch": view["pool"] is not None and status.drifted(vm),
             }
         )
     return out

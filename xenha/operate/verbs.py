@@ -8,7 +8,7 @@ command will take. The constraints are crm_resource's own ``cli-ban-*`` and
 
 import os
 
-from xenha.pacemaker import tool
+from xenha.pacemaker import PacemakerError, tool
 
 TIMEOUT = 30.0  # one tool call against the CIB
 
@@ -28,9 +28,17 @@ class Verbs:
         self._do("crm_resource", "--ban", "--resource", rsc, "--node", node, "--quiet")
 
     def prefer(self, rsc, node, promoted=False):
-        """Move ``rsc`` (its promoted instance) to ``node`` (cli-prefer-RSC, INFINITY)."""
+        """Move ``rsc`` (its promoted instance) to ``node`` (cli-prefer-RSC, INFINITY).
+        Pacemaker 2.1 named the promoted role's option ``--promoted``; 2.0 ``--master``."""
         argv = ["crm_resource", "--move", "--resource", rsc, "--node", node, "--quiet"]
-        self._do(*(argv + (["--promoted"] if promoted else [])))
+        if not promoted:
+            return self._do(*argv)
+        try:
+            self._do(*(argv + ["--promoted"]))
+        except PacemakerError as e:
+            if "promoted" not in str(e) or "nknown option" not in str(e):
+                raise
+            self._do(*(argv + ["--master"]))
 
     def clear(self, rsc, node=None):
         """Take back the ban/move constraints of ``rsc`` (on ``node`` only, if given)."""
