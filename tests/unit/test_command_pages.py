@@ -10,7 +10,21 @@ from tests.conftest import REPO
 from xenha.cli import main, pages
 
 PAGES = os.path.join(REPO, "docs", "commands")
-GROUPS = ("status", "node", "vm", "master", "maintenance", "check", "config", "backup", "restore")
+GROUPS = (
+    "status",
+    "node",
+    "vm",
+    "master",
+    "maintenance",
+    "check",
+    "config",
+    "backup",
+    "restore",
+    "fence",
+    "alert",
+    "log",
+    "completion",
+)
 WRITTEN = pages.pages(main.build_parser(), GROUPS)
 
 

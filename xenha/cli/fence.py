@@ -24,7 +24,7 @@ def register(sub):
         "Fencing then succeeds and its resources may start elsewhere: never confirm a node "
         "that may still be running.",
     )
-    c.add_argument("node", metavar="NODE")
+    c.add_argument("node", metavar="NODE", help="the node that is off (its Pacemaker name)")
     c.add_argument("--dir", default=meatware.DEFAULT_DIR, help="confirm_dir of the fence device")
     c.set_defaults(func=run_confirm)
     w = fsub.add_parser("pending", help="list the nodes waiting for a confirmation")

@@ -18,6 +18,8 @@ def _options(parser):
     for a in parser._actions:
         if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)):
             continue
+        if a.help == argparse.SUPPRESS:
+            continue  # hidden from --help: hidden here too
         if a.option_strings:
             names = ", ".join(a.option_strings)
             if a.nargs != 0:

@@ -47,16 +47,15 @@ def memory_needed(vm):
 def free_memory(db, host_ref, ignore=None):
     """host.compute_free_memory as memory_check.ml computes it from the database, not
     from the asynchronous host_metrics.memory_free: the host's total less its own
-    overhead and what each VM resident or scheduled there uses (``ignore``: the VM
-    asking, not counted twice), never below 0."""
+    overhead and what each VM resident there uses (its control domain too) or scheduled
+    there (but ``ignore``, the VM asking, not counted twice), never below 0."""
     host = db.record("host", host_ref)
     total = db.record("host_metrics", host["metrics"])["memory_total"]
     used = sum(
         memory_needed(vm)
         for ref, vm in db.tables["VM"].items()
-        if ref != ignore
-        and not vm["is_control_domain"]
-        and host_ref in (vm["resident_on"], vm["scheduled_to_be_resident_on"])
+        if vm["resident_on"] == host_ref
+        or (vm["scheduled_to_be_resident_on"] == host_ref and ref != ignore)
     )
     return max(0, total - host["memory_overhead"] - used)
 
