@@ -1,11 +1,8 @@
 """`xenha backup FILE` and `xenha restore FILE`: configuration, description and the
 pool's VM flags, restorable on any node."""
 
-import difflib
 import os
-import shutil
 import sys
-import tempfile
 
 
 def register(sub):
@@ -97,20 +94,11 @@ def run_backup(args):
 
 def _diff(configuration):
     """crmsh's view of the configuration now and after the restore (on a copy)."""
-    from xenha.crm.apply import crm
+    from xenha.crm.apply import crm, diff_of
 
-    workdir = tempfile.mkdtemp(prefix="xenha-restore-")
-    try:
-        copy = os.path.join(workdir, "cib.xml")
-        with open(copy, "w") as f:
-            f.write(crm(["cibadmin", "--query"]))
-        before = crm(["crm", "configure", "show"], cib_file=copy)
-        crm(_replace_argv(), cib_file=copy, stdin=configuration)
-        after = crm(["crm", "configure", "show"], cib_file=copy)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return "".join(
-        difflib.unified_diff(before.splitlines(True), after.splitlines(True), "now", "restored")
+    return diff_of(
+        lambda copy, workdir: crm(_replace_argv(), cib_file=copy, stdin=configuration),
+        "restored",
     )
 
 

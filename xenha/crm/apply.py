@@ -43,26 +43,34 @@ def _load_argv(path, force):
     return ["crm"] + (["-F"] if force else []) + ["configure", "load", "update", path]
 
 
-def preview(crm_text, force=False):
-    """Unified diff of ``crm configure show`` now and after loading ``crm_text``."""
+def diff_of(change, after="after load"):
+    """Unified diff of ``crm configure show`` now and once ``change(copy, workdir)`` has
+    changed a copy of the CIB (the file ``copy``), as crmsh shows both."""
     workdir = tempfile.mkdtemp(prefix="xenha-load-")
     try:
         copy = os.path.join(workdir, "cib.xml")
         with open(copy, "w") as f:
             f.write(crm(["cibadmin", "--query"]))
         before = crm(["crm", "configure", "show"], cib_file=copy)
+        change(copy, workdir)
+        now = crm(["crm", "configure", "show"], cib_file=copy)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return "".join(
+        difflib.unified_diff(before.splitlines(True), now.splitlines(True), "running", after)
+    )
+
+
+def preview(crm_text, force=False):
+    """Unified diff of ``crm configure show`` now and after loading ``crm_text``."""
+
+    def load_into(copy, workdir):
         text = os.path.join(workdir, "config.crm")
         with open(text, "w") as f:
             f.write(crm_text)
         crm(_load_argv(text, force), cib_file=copy)
-        after = crm(["crm", "configure", "show"], cib_file=copy)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return "".join(
-        difflib.unified_diff(
-            before.splitlines(True), after.splitlines(True), "running", "after load"
-        )
-    )
+
+    return diff_of(load_into)
 
 
 def load(crm_text, force=False):
