@@ -77,3 +77,18 @@ def test_the_examples_commented_graces_are_the_agents_defaults():
     graces = model.loads(uncommented)["pool"]["master"]
     assert None not in graces.values()
     assert render.render(model.loads(uncommented), "xml") == render.render(model.loads(text), "xml")
+
+
+def test_a_device_with_its_own_plug_is_told_it_is_the_host_argument():
+    """The fencer adds the target as its host argument (port, on Pacemaker 2.1, for an
+    agent that declares it) unless the CIB sets that very parameter: with plug=3 alone
+    the agent would also get port=NODE and take whichever line came last. So a device
+    with a plug says pcmk_host_argument=plug; one without leaves the fencer's default."""
+    cfg = plan.build(model.load(os.path.join(GOLDEN, "three-node-pdu.yaml")))
+    for prim in cfg.primitives:
+        params = dict(prim.params)
+        if prim.cls == "stonith" and "plug" in params:
+            assert params["pcmk_host_argument"] == "plug", prim.id
+        elif prim.cls == "stonith":
+            assert "pcmk_host_argument" not in params, prim.id
+    assert any("plug" in dict(p.params) for p in cfg.primitives if p.cls == "stonith")

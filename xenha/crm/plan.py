@@ -187,6 +187,11 @@ def _fencing(cfg, nodes, stonith_timeout):
                 rid += "-%d" % (kinds[: i + 1].count(kind))
             params = [(p, _value(dev.get(p))) for p in spec.FENCE_AGENT_OPTIONS]
             params.append(("pcmk_host_list", name))
+            if dev.get("plug") is not None:
+                # The fencer adds the target as its host argument (port, on Pacemaker 2.1)
+                # unless the CIB sets that very parameter: the agent would get plug= and
+                # port=, one option, and take whichever line came last.
+                params.append(("pcmk_host_argument", "plug"))
             params += agents.fence_timeouts(dev, stonith_timeout)
             cfg.primitives.append(
                 Primitive(
