@@ -5,7 +5,7 @@ set -e
 cib=$(mktemp)
 trap 'rm -f "$cib"' EXIT
 pcs cluster cib "$cib"
-pcs -f "$cib" property set stonith-enabled=true stonith-timeout=90s no-quorum-policy=stop
+pcs -f "$cib" property set stonith-enabled=true stonith-timeout=90s no-quorum-policy=stop stop-orphan-resources=false
 pcs -f "$cib" resource defaults update resource-stickiness=1000 migration-threshold=3 failure-timeout=10min
 pcs -f "$cib" resource op defaults update timeout=120s
 pcs -f "$cib" stonith create fence-h1-irmc fence_xenha_irmc ip=198.18.3.31 username=fence password_file=/etc/xenha/irmc.secret pcmk_host_list=h1 op monitor interval=60s timeout=60s

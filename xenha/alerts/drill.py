@@ -8,7 +8,8 @@ delivered by :mod:`xenha.alerts.mail` within ``smtp_timeout``. Run as root, the
 delivery runs with the identity Pacemaker gives the agent (hacluster), so a password
 or CA file that user cannot read fails here as it would for a real alert. Only the
 speaker rule and duplicate suppression are left out: a test mail always goes, from
-this node.
+this node. ``xenha vm follow`` mails an invalid VM flag the same way (an event of kind
+``setting``), once: it keeps what it mailed in the CIB.
 """
 
 import contextlib
@@ -38,9 +39,10 @@ def recipients(alerts, to=None):
     return found
 
 
-def send(alert_id, recipient, attrs, debug=None, user=None):
-    """Mail the test to ``recipient`` with the alert's ``attrs``, as ``user`` when this
-    process is root; a report (a dict) of where it went, or why it did not."""
+def send(alert_id, recipient, attrs, debug=None, user=None, event=None):
+    """Mail the test (or the ``event``: ``CRM_alert_*`` values) to ``recipient`` with the
+    alert's ``attrs``, as ``user`` when this process is root; a report (a dict) of where
+    it went, or why it did not."""
     host = socket.gethostname()
     report = {"alert": alert_id, "recipient": recipient, "sent": False, "error": None}
     started = time.monotonic()
@@ -55,14 +57,13 @@ def send(alert_id, recipient, attrs, debug=None, user=None):
             sender=config.sender,
             timeout=config.timeout,
         )
-        event = events.Event(
-            {
-                "CRM_alert_kind": events.TEST,
-                "CRM_alert_node": host,
-                "CRM_alert_recipient": address,
-                "CRM_alert_timestamp": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-            }
-        )
+        given = {
+            "CRM_alert_kind": events.TEST,
+            "CRM_alert_node": host,
+            "CRM_alert_timestamp": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        }
+        given.update(event or {})
+        event = events.Event(dict(given, CRM_alert_recipient=address))
         outcome, subject = event.summary()
         message = mail.compose(config, address, subject, event.body(outcome, subject, host))
         report["subject"] = message["Subject"]

@@ -9,6 +9,8 @@ STORAGE = "storage"
 
 # Not a Pacemaker kind: the event `xenha alert test` mails (xenha/alerts/drill.py).
 TEST = "test"
+# Nor this: an invalid setting in the pool, mailed once by `xenha vm follow` (xenha.protection).
+SETTING = "setting"
 
 # Pacemaker's execution status codes (CRM_alert_status).
 EXEC_DONE, EXEC_CANCELLED = 0, 1
@@ -62,6 +64,8 @@ class Event:
             )
         if self.kind == "resource":
             return self._resource()
+        if self.kind == SETTING:
+            return "invalid", self.desc
         if self.kind == TEST:
             return "test", "test mail from %s: alerts reach %s" % (self.node, self.recipient)
         return None  # attribute changes and kinds this agent does not know
@@ -122,6 +126,10 @@ _HINTS = {
     ("fencing", "failed"): (
         "Resources of %(node)s stay stopped until a fence succeeds: check its fence "
         "devices, or confirm by hand that it is off (meatware: `xenha fence confirm %(node)s`)."
+    ),
+    (SETTING, "invalid"): (
+        "Mailed once by `xenha vm follow` on %(node)s, the DC, when it found the value; "
+        "the VM stays unprotected until its flag says true (false: unprotected on purpose)."
     ),
     (TEST, "test"): (
         "Sent by `xenha alert test` on %(node)s with the settings of the cluster's e-mail "

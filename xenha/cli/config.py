@@ -296,6 +296,7 @@ def run_load(args):
     diff = apply.preview(text, force=args.force)
     if not diff:
         print("the cluster already has this configuration; nothing to do")
+        _keep_description(args.file)
         return 0
     sys.stdout.write(diff)
     if not args.yes:
@@ -307,7 +308,74 @@ def run_load(args):
             return 1
     apply.load(text, force=args.force)
     print("applied")
+    _keep_description(args.file)
+    _agree_flags(model, args)
     return 0
+
+
+def _agree_flags(model, args):
+    """With pool.protect: flagged, the pool's flags lead once the description is loaded
+    (`xenha vm follow`): set the flag of every VM the description protects to true, so
+    the pool says what was just loaded."""
+    from xenha import protection
+    from xenha.crm import plan
+    from xenha.errors import XenhaError
+    from xenha.xapi import Client
+
+    pool = model["pool"]
+    if (pool["mode"], pool["protect"]) != ("vms", "flagged") or not model["vms"]:
+        return
+    field = pool["flag_field"]
+    if args.no_resolve:
+        print(
+            "xenha: warning: the VMs' %s flags were not checked (--no-resolve): the "
+            "cluster follows the flags, so set them true (`xenha vm protect VM`)" % field,
+            file=sys.stderr,
+        )
+        return
+    try:
+        with Client(_xapi_settings(pool["xapi"]), "xenha-config", cache_dir=None) as client:
+            for vm in plan.protected_vms(model):
+                ref = client.xenapi.VM.get_by_uuid(vm["vm"])
+                value = client.xenapi.VM.get_other_config(ref).get(field)
+                if value != "true":
+                    protection.set_flag(client, ref, field, "true")
+                    print("%s: %s=true in the pool (it was %r)" % (vm["id"], field, value))
+    except XenhaError as e:
+        raise XenhaError(
+            "loaded, but the VMs' %s flags could not be set (%s): the cluster follows the "
+            "flags, so set them with `xenha vm protect VM`" % (field, e)
+        ) from None
+
+
+def _keep_description(path):
+    """Store the description in the CIB (xenha.protection), unless it is there already:
+    any node then follows the pool with it (`xenha vm follow`)."""
+    import getpass
+    import socket
+    import time
+
+    from xenha import pacemaker, protection
+    from xenha.errors import XenhaError
+    from xenha.operate.verbs import Verbs
+
+    with open(path) as f:
+        text = f.read()
+    verbs = Verbs()
+    root = pacemaker.parse_xml(verbs.query(), "the CIB")
+    try:
+        if protection.stored(root) == text:
+            return
+    except XenhaError:
+        pass  # none stored yet (or damaged): this one replaces it
+    origin = "%s, loaded %s by %s@%s" % (
+        os.path.basename(path),
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        getpass.getuser(),
+        socket.gethostname(),
+    )
+    protection.store(verbs, root, text, origin)
+    print("description stored in the CIB (%s), for `xenha vm follow`" % protection.SET_ID)
 
 
 def _preflight(model, name):

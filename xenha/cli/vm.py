@@ -1,8 +1,9 @@
-"""`xenha vm list|move|cleanup`: the protected VMs, one planned move, clearing failures."""
+"""`xenha vm list|move|cleanup|protect|unprotect|follow`: the protected VMs, one planned
+move, clearing failures, and which VMs are protected (xenha.cli.protection)."""
 
 import json
 
-from xenha.cli import plans
+from xenha.cli import plans, protection
 
 MOVE_WAIT = 900  # seconds: a live migration as Pacemaker bounds it, and its confirmation
 
@@ -10,7 +11,7 @@ MOVE_WAIT = 900  # seconds: a live migration as Pacemaker bounds it, and its con
 def register(sub):
     p = sub.add_parser(
         "vm",
-        help="list the protected VMs, move one live, clear its failures",
+        help="list, move, clean up, protect and unprotect VMs; follow the pool's flags",
         description="The VMs the cluster protects (ocf:xenha:xen-vm resources).",
     )
     vsub = p.add_subparsers(dest="vm_command", metavar="ACTION")
@@ -51,6 +52,7 @@ def register(sub):
     cl.add_argument("vm", metavar="VM", help="resource id, UUID or name of the VM")
     cl.add_argument("--node", metavar="NODE", help="only the failures on NODE")
     cl.set_defaults(func=run_cleanup)
+    protection.register(vsub)
 
 
 def rows(view):

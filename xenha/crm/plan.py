@@ -155,6 +155,10 @@ def _properties(cfg, model, count):
         ("stonith-enabled", "true"),
         ("stonith-timeout", model["fencing"]["timeout"]),
         ("no-quorum-policy", model["quorum"]["no_quorum_policy"]),
+        # A resource taken out of the configuration is left as it runs (an unmanaged
+        # orphan until its history is cleaned), never stopped: unprotecting a VM must
+        # not shut it down (xenha.protection), nor deleting the master resource demote.
+        ("stop-orphan-resources", "false"),
     ]
     if model["quorum"]["mode"] == "two_node":
         # Without an arbiter both halves of a split keep quorum and race to fence each

@@ -79,7 +79,12 @@ def render(model, fmt="crm", source="the description"):
             qdevice=totem.qdevice_timings(c["timing"]),
             authkey=totem.AUTHKEY,
         )
-    cfg = plan.build(model)
+    return render_config(plan.build(model), fmt, source)
+
+
+def render_config(cfg, fmt="crm", source="the description"):
+    """A Config (or a part of one: a section left empty is left out) in crm, xml or pcs."""
     by_id = {p.id: p for p in cfg.primitives}
     clone_of = {c.rsc for c in cfg.clones}
+    template = _environment().get_template(FORMATS[fmt])
     return template.render(cfg=cfg, source=source, by_id=by_id, clone_of=clone_of)

@@ -21,15 +21,21 @@ def regular(rec):
     return not (rec["is_a_template"] or rec["is_control_domain"] or rec.get("is_a_snapshot"))
 
 
-def _flag(rec, field, report):
+def flag(rec, field):
+    """A VM record's HA flag: True, False (no flag counts as false), or None: invalid."""
     value = rec["other_config"].get(field)
-    if value is None or value == "false":
+    if value in (None, "false"):
         return False
-    if value == "true":
-        return True
+    return True if value == "true" else None
+
+
+def _flag(rec, field, report):
+    found = flag(rec, field)
+    if found is not None:
+        return found
     report.append(
         "VM %s (%s): %s=%r is neither true nor false; not protected"
-        % (rec["uuid"], rec["name_label"], field, value)
+        % (rec["uuid"], rec["name_label"], field, rec["other_config"][field])
     )
     return False
 
@@ -57,7 +63,7 @@ def discover(data, client):
     """``data``: the description as read (plain dicts); returns (new data, report lines)."""
     from xenha import model
 
-    checked = model.loads(_dump(data), "the description")
+    checked = model.loads(dump(data), "the description")
     pool = checked["pool"]
     report = []
     xenapi = client.xenapi
@@ -121,7 +127,8 @@ def discover(data, client):
     return data, report
 
 
-def _dump(data):
+def dump(data):
+    """A description's data as YAML text, its keys in their order."""
     import yaml
 
     return yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
@@ -137,7 +144,7 @@ def run(path, settings):
         raise ModelError("%s: discover needs a description with a cluster section" % path)
     with Client(settings, originator="xenha-config-discover", cache_dir=None) as client:
         data, report = discover(source.data, client)
-    text = "# Filled from the pool by `xenha config discover`.\n" + _dump(data)
+    text = "# Filled from the pool by `xenha config discover`.\n" + dump(data)
     from xenha import model
 
     model.loads(text, "the discovered description")

@@ -56,6 +56,20 @@ class Verbs:
         argv = ["crm_resource", "--cleanup", "--resource", rsc]
         return self._do(*(argv + (["--node", node] if node else [])))
 
+    def forget(self, rsc):
+        """Drop ``rsc``'s history on every node and probe it afresh (crm_resource
+        --refresh): a deleted resource's history goes, and with it its orphan. A
+        resource with neither configuration nor history has nothing to forget."""
+        try:
+            self._do("crm_resource", "--refresh", "--resource", rsc, "--quiet", timeout=120)
+        except PacemakerError as e:
+            if "(rc 105)" not in str(e):  # CRM_EX_NOSUCH: no such resource, not even in history
+                raise
+
+    def query(self):
+        """The whole CIB (XML text)."""
+        return self._do("cibadmin", "--query")
+
     def wait_idle(self, seconds):
         """Return once the cluster has nothing left to do (crm_resource --wait)."""
         seconds = max(1, int(seconds))
