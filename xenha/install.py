@@ -32,6 +32,8 @@ ALERT_USER = "hacluster"
 MANIFEST = "var/lib/xenha/install-manifest.json"
 BOOT_ROLE = ALERT_DIR + "/xenha-boot-role"  # parks a rebooted pool master: xenha.boot_role
 XAPI_DROP_IN = "etc/systemd/system/xapi.service.d/xenha-boot-role.conf"
+FOLLOW_UNIT = "etc/systemd/system/xenha-follow.service"  # `xenha vm follow --every`
+FOLLOW_EVERY = 30  # seconds between two passes: a flag changed in XenCenter is followed in ~30 s
 # Agents for test labs only: `xenha install --lab` puts them in place, a plain install never.
 LAB_ONLY_AGENTS = tuple("stonith_plugins.fence_xenha_" + d for d in LAB_ONLY_FENCE_DEVICES)
 
@@ -79,6 +81,40 @@ class DropIn(Installable):
         ) % (self.module, self.launcher_relpath)
 
 
+class Unit(Installable):
+    """The systemd service that runs ``xenha vm follow --every SECONDS`` (every node runs
+    it; only the DC acts: xenha.protection)."""
+
+    mode = 0o644
+
+    def __init__(self, relpath, every):
+        super().__init__("xenha.cli.main", relpath)
+        self.every = every
+
+    def launcher(self, python):
+        return (
+            "# Installed by `xenha install`; `xenha uninstall` removes it.\n"
+            "# The cluster follows the pool's choice of protected VMs (their HA flags):\n"
+            "# a pass every %(every)d s, acted on by the DC only. systemctl enable --now %(name)s\n"
+            "[Unit]\n"
+            "Description=xenha: the cluster follows the pool's protected VMs\n"
+            "After=pacemaker.service\n"
+            "\n"
+            "[Service]\n"
+            "ExecStart=%(python)s -m %(module)s vm follow --every %(every)d\n"
+            "Restart=always\n"
+            "RestartSec=10\n"
+            "\n"
+            "[Install]\n"
+            "WantedBy=multi-user.target\n"
+        ) % {
+            "every": self.every,
+            "name": os.path.basename(self.relpath),
+            "python": python,
+            "module": self.module,
+        }
+
+
 def _modules(package):
     """The agent modules of ``package``, listed from its directory without importing it."""
     path = importlib.util.find_spec(package).submodule_search_locations
@@ -104,6 +140,7 @@ def shipped_agents(lab=False):
     agents += [
         Installable("xenha.boot_role", BOOT_ROLE),
         DropIn("xenha.boot_role", XAPI_DROP_IN, BOOT_ROLE),
+        Unit(FOLLOW_UNIT, FOLLOW_EVERY),
     ]
     return [a for a in agents if lab or a.module not in LAB_ONLY_AGENTS]
 

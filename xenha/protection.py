@@ -23,6 +23,7 @@ is followed within one interval and one pass.
 """
 
 import base64
+import time
 import zlib
 from xml.sax.saxutils import quoteattr
 
@@ -73,10 +74,14 @@ def stored(root):
         raise XenhaError("the description stored in the CIB is damaged (%s)" % e) from None
 
 
+def description_set(text, origin):
+    """The cluster property set that keeps the description ``text`` in the CIB."""
+    return set_xml(SET_ID, {TEXT: encode(text), ORIGIN: origin})
+
+
 def store(verbs, root, text, origin):
     """Keep ``text`` (the description loaded) in the CIB, in one update."""
-    exists = property_set(root, SET_ID) is not None
-    verbs.put_property_set(set_xml(SET_ID, {TEXT: encode(text), ORIGIN: origin}), exists)
+    verbs.put_property_set(description_set(text, origin), property_set(root, SET_ID) is not None)
 
 
 class Change:
@@ -141,6 +146,31 @@ def additions(cfg, rids):
     return part
 
 
+def unreferencing(root, rid):
+    """XPaths to delete, in order, so that no constraint of the parsed CIB ``root`` names
+    ``rid``: a constraint naming it directly goes; in a resource set, its reference goes,
+    or the set when it is the only one there, or the constraint when a single set would
+    be left. (Not crmsh: its ``delete`` refuses a running resource, or stops it first
+    with ``-F``.)"""
+    direct = ("rsc", "first", "then", "with-rsc")
+    out = []
+    for c in root.iterfind("configuration/constraints/*"):
+        mine = "//constraints/%s[@id='%s']" % (c.tag, c.get("id"))
+        if any(c.get(a) == rid for a in direct):
+            out.append(mine)
+            continue
+        sets = list(c.iter("resource_set"))
+        holding = [s for s in sets if any(r.get("id") == rid for r in s.iter("resource_ref"))]
+        alone = [s for s in holding if len(s.findall("resource_ref")) == 1]
+        if holding and len(sets) - len(alone) < 2:
+            out.append(mine)
+            continue
+        for s in holding:
+            path = "%s/resource_set[@id='%s']" % (mine, s.get("id"))
+            out.append(path if s in alone else "%s/resource_ref[@id='%s']" % (path, rid))
+    return out
+
+
 class Follower:
     """One pass of following the pool (see the module's docstring). ``verbs``: the CIB
     tools (xenha.operate.verbs.Verbs); ``mail(text)``: alerts the operators."""
@@ -193,9 +223,11 @@ class Follower:
             apply.load(text_crm, force=True)
         if change.added or change.released or new_text != text:
             root = pacemaker.parse_xml(self.verbs.query(), "the CIB")
-            store(self.verbs, root, new_text, self.origin)
+            loaded = (property_set(root, SET_ID) or {}).get(ORIGIN, "").split("; ")[0]
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            store(self.verbs, root, new_text, "%s; then %s, %s" % (loaded, self.origin, when))
         for rid in change.released:
-            self.release(rid, root)
+            self.release(rid, pacemaker.parse_xml(self.verbs.query(), "the CIB"))
         change.lines = [line for line in report if "protected" in line or "dropped" in line]
         change.lines += ["%s: protected (the pool's choice)" % r for r in change.added]
         change.lines += ["%s: no longer protected; it keeps running" % r for r in change.released]
@@ -210,10 +242,8 @@ class Follower:
                 "not releasing %s: the cluster would stop it (stop-orphan-resources is not "
                 "false); `xenha config load` the description with this xenha version" % rid
             )
-        from xenha.crm import apply
-
-        # crmsh takes the id out of constraint sets and drops constraints left hanging.
-        apply.crm(["crm", "-F", "configure", "delete", rid], self.verbs.cib_file)
+        for xpath in unreferencing(root, rid) + ["//resources//primitive[@id='%s']" % rid]:
+            self.verbs.delete_xpath(xpath)
         self.verbs.forget(rid)
 
     def _tell_invalid(self, change, field, root):

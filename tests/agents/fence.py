@@ -56,14 +56,18 @@ def upstream(name, device, action, **extra):
 
 def run_client(argv, timeout=30):
     """Run a protocol client used as a cross-check (ipmitool, net-snmp, OpenSSH);
-    CompletedProcess with stderr folded into ``stdout``."""
-    return subprocess.run(
+    CompletedProcess with stderr folded into ``stdout``, less net-snmp's notice when its
+    first run on a machine makes its state directory ("Created directory: ...")."""
+    r = subprocess.run(
         argv,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         universal_newlines=True,
         timeout=timeout,
     )
+    lines = r.stdout.splitlines(True)
+    r.stdout = "".join(line for line in lines if not line.startswith("Created directory: "))
+    return r
 
 
 def run_watching_ps(path, options, secret):

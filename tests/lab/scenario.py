@@ -14,14 +14,17 @@ RESTARTS = {"start", "start_on", "resume_on", "clean_shutdown", "hard_shutdown",
 
 
 @contextlib.contextmanager
-def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi"):
-    """A lab with its generated configuration loaded and settled; always taken down."""
+def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi", before=None):
+    """A lab with its generated configuration loaded and settled (``before(lab)`` run
+    first, the pool up); always taken down."""
     lab = Lab(hosts, quorum, fencing)
     lab.up(vms=vms, progress=lambda m: None)
     try:
         desc = lab.description()
         if edit:
             edit(desc)
+        if before:
+            before(lab)
         lab.configure(desc, progress=lambda m: None)
         yield lab
         assert evidence.violations() == {"double runs": [], "two masters": []}

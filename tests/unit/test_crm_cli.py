@@ -91,7 +91,7 @@ def test_load_shows_the_diff_then_applies_to_the_cib(xenha, tmp_path):
     assert "pool-master" not in cib.read_text()
     r = xenha("config", "load", TWO, OFFLINE, "--force", "--yes", env=env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.rstrip().endswith("applied")
+    assert "\napplied\n" in r.stdout and "description stored in the CIB" in r.stdout
     assert '<clone id="pool-master-clone">' in cib.read_text()
     r = xenha("config", "load", TWO, OFFLINE, "--force", "--yes", env=env)
     assert r.stdout.strip() == "the cluster already has this configuration; nothing to do"

@@ -28,9 +28,10 @@ def test_round_trip_leaves_nothing(tmp_path, agents):
     written = lib.install(str(tmp_path), agents=agents).written
     state_dirs = {a.state_dir + "/" for a in agents if a.state_dir}
     assert sorted(written) == sorted([a.relpath for a in agents] + list(state_dirs))
-    for a in agents:  # executables; xapi.service's drop-in is a plain file
+    for a in agents:  # executables; xapi.service's drop-in and the service are plain files
         mode = os.stat(str(tmp_path / a.relpath)).st_mode
-        assert stat.S_IMODE(mode) == (0o644 if isinstance(a, lib.DropIn) else 0o755)
+        plain = isinstance(a, (lib.DropIn, lib.Unit))
+        assert stat.S_IMODE(mode) == (0o644 if plain else 0o755)
     assert all(s == "ok" for _, s in lib.check(str(tmp_path), agents=agents))
     removed, kept = lib.uninstall(str(tmp_path))
     assert kept == []

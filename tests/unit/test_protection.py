@@ -128,6 +128,10 @@ def test_protect_adds_only_the_new_vm_and_unprotect_takes_it_away(xenha, loaded,
     assert [vm["vm"] for vm in stored["vms"]] == [DB, NEW, WEB]  # the pool's order, by name
     assert {"vm": WEB, "name": "web", "priority": 10} in stored["vms"]  # settings kept
 
+    r = xenha("config", "get", env=env)
+    assert r.returncode == 0 and yaml.safe_load(r.stdout) == stored
+    assert "(pool.yaml, loaded " in r.stderr and "; then xenha vm protect, 20" in r.stderr
+
     r = xenha("vm", "protect", "vm-new-app", env=env)
     assert r.returncode == 0 and "the cluster already agreed" in r.stdout
 
@@ -186,3 +190,28 @@ def test_refusals_are_clear(xenha, loaded, sim, tmp_path):
     assert r.returncode == 1 and "not following now: maintenance is on" in r.stderr
     r = xenha("vm", "unprotect", "nothing-of-that-name", env=env)
     assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_unreferencing_takes_a_resource_out_of_every_constraint_and_leaves_them_valid():
+    root = ET.fromstring(
+        "<cib><configuration><constraints>"
+        '<rsc_location id="a-prefers" rsc="vm-a" node="n1" score="50"/>'
+        '<rsc_order id="b-after-a" first="vm-a" then="vm-b"/>'
+        '<rsc_order id="master-first"><resource_set id="m0"><resource_ref id="pm"/>'
+        '</resource_set><resource_set id="m1"><resource_ref id="vm-a"/>'
+        '<resource_ref id="vm-b"/></resource_set></rsc_order>'
+        '<rsc_order id="only-a"><resource_set id="o0"><resource_ref id="pm"/></resource_set>'
+        '<resource_set id="o1"><resource_ref id="vm-a"/></resource_set></rsc_order>'
+        '<rsc_order id="three"><resource_set id="t0"><resource_ref id="pm"/></resource_set>'
+        '<resource_set id="t1"><resource_ref id="vm-a"/></resource_set>'
+        '<resource_set id="t2"><resource_ref id="vm-b"/></resource_set></rsc_order>'
+        '<rsc_location id="b-only" rsc="vm-b" node="n1" score="50"/>'
+        "</constraints></configuration></cib>"
+    )
+    assert protection.unreferencing(root, "vm-a") == [
+        "//constraints/rsc_location[@id='a-prefers']",
+        "//constraints/rsc_order[@id='b-after-a']",
+        "//constraints/rsc_order[@id='master-first']/resource_set[@id='m1']/resource_ref[@id='vm-a']",
+        "//constraints/rsc_order[@id='only-a']",
+        "//constraints/rsc_order[@id='three']/resource_set[@id='t1']",
+    ]

@@ -10,7 +10,7 @@ FORMATS = ("crm", "xml", "pcs", "corosync")
 def register(sub):
     p = sub.add_parser(
         "config",
-        help="the cluster description: init, validate, generate, verify, load, import",
+        help="the cluster description: init, validate, generate, verify, load, show, get, import",
         description="One YAML file describes the cluster; these commands turn it into "
         "Pacemaker configuration. See docs/configuration.md.",
     )
@@ -94,6 +94,17 @@ def register(sub):
     c.add_argument("--json", action="store_true", help="print the drift as JSON")
     _no_resolve(c)
     c.set_defaults(func=run_show)
+
+    c = cmds.add_parser(
+        "get",
+        help="print the description the cluster keeps (the last loaded, as the pool changed it)",
+        description="Print the description stored in the CIB by `xenha config load`, with "
+        "the VMs the pool has protected or unprotected since (`xenha vm follow` keeps it "
+        "up to date), and say on standard error where it came from. Edit it, then `xenha "
+        "config load` it again.",
+    )
+    c.add_argument("--output", "-o", help="write to this file instead of standard output")
+    c.set_defaults(func=run_get)
 
     c = cmds.add_parser(
         "import-halizard",
@@ -435,6 +446,17 @@ def _show_drift(path, found):
         print("cannot tell %s" % what)
     if not any(found.values()):
         print("no drift: the cluster and the pool match %s" % path)
+
+
+def run_get(args):
+    from xenha import pacemaker, protection
+    from xenha.operate.verbs import Verbs
+
+    root = pacemaker.parse_xml(Verbs().query(), "the CIB")
+    _write(protection.stored(root), args.output)
+    origin = (protection.property_set(root, protection.SET_ID) or {}).get(protection.ORIGIN)
+    print("xenha: the description the cluster keeps (%s)" % origin, file=sys.stderr)
+    return 0
 
 
 def run_import(args):

@@ -13,8 +13,10 @@ def register(sub):
             "Install the OCF agents into ROOT/%s/, the fence agents into ROOT/%s/ and the "
             "alert agents into ROOT/%s/ (their state directory ROOT/%s/ owned by %s), as "
             "executables run by this Python, and ROOT/%s with xapi.service's drop-in "
-            "ROOT/%s, which runs it before xapi starts (run systemctl daemon-reload "
-            "after). Safe to re-run: unchanged files are left alone."
+            "ROOT/%s, which runs it before xapi starts, and the service ROOT/%s, which "
+            "makes the cluster follow the pool's VM flags (run systemctl daemon-reload, "
+            "then systemctl enable --now xenha-follow). Safe to re-run: unchanged files "
+            "are left alone."
             % (
                 lib.OCF_DIR,
                 lib.FENCE_DIR,
@@ -23,6 +25,7 @@ def register(sub):
                 lib.ALERT_USER,
                 lib.BOOT_ROLE,
                 lib.XAPI_DROP_IN,
+                lib.FOLLOW_UNIT,
             )
         ),
     )

@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-FOLLOW_EVERY = 30  # seconds between two passes of the xenha-follow service
+from xenha.install import FOLLOW_EVERY  # seconds between two passes of xenha-follow
 
 
 def register(vsub):

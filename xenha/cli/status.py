@@ -1,5 +1,6 @@
 """`xenha status`: the cluster and the pool in one view, with crm_mon -s's exit codes."""
 
+import functools
 import json
 import sys
 import time
@@ -22,14 +23,20 @@ def register(sub):
         "--watch",
         type=float,
         metavar="SECONDS",
-        help="show the view again every SECONDS (Ctrl-C ends)",
+        help="show the view again every SECONDS, and at once when the pool changes "
+        "(XAPI's event.from); Ctrl-C ends",
     )
     p.set_defaults(func=run)
 
 
+MIN_REDRAW = 0.5  # seconds: a pool that changes all the time is not redrawn faster
+
+
 def run(args):
     from xenha import status
+    from xenha.pool_watch import PoolWatch
 
+    watch = None
     while True:
         view = status.gather()
         if args.json:
@@ -41,4 +48,11 @@ def run(args):
         sys.stdout.flush()
         if not args.watch:
             return status.exit_code(view)
-        time.sleep(max(args.watch, 1.0))
+        time.sleep(MIN_REDRAW)
+        if watch is None and view["cluster"] is not None:
+            params = view["cluster"]["master_params"]
+            watch = PoolWatch(functools.partial(status.settings_of, params))
+        if watch is None:
+            time.sleep(max(args.watch, 1.0))
+        else:  # at once when the pool changes, else every SECONDS (the cluster's changes)
+            watch.wait(max(args.watch, 1.0))

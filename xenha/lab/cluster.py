@@ -224,7 +224,7 @@ class Lab:
     def configure(self, description=None, progress=print, timeout=180):
         """Generate the configuration of ``description`` (default: ``self.description()``)
         with xenha's generator, load it with crmsh and wait until the cluster has settled."""
-        from xenha import model
+        from xenha import model, protection
         from xenha.crm.render import render
 
         with lock.held("configuring the lab"):
@@ -234,6 +234,11 @@ class Lab:
             crm = render(model.load(str(path)), "crm") + recorder.install()
             (STATE / "pool.crm").write_text(crm)
             self.hosts[0].load_crm(crm)
+            # As `xenha config load` does: the description kept in the CIB for the
+            # followers (`xenha vm follow`, running on every host).
+            kept = protection.description_set(path.read_text(), path.name + ", lab configure")
+            argv = ["cibadmin", "--modify", "--allow-create", "--scope", "crm_config"]
+            self.hosts[0].exec(argv + ["--xml-text", kept], timeout=60)
             progress(
                 "configuration generated from %s and loaded with crmsh; waiting to settle" % path
             )

@@ -17,6 +17,7 @@ agents Pacemaker runs ask it exactly as on a dom0.
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +34,8 @@ XAPI_DIR = "/var/lib/xcp"  # a real dom0's local xapi socket lives here
 XAPI_SOCKETS = STATE / "xcp"
 XENSOURCE_DIR = "/etc/xensource"  # a real dom0's pool.conf (xapi's role) lives here
 POOL_CONFS = STATE / "xensource"
+FOLLOW_EVERY = 5  # seconds: the lab's xenha-follow pace (a dom0's is xenha.install's)
+FOLLOW_LOG = "/var/log/pacemaker/xenha-follow.log"  # inside the host: its own log directory
 
 INIT = """\
 set -e
@@ -176,6 +179,9 @@ class Host(Machine):
                 "until corosync-cfgtool -s >/dev/null 2>&1; do sleep 0.1; done",
                 "corosync-qdevice -f &" if qdevice else "",
                 "pacemakerd -f &",
+                # as the xenha-follow service runs on a dom0, with the lab's pace
+                "%s -m xenha.cli.main vm follow --every %d >> %s 2>&1 &"
+                % (sys.executable, FOLLOW_EVERY, FOLLOW_LOG),
             ]
         )
 

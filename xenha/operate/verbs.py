@@ -88,6 +88,10 @@ class Verbs:
     def remove_property_set(self, set_id):
         self._do("cibadmin", "--delete", "--xml-text", '<cluster_property_set id="%s"/>' % set_id)
 
+    def delete_xpath(self, xpath):
+        """Delete the one CIB element at ``xpath``."""
+        self._do("cibadmin", "--delete", "--xpath", xpath)
+
     def remove_nvpair(self, nvpair_id):
         """Remove one name/value pair (a cluster option's, say) by its id."""
         self._do("cibadmin", "--delete", "--xml-text", '<nvpair id="%s"/>' % nvpair_id)

@@ -6,6 +6,7 @@ import xmlrpc.client
 from datetime import datetime, timezone
 
 from .api_errors import Failure
+from .events import Log
 from .schema import BACKLINKS, CLASSES, NULL_REF
 
 
@@ -19,6 +20,7 @@ class Database:
 
     def __init__(self):
         self.tables = {cls: {} for cls in CLASSES}
+        self.events = Log()  # generations for event.from
 
     def copy(self):
         return copy.deepcopy(self)

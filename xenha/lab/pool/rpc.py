@@ -10,6 +10,8 @@ import traceback
 from .api_errors import Failure, Forward, Refused, Unreachable
 from .db import now_datetime
 from .handlers import Ctx, handler, is_read_only, load_all, methods
+from .handlers.event import DELAY as EVENT_DELAY
+from .handlers.event import Pending
 from .handlers.task import finish
 from .netns import relay
 from .wire import FORWARDED, LIST_METHODS, Response
@@ -111,21 +113,29 @@ class Dispatcher:
                 raise Hang(method)
             if inj.error:
                 return Response(False, [str(e) for e in inj.error])
-        with self.pool.lock:
-            self.pool.tick()
-            try:
-                value = self._dispatch(host, method, list(params))
-                self.pool.tick()  # what the call made due now (a fuse of 0 s) happens now
-                return Response(True, value)
-            except Failure as f:
-                return Response(False, f.description(), f.origin)
-            except Unreachable:
-                raise Hang(method) from None
-            except Forward as f:
-                forward = f
-            except Exception as e:  # a simulator bug must not look like a network error
-                traceback.print_exc()
-                return Response(False, ["INTERNAL_ERROR", repr(e)])
+        started = time.monotonic()
+        while True:
+            with self.pool.lock:
+                self.pool.tick()
+                try:
+                    value = self._dispatch(host, method, list(params))
+                    self.pool.tick()  # what the call made due now (a fuse of 0 s) happens now
+                    return Response(True, value)
+                except Failure as f:
+                    return Response(False, f.description(), f.origin)
+                except Unreachable:
+                    raise Hang(method) from None
+                except Forward as f:
+                    forward = f
+                    break
+                except Pending as p:  # event.from: nothing yet
+                    if time.monotonic() - started >= p.timeout:
+                        return Response(True, p.empty)
+                except Exception as e:  # a simulator bug must not look like a network error
+                    traceback.print_exc()
+                    return Response(False, ["INTERNAL_ERROR", repr(e)])
+            if self.pool.stopping.wait(EVENT_DELAY):  # outside the lock: others go on
+                raise Hang(method)
         # Outside the lock: the master's endpoint is served by this same process.
         try:
             return relay(forward.host, forward.master, self.pool.port, wire, method, params)
@@ -191,6 +201,7 @@ class Dispatcher:
         cls, _, name = method.partition(".")
         if not (is_read_only(cls, name) or method in NOT_WRITES or method in EMERGENCY_CALLS):
             self.pool.note_write(ctx.host, method)
+            ctx.db.events.scan(ctx.db.tables)  # each write its own generations
         return result
 
     def _on_master(self, host, session, cls, backup_read):

@@ -124,4 +124,4 @@ def _set_remove(cls, field, ctx, ref, value):
 
 def load_all():
     """Import the per-class modules so their handlers register."""
-    from . import host, pool, session, storage, task, vm  # noqa: F401
+    from . import event, host, pool, session, storage, task, vm  # noqa: F401

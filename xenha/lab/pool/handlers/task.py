@@ -15,6 +15,18 @@ def cancel(ctx, ref):
     return ""
 
 
+@call("task.create")
+def create(ctx, label, description):
+    """A task a client makes for its own work (xapi_task.ml create): pending, on this host."""
+    return ctx.db.create(
+        "task",
+        name_label=label,
+        name_description=description,
+        created=now_datetime(),
+        resident_on=ctx.host.ref,
+    )
+
+
 @call("task.destroy")
 def destroy(ctx, ref):
     ctx.db.record("task", ref)
