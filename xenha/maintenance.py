@@ -90,3 +90,38 @@ def _epoch(iso):
         return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
     except ValueError:
         return None
+
+
+REMINDED = SET_ID + "-reminded"  # a property set of its own: when the last reminder went
+REMIND_EVERY = 3600.0
+
+
+def reminder(cib_root, now=None):
+    """The text of a reminder due now (maintenance on, none mailed yet since it went on
+    or for REMIND_EVERY), or None."""
+    now = time.time() if now is None else now
+    st = state(cib_root, now)
+    if not st["on"]:
+        return None
+    last = None
+    for s in cib_root.iter("cluster_property_set"):
+        if s.get("id") == REMINDED:
+            for nv in s.iter("nvpair"):
+                last = _epoch(nv.get("value", ""))
+    since = _epoch(st["since"]) if st["since"] else None
+    if last is not None and now - last < REMIND_EVERY and (since is None or last >= since):
+        return None
+    if st["manual"]:
+        return "maintenance-mode is on (set outside xenha, with no end): HA is off"
+    return "maintenance is on until %s%s: HA is off" % (
+        _iso(st["until"]) if st["until"] else "?",
+        " (%s, by %s)" % (st["reason"] or "no reason given", st["by"] or "?"),
+    )
+
+
+def reminded_element(now=None):
+    """The property set that says a reminder went at ``now``."""
+    s = ET.Element("cluster_property_set", id=REMINDED)
+    value = _iso(time.time() if now is None else now)
+    ET.SubElement(s, "nvpair", id=REMINDED + "-at", name=REMINDED + "-at", value=value)
+    return ET.tostring(s, encoding="unicode")

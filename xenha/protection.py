@@ -293,11 +293,11 @@ def client_of(cib_xml, originator="xenha-follow"):
     return Client(status.settings_of(params), originator, cache_dir=None)
 
 
-def mailer(cib_xml, log):
-    """``mail(text)``: an alert of kind ``setting`` to every recipient of the cluster's
-    e-mail alert (as the alert agent sends), each failure passed to ``log``; None
-    without an e-mail alert."""
-    from xenha.alerts import drill, events, settings
+def mailer(cib_xml, log, kind="setting"):
+    """``mail(text)``: an alert of ``kind`` (xenha.alerts.events: ``setting``,
+    ``maintenance``) to every recipient of the cluster's e-mail alert (as the alert agent
+    sends), each failure passed to ``log``; None without an e-mail alert."""
+    from xenha.alerts import drill, settings
     from xenha.crm.agents import ALERT_AGENT
     from xenha.install import ALERT_USER
 
@@ -306,7 +306,7 @@ def mailer(cib_xml, log):
         return None
 
     def mail(text):
-        event = {"CRM_alert_kind": events.SETTING, "CRM_alert_desc": text}
+        event = {"CRM_alert_kind": kind, "CRM_alert_desc": text}
         for alert_id, recipient, attrs in drill.recipients(alerts):
             report = drill.send(alert_id, recipient, attrs, user=ALERT_USER, event=event)
             if not report["sent"]:

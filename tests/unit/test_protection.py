@@ -215,3 +215,38 @@ def test_unreferencing_takes_a_resource_out_of_every_constraint_and_leaves_them_
         "//constraints/rsc_order[@id='only-a']",
         "//constraints/rsc_order[@id='three']/resource_set[@id='t1']",
     ]
+
+
+def test_the_service_reminds_by_mail_when_maintenance_goes_on_then_hourly(
+    xenha, loaded, sim, inbox, monkeypatch
+):
+    import time
+
+    from xenha import maintenance
+    from xenha.cli.protection import _remind
+    from xenha.operate.verbs import Verbs
+
+    cib, env, load = loaded
+    load(inbox=inbox)
+    monkeypatch.setenv("CIB_file", str(cib))
+    verbs = Verbs()
+    now = time.time()
+
+    def remind():
+        root = ET.parse(str(cib)).getroot()
+        _remind(verbs, root, ET.tostring(root, encoding="unicode"), lambda line: None)
+
+    remind()  # maintenance off: nothing
+    assert inbox.mails == []
+    verbs.put_property_set(maintenance.element(now + 7200, "disk swap", "root@xs1"), False)
+    remind()
+    remind()  # within the hour: no second mail
+    assert len(inbox.mails) == 1
+    subject = " ".join(inbox.subjects()[0].split())
+    assert "maintenance is on until" in subject and "(disk swap, by root@xs1)" in subject
+    root = ET.parse(str(cib)).getroot()
+    assert maintenance.reminder(root, now + 3700) is not None  # an hour later: due again
+    verbs.remove_property_set(maintenance.SET_ID)
+    remind()  # off again: the record of the reminder goes too
+    root = ET.parse(str(cib)).getroot()
+    assert protection.property_set(root, maintenance.REMINDED) is None

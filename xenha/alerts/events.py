@@ -11,6 +11,8 @@ STORAGE = "storage"
 TEST = "test"
 # Nor this: an invalid setting in the pool, mailed once by `xenha vm follow` (xenha.protection).
 SETTING = "setting"
+# Nor this: maintenance still on, mailed hourly by `xenha vm follow` (xenha.maintenance).
+MAINTENANCE = "maintenance"
 
 # Pacemaker's execution status codes (CRM_alert_status).
 EXEC_DONE, EXEC_CANCELLED = 0, 1
@@ -66,6 +68,8 @@ class Event:
             return self._resource()
         if self.kind == SETTING:
             return "invalid", self.desc
+        if self.kind == MAINTENANCE:
+            return "reminder", self.desc
         if self.kind == TEST:
             return "test", "test mail from %s: alerts reach %s" % (self.node, self.recipient)
         return None  # attribute changes and kinds this agent does not know
@@ -130,6 +134,11 @@ _HINTS = {
     (SETTING, "invalid"): (
         "Mailed once by `xenha vm follow` on %(node)s, the DC, when it found the value; "
         "the VM stays unprotected until its flag says true (false: unprotected on purpose)."
+    ),
+    (MAINTENANCE, "reminder"): (
+        "Mailed by `xenha vm follow` on %(node)s, the DC, when maintenance goes on and "
+        "every hour while it stays on: nothing is monitored or recovered meanwhile. "
+        "`xenha maintenance off` ends it (it also ends by itself at its end time)."
     ),
     (TEST, "test"): (
         "Sent by `xenha alert test` on %(node)s with the settings of the cluster's e-mail "

@@ -41,7 +41,8 @@ def register(vsub):
         "running), mail a flag that is neither true nor false once (it counts as not "
         "protected). Existing resources are never changed. Once, or with --every, a pass "
         "every SECONDS on the node that is DC in a quorate partition (how the xenha-follow "
-        "service runs on every node). No pass acts while maintenance is on.",
+        "service runs on every node). No pass acts while maintenance is on; the service "
+        "then mails a reminder instead, when it goes on and hourly.",
     )
     f.add_argument(
         "--every",
@@ -139,7 +140,10 @@ def _pass(args, owner, log=print, said=None):
     root = pacemaker.parse_xml(cib_xml, "the CIB")
     me = pacemaker.node_name() if owner else None
     dc = pacemaker.designated_controller() if owner else None
-    why = protection.should_act(me, dc, protection.has_quorum(root), root, owner=owner)
+    quorate = protection.has_quorum(root)
+    if owner and me == dc and quorate:
+        _remind(verbs, root, cib_xml, log)
+    why = protection.should_act(me, dc, quorate, root, owner=owner)
     if why:
         if said is None:
             from xenha.errors import XenhaError
@@ -159,6 +163,24 @@ def _pass(args, owner, log=print, said=None):
     else:
         _tell(change, log)
     return 0
+
+
+def _remind(verbs, root, cib_xml, log):
+    """The service's other duty on the DC: mail that maintenance is on, when it goes on
+    and every hour while it stays on (Pacemaker raises no alert for it)."""
+    from xenha import maintenance, protection
+
+    text = maintenance.reminder(root)
+    kept = protection.property_set(root, maintenance.REMINDED) is not None
+    if text is None:
+        if kept and not maintenance.state(root)["on"]:
+            verbs.remove_property_set(maintenance.REMINDED)
+        return
+    log(text)
+    mail = protection.mailer(cib_xml, log, kind="maintenance")
+    if mail is not None:
+        mail(text)
+    verbs.put_property_set(maintenance.reminded_element(), kept)
 
 
 FOLLOW_SCHEMA = {
