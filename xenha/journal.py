@@ -12,11 +12,14 @@ Where from: the journal (``journalctl --output=json``) when journald runs on thi
 otherwise the log files: ``HA_LOGFILE`` or Pacemaker's ``PCMK_logfile`` (its sysconfig
 file) or ``/var/log/pacemaker/pacemaker.log``, Corosync's log, ``/var/log/syslog``,
 ``/var/log/messages`` and dom0's ``daemon.log``/``user.log``, whichever exist, merged by
-time with the copies of one line in two files dropped.
+time with the copies of one line in two files dropped. With a start time or all lines
+asked for, the files' rotated copies (logrotate's ``.1``, ``.2.gz``, ``-YYYYMMDD[.gz]``)
+written to since then are read too.
 """
 
 import collections
 import functools
+import gzip
 import json
 import os
 import re
@@ -432,7 +435,7 @@ class _File:
             st = os.stat(self.path)
             if (st.st_dev, st.st_ino) != self.inode or st.st_size < self.offset:
                 self.inode, self.offset, self.partial = (st.st_dev, st.st_ino), 0, ""
-            with open(self.path, errors="replace") as f:
+            with _open(self.path) as f:
                 f.seek(self.offset)
                 text = self.partial + f.read()
                 self.offset = f.tell()
@@ -447,6 +450,34 @@ class _File:
             if is_ours(record.ident, tags):
                 found.append(record)
         return found
+
+
+def _open(path):
+    if path.endswith(".gz"):
+        return gzip.open(path, "rt", errors="replace")
+    return open(path, errors="replace")
+
+
+def rotated(path, since=None):
+    """The rotated copies of the log file ``path`` (``path.1``, ``path.2.gz``,
+    ``path-20261201[.gz]``) last written at or after ``since`` (None: all), oldest first."""
+    folder, name = os.path.split(path)
+    pattern = re.compile(r"^%s(?:\.\d+|-\d{8})(?:\.gz)?$" % re.escape(name))
+    found = []
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return []
+    for other in names:
+        full = os.path.join(folder, other)
+        if pattern.match(other):
+            try:
+                written = os.stat(full).st_mtime
+            except OSError:
+                continue
+            if since is None or written >= since:
+                found.append((written, full))
+    return [full for _, full in sorted(found)]
 
 
 class _Copies:
@@ -472,7 +503,8 @@ class _Copies:
 def from_files(paths, select, since=None, count=None, follow=False):
     """The records of ``paths`` that ``select`` keeps, oldest first (merged by time, a line
     that two files hold once): the last ``count`` (None: all) since ``since``, then, with
-    ``follow``, each new one as it is written."""
+    ``follow``, each new one as it is written. With ``since`` or all lines asked for, the
+    rotated copies written since then are read first (once: they are not followed)."""
     from xenha.deadline import Deadline
 
     if not paths:
@@ -488,6 +520,10 @@ def from_files(paths, select, since=None, count=None, follow=False):
     here, tags = socket.gethostname(), set(identifiers())
     files = [_File(p) for p in collections.OrderedDict.fromkeys(paths)]
     records, copies = [], _Copies()
+    if since is not None or count is None:
+        for path in files:
+            for old in rotated(path.path, since):
+                records += _File(old).read(here, tags)
     for f in files:
         records += f.read(here, tags)
     records.sort(key=lambda r: r.time if r.time is not None else float("-inf"))

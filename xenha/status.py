@@ -59,6 +59,9 @@ def cluster_view(mon_xml, cib_xml):
             "node": f.get("node"),
             "status": f.get("exitstatus"),
             "reason": f.get("exitreason") or "",
+            # Which run failed: a repeat of an old failure has a new call id and time.
+            "call": f.get("call") or "",
+            "when": f.get("last-rc-change") or "",
         }
         for f in mon.iterfind("failures/failure")
     ]

@@ -288,16 +288,28 @@ def test_a_drain_that_cannot_finish_takes_its_bans_back_and_says_what_moved(monk
     )
 
 
-def test_a_failed_migration_stops_the_drain_at_once():
+def failed(rsc, node, call):
+    return {
+        "op": rsc + "_migrate_to_0",
+        "node": node,
+        "status": "error",
+        "reason": "boom",
+        "call": str(call),
+        "when": "2026-12-02 01:%02d:00Z" % call,
+    }
+
+
+@pytest.mark.parametrize("before", [[], [failed("vm-vm2", "host2", 10)]], ids=["new", "repeat"])
+def test_a_failed_migration_stops_the_drain_at_once(before):
+    """Also when the same operation already failed on that node before the drain: the
+    repeat is a new run (call id, time), not the old failure."""
     fake = FakeCluster(stuck={"vm-vm2"})
-    fake.view["failed_actions"] = []
+    fake.view["failed_actions"] = list(before)
     real_ban = fake.ban
 
     def ban(rsc, node):
         real_ban(rsc, node)
-        fake.view["failed_actions"].append(
-            {"op": rsc + "_migrate_to_0", "node": node, "status": "error", "reason": "boom"}
-        )
+        fake.view["failed_actions"][:] = [failed(rsc, node, 12)]
 
     fake.ban = ban
     with pytest.raises(XenhaError, match="vm-vm2 failed to leave host2: vm-vm2_migrate_to_0"):

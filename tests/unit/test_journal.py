@@ -4,6 +4,7 @@ journalctl (its arguments, the history newest first, then --follow after the new
 cursor), and the files followed as they grow."""
 
 import calendar
+import gzip
 import json
 import os
 import shutil
@@ -437,3 +438,29 @@ def test_the_real_journalctl_selects_xenhas_tags_and_the_clusters_units(tools, t
     ]
     r = xenha_log(tools, "--since", "2 min ago", "-n", "1")
     assert r.returncode == 0 and r.stdout.endswith("A new membership was formed\n"), r.stderr
+
+
+def test_rotated_copies_are_read_for_since_and_all_lines_only(tmp_path):
+    syslog = tmp_path / "syslog"
+    syslog.write_text(SYSLOG)
+    oldest = "Dec  1 23:10:00 xs1 xenha[700]: maintenance on (for 1h)\n"
+    older = "Dec  2 01:00:00 xs1 corosync[9]: [TOTEM ] A new membership\n"
+    gz, one = str(tmp_path / "syslog.2.gz"), str(tmp_path / "syslog.1")
+    with gzip.open(gz, "wt") as f:
+        f.write(oldest)
+    (tmp_path / "syslog.1").write_text(older)
+    (tmp_path / "syslog.bak").write_text(oldest)  # not a rotated copy
+    for path, line in ((gz, oldest), (one, older)):  # last written when its last line was
+        written = journal.parse_line(line.strip(), path).time
+        os.utime(path, (written, written))
+    paths, everything = [str(syslog)], journal.Selection()
+    assert journal.rotated(str(syslog)) == [gz, one]
+    every = messages(journal.from_files(paths, everything, count=None))
+    assert every[:2] == ["maintenance on (for 1h)", "[TOTEM ] A new membership"]
+    assert len(every) == 4
+    # The last lines: the current file only; since midnight: syslog.1 too, not syslog.2.gz.
+    last = messages(journal.from_files(paths, everything, count=50))
+    assert "[TOTEM ] A new membership" not in last
+    midnight = journal.parse_line("Dec  2 00:00:00 xs1 x: y", one).time
+    recent = messages(journal.from_files(paths, everything, since=midnight))
+    assert recent[0] == "[TOTEM ] A new membership" and "maintenance on (for 1h)" not in recent

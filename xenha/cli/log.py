@@ -18,7 +18,9 @@ def register(sub):
         "fence_xenha_*, alert-email, xenha-boot-role, xenha) from the system journal, or, "
         "without journald, from the log files (HA_LOGFILE or Pacemaker's log, Corosync's, "
         "/var/log/syslog, /var/log/messages, dom0's daemon.log and user.log), merged by "
-        "time. By default the last %d lines; with --since every line since then." % DEFAULT_LINES,
+        "time. By default the last %d lines; with --since every line since then, and with "
+        "--since or -n all the log files' rotated copies (.1, .2.gz, -YYYYMMDD) are read too. "
+        "Only this node's lines: run it on each node to see theirs." % DEFAULT_LINES,
         epilog="TIME: '2026-11-21 22:00', '22:00' (today), today, yesterday, '30m ago', "
         "2h or 1d (ago; with a minus: --since=-2h). Each line: its time (ISO 8601, as "
         "journalctl's short-iso), host, tag[pid] and text.",

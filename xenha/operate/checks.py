@@ -19,10 +19,17 @@ def cannot_take(node, what):
 
 
 def failures(cluster, rsc=None):
-    """{(op, node, line)} of the cluster's failed actions (of ``rsc`` only, if given): a
-    set to tell the new ones from those there before."""
+    """{(op, node, call, when, line)} of the cluster's failed actions (of ``rsc`` only, if
+    given): a set to tell the new ones from those there before, a repeat of an old failure
+    included (its call id and time are new)."""
     return {
-        (f["op"], f["node"], "%s on %s: %s" % (f["op"], f["node"], f["reason"] or f["status"]))
+        (
+            f["op"],
+            f["node"],
+            f["call"],
+            f["when"],
+            "%s on %s: %s" % (f["op"], f["node"], f["reason"] or f["status"]),
+        )
         for f in cluster["failed_actions"]
         if rsc is None or f["op"].startswith(rsc + "_")
     }

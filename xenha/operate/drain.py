@@ -165,7 +165,7 @@ class Drain:
             cluster = self.read_cluster()
             failed = checks.failures(cluster, rid) - self.old_failures
             if failed:
-                raise XenhaError("%s failed to leave %s: %s" % (rid, self.node, min(failed)[2]))
+                raise XenhaError("%s failed to leave %s: %s" % (rid, self.node, min(failed)[-1]))
             trouble = _trouble(cluster, self.node) - self.old_trouble
             if trouble:
                 raise XenhaError("stopping the drain: %s" % min(trouble))

@@ -119,7 +119,7 @@ def move(rsc, arrived, constrain, deadline, watch=None, read_cluster=None, verbs
             cluster = read_cluster()
             new = checks.failures(cluster, watch) - old
             if new:
-                raise XenhaError("%s failed: %s" % (rsc, min(new)[2]))
+                raise XenhaError("%s failed: %s" % (rsc, min(new)[-1]))
             done = arrived(cluster)
             if done:
                 return done
