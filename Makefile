@@ -14,14 +14,14 @@ STAMP := $(VENV)/.xenha-installed
 APT_PACKAGES := python3-venv pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
 	fence-agents cluster-glue libxml2-utils iproute2 procps util-linux openssl \
 	corosync-qnetd corosync-qdevice ipmitool snmp snmpd openssh-server openssh-client gnutls-bin \
-	nodejs pcs tmux zsh systemd-journal-remote
+	nodejs pcs tmux zsh systemd-journal-remote rpm
 
 # Xen Orchestra's XAPI client (npm xen-api), which the simulator is checked against
 # (tests/unit/test_xapi_js.py), pinned by its package-lock.json.
 XAPI_JS := tests/xapi_js
 XAPI_JS_STAMP := $(XAPI_JS)/node_modules/.xenha-installed
 
-.PHONY: setup deps venv js test lint demo clean
+.PHONY: setup deps venv js test lint demo rpm clean
 
 setup: deps venv js
 
@@ -70,5 +70,9 @@ lint: venv
 demo: setup
 	$(VENV)/bin/xenha lab demo
 
+# The dom0 package (packaging/xenha.spec): el7 by default; see the README for el10.
+rpm: deps
+	packaging/build-rpm dist
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(XAPI_JS)/node_modules
+	rm -rf dist $(VENV) build *.egg-info .pytest_cache .ruff_cache $(XAPI_JS)/node_modules

@@ -34,8 +34,15 @@ BOOT_ROLE = ALERT_DIR + "/xenha-boot-role"  # parks a rebooted pool master: xenh
 XAPI_DROP_IN = "etc/systemd/system/xapi.service.d/xenha-boot-role.conf"
 FOLLOW_UNIT = "etc/systemd/system/xenha-follow.service"  # `xenha vm follow --every`
 FOLLOW_EVERY = 30  # seconds between two passes: a flag changed in XenCenter is followed in ~30 s
+COMMAND = "usr/bin/xenha"  # a package's command; a pip install has its own console script
+# A package's systemd units go where the distribution's do; an admin's install in /etc.
+ADMIN_UNITS, PACKAGE_UNITS = "etc/systemd/system/", "usr/lib/systemd/system/"
 # Agents for test labs only: `xenha install --lab` puts them in place, a plain install never.
 LAB_ONLY_AGENTS = tuple("stonith_plugins.fence_xenha_" + d for d in LAB_ONLY_FENCE_DEVICES)
+
+
+INSTALLED = "# Installed by `xenha install`; `xenha uninstall` removes it.\n"
+PACKAGED = "# Installed by the xenha package.\n"
 
 
 class Installable:
@@ -49,13 +56,10 @@ class Installable:
         self.relpath = relpath
         self.state_dir = state_dir
 
-    def launcher(self, python):
-        return (
-            "#!{python}\n"
-            "# Installed by `xenha install`; `xenha uninstall` removes it.\n"
-            "from {module} import main\n"
-            "main()\n"
-        ).format(python=python, module=self.module)
+    def launcher(self, python, header=INSTALLED):
+        return ("#!{python}\n" + header + "from {module} import main\nmain()\n").format(
+            python=python, module=self.module
+        )
 
     def __repr__(self):
         return "%s(%r, %r)" % (type(self).__name__, self.module, self.relpath)
@@ -71,10 +75,9 @@ class DropIn(Installable):
         super().__init__(module, relpath)
         self.launcher_relpath = launcher_relpath
 
-    def launcher(self, python):
+    def launcher(self, python, header=INSTALLED):
         return (
-            "# Installed by `xenha install`; `xenha uninstall` removes it.\n"
-            "# A pool master that rebooted starts as its own slave until the cluster\n"
+            header + "# A pool master that rebooted starts as its own slave until the cluster\n"
             "# says who is master (%s); its failure never stops xapi.\n"
             "[Service]\n"
             "ExecStartPre=-/%s\n"
@@ -91,10 +94,9 @@ class Unit(Installable):
         super().__init__("xenha.cli.main", relpath)
         self.every = every
 
-    def launcher(self, python):
+    def launcher(self, python, header=INSTALLED):
         return (
-            "# Installed by `xenha install`; `xenha uninstall` removes it.\n"
-            "# The cluster follows the pool's choice of protected VMs (their HA flags):\n"
+            header + "# The cluster follows the pool's choice of protected VMs (their HA flags):\n"
             "# a pass every %(every)d s, acted on by the DC only. systemctl enable --now %(name)s\n"
             "[Unit]\n"
             "Description=xenha: the cluster follows the pool's protected VMs\n"
@@ -275,6 +277,31 @@ def install(root="/", python=None, agents=None, lab=False):
                 written.append(agent.state_dir + "/")
         _save_manifest(root, manifest)
     return Changes(written, removed)
+
+
+def package(root, python):
+    """Write a package's files under ``root`` (rpm's %install into its build root): the
+    shipped agents' launchers and the ``xenha`` command, run by ``python``, the systemd
+    files in the distribution's unit directory, empty state directories (mode 0700).
+    No manifest (the package manager owns the files) and no ownership: the package's
+    file list gives the state directory to ALERT_USER. Returns the relative paths."""
+    written = []
+    for agent in shipped_agents() + [Installable("xenha.cli.main", COMMAND)]:
+        content = agent.launcher(python, PACKAGED)
+        relpath = agent.relpath
+        if relpath.startswith(ADMIN_UNITS):
+            relpath = PACKAGE_UNITS + relpath[len(ADMIN_UNITS) :]
+        path = os.path.join(root, relpath)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(content)
+        os.chmod(path, agent.mode)
+        written.append(relpath)
+        if agent.state_dir:
+            os.makedirs(os.path.join(root, agent.state_dir), exist_ok=True)
+            os.chmod(os.path.join(root, agent.state_dir), 0o700)
+            written.append(agent.state_dir + "/")
+    return written
 
 
 def _remove_files(root, manifest, keep=()):

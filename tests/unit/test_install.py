@@ -146,6 +146,18 @@ def test_install_lab_option(xenha, tmp_path):
     assert r.returncode == 1 and "missing  %s" % os.path.join(root, SSH) in r.stdout, r.stdout
 
 
+def test_a_package_build_root_has_no_manifest_and_the_units_in_usr(xenha, tmp_path):
+    r = xenha("install", "--package", "--python", "/usr/bin/python3")
+    assert r.returncode == 1 and "give --root" in r.stderr and "Traceback" not in r.stderr
+    r = xenha("install", "--package", "--root", str(tmp_path), "--python", "/usr/bin/python3")
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / lib.MANIFEST).exists()
+    assert (tmp_path / "usr/lib/systemd/system/xenha-follow.service").is_file()
+    assert not (tmp_path / "etc").exists()
+    command = (tmp_path / lib.COMMAND).read_text()
+    assert command.startswith("#!/usr/bin/python3\n# Installed by the xenha package.\n")
+
+
 def test_xapi_runs_the_boot_role_first_and_starts_even_if_it_fails(tmp_path):
     """xapi.service's drop-in runs xenha-boot-role before every xapi start ("-": its
     failure never keeps xapi down); the launcher itself acts once per boot."""

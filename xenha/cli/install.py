@@ -1,6 +1,7 @@
 """`xenha install` / `xenha uninstall`: agents into the paths Pacemaker searches."""
 
 import os
+import sys
 
 from xenha import install as lib
 
@@ -41,6 +42,19 @@ def register(sub):
         action="store_true",
         help="only report what is installed, missing or stale (the agents of the last "
         "install, or with --lab the test lab's); exit 1 unless all is installed",
+    )
+    p.add_argument(
+        "--package",
+        action="store_true",
+        help="write a package's build root (rpm's install step, packaging/xenha.spec): also "
+        "ROOT/%s, the systemd files in ROOT/%s, no manifest and no ownership (the package "
+        "manager owns the files); needs --root" % (lib.COMMAND, lib.PACKAGE_UNITS.rstrip("/")),
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter the launchers run (default: this one, %(default)s)",
+        default=sys.executable,
     )
     p.set_defaults(func=run_install)
 
@@ -86,7 +100,15 @@ def run_install(args):
             return 1
         print("all %d agents installed" % len(report))
         return 0
-    changes = lib.install(root, lab=args.lab)
+    if args.package:
+        if root == "/" or args.lab or args.check:
+            raise lib.InstallError(
+                "--package writes a build root: give --root, without --lab or --check"
+            )
+        written = lib.package(root, args.python)
+        _show(root, "packaged", written)
+        return 0
+    changes = lib.install(root, python=args.python, lab=args.lab)
     _show(root, "removed", changes.removed)
     _show(root, "installed", changes.written)
     print(
