@@ -13,6 +13,18 @@ import os
 from xenha.errors import XenhaError
 
 TOOL_TIMEOUT = 10.0
+USAGE = 64  # CRM_EX_USAGE: what a tool too old for an option answers
+
+
+def _feature_set(env):
+    """The CRM feature set Pacemaker passes the agent (OCF_RESKEY_crm_feature_set), as a
+    tuple, or None when it is not told (a command run by hand)."""
+    import re
+
+    m = re.match(r"(\d+)\.(\d+)", env.get("OCF_RESKEY_crm_feature_set", ""))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 # A fence counts as following a time only when it completed at least this many seconds
 # after it: the completion is the fencer's clock, the time it must follow another host's
 # (a VM's start, the VM host's; a host's last sign of life, the master's), and both are
@@ -196,29 +208,116 @@ def parse_fence_history(xml_text):
     return events
 
 
-def fence_history(node, timeout=TOOL_TIMEOUT):
+# Formatted output (--output-as=xml) came with Pacemaker 2.0.2 (feature set 3.2.0); 1.1
+# (3.0.14) and 2.0.0-2.0.1 (3.1.0) print only text, and refuse the option (CRM_EX_USAGE).
+XML_HISTORY_FEATURE_SET = (3, 2)
+# Their lines, from 1.1.23's fencing/admin.c (and 2.0.1's tools/stonith_admin.c), the time
+# ctime()'s, local and without a zone; a pending one has no time.
+_TEXT_EVENT = (
+    r"^(?P<delegate>.+?) (?P<verb>was able to|failed to) (?P<action>turn on|turn off|\S+) "
+    r"node (?P<target>\S+) on behalf of (?P<client>\S+) from (?P<origin>\S+) at "
+    r"(?P<when>\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\s*$"
+)
+_TEXT_PENDING = (
+    r"^(?P<client>\S+) at (?P<origin>\S+) wishes to (?P<action>turn on|turn off|\S+) "
+    r"node (?P<target>\S+) - "
+)
+_OURSELVES = ("This node", "We")  # how the text names the node that ran stonith_admin
+
+
+def fence_history(node, timeout=TOOL_TIMEOUT, env=None):
     """Every recorded fencing operation against ``node`` (``*``: every node), as the fencer
-    tells it."""
-    rc, out, err = _run(
-        [
-            "stonith_admin",
-            "--history",
-            node,
-            "--verbose",
-            "--output-as=xml",
-            "--timeout",
-            str(max(1, int(timeout))),
-        ],
-        timeout + 2,
-    )
-    if not out.strip():
-        raise PacemakerError(
-            "stonith_admin --history %s failed (rc %d): %s" % (node, rc, err.strip())
-        )
-    events = parse_fence_history(out)
+    tells it: its XML, or on Pacemaker 1.1 and 2.0.0-2.0.1 its text."""
+    env = os.environ if env is None else env
+    argv = ["stonith_admin", "--history", node, "--verbose"]
+    wait = ["--timeout", str(max(1, int(timeout)))]
+    known = _feature_set(env)
+    if known is None or known >= XML_HISTORY_FEATURE_SET:
+        rc, out, err = _run(argv + ["--output-as=xml"] + wait, timeout + 2)
+        if rc != USAGE:
+            if not out.strip():
+                raise PacemakerError(
+                    "stonith_admin --history %s failed (rc %d): %s" % (node, rc, err.strip())
+                )
+            events = parse_fence_history(out)
+            if rc != 0:
+                raise PacemakerError("stonith_admin --history %s failed (rc %d)" % (node, rc))
+            return events
+    rc, out, err = _run(argv + wait, timeout + 2)
     if rc != 0:
-        raise PacemakerError("stonith_admin --history %s failed (rc %d)" % (node, rc))
+        raise PacemakerError(
+            "stonith_admin --history %s failed (rc %d): %s" % (node, rc, (err or out).strip())
+        )
+    return parse_text_fence_history(out)
+
+
+def parse_text_fence_history(text):
+    """The events of an old stonith_admin's ``--history NODE --verbose`` text. Its times
+    are this machine's local time without a zone: each is read as the epoch that local
+    time has; in the hour a clock change makes ambiguous, the earlier one (a fence then
+    looks older, never newer, than it is), and an unreadable line is "cannot tell"."""
+    import re
+
+    events = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("cleaning up", "gather fencing-history")):
+            continue
+        m = re.match(_TEXT_EVENT, line)
+        if m:
+            events.append(
+                FenceEvent(
+                    m.group("target"),
+                    _text_action(m.group("action")),
+                    "success" if m.group("verb") == "was able to" else "failed",
+                    _local_epoch(m.group("when")),
+                    delegate=None
+                    if m.group("delegate") in ("This node", "We")
+                    else m.group("delegate"),
+                    origin=m.group("origin"),
+                    client=m.group("client"),
+                )
+            )
+            continue
+        m = re.match(_TEXT_PENDING, line)
+        if not m:
+            raise PacemakerError("unreadable fencing history line: %r" % line)
+        events.append(
+            FenceEvent(
+                m.group("target"),
+                _text_action(m.group("action")),
+                "pending",
+                None,
+                origin=m.group("origin"),
+                client=m.group("client"),
+            )
+        )
     return events
+
+
+def _text_action(words):
+    return {"turn on": "on", "turn off": "off"}.get(words, words)
+
+
+def _local_epoch(text):
+    """The earliest epoch whose local time is ``text`` (ctime's form)."""
+    import time
+
+    try:
+        wall = time.strptime(" ".join(text.split()), "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        raise PacemakerError("unreadable time in fencing history: %r" % text) from None
+    found = []
+    for dst in (0, 1):
+        try:
+            epoch = time.mktime(wall[:8] + (dst,))
+        except (OverflowError, ValueError):
+            continue
+        if time.localtime(epoch)[:6] == wall[:6]:
+            found.append(int(epoch))
+    if not found:  # a local time the clock skipped: no epoch has it
+        raise PacemakerError("fencing history time %r is no local time here" % text)
+    return min(found)
 
 
 def fenced_since(node, since, timeout=TOOL_TIMEOUT, margin=CLOCK_MARGIN):
@@ -296,9 +395,15 @@ def notify_data(env):
         "operation": env.get("OCF_RESKEY_CRM_meta_notify_operation", ""),
     }
     for key in ("start", "stop", "promote", "demote", "active", "promoted", "unpromoted"):
-        value = env.get("OCF_RESKEY_CRM_meta_notify_%s_uname" % key, "")
-        data[key] = value.split()
+        value = env.get("OCF_RESKEY_CRM_meta_notify_%s_uname" % key)
+        if value is None and key in OLD_NOTIFY_NAMES:  # Pacemaker 1.1 and 2.0
+            value = env.get("OCF_RESKEY_CRM_meta_notify_%s_uname" % OLD_NOTIFY_NAMES[key])
+        data[key] = (value or "").split()
     return data
+
+
+# The notify lists Pacemaker 2.1 renamed (and 3.0 no longer passes under the old names).
+OLD_NOTIFY_NAMES = {"promoted": "master", "unpromoted": "slave"}
 
 
 # crm_attribute --query of an attribute that is not set: CRM_EX_NOSUCH (Pacemaker >= 2.1),
@@ -327,12 +432,28 @@ def node_attribute(node, name, timeout=TOOL_TIMEOUT):
     raise PacemakerError("%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))
 
 
-def set_promotion_score(instance, score, timeout=TOOL_TIMEOUT):
-    """Set (an int, or "-INFINITY") or clear (None) this node's promotion score for ``instance``."""
-    if score is None:
-        argv = ["crm_attribute", "--promotion=" + instance, "--delete"]
+# crm_attribute --promotion came with Pacemaker 2.1.0 (feature set 3.10.0); 2.0.5, the
+# last 2.0, has 3.6.1 and refuses it (CRM_EX_USAGE). There, as crm_master -l reboot does,
+# the score is the node attribute master-<instance>, the name --promotion sets too
+# (pcmk_promotion_score_name, still so in 3.0) and the scheduler reads.
+LEGACY_FEATURE_SET = (3, 7)  # below: no --promotion
+
+
+def set_promotion_score(instance, score, timeout=TOOL_TIMEOUT, env=None):
+    """Set (an int, or "-INFINITY") or clear (None) this node's promotion score for
+    ``instance``: with ``--promotion`` where crm_attribute has it, else (Pacemaker 1.1
+    and 2.0, told by the feature set or by crm_attribute's refusal) the attribute."""
+    env = os.environ if env is None else env
+    change = "--delete" if score is None else "--update=%s" % score
+    legacy = ["crm_attribute", "--name=master-" + instance, "--lifetime=reboot", change]
+    known = _feature_set(env)
+    if known is not None and known < LEGACY_FEATURE_SET:
+        argv = legacy
     else:
-        argv = ["crm_attribute", "--promotion=" + instance, "--update=%s" % score]
+        argv = ["crm_attribute", "--promotion=" + instance, change]
     rc, out, err = _run(argv, timeout)
+    if rc == USAGE and argv is not legacy:
+        argv = legacy
+        rc, out, err = _run(argv, timeout)
     if rc != 0:
         raise PacemakerError("%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))

@@ -139,7 +139,7 @@ def additions(cfg, rids):
     from xenha.crm import plan
 
     rids = set(rids)
-    part = plan.Config(cfg.name)
+    part = plan.Config(cfg.name, cfg.target)
     part.primitives = [p for p in cfg.primitives if p.id in rids]
     part.locations = [loc for loc in cfg.locations if loc.rsc in rids]
     part.orders = [o for o in cfg.orders if any(r in rids for s in o.sets for r in s.ids)]

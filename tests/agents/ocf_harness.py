@@ -82,9 +82,10 @@ class Result:
 class Pacemaker:
     """What the agents see of Pacemaker on one simulated cluster."""
 
-    def __init__(self, sim, ocf_dir):
+    def __init__(self, sim, ocf_dir, python=None):
         self.sim = sim
         self.ocf_dir = ocf_dir
+        self.python = python  # list_domains' interpreter (default: this one)
         self.dir = tempfile.mkdtemp(prefix="xenha-pcmk-")
         self.bin = os.path.join(self.dir, "bin")
         self.rsctmp = os.path.join(self.dir, "rsctmp")
@@ -121,7 +122,11 @@ class Pacemaker:
     def hypervisor_answers(self, node):
         """``node``'s list_domains prints its host's domains (the simulator's truth)."""
         host = self.host_of.get(node, node)
-        list_domains.write_wrapper(os.path.join(self.hypervisors, node), host, self.sim.control_url)
+        where = os.path.join(self.hypervisors, node)
+        if self.python:
+            list_domains.write_wrapper(where, host, self.sim.control_url, self.python)
+        else:
+            list_domains.write_wrapper(where, host, self.sim.control_url)
 
     def hypervisor_fails(self, node, body):
         """``node``'s list_domains is the shell script ``body`` instead (it hangs, fails,

@@ -41,11 +41,25 @@ def node():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, check_level=None, **params):
+def run_here(argv, env):
+    return subprocess.run(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=300,
+    )
+
+
+def ocf_tester(
+    sim, ocf_dir, pythonpath, agent, node_name, check_level=None, run=run_here, **params
+):
     """ocf-tester's run of ``agent`` on ``node_name``; ``check_level``: its monitors' depth
     (ocf-tester has no option for it; the agent reads OCF_CHECK_LEVEL from its
-    environment, which ocf-tester passes on)."""
-    pcmk = Pacemaker(sim, ocf_dir)
+    environment, which ocf-tester passes on); ``run(argv, env)``: where it runs (default
+    here; the stacks' roots: tests/agents/test_stacks.py)."""
+    pcmk = Pacemaker(sim, ocf_dir, python=SYSTEM_PYTHON)
     try:
         env = pcmk.env(node_name, "unused")
         args = ["ocf-tester", "-n", "%s-test" % agent]
@@ -62,14 +76,7 @@ def ocf_tester(sim, ocf_dir, pythonpath, agent, node_name, check_level=None, **p
         clean["PYTHONPATH"] = pythonpath
         if check_level is not None:
             clean["OCF_CHECK_LEVEL"] = str(check_level)
-        return subprocess.run(
-            args + [os.path.join(ocf_dir, agent)],
-            env=clean,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            universal_newlines=True,
-            timeout=300,
-        )
+        return run(args + [os.path.join(ocf_dir, agent)], clean)
     finally:
         pcmk.close()
 

@@ -190,6 +190,97 @@ def test_promotion_scores_through_crm_attribute(shim):
         pacemaker.set_promotion_score("pool-master", 5)
 
 
+def test_promotion_scores_before_pacemaker_2_1_are_the_master_attribute(shim, tmp_path):
+    """2.0.5 (feature set 3.6.1) and 1.1 have no --promotion: the score is the node
+    attribute their crm_master -l reboot sets, told by the feature set Pacemaker passes,
+    or, when none is passed, by crm_attribute's refusal (CRM_EX_USAGE, as 2.0.5's does:
+    tests/agents/test_stacks.py)."""
+    tool = shim("crm_attribute", "")
+    old = {"OCF_RESKEY_crm_feature_set": "3.6.1"}
+    pacemaker.set_promotion_score("pool-master:0", 100, env=old)
+    pacemaker.set_promotion_score("pool-master:0", None, env=old)
+    new = {"OCF_RESKEY_crm_feature_set": "3.16.1"}
+    pacemaker.set_promotion_score("pool-master:0", 5, env=new)
+    assert (tool.parent / "crm_attribute.args").read_text().splitlines() == [
+        "--name=master-pool-master:0 --lifetime=reboot --update=100",
+        "--name=master-pool-master:0 --lifetime=reboot --delete",
+        "--promotion=pool-master:0 --update=5",
+    ]
+    (tool.parent / "crm_attribute.args").unlink()
+    refuses = tmp_path / "crm_attribute"
+    refuses.write_text(
+        '#!/bin/sh\necho "$@" >> "%s.args"\ncase "$1" in --promotion*) exit 64;; esac\n' % refuses
+    )
+    pacemaker.set_promotion_score("pool-master:0", 10, env={})
+    assert (tool.parent / "crm_attribute.args").read_text().splitlines() == [
+        "--promotion=pool-master:0 --update=10",
+        "--name=master-pool-master:0 --lifetime=reboot --update=10",
+    ]
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """This process's local time zone, for the text history's local times."""
+    import time
+
+    def zone(name):
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    zone("UTC")
+    yield zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_fencing_history_as_pacemaker_1_1_prints_it(shim, utc):
+    """stonith_admin before 2.0.2 has no --output-as (CRM_EX_USAGE); its text (written from
+    1.1.23's format strings: tests/data) is read instead, its local times as local."""
+    tool = shim("stonith_admin", fixture("stonith_admin_history_node2_1.1.txt"))
+    events = pacemaker.fence_history("node2", env={"OCF_RESKEY_crm_feature_set": "3.0.14"})
+    assert [(e.action, e.status, e.completed, e.delegate) for e in events] == [
+        ("reboot", "pending", None, None),
+        ("off", "success", EPOCH_2210, "node3"),
+        ("reboot", "failed", EPOCH_2210 + 1795, None),
+        ("on", "success", EPOCH_2210 + 1195, "node3"),
+    ]
+    args = (tool.parent / "stonith_admin.args").read_text().split()
+    assert "--output-as=xml" not in args and args[:3] == ["--history", "node2", "--verbose"]
+    # Not told the feature set: the XML is asked for, refused, then the text.
+    (tool.parent / "stonith_admin.args").unlink()
+    refuses = tool.parent / "stonith_admin"
+    refuses.write_text(
+        '#!/bin/sh\necho "$@" >> "%s.args"\n'
+        'case "$*" in *--output-as*) echo "usage" >&2; exit 64;; esac\ncat "%s.out"\n'
+        % (refuses, refuses)
+    )
+    utc("Europe/Berlin")  # 22:10:05 local is 21:10:05 UTC
+    events = pacemaker.fence_history("node2", env={})
+    assert events[1].completed == EPOCH_2210 - 3600
+    assert len((tool.parent / "stonith_admin.args").read_text().splitlines()) == 2
+
+
+def test_a_text_history_time_a_clock_change_makes_ambiguous_is_the_earlier(utc):
+    utc("Europe/Berlin")  # summer time ends 2026-10-25 03:00 CEST: 02:30 happens twice
+    line = "node3 was able to reboot node node2 on behalf of crmd.1 from node1 at %s\n"
+    (event,) = pacemaker.parse_text_fence_history(line % "Sun Oct 25 02:30:00 2026")
+    assert event.completed == 1792888200  # 00:30 UTC (CEST), not 01:30 UTC (CET)
+    with pytest.raises(pacemaker.PacemakerError, match="no local time here"):
+        pacemaker.parse_text_fence_history(line % "Sun Mar 29 02:30:00 2026")  # skipped
+    with pytest.raises(pacemaker.PacemakerError, match="unreadable fencing history line"):
+        pacemaker.parse_text_fence_history("something else\n")
+
+
+def test_notify_lists_under_pacemaker_2_0s_names():
+    data = pacemaker.notify_data(
+        {
+            "OCF_RESKEY_CRM_meta_notify_master_uname": "node1",
+            "OCF_RESKEY_CRM_meta_notify_slave_uname": "node2 node3",
+        }
+    )
+    assert data["promoted"] == ["node1"] and data["unpromoted"] == ["node2", "node3"]
+
+
 def test_membership_from_crm_node(shim):
     shim("crm_node", "1 node1 member\n2 node2 lost\n3 node3 member\n")
     assert pacemaker.is_member("node1") and pacemaker.is_member("node3")

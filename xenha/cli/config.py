@@ -37,6 +37,7 @@ def register(sub):
         "--format", "-f", choices=FORMATS, default="crm", help="what to write (default crm)"
     )
     c.add_argument("--output", "-o", help="write to this file instead of standard output")
+    _pacemaker(c)
     _no_resolve(c)
     c.set_defaults(func=run_generate)
 
@@ -56,6 +57,7 @@ def register(sub):
         help="node to lose (repeatable; default: the first node, which holds the master, "
         "and the second)",
     )
+    _pacemaker(c)
     _no_resolve(c)
     c.set_defaults(func=run_verify)
 
@@ -159,10 +161,27 @@ def _no_resolve(parser):
     )
 
 
-def _model(path):
+def _pacemaker(parser):
+    from xenha.crm.targets import NAMES
+
+    parser.add_argument(
+        "--pacemaker",
+        choices=NAMES,
+        help="the Pacemaker to write for: role names, 1.1's master resource, the CIB "
+        "schema, Corosync 2 for 1.1 (default: cluster.pacemaker, else this machine's "
+        "Pacemaker, else 2.1)",
+    )
+
+
+def _model(path, pacemaker=None):
+    """The checked description at ``path``; ``pacemaker``: a target that overrides its
+    cluster.pacemaker."""
     from xenha import model
 
-    return model.load(path)
+    m = model.load(path)
+    if pacemaker:
+        m["cluster"]["pacemaker"] = pacemaker
+    return m
 
 
 def _pinned(args, m=None):
@@ -244,8 +263,9 @@ def _write(text, path=None):
 def run_generate(args):
     from xenha.crm import render
 
-    # corosync.conf names no pool host or VM: nothing to resolve.
-    m = _model(args.file) if args.format == "corosync" else _pinned(args)
+    m = _model(args.file, args.pacemaker)
+    if args.format != "corosync":  # corosync.conf names no pool host or VM: nothing to resolve
+        m = _pinned(args, m)
     _write(render.render(m, args.format, os.path.basename(args.file)), args.output)
     return 0
 
@@ -264,7 +284,8 @@ def run_verify(args):
     from xenha.crm import render, simulate
     from xenha.errors import XenhaError
 
-    m = _model(args.file)
+    m = _model(args.file, args.pacemaker)
+    simulate.check_target(m)
     names = [n["name"] for n in m["cluster"]["nodes"]]
     fail = args.fail or names[:2]
     for node in fail:

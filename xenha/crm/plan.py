@@ -19,7 +19,7 @@ import re
 import typing
 
 from xenha import values
-from xenha.crm import agents
+from xenha.crm import agents, targets
 from xenha.model import spec
 from xenha.pool_agent import MAINTENANCE, MASTER_ACTIONS, VM_ACTIONS
 
@@ -101,8 +101,11 @@ Alert = collections.namedtuple("Alert", "id path attrs recipients")
 class Config:
     """Everything one description generates, in the order it is written out."""
 
-    def __init__(self, name):
+    def __init__(self, name, target=None):
         self.name = name
+        self.target = target or targets.TARGETS[targets.DEFAULT]  # xenha.crm.targets
+        self.masters = set()  # the clones written as 1.1's master resources
+        self.notes = []  # what a target changed, written as comments at the top
         self.properties = []
         self.rsc_defaults = []
         self.op_defaults = []
@@ -136,7 +139,7 @@ def build(model):
     _vms(cfg, protected_vms(model), xapi, connectivity)
     if model["alerts"]:
         _alerts(cfg, model["alerts"])
-    return cfg
+    return targets.adapt(cfg, targets.of(model), nodes[0]["name"])
 
 
 def _protected_appliances(model):

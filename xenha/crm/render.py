@@ -63,7 +63,7 @@ def _environment():
 
 def render(model, fmt="crm", source="the description"):
     """The configuration of a checked model in one of FORMATS."""
-    from xenha.crm import plan
+    from xenha.crm import plan, targets
 
     template = _environment().get_template(FORMATS[fmt])
     if fmt == "corosync":
@@ -71,10 +71,12 @@ def render(model, fmt="crm", source="the description"):
 
         c = model["cluster"]
         timing = (c["token_ms"], c["timing"], len(c["nodes"]))
+        corosync = targets.of(model).corosync
         return template.render(
             m=model,
             source=source,
-            totem=totem.timings(*timing),
+            corosync=corosync,
+            totem=totem.timings(*timing, corosync=corosync),
             lost_after=totem.lost_after(*timing),
             qdevice=totem.qdevice_timings(c["timing"]),
             authkey=totem.AUTHKEY,

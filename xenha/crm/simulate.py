@@ -47,6 +47,24 @@ def _run(argv):
     return rc, out, err.strip()
 
 
+def check_target(model):
+    """Refuse to prove a configuration written for a newer Pacemaker than this machine's:
+    its tools cannot read that schema (an older one they upgrade as they read it)."""
+    from xenha.crm import targets
+
+    want, have = targets.of(model).name, targets.machine()
+    if _release(want) > _release(have):
+        raise PacemakerToolError(
+            "the configuration is for Pacemaker %s (cluster.pacemaker or --pacemaker), and "
+            "this machine's tools are %s's: they cannot read its schema. Verify it where "
+            "Pacemaker %s is installed" % (want, have, want)
+        )
+
+
+def _release(name):
+    return tuple(int(x) for x in name.split("."))
+
+
 def verify(cib_path):
     """crm_verify the CIB file; return its warnings (a list of lines) or raise on errors."""
     rc, out, err = _run(["crm_verify", "-V", "--xml-file", cib_path])

@@ -38,13 +38,15 @@ def effective_token(token_ms, timing, nodes):
     return token_ms + max(0, nodes - 2) * TOKEN_COEFFICIENT_MS[timing]
 
 
-def timings(token_ms, timing, nodes):
-    """``[(key, value)]`` for corosync.conf's totem section."""
+def timings(token_ms, timing, nodes, corosync=3):
+    """``[(key, value)]`` for corosync.conf's totem section (Corosync 2's udpu has no
+    knet link to time)."""
     token = effective_token(token_ms, timing, nodes)
-    return [
-        ("token", token_ms),
-        ("token_coefficient", TOKEN_COEFFICIENT_MS[timing]),
-        # A link goes down only after as long as the token, and one pong brings it back.
+    keys = [("token", token_ms), ("token_coefficient", TOKEN_COEFFICIENT_MS[timing])]
+    if corosync < 3:
+        return keys
+    # A link goes down only after as long as the token, and one pong brings it back.
+    return keys + [
         ("knet_ping_interval", token // 4),
         ("knet_ping_timeout", token),
         ("knet_pong_count", 1),

@@ -118,6 +118,12 @@ SPEC = {
                 doc="corosync's timing profile: production (default) or fast (labs)",
             ),
             "token_ms": Field(I, doc="corosync's token timeout (ms; default: the profile's)"),
+            "pacemaker": Field(
+                S,
+                choices=("1.1", "2.0", "2.1", "3.0"),
+                doc="the Pacemaker the configuration is for (default: this machine's, else "
+                "2.1; xenha.crm.targets)",
+            ),
         },
         required=True,
     ),
