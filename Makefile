@@ -13,8 +13,8 @@ STAMP := $(VENV)/.xenha-installed
 # What the agents, the tests and the lab run against: the real cluster stack.
 APT_PACKAGES := python3-venv pacemaker pacemaker-cli-utils corosync crmsh resource-agents \
 	fence-agents cluster-glue libxml2-utils iproute2 procps util-linux openssl \
-	corosync-qnetd corosync-qdevice ipmitool snmp snmpd openssh-server openssh-client gnutls-bin \
-	nodejs pcs tmux zsh systemd-journal-remote rpm debootstrap
+	corosync-qnetd corosync-qdevice ipmitool openipmi freeipmi-tools snmp snmpd openssh-server \
+	openssh-client gnutls-bin nodejs pcs tmux zsh systemd-journal-remote rpm debootstrap
 
 # Xen Orchestra's XAPI client (npm xen-api), which the simulator is checked against
 # (tests/unit/test_xapi_js.py), pinned by its package-lock.json.

@@ -70,6 +70,14 @@ def run_client(argv, timeout=30):
     return r
 
 
+def ipmitool(bmc, *command, user=None):
+    """``ipmitool -I lanplus`` against the IPMI endpoint ``bmc`` on 127.0.0.1, as its user
+    or ``user``."""
+    argv = ["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(bmc.port)]
+    argv += ["-U", user or bmc.user]
+    return run_client(argv + ["-f", bmc.password_file] + list(command))
+
+
 def run_watching_ps(path, options, secret):
     """Run the agent while sampling every process's full command line; assert that ``secret``
     shows up in none of them, nor in the agent's output. Returns the CompletedProcess."""

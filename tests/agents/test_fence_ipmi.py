@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.agents.fence import login, run_agent, run_client, run_watching_ps, upstream
+from tests.agents.fence import ipmitool, login, run_agent, run_watching_ps, upstream
 from xenha.lab.power import testing
 
 AGENTS = ("fence_xenha_ilo", "fence_xenha_drac", "fence_xenha_irmc")
@@ -21,11 +21,6 @@ def bmc(rack):
 
 def options(bmc, action, **extra):
     return login(bmc, action, **{"method": "ipmi", "nodename": "node1", **extra})
-
-
-def ipmitool(bmc, *command):
-    argv = ["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(bmc.port), "-U", bmc.user]
-    return run_client(argv + ["-f", bmc.password_file] + list(command))
 
 
 def fence_ipmilan(bmc, action):
@@ -141,3 +136,51 @@ def test_password_never_in_ps_or_output(fence_agents, bmc):
     opts = options(bmc, "off", password=bmc.password, password_file=None, verbose=1)
     r = run_watching_ps(fence_agents["fence_xenha_ilo"], opts, bmc.password)
     assert r.returncode == 0, r.stderr
+
+
+# What ipmitool -vv prints of the Open Session Response (the "authenticatin" is its own).
+NEGOTIATED = {
+    "17": ["authenticatin algorithm : hmac_sha256", "integrity algorithm     : sha256_128"],
+    "3": ["authenticatin algorithm : hmac_sha1", "integrity algorithm     : hmac_sha1_96"],
+}
+
+
+@pytest.mark.parametrize("suite", ["17", "3"])
+def test_ipmitool_negotiates_cipher_suite(bmc, suite):
+    r = ipmitool(bmc, "-C", suite, "-vv", "chassis", "power", "off")
+    assert r.returncode == 0, r.stdout
+    for negotiated in NEGOTIATED[suite] + ["encryption algorithm    : aes_cbc_128"]:
+        assert "Negotiated " + negotiated in r.stdout, r.stdout[-3000:]
+    assert bmc.power == "off"
+    r = ipmitool(bmc, "-C", suite, "chassis", "power", "on")
+    assert "Chassis Power Control: Up/On" in r.stdout and bmc.power == "on", r.stdout
+
+
+def test_ipmitool_lists_suites_17_and_3_and_refuses_others(bmc):
+    rows = [
+        line.split() for line in ipmitool(bmc, "channel", "getciphers", "ipmi").stdout.splitlines()
+    ]
+    assert ["17", "N/A", "hmac_sha256", "sha256_128", "aes_cbc_128"] in rows, rows
+    assert ["3", "N/A", "hmac_sha1", "hmac_sha1_96", "aes_cbc_128"] in rows, rows
+    assert len([row for row in rows if row[0].isdigit()]) == 2, rows
+    r = ipmitool(bmc, "-v", "chassis", "power", "status")  # no -C: the best listed
+    assert "Using best available cipher suite 17" in r.stdout, r.stdout
+    r = ipmitool(bmc, "-C", "1", "chassis", "power", "off")  # suite 1: SHA-1, no integrity
+    assert r.returncode != 0 and "no matching cipher suite" in r.stdout, r.stdout
+    assert bmc.power == "on"
+
+
+def test_our_agent_negotiates_cipher_suite_17(fence_agents, bmc):
+    r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "off", verbose=1))
+    assert r.returncode == 0 and bmc.power == "off", r.stderr
+    suite = "IPMI 2.0 cipher suite 17 (RAKP-HMAC-SHA256, HMAC-SHA256-128, AES-CBC-128)"
+    assert "connected: " + suite in r.stderr
+
+
+def test_unknown_user_is_refused(fence_agents, bmc):
+    r = run_agent(fence_agents["fence_xenha_ilo"], options(bmc, "off", username="nobody"))
+    assert r.returncode == 1
+    assert "refused the login for user 'nobody'" in r.stderr, r.stderr
+    r = ipmitool(bmc, "-v", "chassis", "power", "off", user="nobody")
+    assert "unauthorized name" in r.stdout, r.stdout
+    assert bmc.power == "on"

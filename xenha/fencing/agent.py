@@ -115,6 +115,9 @@ class Runner:
         if self._device is None:
             bridge_stdlib()  # the device's library (paramiko, pysnmp, pyghmi) may log
             self._device = self.call("connect", self.agent.device, self.opts, self.secret)
+            negotiated = self._device.negotiated()
+            if negotiated:
+                self.log.info("connected: %s" % negotiated)
         return self._device
 
     def call(self, what, fn, *args):

@@ -43,6 +43,9 @@ class ManagementController(Device):
     def monitor(self):
         self.backend.monitor()
 
+    def negotiated(self):
+        return self.backend.negotiated()
+
     def close(self):
         self.backend.close()
 

@@ -66,5 +66,10 @@ class Device:
         else:
             self.get_power(None)
 
+    def negotiated(self):
+        """What the connection settled on where the device offers a choice (e.g. the
+        IPMI cipher suite), logged once connected; None when there is nothing to tell."""
+        return None
+
     def close(self):
         """Release the connection; called once at the end, also after failures."""

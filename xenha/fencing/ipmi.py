@@ -3,6 +3,12 @@
 from xenha.fencing.device import OFF, ON, Device, FenceError, Unreachable
 
 PORT = 623
+# pyghmi's client proposes cipher suite 17 first and falls back to 3 when the BMC
+# answers "no cipher suite match"; its session's integrityalgo then tells which won.
+SUITES = {
+    256: "cipher suite 17 (RAKP-HMAC-SHA256, HMAC-SHA256-128, AES-CBC-128)",
+    1: "cipher suite 3 (RAKP-HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128)",
+}
 
 
 class IpmiDevice(Device):
@@ -43,6 +49,10 @@ class IpmiDevice(Device):
             self.ipmi.set_power(state, wait=False)
         except self._errors as e:
             raise _explain(e, self.opts) from None
+
+    def negotiated(self):
+        algorithm = self.ipmi.ipmi_session.integrityalgo
+        return "IPMI 2.0 " + SUITES.get(algorithm, "integrity algorithm %r" % (algorithm,))
 
     def close(self):
         try:

@@ -2,46 +2,25 @@
 
 Run: ``python -m xenha.lab.power.ipmi_bmc --rack FILE --machine NAME --port N
 [--address IP] --user U --password-file F`` (:mod:`xenha.lab.power.endpoint`).
-``ipmitool -I lanplus`` and fence-agents' ``fence_ipmilan`` talk to it.
+``ipmitool -I lanplus`` (``-C 17`` or ``-C 3``), FreeIPMI's ``ipmipower`` and
+fence-agents' ``fence_ipmilan`` talk to it.
 """
 
 import sys
 
 import pyghmi.ipmi.bmc as bmc
-import pyghmi.ipmi.private.serversession as serversession
 import pyghmi.ipmi.private.session as ipmisession
 
+from xenha.lab.power import rmcp_suites
 from xenha.lab.power.endpoint import Endpoint
 from xenha.lab.power.rack import OFF, ON
 
-RAKP_HMAC_SHA1 = 1
-NO_CIPHER_SUITE_MATCH = 0x11
+rmcp_suites.use_suites()
 
 
-def _only_cipher_suite_3(open_response):
-    """Refuse an RMCP+ proposal other than RAKP-HMAC-SHA1, as a real BMC does.
-
-    pyghmi's server always answers with cipher suite 3 whatever was proposed;
-    a client proposing SHA-256 (pyghmi's own, suite 17) then computes the wrong
-    hash. Answering "no cipher suite match" makes clients fall back to suite 3.
-    """
-
-    def create_open_session_response(self, request):
-        request = bytearray(request)
-        if len(request) >= 13 and request[12] != RAKP_HMAC_SHA1:
-            return bytearray([request[0], NO_CIPHER_SUITE_MATCH, 0, 0]) + request[4:8]
-        return open_response(self, request)
-
-    return create_open_session_response
-
-
-serversession.ServerSession.create_open_session_response = _only_cipher_suite_3(
-    serversession.ServerSession.create_open_session_response
-)
-
-
-class RackBmc(bmc.Bmc):
-    """Chassis power of one rack machine; soft shutdown behaves like a hard off."""
+class RackBmc(rmcp_suites.SuiteListing, bmc.Bmc):
+    """Chassis power of one rack machine; soft shutdown behaves like a hard off. It offers
+    cipher suites 17 and 3 (``rmcp_suites``), as iLO 5, iDRAC 9 and iRMC S5 do."""
 
     def __init__(self, rack, machine, authdata, port, address="127.0.0.1"):
         super().__init__(authdata, port=port, address=address)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+import uuid
 
 from xenha.lab.power.rack import Rack
 
@@ -30,7 +32,8 @@ def secret_file(directory, secret, name="secret"):
 
 @contextlib.contextmanager
 def process(argv, ready, timeout=15, **kw):
-    """Run ``argv``; wait for a stdout line containing ``ready``; stop it by PID on exit."""
+    """Run ``argv``; wait for a stdout line containing ``ready`` or, for a server that
+    says nothing, until ``ready()`` is true; stop it by PID on exit."""
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,
@@ -39,15 +42,10 @@ def process(argv, ready, timeout=15, **kw):
         **kw,
     )
     try:
-        seen = []
-        while True:
-            r, _, _ = select.select([proc.stdout], [], [], timeout)
-            line = proc.stdout.readline() if r else ""
-            if not line:
-                raise RuntimeError("%s did not start: %s" % (argv[0], "".join(seen)[-2000:]))
-            seen.append(line)
-            if ready in line:
-                break
+        if callable(ready):
+            _wait_until(proc, ready, timeout)
+        else:
+            _wait_for_line(proc, ready, timeout)
         # Keep reading so a chatty server never blocks on a full pipe.
         threading.Thread(target=proc.stdout.read, daemon=True).start()
         yield proc
@@ -58,6 +56,40 @@ def process(argv, ready, timeout=15, **kw):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _wait_for_line(proc, ready, timeout):
+    seen = []
+    while True:
+        r, _, _ = select.select([proc.stdout], [], [], timeout)
+        line = proc.stdout.readline() if r else ""
+        if not line:
+            raise RuntimeError("%s did not start: %s" % (proc.args[0], "".join(seen)[-2000:]))
+        seen.append(line)
+        if ready in line:
+            return
+
+
+def _wait_until(proc, ready, timeout):
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            output = proc.stdout.read() if proc.poll() is not None else ""
+            raise RuntimeError("%s did not start: %s" % (proc.args[0], output[-2000:]))
+        time.sleep(0.1)
+
+
+def rmcp_pong(port, address="127.0.0.1"):
+    """True once an RMCP presence ping (DMTF ASF, as ``rmcp_ping`` sends) to ``port``
+    gets its pong: the BMC's UDP socket is bound and served."""
+    ping = bytes([6, 0, 0xFF, 6]) + bytes([0, 0, 0x11, 0xBE, 0x80, 0, 0, 0])  # IANA 4542
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.5)
+        try:
+            s.sendto(ping, (address, port))
+            return s.recv(512)[8:9] == b"\x40"  # ASF message type: presence pong
+        except OSError:
+            return False
 
 
 @dataclasses.dataclass
@@ -89,6 +121,51 @@ def ipmi_bmc(rack, machine, user="admin", password="lab-ipmi-secret"):
         argv += ["--password-file", pwfile]
         with process(argv, "listening"):
             yield Bmc(rack, machine, port, user, password, pwfile)
+
+
+# ipmi_sim's configuration (ipmi_lan(5)): one LAN channel on the loopback (no
+# allowed_auths_* lines: no IPMI 1.5 logins, RMCP+ only), the one admin user, and the rack
+# machine's power behind the chassis control program.
+IPMI_SIM_LAN_CONF = """name "xenha-ipmi-sim"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 %(port)d
+    priv_limit admin
+    guid %(guid)s
+  endlan
+  chassis_control "%(chassis_control)s"
+  user 2 true "%(user)s" "%(password)s" admin 10 md5
+"""
+# ipmi_sim's command file (ipmi_sim_cmd(5)): one MC at the BMC's IPMB address 20h.
+IPMI_SIM_EMU = """mc_setbmc 0x20
+mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02
+mc_enable 0x20
+"""
+
+
+@contextlib.contextmanager
+def ipmi_sim(rack, machine, user="admin", password="sim-ipmi-secret"):
+    """OpenIPMI's BMC simulator ``ipmi_sim`` on a free UDP port of 127.0.0.1, switching
+    ``machine`` of ``rack`` through ``xenha.lab.power.chassis_control``."""
+    with tempfile.TemporaryDirectory(prefix="xenha-ipmi-sim-") as tmp:
+        port = free_port()
+        chassis = "%s -m xenha.lab.power.chassis_control --rack %s --machine %s"
+        values = {
+            "port": port,
+            "guid": uuid.uuid4().hex,
+            "chassis_control": chassis % (sys.executable, rack.path, machine),
+            "user": user,
+            "password": password,
+        }
+        conf = secret_file(tmp, IPMI_SIM_LAN_CONF % values, "lan.conf")
+        emu = os.path.join(tmp, "bmc.emu")
+        with open(emu, "w") as f:
+            f.write(IPMI_SIM_EMU)
+        state = os.path.join(tmp, "state")
+        os.mkdir(state)
+        argv = ["ipmi_sim", "-n", "-c", conf, "-f", emu, "-s", state]
+        with process(argv, lambda: rmcp_pong(port)):
+            yield Bmc(rack, machine, port, user, password, secret_file(tmp, password))
 
 
 @contextlib.contextmanager
