@@ -86,7 +86,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         endpoint, sessions = self.server.endpoint, self.server.sessions
         state = endpoint.rack.state("machines", endpoint.machine)
-        docs = documents(state, sessions.uris(), endpoint.user)
+        docs = documents(state, sessions.uris(), sessions.last_id, endpoint.user)
         doc = docs[path] if path in docs else sessions.document(path)
         if doc is None:
             return self._fail(404, "no resource %s" % path)

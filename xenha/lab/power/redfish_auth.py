@@ -42,7 +42,7 @@ class Sessions:
         self.timeout, self.clock = timeout, clock
         self.lock = threading.Lock()
         self.open = {}
-        self.last_id = 0
+        self.last_id = 0  # also how many sessions were ever opened
 
     def _expire(self):
         now = self.clock()

@@ -1,14 +1,18 @@
 """Start the lab's protocol servers for tests and benchmarks; always stopped by PID afterwards."""
 
+import base64
 import contextlib
 import dataclasses
+import json
 import os
 import select
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 
 from xenha.lab.power.rack import Rack
 
@@ -220,6 +224,24 @@ def tls_bmc(module, rack, machine, user, password):
 def redfish_bmc(rack, machine, user="admin", password="lab-redfish-secret"):
     """The lab Redfish service for ``machine`` over HTTPS on a free TCP port of 127.0.0.1."""
     return tls_bmc("redfish", rack, machine, user, password)
+
+
+def redfish_sessions(bmc):
+    """``(open, ever opened)`` sessions of the lab Redfish service ``bmc``, read with HTTP
+    Basic (which opens none)."""
+
+    def get(path):
+        login = base64.b64encode(("%s:%s" % (bmc.user, bmc.password)).encode()).decode()
+        request = urllib.request.Request(
+            "https://127.0.0.1:%d%s" % (bmc.port, path), headers={"Authorization": "Basic " + login}
+        )
+        context = ssl.create_default_context(cafile=bmc.ca_file)
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return json.load(response)
+
+    service = get("/redfish/v1/SessionService")
+    opened = service["Oem"]["XenhaLab"]["SessionsOpened"]
+    return get(service["Sessions"]["@odata.id"])["Members@odata.count"], opened
 
 
 def ribcl_ilo(rack, machine, user="Administrator", password="lab-ilo-secret"):
