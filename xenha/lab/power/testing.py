@@ -226,22 +226,84 @@ def redfish_bmc(rack, machine, user="admin", password="lab-redfish-secret"):
     return tls_bmc("redfish", rack, machine, user, password)
 
 
+def redfish_get(bmc, path):
+    """The JSON at ``path`` of the Redfish service ``bmc`` (a :class:`Bmc` or
+    :class:`Sushy`), read with HTTP Basic, which opens no session."""
+    login = base64.b64encode(("%s:%s" % (bmc.user, bmc.password)).encode()).decode()
+    request = urllib.request.Request(
+        "https://127.0.0.1:%d%s" % (bmc.port, path), headers={"Authorization": "Basic " + login}
+    )
+    context = ssl.create_default_context(cafile=bmc.ca_file)
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:
+        return json.load(response)
+
+
 def redfish_sessions(bmc):
-    """``(open, ever opened)`` sessions of the lab Redfish service ``bmc``, read with HTTP
-    Basic (which opens none)."""
-
-    def get(path):
-        login = base64.b64encode(("%s:%s" % (bmc.user, bmc.password)).encode()).decode()
-        request = urllib.request.Request(
-            "https://127.0.0.1:%d%s" % (bmc.port, path), headers={"Authorization": "Basic " + login}
-        )
-        context = ssl.create_default_context(cafile=bmc.ca_file)
-        with urllib.request.urlopen(request, timeout=10, context=context) as response:
-            return json.load(response)
-
-    service = get("/redfish/v1/SessionService")
+    """``(open, ever opened)`` sessions of the lab Redfish service ``bmc``."""
+    service = redfish_get(bmc, "/redfish/v1/SessionService")
     opened = service["Oem"]["XenhaLab"]["SessionsOpened"]
-    return get(service["Sessions"]["@odata.id"])["Members@odata.count"], opened
+    return redfish_get(bmc, service["Sessions"]["@odata.id"])["Members@odata.count"], opened
+
+
+@dataclasses.dataclass
+class Sushy:
+    """A running sushy-tools Redfish emulator (OpenStack's) with one fake system; ``power``
+    reads its PowerState through the emulator's own Redfish API."""
+
+    port: int
+    user: str
+    password: str
+    password_file: str
+    ca_file: str
+    system: str
+
+    @property
+    def power(self):
+        return redfish_get(self, self.system)["PowerState"].lower()
+
+
+@contextlib.contextmanager
+def sushy_emulator(user="admin", password="lab-sushy-secret", power="On"):
+    """sushy-tools' ``sushy-emulator`` over HTTPS on a free TCP port of 127.0.0.1, with its
+    fake driver (no libvirt, no OpenStack): one system, powered ``power``, behind HTTP
+    Basic. Its power actions take effect 1 to 11 seconds later, as on hardware."""
+    import bcrypt  # sushy-tools' own dependency, for its htpasswd file
+
+    with tempfile.TemporaryDirectory(prefix="xenha-sushy-") as tmp:
+        cert, key = tls_certificate(tmp)
+        htpasswd = os.path.join(tmp, "htpasswd")
+        with open(htpasswd, "w") as f:
+            f.write("%s:%s\n" % (user, bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()))
+        port = free_port(socket.SOCK_STREAM)
+        system = {
+            "uuid": "0b5a4c1e-7d43-4b3a-9f61-5d9a00000001",
+            "name": "node1",
+            "power_state": power,
+            "nics": [{"mac": "02:00:00:00:00:01", "ip": "127.0.0.2"}],
+        }
+        conf = os.path.join(tmp, "emulator.conf")
+        with open(conf, "w") as f:
+            for name, value in [
+                ("LISTEN_IP", "127.0.0.1"),
+                ("LISTEN_PORT", port),
+                ("SSL_CERT", cert),
+                ("SSL_KEY", key),
+                ("AUTH_FILE", htpasswd),
+                ("FAKE_DRIVER", True),
+                ("FAKE_SYSTEMS", [system]),
+                ("STATE_DIR", tmp),
+            ]:
+                f.write("SUSHY_EMULATOR_%s = %r\n" % (name, value))
+        argv = [os.path.join(os.path.dirname(sys.executable), "sushy-emulator"), "--config", conf]
+        with process(argv, "Running on"):
+            yield Sushy(
+                port,
+                user,
+                password,
+                secret_file(tmp, password),
+                cert,
+                "/redfish/v1/Systems/" + system["uuid"],
+            )
 
 
 def ribcl_ilo(rack, machine, user="Administrator", password="lab-ilo-secret"):
