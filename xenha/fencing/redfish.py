@@ -72,7 +72,7 @@ class RedfishDevice(Device):
         token, where = headers.get("X-Auth-Token"), headers.get("Location") or body.get("@odata.id")
         if not token or not where:
             raise FenceError(
-                "Redfish service %s: the session login answered without X-Auth-Token and"
+                "Redfish service %s: the session login answered without an X-Auth-Token or a"
                 " Location" % self.base
             )
         self.auth = {"X-Auth-Token": token}

@@ -3,9 +3,10 @@ real iLO and iDRAC do and fence agents depend on it: the unauthenticated service
 SessionService (login, X-Auth-Token, logout), HTTP Basic beside it, one ComputerSystem with
 PowerState and ComputerSystem.Reset, and Redfish's headers, status codes and error bodies.
 
-Clauses cited are those of DSP0266 1.20. It counts open sessions
-(``Members@odata.count`` of the Sessions collection) so tests can see a client that never
-logs out.
+DSP0266 clauses are cited by their titles (release 1.20, the one DMTF's
+Redfish-Protocol-Validator follows). The Sessions collection lists the open sessions and
+the SessionService's ``Oem.XenhaLab.SessionsOpened`` counts logins, so tests see a client
+that never logs out, or never logs in.
 
 Run: ``python -m xenha.lab.power.redfish --rack FILE --machine NAME --port N --cert PEM
 --key PEM --user U --password-file F`` (:mod:`xenha.lab.power.endpoint`).
@@ -133,7 +134,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         schema = doc["@odata.type"].lstrip("#").rsplit(".", 1)[0]
         return [("Link", "<https://redfish.dmtf.org/schemas/v1/%s.json>; rel=describedby" % schema)]
 
-    # -- authentication (DSP0266 clause 13.3 "Authentication")
+    # -- authentication (DSP0266 "Authentication")
 
     def _authorized(self):
         """True for a valid X-Auth-Token or Basic credentials; else answer 401 and say how

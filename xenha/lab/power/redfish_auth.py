@@ -1,4 +1,4 @@
-"""Who may use the lab Redfish service (DSP0266 clause 13.3 "Authentication"): HTTP Basic with
+"""Who may use the lab Redfish service (DSP0266 "Authentication"): HTTP Basic with
 the endpoint's one login, or a Redfish session's X-Auth-Token."""
 
 import base64
