@@ -20,6 +20,8 @@ def sushy():
 
 
 def test_status_off_on_reboot(fence_agents, sushy):
+    root = testing.redfish_get(sushy, "/redfish/v1/")
+    assert "SessionService" not in root and "Sessions" not in root.get("Links", {})  # Basic
     agent = fence_agents[AGENT]
     r = run_agent(agent, login(sushy, "status", **SLOW))
     assert (r.returncode, r.stdout.strip(), sushy.power) == (0, "Status: ON", "on"), r.stderr
