@@ -5,7 +5,7 @@ import contextlib
 import dataclasses
 import json
 import os
-import select
+import queue
 import socket
 import ssl
 import subprocess
@@ -43,17 +43,29 @@ def process(argv, ready, timeout=15, **kw):
         **kw,
     )
     try:
+        # A reader thread, not select(): a server that writes several lines at once (Flask's
+        # start banner) leaves them in the pipe's buffer, where select() does not see them.
+        lines, started = queue.Queue(), threading.Event()
+
+        def pump():
+            for line in proc.stdout:  # read to the end, so a chatty server never blocks
+                if not started.is_set():
+                    lines.put(line)
+            lines.put("")
+
+        threading.Thread(target=pump, daemon=True).start()
         seen = []
         while True:
-            r, _, _ = select.select([proc.stdout], [], [], timeout)
-            line = proc.stdout.readline() if r else ""
+            try:
+                line = lines.get(timeout=timeout)
+            except queue.Empty:
+                line = ""
             if not line:
                 raise RuntimeError("%s did not start: %s" % (argv[0], "".join(seen)[-2000:]))
             seen.append(line)
             if ready in line:
+                started.set()
                 break
-        # Keep reading so a chatty server never blocks on a full pipe.
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
         yield proc
     finally:
         proc.terminate()
