@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from xenha.lab.power import testing
+from xenha.lab.power import redfish_auth, testing
 
 SESSIONS = "/redfish/v1/SessionService/Sessions"
 OK = ("PASS", "NOT_TESTED")  # a WARN counts as a failure
@@ -105,6 +105,19 @@ def test_wrong_login_wrong_method_wrong_version(bmc):
     assert (status, headers["Allow"]) == (405, "GET, HEAD")
     status, _, _ = request(bmc, "GET", "/redfish/v1/", OData_Version="4.1")
     assert status == 412
+
+
+def test_an_idle_session_ends_after_the_session_timeout():
+    now = [1000.0]
+    sessions = redfish_auth.Sessions(timeout=600, clock=lambda: now[0])
+    uri, token = sessions.create("admin")
+    now[0] += 599
+    assert sessions.check(token) and sessions.uris() == [uri]  # a use restarts the wait
+    now[0] += 599
+    assert sessions.check(token)
+    now[0] += 601
+    assert not sessions.check(token) and sessions.uris() == []
+    assert sessions.document(uri) is None
 
 
 def validator_config(bmc, directory):

@@ -38,12 +38,16 @@ class RedfishDevice(Device):
         self.tls = tls.context(opts.ssl_ca_file, opts.ssl_insecure, "Redfish " + self.base)
         self.auth = {}  # the headers that authenticate a request
         self.session = None  # the URI of our session, while it is open
-        root = self._login()
-        try:
-            self.system = opts.systems_uri or self._find_system(root)
-        except BaseException:  # the runner's timeout too: never leave the session open
-            self.close()
-            raise
+        # Logged in here; anything that fails later fails once the runner holds the
+        # device, which then closes it: the session never outlives the agent.
+        self.root = self._login()
+        self._system = opts.systems_uri
+
+    @property
+    def system(self):
+        if self._system is None:
+            self._system = self._find_system(self.root)
+        return self._system
 
     def _basic(self):
         credentials = "%s:%s" % (self.opts.username or "", self.secret())
