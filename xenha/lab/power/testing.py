@@ -1,15 +1,19 @@
 """Start the lab's protocol servers for tests and benchmarks; always stopped by PID afterwards."""
 
+import base64
 import contextlib
 import dataclasses
+import json
 import os
-import select
+import queue
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 
 from xenha.lab.power.rack import Rack
@@ -42,12 +46,7 @@ def process(argv, ready, timeout=15, **kw):
         **kw,
     )
     try:
-        if callable(ready):
-            _wait_until(proc, ready, timeout)
-        else:
-            _wait_for_line(proc, ready, timeout)
-        # Keep reading so a chatty server never blocks on a full pipe.
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        _wait_started(proc, ready, timeout)
         yield proc
     finally:
         proc.terminate()
@@ -58,25 +57,36 @@ def process(argv, ready, timeout=15, **kw):
             proc.wait()
 
 
-def _wait_for_line(proc, ready, timeout):
-    seen = []
+def _wait_started(proc, ready, timeout):
+    """Until a stdout line contains ``ready`` (a text) or ``ready()`` is true, reading the
+    output in a thread all along: a server that writes several lines at once (Flask's start
+    banner) leaves them in the pipe's buffer, where select() does not see them, and a
+    chatty one must never block on a full pipe."""
+    lines, started = queue.Queue(), threading.Event()
+
+    def pump():
+        for line in proc.stdout:  # read to the end
+            if not started.is_set():
+                lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen, deadline = [], time.monotonic() + timeout
     while True:
-        r, _, _ = select.select([proc.stdout], [], [], timeout)
-        line = proc.stdout.readline() if r else ""
-        if not line:
+        if callable(ready) and ready():
+            break
+        wait = 0.1 if callable(ready) else max(0.0, deadline - time.monotonic())
+        try:
+            line = lines.get(timeout=wait)
+        except queue.Empty:
+            line = None
+        if line == "" or time.monotonic() > deadline:  # the end of its output, or too late
             raise RuntimeError("%s did not start: %s" % (proc.args[0], "".join(seen)[-2000:]))
-        seen.append(line)
-        if ready in line:
-            return
-
-
-def _wait_until(proc, ready, timeout):
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            output = proc.stdout.read() if proc.poll() is not None else ""
-            raise RuntimeError("%s did not start: %s" % (proc.args[0], output[-2000:]))
-        time.sleep(0.1)
+        if line:
+            seen.append(line)
+            if not callable(ready) and ready in line:
+                break
+    started.set()
 
 
 def rmcp_pong(port, address="127.0.0.1"):
@@ -297,6 +307,86 @@ def tls_bmc(module, rack, machine, user, password):
 def redfish_bmc(rack, machine, user="admin", password="lab-redfish-secret"):
     """The lab Redfish service for ``machine`` over HTTPS on a free TCP port of 127.0.0.1."""
     return tls_bmc("redfish", rack, machine, user, password)
+
+
+def redfish_get(bmc, path):
+    """The JSON at ``path`` of the Redfish service ``bmc`` (a :class:`Bmc` or
+    :class:`Sushy`), read with HTTP Basic, which opens no session."""
+    login = base64.b64encode(("%s:%s" % (bmc.user, bmc.password)).encode()).decode()
+    request = urllib.request.Request(
+        "https://127.0.0.1:%d%s" % (bmc.port, path), headers={"Authorization": "Basic " + login}
+    )
+    context = ssl.create_default_context(cafile=bmc.ca_file)
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:
+        return json.load(response)
+
+
+def redfish_sessions(bmc):
+    """``(open, ever opened)`` sessions of the lab Redfish service ``bmc``."""
+    service = redfish_get(bmc, "/redfish/v1/SessionService")
+    opened = service["Oem"]["XenhaLab"]["SessionsOpened"]
+    return redfish_get(bmc, service["Sessions"]["@odata.id"])["Members@odata.count"], opened
+
+
+@dataclasses.dataclass
+class Sushy:
+    """A running sushy-tools Redfish emulator (OpenStack's) with one fake system; ``power``
+    reads its PowerState through the emulator's own Redfish API."""
+
+    port: int
+    user: str
+    password: str
+    password_file: str
+    ca_file: str
+    system: str
+
+    @property
+    def power(self):
+        return redfish_get(self, self.system)["PowerState"].lower()
+
+
+@contextlib.contextmanager
+def sushy_emulator(user="admin", password="lab-sushy-secret", power="On"):
+    """sushy-tools' ``sushy-emulator`` over HTTPS on a free TCP port of 127.0.0.1, with its
+    fake driver (no libvirt, no OpenStack): one system, powered ``power``, behind HTTP
+    Basic. Its power actions take effect 1 to 11 seconds later, as on hardware."""
+    import bcrypt  # sushy-tools' own dependency, for its htpasswd file
+
+    with tempfile.TemporaryDirectory(prefix="xenha-sushy-") as tmp:
+        cert, key = tls_certificate(tmp)
+        htpasswd = os.path.join(tmp, "htpasswd")
+        with open(htpasswd, "w") as f:
+            f.write("%s:%s\n" % (user, bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()))
+        port = free_port(socket.SOCK_STREAM)
+        system = {
+            "uuid": "0b5a4c1e-7d43-4b3a-9f61-5d9a00000001",
+            "name": "node1",
+            "power_state": power,
+            "nics": [{"mac": "02:00:00:00:00:01", "ip": "127.0.0.2"}],
+        }
+        conf = os.path.join(tmp, "emulator.conf")
+        with open(conf, "w") as f:
+            for name, value in [
+                ("LISTEN_IP", "127.0.0.1"),
+                ("LISTEN_PORT", port),
+                ("SSL_CERT", cert),
+                ("SSL_KEY", key),
+                ("AUTH_FILE", htpasswd),
+                ("FAKE_DRIVER", True),
+                ("FAKE_SYSTEMS", [system]),
+                ("STATE_DIR", tmp),
+            ]:
+                f.write("SUSHY_EMULATOR_%s = %r\n" % (name, value))
+        argv = [os.path.join(os.path.dirname(sys.executable), "sushy-emulator"), "--config", conf]
+        with process(argv, "Running on"):
+            yield Sushy(
+                port,
+                user,
+                password,
+                secret_file(tmp, password),
+                cert,
+                "/redfish/v1/Systems/" + system["uuid"],
+            )
 
 
 def ribcl_ilo(rack, machine, user="Administrator", password="lab-ilo-secret"):
