@@ -30,9 +30,14 @@ SECRET_FILES = {"password_file": False, "xapi_password_file": False, "smtp_passw
 INLINE_SECRETS = ("password", "passwd", "community")
 # The clocks may differ by less than this (xenha.pacemaker.CLOCK_MARGIN absorbs 1 s).
 CLOCK_SKEW = 1.0
-# The stacks xenha runs on (docs/development.md, "Runtime targets"): Pacemaker 2.0 to 3.0,
-# Corosync 3, Python 3.6 and newer.
+# The stacks xenha runs on (docs/platforms.md): Pacemaker 2.0 to 3.0, Corosync 3, Python
+# 3.6 and newer.
 PACEMAKER = ((2, 0), (3, 0))
+# What the generator's 1.1 target (CentOS 7's stack) runs on: a warning, not a refusal.
+LEGACY = {
+    "Pacemaker": "a generator target (cluster.pacemaker: 1.1), checked by its schema only",
+    "Corosync": "the 1.1 target's Corosync (udpu)",
+}
 COROSYNC = ((3, 0), (3, 99))
 PYTHON = (3, 6)
 
@@ -212,13 +217,16 @@ def stack(pacemaker_text, corosync_text, python=None):
 
     python = python or sys.version_info[:3]
     out = []
-    for name, text, (low, high) in (
-        ("Pacemaker", pacemaker_text, PACEMAKER),
-        ("Corosync", corosync_text, COROSYNC),
+    for name, text, (low, high), legacy in (
+        ("Pacemaker", pacemaker_text, PACEMAKER, (1, 1)),
+        ("Corosync", corosync_text, COROSYNC, (2, 4)),
     ):
         v = _version(text) if not isinstance(text, Exception) else None
         if v is None:
             out.append(Finding(CRITICAL, name, "cannot tell its version: %s" % text))
+        elif v[:2] == legacy:
+            what = "%s: %s; xenha is not tested on it (docs/platforms.md)"
+            out.append(Finding(WARNING, name, what % (".".join(map(str, v)), LEGACY[name])))
         elif v[:2] < low:
             out.append(
                 Finding(
