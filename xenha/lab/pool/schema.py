@@ -159,7 +159,11 @@ CLASSES = {
             "created": EPOCH,
             "finished": EPOCH,
             "resident_on": NULL_REF,
-            "allowed_operations": ["cancel"],
+            "allowed_operations": [],  # taskHelper.ml make; [cancel] while xenopsd runs it
+            "current_operations": {},
+            "type": "<none/>",
+            "subtask_of": NULL_REF,
+            "subtasks": [],
             "other_config": {},
         },
         "rw": ("other_config",),

@@ -42,7 +42,7 @@ def is_in_emergency_mode(ctx):
     return ctx.pool.in_emergency(ctx.host)
 
 
-@call("host.local_assert_healthy")
+@call("host.local_assert_healthy", has_async=False)
 def local_assert_healthy(ctx):
     """xapi_host.ml: the emergency mode's error while in emergency mode."""
     if ctx.pool.in_emergency(ctx.host):
@@ -58,7 +58,7 @@ def compute_free_memory(ctx, ref):
     return vm.free_memory(ctx.db, ref)
 
 
-@call("host.get_servertime")
+@call("host.get_servertime", has_async=False)
 def get_servertime(ctx, ref):
     """The host's own clock, asked of the host (message_forwarding.ml do_op_on): UTC."""
     import time
