@@ -131,6 +131,7 @@ class SimPool:
         self.prober = None  # netns.Prober when hosts live in network namespaces
         self.port = None  # the hosts' common HTTP port, once serving
         self.on_listen = None  # fn(host): its endpoints listen again (set by the server)
+        self.certificates = None  # certificates.HostCertificates, when served over HTTPS
 
     # -- lookup ---------------------------------------------------------------
 

@@ -38,6 +38,7 @@ CLASSES = {
             "control_domain": NULL_REF,
             "resident_VMs": [],
             "PBDs": [],
+            "certificates": [],
             "memory_overhead": 512 << 20,  # Xen's and dom0's share, off the guests' total
             "other_config": {},
             "API_version_major": API_VERSION[0],
@@ -168,6 +169,22 @@ CLASSES = {
         },
         "rw": ("other_config",),
     },
+    # A host's server certificate (datamodel_certificate.ml; certificates.ml add_cert:
+    # its validity and SHA-256/SHA-1 fingerprints in colon-separated upper hex).
+    "Certificate": {
+        "defaults": {
+            "name": "",
+            "type": "host",
+            "host": NULL_REF,
+            "not_before": EPOCH,
+            "not_after": EPOCH,
+            "fingerprint": "",
+            "fingerprint_sha256": "",
+            "fingerprint_sha1": "",
+            "purpose": [],
+        },
+        "rw": (),
+    },
     "PBD": {
         "defaults": {
             "host": NULL_REF,
@@ -196,4 +213,5 @@ BACKLINKS = {
     ("VM", "appliance"): ("VM_appliance", "VMs"),
     ("PBD", "host"): ("host", "PBDs"),
     ("PBD", "SR"): ("SR", "PBDs"),
+    ("Certificate", "host"): ("host", "certificates"),
 }

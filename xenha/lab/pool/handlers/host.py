@@ -1,5 +1,6 @@
-"""host.*: enable/disable and declare_dead (xapi_host.ml)."""
+"""host.*: enable/disable, declare_dead and the server certificate (xapi_host.ml)."""
 
+from .. import certificates
 from ..api_errors import Failure
 from . import call, vm
 
@@ -67,3 +68,26 @@ def get_servertime(ctx, ref):
     target = ctx.pool.require_reach(ctx.host, ref)
     when = time.gmtime(time.time() + target.clock_offset)
     return xmlrpc.client.DateTime(time.strftime("%Y%m%dT%H:%M:%SZ", when))
+
+
+def _certificates(ctx):
+    if ctx.pool.certificates is None:
+        raise Failure("INTERNAL_ERROR", "this simulated pool serves no HTTPS (--https)")
+    return ctx.pool.certificates
+
+
+@call("host.get_server_certificate")
+def get_server_certificate(ctx, ref):
+    """The PEM the host's endpoint presents (message_forwarding.ml: asked of that host)."""
+    target = ctx.pool.require_reach(ctx.host, ref)
+    return _certificates(ctx).by_host[target.name].pem
+
+
+@call("host.reset_server_certificate")
+def reset_server_certificate(ctx, ref):
+    """A new self-signed certificate for the host (xapi_host.ml reset_server_certificate,
+    ``xe host-reset-server-certificate``): its endpoint presents it at once, its record
+    replaces the old one; clients that pinned the old one are refused."""
+    target = ctx.pool.require_reach(ctx.host, ref)
+    certificates.record(ctx.db, ref, _certificates(ctx).issue(target))
+    return ""
