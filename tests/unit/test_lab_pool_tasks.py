@@ -5,10 +5,11 @@ XML-RPC and JSON-RPC, at the master and through a slave; and event.inject."""
 import json
 import time
 
-from tests.unit.test_lab_pool import failure, login, sim, vm_on  # noqa: F401 (the fixture)
+from tests.unit.test_lab_pool import QUICK, failure, login, sim, vm_on  # noqa: F401 (fixture)
 from tests.unit.test_lab_pool_events import event_from
 from tests.unit.test_lab_pool_wire import json_call, json_login
 from xenha.lab.pool.schema import EPOCH
+from xenha.lab.pool.testing import running_pool
 from xenha.xapi import Client, Settings
 
 DONE = ("success", "failure", "cancelled")
@@ -102,19 +103,38 @@ def test_a_failed_call_fails_its_task_with_the_error(sim):  # noqa: F811
     assert api.VM.get_power_state(vm) == "Running"
 
 
-def test_a_task_destroyed_while_it_runs_goes_at_the_gc_after_it_is_done(sim):  # noqa: F811
+def test_the_gc_removes_tasks_destroyed_while_running_and_old_ones():
+    """db_gc_util.ml timeout_tasks, on the master's GC passes (here every second)."""
+    knobs = dict(QUICK, db_gc_interval=1.0, completed_task_timeout=8.0)
+    with running_pool(hosts=2, vms=1, knobs=knobs) as gc_sim:
+        api = login(gc_sim).xenapi
+        vm = next(r for r, v in api.VM.get_all_records().items() if not v["is_control_domain"])
+        gc_sim.inject("VM.clean_reboot", "", 1, False, None, 1)
+        destroyed = api.Async.VM.clean_reboot(vm)
+        api.task.destroy(destroyed)  # still running: marked, still there
+        assert api.task.get_current_operations(destroyed) == {"task": "destroy"}
+        kept = api.Async.host.disable(api.host.get_by_name_label("host2")[0])
+        assert finished(api, kept)["status"] == "success"
+        until(lambda: destroyed not in api.task.get_all())
+        assert kept in api.task.get_all()  # done, not destroyed: kept 8 s here
+        until(lambda: kept not in api.task.get_all())
+
+
+def test_a_restarting_xapi_loses_its_tasks_and_the_calls_they_ran(sim):  # noqa: F811
+    """Tasks are in xapi's memory only (datamodel.ml: PersistNothing): a toolstack
+    restart of the master ends them all, done or not, and an unfinished call with them."""
     api = login(sim).xenapi
     vm = running_vm(api)
-    sim.set_knob("db_gc_interval", 1.0)
-    try:
-        sim.inject("VM.clean_reboot", "", 1, False, None, 1)
-        task = api.Async.VM.clean_reboot(vm)
-        api.task.destroy(task)
-        assert api.task.get_current_operations(task) == {"task": "destroy"}
-        assert api.task.get_status(task) in ("pending", "success")  # still there
-        until(lambda: task not in api.task.get_all())
-    finally:
-        sim.set_knob("db_gc_interval", 30.0)
+    done = api.Async.host.disable(api.host.get_by_name_label("host3")[0])
+    until(lambda: api.task.get_status(done) == "success")
+    sim.inject("VM.clean_shutdown", "", 30, False, None, 1)
+    running = api.Async.VM.clean_shutdown(vm)
+    sim.toolstack_restart(sim.master.name, 0)
+    until(lambda: sim.xapi_state(sim.master.name)["xapi"] == "running")
+    api = login(sim).xenapi
+    assert failure(api.task.get_status, done) == ["HANDLE_INVALID", "task", done]
+    assert failure(api.task.get_status, running) == ["HANDLE_INVALID", "task", running]
+    assert api.task.get_all() == [] and api.VM.get_power_state(vm) == "Running"
 
 
 def test_calls_without_an_async_form_are_a_fault(sim):  # noqa: F811

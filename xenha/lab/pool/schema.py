@@ -198,6 +198,11 @@ CLASSES = {
 }
 
 
+# Classes xapi does not persist (datamodel.ml ~persist:PersistNothing): gone when xapi
+# restarts, and in no backup.
+IN_MEMORY = ("task",)
+
+
 def as_stored(cls, field, value):
     """``value`` for field ``cls.field`` as the database keeps it. An int64 may come as a
     number (JSON-RPC, XML-RPC's <int>) or as a string of digits (the SDKs' XML-RPC), as

@@ -9,10 +9,13 @@ is TASK_CANCELLED. A task is cancellable only while xenopsd runs its operation
 (``register_task``: allowed_operations [cancel]); xapi_task.ml ``cancel`` only records
 the request in current_operations, which nothing but xenopsd acts on (the datamodel:
 the status ``cancelling`` "is not being used"). ``destroy`` of a task not yet done
-marks it, and db_gc.ml removes it on its first pass after it completes (every 30 s:
-knob db_gc_interval).
+marks it. db_gc_util.ml ``timeout_tasks``, on each pass of the master's database GC
+(every 30 s: knob db_gc_interval), removes the marked tasks that are done and those
+done for longer than 65 minutes (knob completed_task_timeout); xapi keeps tasks in
+memory only, so a restart loses them all (db.py).
 """
 
+import datetime
 import time
 
 from .api_errors import Failure, Unreachable
@@ -56,6 +59,23 @@ def create(db, host, label, description="", session=None):
     )
 
 
+def collect(db, completed_timeout):
+    """One GC pass over ``db``'s tasks (timeout_tasks; not modelled: its 24 hours for
+    a pending task, and its cap on the number of tasks kept)."""
+    oldest = time.time() - completed_timeout
+    for ref, task in list(db.tables["task"].items()):
+        if not done(task):
+            continue
+        marked = "destroy" in task["current_operations"].values()
+        if marked or _unix_time(task["finished"]) < oldest:
+            del db.tables["task"][ref]
+
+
+def _unix_time(value):
+    moment = datetime.datetime.strptime(str(value), "%Y%m%dT%H:%M:%SZ")
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
 def done(task):
     return task["status"] in ("success", "failure", "cancelled")
 
@@ -94,7 +114,6 @@ class Runner:
         if self._wait() and not self.pool.stopping.is_set():
             with self.pool.lock:
                 self._finish()
-        self._collect()
 
     def _wait(self):
         """While the call takes time (an injected latency; a hang never ends), its
@@ -145,15 +164,3 @@ class Runner:
         else:
             complete(task, value)
         self.ctx.db.events.scan(self.ctx.db.tables)
-
-    def _collect(self):
-        """A task destroyed before it was done goes at db_gc's next pass."""
-        with self.pool.lock:
-            task = self.task()
-            if task is None or "destroy" not in task["current_operations"].values():
-                return
-        if self.pool.stopping.wait(self.pool.knobs["db_gc_interval"]):
-            return
-        with self.pool.lock:
-            self.ctx.db.tables["task"].pop(self.ref, None)
-            self.ctx.db.events.scan(self.ctx.db.tables)
