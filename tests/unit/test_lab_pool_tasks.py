@@ -4,10 +4,13 @@ XML-RPC and JSON-RPC, at the master and through a slave; and event.inject."""
 
 import json
 import time
+import xmlrpc.client
+
+import pytest
 
 from tests.unit.test_lab_pool import QUICK, failure, login, sim, vm_on  # noqa: F401 (fixture)
 from tests.unit.test_lab_pool_events import event_from
-from tests.unit.test_lab_pool_wire import json_call, json_login
+from tests.unit.test_lab_pool_wire import json_call, json_login, xml_call
 from xenha.lab.pool.schema import EPOCH
 from xenha.lab.pool.testing import running_pool
 from xenha.xapi import Client, Settings
@@ -167,14 +170,25 @@ def test_a_tasks_life_shows_in_event_from(sim):  # noqa: F811
     api.VM.start(vm, False, False)
 
 
-def test_json_rpc_through_a_slave_runs_the_task_on_the_master(sim):  # noqa: F811
+def wire_call(sim, wire, host, method, *params):  # noqa: F811
+    """One call on ``host``'s endpoint in XML-RPC or JSON-RPC 2.0; its result."""
+    if wire == "json":
+        answer = json.loads(json_call(sim, method, *params, host=host))
+        assert answer.get("error") is None, answer
+        return answer["result"]
+    answer = xmlrpc.client.loads(xml_call(sim, method, *params, host=host))[0][0]
+    assert answer["Status"] == "Success", answer
+    return answer["Value"]
+
+
+@pytest.mark.parametrize("wire", ["xml", "json"])
+@pytest.mark.parametrize("at", ["master", "slave"])
+def test_every_endpoint_and_protocol_runs_tasks(sim, wire, at):  # noqa: F811
+    host = sim.master if at == "master" else sim.slaves[0]
     session = json_login(sim)
-    slave = sim.slaves[0]
 
     def call(method, *params):
-        answer = json.loads(json_call(sim, method, session, *params, host=slave))
-        assert "error" not in answer or answer["error"] is None, answer
-        return answer["result"]
+        return wire_call(sim, wire, host, method, session, *params)
 
     vm = next(r for r, v in call("VM.get_all_records").items() if not v["is_control_domain"])
     sim.inject("VM.clean_shutdown", "", 1, False, None, 1)
@@ -183,7 +197,7 @@ def test_json_rpc_through_a_slave_runs_the_task_on_the_master(sim):  # noqa: F81
     until(lambda: call("task.get_status", task) in DONE)
     record = call("task.get_record", task)
     assert record["status"] == "success" and record["result"] == "<value></value>"
-    assert record["resident_on"] == call("pool.get_master", call("pool.get_all")[0])
+    assert float(record["progress"]) == 1.0 and record["error_info"] == []
     call("Async.VM.start", vm, False, False)
     until(lambda: call("VM.get_power_state", vm) == "Running")
 
