@@ -411,6 +411,9 @@ def test_async_calls_run_as_tasks_that_can_be_cancelled(sim):
     sim.inject("VM.pool_migrate", "", 30, False, None, 1)
     task = api.Async.VM.pool_migrate(vm, api.host.get_by_name_label("host1")[0], {})
     assert api.task.get_status(task) == "pending"
+    end = time.time() + 5  # until xenopsd has it: a cancel before would be lost
+    while api.task.get_allowed_operations(task) != ["cancel"] and time.time() < end:
+        time.sleep(0.05)
     api.task.cancel(task)
     assert wait_task(api, task) == "cancelled"
     assert api.task.get_error_info(task) == ["TASK_CANCELLED", task]

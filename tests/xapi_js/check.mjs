@@ -24,11 +24,12 @@ const failure = async promise => {
 
 const pause = ms => new Promise(resolve => setTimeout(resolve, ms))
 
-// Cancel the pending task of an Async `label` call, as a user would (XO's task view).
+// Cancel the task of an Async `label` call once it can be, as a user would (XO's
+// task view offers it when allowed_operations has cancel).
 const cancelPending = async (xapi, label) => {
   for (;;) {
     const tasks = Object.entries(await xapi.call('task.get_all_records'))
-    const found = tasks.find(([, t]) => t.name_label === label && t.status === 'pending')
+    const found = tasks.find(([, t]) => t.name_label === label && t.allowed_operations.includes('cancel'))
     if (found !== undefined) return xapi.call('task.cancel', found[0])
     await pause(50)
   }

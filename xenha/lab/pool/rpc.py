@@ -233,7 +233,7 @@ class Dispatcher:
     def _start_task(self, ctx, method, fn, args):
         """A pending task record now; the call runs in the background (server_helpers.ml
         do_dispatch), taking as long as an injected latency says."""
-        ref = tasks.create(ctx.db, ctx.host, "Async." + method, session=ctx.session)
+        ref = tasks.create(ctx.db, ctx.host, "Async." + method)
         inj = self._take_injection(method, ctx.host)
         runner = tasks.Runner(self.pool, ctx, ref, method, fn, args, inj)
         threading.Thread(target=runner, daemon=True).start()

@@ -46,9 +46,8 @@ XENOPS_CALLS = frozenset(
 )
 
 
-def create(db, host, label, description="", session=None):
+def create(db, host, label, description=""):
     """A pending task on ``host`` (taskHelper.ml make); returns its reference."""
-    del session  # xapi keeps it in an internal field, not in the API's record
     return db.create(
         "task",
         name_label=label,
@@ -80,8 +79,9 @@ def done(task):
     return task["status"] in ("success", "failure", "cancelled")
 
 
-def cancel_requested(task):
-    return "cancel" in task["current_operations"].values()
+def cancels(task):
+    """The keys of the cancel requests in current_operations (one per task.cancel)."""
+    return {k for k, op in task["current_operations"].items() if op == "cancel"}
 
 
 def complete(task, value):
@@ -117,13 +117,17 @@ class Runner:
 
     def _wait(self):
         """While the call takes time (an injected latency; a hang never ends), its
-        progress moves and, for a xenopsd call, a cancel ends it. False: stopped."""
+        progress moves and, for a xenopsd call, a cancel ends it. False: stopped.
+
+        Only a cancel made while xenopsd has the task reaches it (xapi_xenops.ml
+        task_cancel: an unregistered task is "falling back to polling", which no
+        xenopsd call does): one asked before is lost."""
         inj, xenops = self.inj, self.method in XENOPS_CALLS
         took = inj.latency if inj else 0.0
-        start = time.monotonic()
+        start, lost = time.monotonic(), set()
         if xenops and (took or (inj and inj.hang)):
             with self.pool.lock:
-                self._set(allowed_operations=["cancel"])
+                lost = self._register()
         while (inj is not None and inj.hang) or time.monotonic() - start < took:
             if self.pool.stopping.wait(STEP):
                 return False
@@ -133,7 +137,7 @@ class Runner:
                     return False
                 if inj.hang:
                     continue  # xenopsd is stuck: a cancel reaches nothing
-                if xenops and cancel_requested(task):
+                if xenops and cancels(task) - lost:
                     failed(task, ["TASK_CANCELLED", self.ref])
                     return False
                 # progress as xenopsd reports it: short of 1 until the call is done
@@ -142,6 +146,15 @@ class Runner:
             with self.pool.lock:
                 self._set(allowed_operations=[])
         return True
+
+    def _register(self):
+        """taskHelper.ml register_task: cancellable from now on; returns the cancel
+        requests made before, which xenopsd never gets."""
+        task = self.task()
+        if task is None or done(task):
+            return set()
+        task["allowed_operations"] = ["cancel"]
+        return cancels(task)
 
     def _set(self, **fields):
         task = self.task()

@@ -21,7 +21,7 @@ def cancel(ctx, ref):
 @call("task.create", has_async=False)
 def create(ctx, label, description):
     """A task a client makes for its own work (xapi_task.ml create): pending, on this host."""
-    return tasks.create(ctx.db, ctx.host, label, description, ctx.session)
+    return tasks.create(ctx.db, ctx.host, label, description)
 
 
 @call("task.destroy", has_async=False)
