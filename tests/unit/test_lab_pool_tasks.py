@@ -170,36 +170,47 @@ def test_a_tasks_life_shows_in_event_from(sim):  # noqa: F811
     api.VM.start(vm, False, False)
 
 
-def wire_call(sim, wire, host, method, *params):  # noqa: F811
+@pytest.fixture(scope="module")
+def endpoints():
+    """A pool served on every endpoint: HTTP, HTTPS (each host's own certificate) and
+    each host's unix socket."""
+    with running_pool(hosts=2, vms=1, https=True, sockets=True, knobs=QUICK) as s:
+        yield s
+
+
+def wire_call(pool, wire, transport, host, method, *params):
     """One call on ``host``'s endpoint in XML-RPC or JSON-RPC 2.0; its result."""
+    kw = dict(host=host, transport=transport)
     if wire == "json":
-        answer = json.loads(json_call(sim, method, *params, host=host))
+        answer = json.loads(json_call(pool, method, *params, **kw))
         assert answer.get("error") is None, answer
         return answer["result"]
-    answer = xmlrpc.client.loads(xml_call(sim, method, *params, host=host))[0][0]
+    answer = xmlrpc.client.loads(xml_call(pool, method, *params, **kw))[0][0]
     assert answer["Status"] == "Success", answer
     return answer["Value"]
 
 
 @pytest.mark.parametrize("wire", ["xml", "json"])
+@pytest.mark.parametrize("transport", ["http", "https", "socket"])
 @pytest.mark.parametrize("at", ["master", "slave"])
-def test_every_endpoint_and_protocol_runs_tasks(sim, wire, at):  # noqa: F811
-    host = sim.master if at == "master" else sim.slaves[0]
-    session = json_login(sim)
+def test_every_endpoint_and_protocol_runs_tasks(endpoints, wire, transport, at):
+    host = endpoints.master if at == "master" else endpoints.slaves[0]
+    session = json_login(endpoints)
 
     def call(method, *params):
-        return wire_call(sim, wire, host, method, session, *params)
+        return wire_call(endpoints, wire, transport, host, method, session, *params)
 
-    vm = next(r for r, v in call("VM.get_all_records").items() if not v["is_control_domain"])
-    sim.inject("VM.clean_shutdown", "", 1, False, None, 1)
+    vm = call("VM.get_by_uuid", endpoints.vms[0])
+    endpoints.inject("VM.clean_shutdown", "", 1, False, None, 1)
     task = call("Async.VM.clean_shutdown", vm)
     assert call("task.get_status", task) == "pending"
     until(lambda: call("task.get_status", task) in DONE)
     record = call("task.get_record", task)
     assert record["status"] == "success" and record["result"] == "<value></value>"
     assert float(record["progress"]) == 1.0 and record["error_info"] == []
-    call("Async.VM.start", vm, False, False)
-    until(lambda: call("VM.get_power_state", vm) == "Running")
+    task = call("Async.VM.start", vm, False, False)
+    until(lambda: call("task.get_status", task) == "success")
+    assert call("VM.get_power_state", vm) == "Running"
 
 
 def test_xenhas_client_waits_on_a_task(sim):  # noqa: F811
