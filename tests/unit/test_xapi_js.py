@@ -1,7 +1,8 @@
 """A client of another project, in another language, against the simulator: Xen
 Orchestra's XAPI client (npm ``xen-api``, pinned in tests/xapi_js/package-lock.json,
 installed by ``make js``), over JSON-RPC (its default, ``auto``, tries it first) and
-over XML-RPC."""
+over XML-RPC, watching events as it does by default (event.inject, event.from), which
+its callAsync needs."""
 
 import collections
 import json
