@@ -128,6 +128,17 @@ def test_hosts_in_namespaces_are_cut_by_the_lab_network(lab_net, tmp_path):
             assert record["domid"] == domain["domid"]
             answer = json_rpc(h2.url, "VM.get_record", c._ref, "OpaqueRef:nope")
             assert answer["error"] == ["HANDLE_INVALID", "VM", "OpaqueRef:nope"]
+            # an Async call, relayed in either protocol: the master runs its task
+            h2_ref = c.xenapi.host.get_by_uuid(h2.uuid)
+            free = c.xenapi.host.compute_free_memory(h2_ref)
+            task = json_rpc(h2.url, "Async.host.compute_free_memory", c._ref, h2_ref)["result"]
+            wait_for(lambda: c.xenapi.task.get_status(task) == "success")
+            assert json_rpc(h2.url, "task.get_result", c._ref, task)["result"] == (
+                "<value>%s</value>" % free
+            )
+            task = c.xenapi.Async.host.compute_free_memory(h2_ref)
+            wait_for(lambda: c.xenapi.task.get_status(task) == "success")
+            assert c.xenapi.task.get_progress(task) == 1.0
         # a reboot in a fresh namespace: the endpoint listens again inside it
         sim.power_off("h2")
         subprocess.run(["ip", "netns", "del", ns2], check=True)

@@ -1,7 +1,8 @@
 """A client of another project, in another language, against the simulator: Xen
 Orchestra's XAPI client (npm ``xen-api``, pinned in tests/xapi_js/package-lock.json,
 installed by ``make js``), over JSON-RPC (its default, ``auto``, tries it first) and
-over XML-RPC."""
+over XML-RPC, watching events as it does by default (event.inject, event.from), which
+its callAsync needs."""
 
 import collections
 import json
@@ -49,6 +50,7 @@ def calls(sim, host):
 def test_xen_orchestras_client_follows_to_the_master_and_runs_a_vm(sim, transport, int64):
     slave, master = sim.slaves[0], sim.master
     before = {h.name: calls(sim, h) for h in (slave, master)}
+    sim.inject("VM.pool_migrate", "", 60, False, None, 1)  # long: the client cancels it
     report = run_client(sim, slave.url, transport)
     # it logged in at the slave, met HOST_IS_SLAVE and did everything else at the master
     assert calls(sim, slave) - before[slave.name] == {"session.login_with_password": 1}
@@ -67,4 +69,25 @@ def test_xen_orchestras_client_follows_to_the_master_and_runs_a_vm(sim, transpor
     started_on = next(u for u, h in hosts.items() if h["ref"] == report["started"]["host"])
     assert sim.vms[0] in sim.truth()["domains"][started_on]
     assert report["bad_ref"] == {"code": "HANDLE_INVALID", "params": ["VM", "OpaqueRef:nope"]}
+    assert sim.double_runs() == []
+
+
+@pytest.mark.parametrize("transport", ["auto", "xml-rpc"])
+def test_xen_orchestras_async_calls_watch_their_tasks_through_events(sim, transport):
+    """Its callAsync runs Async.<call>, learns the task's end from event.from (after the
+    token of an event.inject), parses the XML-RPC result xapi stores, and destroys the
+    task; its cancel ends the task cancelled, which it reports as a Cancel."""
+    sim.inject("VM.pool_migrate", "", 60, False, None, 1)
+    before = calls(sim, sim.master)
+    report = run_client(sim, sim.slaves[0].url, transport)
+    at_master = calls(sim, sim.master) - before
+    assert at_master["event.inject"] >= 1 and at_master["event.from"] >= 1
+    done = report["async"]
+    assert (done["shutdown"], done["start"]) == ("", "")
+    assert done["failed"]["code"] == "VM_BAD_POWER_STATE"
+    assert done["cancelled"] == {"name": "Cancel", "message": "task canceled"}
+    # the cancelled migration left the VM where it was
+    uuid_of = {h["ref"]: h["uuid"] for h in report["hosts"]}
+    assert sim.vms[0] in sim.truth()["domains"][uuid_of[done["resident_on"]]]
+    assert at_master["task.cancel"] == 1 and at_master["task.destroy"] == 4
     assert sim.double_runs() == []

@@ -1,17 +1,14 @@
 """HTTPS verification (CA file, pinned fingerprint, explicit insecure) and the local
 unix socket, against the simulator's endpoints."""
 
-import contextlib
-import threading
-from urllib.parse import urlsplit
-from xmlrpc.server import SimpleXMLRPCServer
+import hashlib
+import ssl
 
 import pytest
 import XenAPI
 
 from xenha.errors import XenhaError
 from xenha.lab.pool.testing import running_pool
-from xenha.lab.pool.tls import make_certificate, server_context
 from xenha.xapi import Client, Settings, XapiUnreachable
 
 
@@ -31,6 +28,17 @@ def master_uuid(c):
     return c.xenapi.host.get_uuid(c.master())
 
 
+def login_sdk(sim):
+    s = XenAPI.Session(sim.master.https_url, ignore_ssl=True)
+    s.xenapi.login_with_password(sim.user, sim.password(), "1.0", "sdk-test")
+    return s.xenapi
+
+
+def fingerprint(pem):
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
 def test_ca_file_verifies_and_master_following_keeps_https(sim):
     with client(sim, sim.slaves[0].https_url, ca_file=sim.ca_file) as c:
         assert master_uuid(c) == sim.master.uuid
@@ -38,7 +46,7 @@ def test_ca_file_verifies_and_master_following_keeps_https(sim):
 
 
 def test_pinned_fingerprint(sim):
-    with client(sim, sim.master.https_url, fingerprint=sim.fingerprint) as c:
+    with client(sim, sim.master.https_url, fingerprint=sim.master.fingerprint) as c:
         assert master_uuid(c) == sim.master.uuid
     wrong = "00" * 32
     with pytest.raises(XapiUnreachable, match="fingerprint"), client(
@@ -77,39 +85,35 @@ def test_local_socket(sim):
         assert local.xenapi.host.get_uuid(local.this_host()) == sim.slaves[0].uuid
 
 
-@contextlib.contextmanager
-def slave_with_its_own_certificate(sim, tmp_path):
-    """A pool slave as on XCP-ng 8.2+: its own certificate, answering logins with
-    HOST_IS_SLAVE(master), on the simulated hosts' HTTPS port at another address."""
-    address, port = "127.0.0.99", urlsplit(sim.master.https_url).port
-    cert, key, fingerprint = make_certificate(str(tmp_path), [address])
-    server = SimpleXMLRPCServer((address, port), logRequests=False, allow_none=True)
-    server.register_function(
-        lambda *a: {"Status": "Failure", "ErrorDescription": ["HOST_IS_SLAVE", sim.master.address]},
-        "session.login_with_password",
-    )
-    server.socket = server_context(cert, key).wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "https://%s:%d/" % (address, port), fingerprint
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def test_per_host_certificates_are_pinned_by_listing_every_hosts_fingerprint(sim, tmp_path):
-    with slave_with_its_own_certificate(sim, tmp_path) as (url, slave_fingerprint):
-        both = "%s; %s" % (slave_fingerprint, sim.fingerprint)
-        with client(sim, url, fingerprint=both) as c:
+def test_each_host_has_its_own_certificate_and_the_bundle_trusts_them_all(sim):
+    fingerprints = {h.fingerprint for h in sim.hosts}
+    assert len(fingerprints) == len(sim.hosts)
+    api = login_sdk(sim)
+    records = api.Certificate.get_all_records().values()
+    assert {(r["host"], r["fingerprint_sha256"], r["type"]) for r in records} == {
+        (api.host.get_by_uuid(h.uuid), h.fingerprint, "host") for h in sim.hosts
+    }
+    for h in sim.hosts:
+        pem = api.host.get_server_certificate(api.host.get_by_uuid(h.uuid))
+        assert fingerprint(pem) == h.fingerprint
+        with client(sim, h.https_url, ca_file=sim.ca_file) as c:  # CA file: the bundle
             assert master_uuid(c) == sim.master.uuid
-            assert c._url == sim.master.https_url
-        refused = "SHA-256 %s\\) matches no pinned" % sim.fingerprint
-        with pytest.raises(XapiUnreachable, match=refused), client(
-            sim, url, fingerprint=slave_fingerprint
-        ) as c:
-            c.master()
+
+
+def test_pins_of_every_host_follow_host_is_slave_and_one_missing_is_refused(sim):
+    slave = sim.slaves[0]
+    pins = ";".join(h.fingerprint for h in sim.hosts)
+    with client(sim, slave.https_url, fingerprint=pins) as c:
+        assert master_uuid(c) == sim.master.uuid
+        assert c._url == sim.master.https_url
+    refused = "certificate of %s \\(SHA-256 %s\\) matches no pinned" % (
+        sim.master.address,
+        sim.master.fingerprint,
+    )
+    with pytest.raises(XapiUnreachable, match=refused), client(
+        sim, slave.https_url, fingerprint=slave.fingerprint
+    ) as c:
+        c.master()
 
 
 def test_fingerprint_lists_are_checked():

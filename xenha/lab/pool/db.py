@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from .api_errors import Failure
 from .events import Log
-from .schema import BACKLINKS, CLASSES, NULL_REF
+from .schema import BACKLINKS, CLASSES, IN_MEMORY, NULL_REF
 
 
 def now_datetime():
@@ -23,7 +23,16 @@ class Database:
         self.events = Log()  # generations for event.from
 
     def copy(self):
-        return copy.deepcopy(self)
+        """A backup: what xapi writes of its database, without the classes it keeps in
+        memory only (the datamodel's PersistNothing: tasks)."""
+        backup = copy.deepcopy(self)
+        backup.forget_memory()
+        return backup
+
+    def forget_memory(self):
+        """What a restarting xapi loses: every task (and so every Async call running)."""
+        for cls in IN_MEMORY:
+            self.tables[cls].clear()
 
     def create(self, cls, **fields):
         """Add a record with the class defaults; return its reference."""

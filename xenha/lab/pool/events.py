@@ -35,6 +35,13 @@ class Log:
             self.generation += 1
             self.deleted[key] = (self.rows.pop(key)[1], self.generation)
 
+    def touch(self, cls, ref):
+        """A ``mod`` of ``cls/ref`` with nothing changed (event.inject); returns its
+        generation."""
+        self.generation += 1
+        self.rows[(cls, ref)][2] = self.generation
+        return self.generation
+
     def since(self, generation, wanted):
         """``(adds, mods, dels, last)``: ``[(generation, class, ref)]`` after
         ``generation`` of the classes ``wanted(class, ref)`` selects, and the newest

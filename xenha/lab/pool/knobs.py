@@ -11,6 +11,8 @@ DEFAULT_KNOBS = {
     "xapi_restart": 20.0,  # endpoints refuse connections while xapi restarts (an estimate)
     "master_startup": 10.0,  # a starting master's start-up before its resync (an estimate)
     "hello_retry": 5.0,  # xapi.ml: a slave in emergency mode retries Pool.hello
+    "db_gc_interval": 30.0,  # db_gc.ml db_GC_TIMER: the master's database GC passes
+    "completed_task_timeout": 3900.0,  # xapi_globs.ml: a task done is kept this long
     # "master": a slave's calls need its master and block while it is out of reach
     # (xapi). "backup": kinder, not xapi: reads of a slave-local session are answered
     # from the slave's backup while the master is out of reach or the slave is in

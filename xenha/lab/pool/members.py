@@ -36,6 +36,7 @@ import os
 import threading
 import time
 
+from . import tasks
 from .api_errors import Failure, Unreachable
 from .db import now_datetime
 from .knobs import DEFAULT_KNOBS, knob_value
@@ -92,6 +93,7 @@ class HostRuntime:
         self.next_hello = 0.0
         self.startup_done_at = None  # a starting master: when its start-up completes
         self.next_backup = None  # as master: the next push of the backup cycle
+        self.next_gc = None  # as master: the next pass of its database GC
         self.backup_queue = []  # as master: the hosts still to be pushed in this cycle
 
     @property
@@ -131,6 +133,7 @@ class SimPool:
         self.prober = None  # netns.Prober when hosts live in network namespaces
         self.port = None  # the hosts' common HTTP port, once serving
         self.on_listen = None  # fn(host): its endpoints listen again (set by the server)
+        self.certificates = None  # certificates.HostCertificates, when served over HTTPS
 
     # -- lookup ---------------------------------------------------------------
 
@@ -185,15 +188,18 @@ class SimPool:
             h.fuse_at = time.monotonic() + self.knobs["xapi_fuse"] if at is None else at
 
     def stop_xapi(self, h, down_for=None, now=None):
-        """xapi exits (fuse, toolstack restart) and is started again: its sessions and
-        heartbeat table are gone; connections are refused for ``down_for`` seconds."""
+        """xapi exits (fuse, toolstack restart) and is started again: its sessions,
+        tasks (and the Async calls they ran) and heartbeat table are gone; connections
+        are refused for ``down_for`` seconds."""
         h.sessions = SessionTable(h.sessions.caps)
+        h.db.forget_memory()
         h.heartbeats = {}
         h.xapi_generation += 1
         h.fuse_at = None
         h.emergency = False
         h.startup_done_at = None
         h.next_backup = None
+        h.next_gc = None
         if not h.up:
             h.xapi = "off"
             return
@@ -327,7 +333,16 @@ class SimPool:
                 continue
             self._check_liveness(m, now)
             self._backup_step(m, now)
+            self._gc_step(m, now)
         self.track_masters()
+
+    def _gc_step(self, m, now):
+        """db_gc.ml: the master's database GC, every db_gc_interval (its tasks here)."""
+        if m.next_gc is not None and now < m.next_gc:
+            return
+        if m.next_gc is not None:
+            tasks.collect(m.db, self.knobs["completed_task_timeout"])
+        m.next_gc = now + self.knobs["db_gc_interval"]
 
     def _check_liveness(self, m, now):
         db = m.db

@@ -11,7 +11,11 @@ def add_arguments(p):
     p.add_argument(
         "--state-dir", help="where to keep the password file and certificate (default: a temp dir)"
     )
-    p.add_argument("--https", action="store_true", help="also serve HTTPS (self-signed cert)")
+    p.add_argument(
+        "--https",
+        action="store_true",
+        help="also serve HTTPS, each host with its own self-signed certificate",
+    )
     p.add_argument(
         "--socket-dir", help="also serve each host on the unix socket DIR/<host name>/xapi"
     )

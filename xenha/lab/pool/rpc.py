@@ -7,12 +7,11 @@ import threading
 import time
 import traceback
 
+from . import tasks
 from .api_errors import Failure, Forward, Refused, Unreachable
-from .db import now_datetime
-from .handlers import Ctx, handler, is_read_only, load_all, methods
+from .handlers import Ctx, handler, has_async, is_read_only, load_all, methods
 from .handlers.event import DELAY as EVENT_DELAY
 from .handlers.event import Pending
-from .handlers.task import finish
 from .netns import relay
 from .wire import FORWARDED, LIST_METHODS, Response
 
@@ -174,6 +173,8 @@ class Dispatcher:
             raise Failure("MESSAGE_METHOD_UNKNOWN", ("Async." if is_async else "") + method)
         n = self._arity.setdefault(method, len(inspect.signature(fn).parameters))
         self._check_arity(method, params, n, n)
+        if is_async and not has_async(method):  # server_helpers.ml do_dispatch
+            raise Failure("Fault", "No async mode for this operation (rpc: %s)" % method)
         session_ref, args = params[0], params[1:]
         session = host.sessions.get(session_ref)
         if session is None and host.role == "slave":
@@ -230,41 +231,13 @@ class Dispatcher:
         return session is not None and session.local and is_read_only(cls, name)
 
     def _start_task(self, ctx, method, fn, args):
-        """A pending task record now; the call runs in the background."""
-        ref = ctx.db.create(
-            "task", name_label="Async." + method, created=now_datetime(), resident_on=ctx.host.ref
-        )
-        threading.Thread(
-            target=self._run_task, args=(ctx, ref, method, fn, args), daemon=True
-        ).start()
-        return ref
-
-    def _run_task(self, ctx, ref, method, fn, args):
-        """Injected latency is how long the call takes, and it can be cancelled until it
-        is done; a hang never ends, cancelled or not; an injected error fails it."""
+        """A pending task record now; the call runs in the background (server_helpers.ml
+        do_dispatch), taking as long as an injected latency says."""
+        ref = tasks.create(ctx.db, ctx.host, "Async." + method)
         inj = self._take_injection(method, ctx.host)
-        end = time.monotonic() + (inj.latency if inj else 0.0)
-        while (inj is not None and inj.hang) or time.monotonic() < end:
-            if self.pool.stopping.wait(0.05):
-                return
-            with self.pool.lock:
-                task = ctx.db.tables["task"].get(ref)
-                if task is not None and task["status"] == "cancelling" and not inj.hang:
-                    finish(task, "cancelled", error=["TASK_CANCELLED", ref])
-                    return
-        with self.pool.lock:
-            task = ctx.db.tables["task"].get(ref, {})
-            if inj is not None and inj.error:
-                finish(task, "failure", error=[str(e) for e in inj.error])
-                return
-            try:
-                result = fn(ctx, *args)
-            except Failure as f:
-                finish(task, "failure", error=f.description())
-            except Unreachable:
-                finish(task, "failure", error=["HOST_OFFLINE", ctx.host.ref])
-            else:
-                finish(task, "success", result="" if result in (None, "") else str(result))
+        runner = tasks.Runner(self.pool, ctx, ref, method, fn, args, inj)
+        threading.Thread(target=runner, daemon=True).start()
+        return ref
 
     @staticmethod
     def _check_arity(method, params, low, high):

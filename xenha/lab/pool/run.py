@@ -12,12 +12,12 @@ import tempfile
 import threading
 
 from . import state
+from .certificates import HostCertificates, record
 from .control import Control, ControlServer, ControlSocket
 from .netns import Prober
 from .options import add_arguments
 from .rpc import Dispatcher
 from .server import follow_xapi_state, serve
-from .tls import make_certificate, server_context
 
 TICK = 0.1  # seconds between liveness/replication steps
 
@@ -42,16 +42,21 @@ def start(args):
     for h in pool.hosts:  # where the host's dom0 has /etc/xensource/pool.conf
         h.pool_conf_path = h.pool_conf_path or os.path.join(directory, h.name, "pool.conf")
         h.write_pool_conf(h.pool_conf)
-    ssl_context, fingerprint, cert = None, None, None
-    if args.https:
-        cert, key, fingerprint = make_certificate(directory, [h.address for h in pool.hosts])
-        ssl_context = server_context(cert, key)
+    contexts, bundle = None, None
+    if args.https:  # each host its own certificate, as XCP-ng 8.2+ / XenServer 8
+        pool.certificates = HostCertificates(os.path.join(directory, "certificates"))
+        for h in pool.hosts:
+            cert = pool.certificates.issue(h)
+            for db in {id(x.db): x.db for x in pool.hosts}.values():
+                record(db, h.ref, cert)
+        contexts = pool.certificates.contexts
+        bundle = pool.certificates.bundle(os.path.join(directory, "pool-bundle.pem"))
     sockets = {h.name: h.socket for h in pool.hosts if h.socket}
     if args.socket_dir:
         for h in pool.hosts:
             sockets.setdefault(h.name, os.path.join(args.socket_dir, h.name, "xapi"))
     ports = (args.port, args.https_port)
-    urls, endpoints = serve(pool, Dispatcher(pool), ssl_context, sockets, ports)
+    urls, endpoints = serve(pool, Dispatcher(pool), contexts, sockets, ports)
     follow_xapi_state(pool, endpoints)
     pool.port = int(urls[pool.hosts[0].name]["http"].rsplit(":", 1)[1].rstrip("/"))
     if any(h.netns for h in pool.hosts):
@@ -64,8 +69,7 @@ def start(args):
         "user": pool.user,
         "password_file": pw_path,
         "state_dir": directory,
-        "ca_file": cert,
-        "fingerprint": fingerprint,
+        "ca_file": bundle,
         "master": master.name,
         "hosts": [
             dict(
@@ -73,6 +77,7 @@ def start(args):
                 uuid=h.uuid,
                 address=h.address,
                 pool_conf=h.pool_conf_path,
+                fingerprint=pool.certificates.by_host[h.name].sha256 if bundle else None,
                 **urls[h.name],
             )
             for h in pool.hosts
@@ -105,10 +110,12 @@ def run(args):
             "simulated pool (master %s), password file %s" % (info["master"], info["password_file"])
         )
         if info["ca_file"]:
-            print("HTTPS certificate %s, SHA-256 %s" % (info["ca_file"], info["fingerprint"]))
+            print("HTTPS: each host its own certificate, all in %s" % info["ca_file"])
         for h in info["hosts"]:
             print("  %-10s %s  %s" % (h["name"], h["uuid"], "  ".join(
                 h[k] for k in ("http", "https", "socket") if k in h)))  # fmt: skip
+            if h["fingerprint"]:
+                print("  %-10s SHA-256 %s" % ("", h["fingerprint"]))
         for vm in info["vms"]:
             print("  VM %-8s %s" % (vm["name"], vm["uuid"]))
         print("control: %s   (Ctrl-C to stop)" % info["control"], flush=True)

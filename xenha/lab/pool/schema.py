@@ -38,6 +38,7 @@ CLASSES = {
             "control_domain": NULL_REF,
             "resident_VMs": [],
             "PBDs": [],
+            "certificates": [],
             "memory_overhead": 512 << 20,  # Xen's and dom0's share, off the guests' total
             "other_config": {},
             "API_version_major": API_VERSION[0],
@@ -159,10 +160,30 @@ CLASSES = {
             "created": EPOCH,
             "finished": EPOCH,
             "resident_on": NULL_REF,
-            "allowed_operations": ["cancel"],
+            "allowed_operations": [],  # taskHelper.ml make; [cancel] while xenopsd runs it
+            "current_operations": {},
+            "type": "<none/>",
+            "subtask_of": NULL_REF,
+            "subtasks": [],
             "other_config": {},
         },
         "rw": ("other_config",),
+    },
+    # A host's server certificate (datamodel_certificate.ml; certificates.ml add_cert:
+    # its validity and SHA-256/SHA-1 fingerprints in colon-separated upper hex).
+    "Certificate": {
+        "defaults": {
+            "name": "",
+            "type": "host",
+            "host": NULL_REF,
+            "not_before": EPOCH,
+            "not_after": EPOCH,
+            "fingerprint": "",
+            "fingerprint_sha256": "",
+            "fingerprint_sha1": "",
+            "purpose": [],
+        },
+        "rw": (),
     },
     "PBD": {
         "defaults": {
@@ -175,6 +196,11 @@ CLASSES = {
         "rw": ("other_config", "device_config"),
     },
 }
+
+
+# Classes xapi does not persist (datamodel.ml ~persist:PersistNothing): gone when xapi
+# restarts, and in no backup.
+IN_MEMORY = ("task",)
 
 
 def as_stored(cls, field, value):
@@ -192,4 +218,5 @@ BACKLINKS = {
     ("VM", "appliance"): ("VM_appliance", "VMs"),
     ("PBD", "host"): ("host", "PBDs"),
     ("PBD", "SR"): ("SR", "PBDs"),
+    ("Certificate", "host"): ("host", "certificates"),
 }

@@ -199,16 +199,18 @@ def _start(srv):
     threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
 
 
-def _bind_all(endpoints, scheme, port, ssl_context, tries=20):
+def _bind_all(endpoints, scheme, port, contexts, tries=20):
     """Listen on every host's address with one common port (the HOST_IS_SLAVE answer
-    names an address only, so clients keep the port they were given); port 0: the
+    names an address only, so clients keep the port they were given), each with its own
+    TLS context (``contexts``: host name -> context; None for plain HTTP); port 0: the
     first free one."""
     for _ in range(tries if port == 0 else 1):
         servers = []
         try:
             p = port
             for ep in endpoints:
-                servers.append(ep.listen(scheme, p, ssl_context))
+                ctx = contexts[ep.host.name] if contexts is not None else None
+                servers.append(ep.listen(scheme, p, ctx))
                 p = servers[0].server_address[1]
             return p, servers
         except OSError as e:
@@ -221,15 +223,16 @@ def _bind_all(endpoints, scheme, port, ssl_context, tries=20):
     raise OSError(errno.EADDRINUSE, "no common free port for the simulated hosts")
 
 
-def serve(pool, dispatcher, ssl_context=None, socket_paths=None, ports=(0, 0)):
-    """Start the listeners; return ({host name: {"http": url, "https": url, "socket":
-    path}}, {host name: Endpoint})."""
+def serve(pool, dispatcher, ssl_contexts=None, socket_paths=None, ports=(0, 0)):
+    """Start the listeners (HTTPS with each host's own context, ``ssl_contexts``: host
+    name -> context); return ({host name: {"http": url, "https": url, "socket": path}},
+    {host name: Endpoint})."""
     endpoints = [Endpoint(pool, dispatcher, h) for h in pool.hosts]
     urls = {ep.host.name: {} for ep in endpoints}
     started = []
     schemes = [("http", ports[0], None)]
-    if ssl_context:
-        schemes.append(("https", ports[1], ssl_context))
+    if ssl_contexts:
+        schemes.append(("https", ports[1], ssl_contexts))
     for scheme, port, ctx in schemes:
         port, servers = _bind_all(endpoints, scheme, port, ctx)
         for ep in endpoints:

@@ -25,6 +25,7 @@ class SimHost:
         self.https_url = d.get("https")
         self.socket = d.get("socket")
         self.pool_conf = d.get("pool_conf")  # the file xapi's role is written to
+        self.fingerprint = d.get("fingerprint")  # SHA-256 of its own HTTPS certificate
 
     def role_on_disk(self):
         """What this host's pool.conf says ("master" or "slave:<address>")."""
@@ -45,8 +46,7 @@ class SimPoolHandle:
         self.vm_names = {v["uuid"]: v["name"] for v in info["vms"]}
         self.user = info["user"]
         self.password_file = info["password_file"]
-        self.ca_file = info["ca_file"]
-        self.fingerprint = info["fingerprint"]
+        self.ca_file = info["ca_file"]  # every host's certificate (with https=True)
         self.control_url = info["control"]
         self._control = xmlrpc.client.ServerProxy(self.control_url, allow_none=True)
 

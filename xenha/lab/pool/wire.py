@@ -197,10 +197,10 @@ def _document(root, inner):
 
 
 def _params(values):
-    return "<params>%s</params>" % "".join("<param>%s</param>" % _value(v) for v in values)
+    return "<params>%s</params>" % "".join("<param>%s</param>" % value_xml(v) for v in values)
 
 
-def _value(v):
+def value_xml(v):
     """One ``<value>`` as rpclib's ``add_value`` writes it (not strict: no type tag on
     strings and integers)."""
     if v is None:
@@ -216,12 +216,12 @@ def _value(v):
     elif isinstance(v, xmlrpc.client.DateTime):
         inner = "<dateTime.iso8601>%s</dateTime.iso8601>" % v.value
     elif isinstance(v, (list, tuple)):
-        inner = "<array><data>%s</data></array>" % "".join(_value(x) for x in v)
+        inner = "<array><data>%s</data></array>" % "".join(value_xml(x) for x in v)
     elif isinstance(v, dict):
         # rpclib writes member names unescaped; a map key with markup in it would make
         # xapi's answer unparsable, so ours are escaped (the same for every other key).
         members = "".join(
-            "<member><name>%s</name>%s</member>" % (_escape(k), _value(x)) for k, x in v.items()
+            "<member><name>%s</name>%s</member>" % (_escape(k), value_xml(x)) for k, x in v.items()
         )
         inner = "<struct>%s</struct>" % members
     else:

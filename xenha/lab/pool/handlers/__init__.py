@@ -11,6 +11,9 @@ from ..schema import CLASSES, as_stored
 
 CALLS = {}  # "Class.call" -> handler
 READ_ONLY = set()  # explicit handlers that only read (allowed on slave-local sessions)
+# Explicit calls with an Async form (the datamodel's default flags [`Session; `Async]);
+# the generated field accessors have none (datamodel_utils.ml: msg_async=false).
+ASYNC = set()
 
 
 class Ctx:
@@ -23,11 +26,16 @@ class Ctx:
         self.db = host.db
 
 
-def call(name, read_only=False):
+def call(name, read_only=False, has_async=True):
+    """Register ``fn`` as call ``name``; ``has_async=False`` for calls the datamodel
+    flags [`Session] only."""
+
     def register(fn):
         CALLS[name] = fn
         if read_only:
             READ_ONLY.add(name)
+        if has_async:
+            ASYNC.add(name)
         return fn
 
     return register
@@ -37,6 +45,11 @@ def handler(method):
     """The handler of a call "Class.name", or None."""
     cls, _, name = method.partition(".")
     return CALLS.get(method) or (accessors(cls).get(name) if cls in CLASSES else None)
+
+
+def has_async(method):
+    """Whether "Class.name" has an Async form."""
+    return method in ASYNC
 
 
 def methods():

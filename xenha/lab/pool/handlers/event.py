@@ -1,5 +1,7 @@
 """event.from (ocaml/xapi/xapi_event.ml ``from``): the changes since a token, waiting up
-to ``timeout`` seconds for one. An empty answer comes only when the time is up."""
+to ``timeout`` seconds for one. An empty answer comes only when the time is up.
+event.inject (xapi_event.ml ``inject``): an artificial ``mod`` of one object, and the
+token an event.from sees it after."""
 
 from ..api_errors import Failure
 from . import _out, call
@@ -17,6 +19,10 @@ class Pending(Exception):
         super().__init__(timeout)
         self.timeout = timeout
         self.empty = empty
+
+
+def token_text(generation):
+    return "%020d,%020d" % (generation, 0)
 
 
 def token_of(text):
@@ -47,7 +53,7 @@ def subscriptions(classes):
     return wanted
 
 
-@call("event.from", read_only=True)
+@call("event.from", read_only=True, has_async=False)
 def event_from(ctx, classes, token, timeout):
     since = token_of(token)
     wanted = subscriptions(classes)
@@ -67,8 +73,19 @@ def event_from(ctx, classes, token, timeout):
     answer = {
         "events": events,
         "valid_ref_counts": {cls.lower(): len(t) for cls, t in tables.items()},
-        "token": "%020d,%020d" % (last, 0),
+        "token": token_text(last),
     }
     if not events:
         raise Pending(float(timeout), answer)
     return answer
+
+
+@call("event.inject", has_async=False)
+def inject(ctx, cls, ref):
+    """The class must be the table ``ref`` is in, spelt as xapi's database spells it
+    ("VM", "pool"), else HANDLE_INVALID [class, ref]. The token is the generation
+    before the touch, so that an event.from from it sees the object."""
+    if ref not in ctx.db.tables.get(cls, {}):
+        raise Failure("HANDLE_INVALID", cls, ref)
+    ctx.db.events.scan(ctx.db.tables)  # what changed before gets its own generation
+    return token_text(ctx.db.events.touch(cls, ref) - 1)

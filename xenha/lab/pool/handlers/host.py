@@ -1,5 +1,6 @@
-"""host.*: enable/disable and declare_dead (xapi_host.ml)."""
+"""host.*: enable/disable, declare_dead and the server certificate (xapi_host.ml)."""
 
+from .. import certificates
 from ..api_errors import Failure
 from . import call, vm
 
@@ -42,7 +43,7 @@ def is_in_emergency_mode(ctx):
     return ctx.pool.in_emergency(ctx.host)
 
 
-@call("host.local_assert_healthy")
+@call("host.local_assert_healthy", has_async=False)
 def local_assert_healthy(ctx):
     """xapi_host.ml: the emergency mode's error while in emergency mode."""
     if ctx.pool.in_emergency(ctx.host):
@@ -58,7 +59,7 @@ def compute_free_memory(ctx, ref):
     return vm.free_memory(ctx.db, ref)
 
 
-@call("host.get_servertime")
+@call("host.get_servertime", has_async=False)
 def get_servertime(ctx, ref):
     """The host's own clock, asked of the host (message_forwarding.ml do_op_on): UTC."""
     import time
@@ -67,3 +68,26 @@ def get_servertime(ctx, ref):
     target = ctx.pool.require_reach(ctx.host, ref)
     when = time.gmtime(time.time() + target.clock_offset)
     return xmlrpc.client.DateTime(time.strftime("%Y%m%dT%H:%M:%SZ", when))
+
+
+def _certificates(ctx):
+    if ctx.pool.certificates is None:
+        raise Failure("INTERNAL_ERROR", "this simulated pool serves no HTTPS (--https)")
+    return ctx.pool.certificates
+
+
+@call("host.get_server_certificate")
+def get_server_certificate(ctx, ref):
+    """The PEM the host's endpoint presents (message_forwarding.ml: asked of that host)."""
+    target = ctx.pool.require_reach(ctx.host, ref)
+    return _certificates(ctx).by_host[target.name].pem
+
+
+@call("host.reset_server_certificate")
+def reset_server_certificate(ctx, ref):
+    """A new self-signed certificate for the host (xapi_host.ml reset_server_certificate,
+    ``xe host-reset-server-certificate``): its endpoint presents it at once, its record
+    replaces the old one; clients that pinned the old one are refused."""
+    target = ctx.pool.require_reach(ctx.host, ref)
+    certificates.record(ctx.db, ref, _certificates(ctx).issue(target))
+    return ""

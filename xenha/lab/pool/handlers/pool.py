@@ -41,7 +41,7 @@ def designate_new_master(ctx, host_ref):
     return ""
 
 
-@call("pool.emergency_transition_to_master")
+@call("pool.emergency_transition_to_master", has_async=False)
 def emergency_transition_to_master(ctx):
     """xapi_pool.ml: become_master, whatever the host was: pool.conf says master now, and
     after the fuse xapi restarts as master with the host's backup of the database."""
@@ -49,7 +49,7 @@ def emergency_transition_to_master(ctx):
     return ""
 
 
-@call("pool.emergency_reset_master")
+@call("pool.emergency_reset_master", has_async=False)
 def emergency_reset_master(ctx, master_address):
     """Point this host at another master; its xapi restarts as a slave after the fuse
     (nothing happens if it already follows that master)."""
