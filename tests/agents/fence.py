@@ -78,26 +78,53 @@ def ipmitool(bmc, *command, user=None):
     return run_client(argv + ["-f", bmc.password_file] + list(command))
 
 
-def run_watching_ps(path, options, secret):
-    """Run the agent while sampling every process's full command line; assert that ``secret``
-    shows up in none of them, nor in the agent's output. Returns the CompletedProcess."""
+def run_watching_ps(path, options, secret, timeout=60):
+    """Run the agent while sampling the full command lines of it and its children; assert
+    that ``secret`` shows up in none of them, nor in the agent's output. Returns the
+    CompletedProcess. Only the agent's own process tree counts: other tests running
+    meanwhile may well pass the same lab secrets to their clients on the command line."""
     seen, done = [], threading.Event()
+    proc = subprocess.Popen(
+        [path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
 
     def sample():
         while not done.is_set():
-            ps = ["ps", "-e", "-ww", "-o", "args"]
-            seen.append(subprocess.check_output(ps, universal_newlines=True))
+            ps = ["ps", "-e", "-ww", "-o", "pid=,ppid=,args="]
+            seen.append(_tree(subprocess.check_output(ps, universal_newlines=True), proc.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
-        r = run_agent(path, options)
+        out, err = proc.communicate(stdin_text(options), timeout=timeout)
     finally:
         done.set()
         sampler.join()
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     name = os.path.basename(path)
-    assert any(name in snapshot for snapshot in seen), "%s never seen running" % name
-    assert not any(secret in snapshot for snapshot in seen), "secret visible in ps"
+    assert any(name in line for lines in seen for line in lines), "%s never seen running" % name
+    assert not any(secret in line for lines in seen for line in lines), "secret visible in ps"
     assert secret not in r.stdout + r.stderr
     return r
+
+
+def _tree(ps_output, root):
+    """The command lines of process ``root`` and its descendants in ``ps -o pid,ppid,args``."""
+    rows = []
+    for line in ps_output.splitlines():
+        fields = line.split(None, 2)
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+            rows.append((int(fields[0]), int(fields[1]), fields[2] if len(fields) > 2 else ""))
+    mine, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, ppid, _ in rows:
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    return [args for pid, _, args in rows if pid in mine]
