@@ -14,10 +14,11 @@ RESTARTS = {"start", "start_on", "resume_on", "clean_shutdown", "hard_shutdown",
 
 
 @contextlib.contextmanager
-def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi", before=None):
+def configured_lab(hosts=3, quorum=None, vms=4, edit=None, fencing="ipmi", before=None, stack=None):
     """A lab with its generated configuration loaded and settled (``before(lab)`` run
-    first, the pool up); always taken down."""
-    lab = Lab(hosts, quorum, fencing)
+    first, the pool up; ``stack``: its hosts on that xenha.lab.stacks root); always taken
+    down."""
+    lab = Lab(hosts, quorum, fencing, stack=stack)
     lab.up(vms=vms, progress=lambda m: None)
     try:
         desc = lab.description()

@@ -4,6 +4,7 @@ import argparse
 import subprocess
 
 from xenha.errors import XenhaError
+from xenha.lab.stacks import STACKS
 from xenha.model.spec import TIMING_TOKEN_MS
 
 # The lab's quorum modes (xenha.lab.cluster.QUORUM_MODES): the lab is imported only to run
@@ -70,6 +71,17 @@ def register(sub):
         metavar="MS",
         help="corosync token timeout, cluster.token_ms (default: the profile's, fast %d ms, "
         "production %d ms)" % (TIMING_TOKEN_MS["fast"], TIMING_TOKEN_MS["production"]),
+    )
+    s.add_argument(
+        "--stack",
+        choices=sorted(STACKS),
+        help="run the hosts' cluster stack and xenha's agents from another Debian's root: "
+        + "; ".join(
+            "%s: Pacemaker %s, Python %s" % (n, STACKS[n].pacemaker, STACKS[n].python)
+            for n in sorted(STACKS)
+        )
+        + " (built once with debootstrap and cached in /var/cache/xenha/stacks; default: "
+        "this machine's)",
     )
     s.set_defaults(func=run_up)
 
@@ -207,7 +219,7 @@ def _lab():
 def run_up(args):
     from xenha.lab.cluster import Lab
 
-    lab = Lab(args.hosts, args.quorum, args.fencing, args.timing)
+    lab = Lab(args.hosts, args.quorum, args.fencing, args.timing, args.stack)
     lab.up(vms=args.vms, token_ms=args.token)
     if not args.no_config:
         try:

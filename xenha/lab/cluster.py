@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 
 from xenha import boot_role, install
 from xenha.errors import XenhaError
-from xenha.lab import lock, network, recorder
+from xenha.lab import lock, network, recorder, stacks
 from xenha.lab.hosts import STATE, XAPI_DIR, XENSOURCE_DIR, Arbiter, Host
 from xenha.lab.pool import service
 from xenha.lab.power import bmcs, pdu
@@ -44,7 +44,7 @@ class Lab:
     corosync runs the ``fast`` timing profile unless ``timing`` says otherwise (a
     benchmark of production's)."""
 
-    def __init__(self, n_hosts, quorum=None, fencing="ipmi", timing="fast"):
+    def __init__(self, n_hosts, quorum=None, fencing="ipmi", timing="fast", stack=None):
         if not 2 <= n_hosts <= 16:
             raise XenhaError("a lab has 2 to 16 hosts, not %d" % n_hosts)
         self.quorum = quorum or ("two_node" if n_hosts == 2 else "majority")
@@ -57,11 +57,15 @@ class Lab:
             raise XenhaError("fencing is one of %s, not %r" % (", ".join(FENCING), fencing))
         if timing not in TIMING_TOKEN_MS:
             raise XenhaError("timing is one of %s, not %r" % (", ".join(TIMING_TOKEN_MS), timing))
+        if stack is not None and stack not in stacks.STACKS:
+            names = ", ".join(sorted(stacks.STACKS))
+            raise XenhaError("stack is one of %s, not %r" % (names, stack))
         self.fencing = fencing.split(",")
         self.timing = timing
+        self.stack = stack  # xenha.lab.stacks: the hosts run that Debian's cluster stack
         self.token_ms = None  # None: the timing profile's token
         qdevice = self.quorum == "qdevice"
-        self.hosts = [Host(i, qdevice=qdevice) for i in range(1, n_hosts + 1)]
+        self.hosts = [Host(i, qdevice=qdevice, stack=stack) for i in range(1, n_hosts + 1)]
         self.arbiter = Arbiter() if qdevice else None
         self.id = None  # set by up: the state file's id of the lab this object brought up
 
@@ -75,6 +79,7 @@ class Lab:
                 state["quorum"],
                 state.get("fencing", "ipmi"),
                 state.get("timing", "fast"),
+                state.get("stack"),
             )
         except (TypeError, KeyError, XenhaError):
             raise XenhaError("no lab is up (run `xenha lab up`)") from None
@@ -127,10 +132,13 @@ class Lab:
         _remove()
 
     def _build(self, vms, progress, timeout):
+        if self.stack:
+            stacks.build(self.stack, progress)
+            stacks.prepare_lab(self.stack)
         STATE.mkdir(parents=True)
         state = {"id": self.id, "owner": lock.owner(), "hosts": len(self.hosts)}
         state.update(quorum=self.quorum, timing=self.timing, token_ms=self.token_ms, undo=[])
-        state.update(fencing=",".join(self.fencing))
+        state.update(fencing=",".join(self.fencing), stack=self.stack)
         LAB_JSON.write_text(json.dumps(state))
         DESCRIPTION.write_text(_yaml(self.cluster_description()))
         conf = self.corosync_conf()
@@ -141,12 +149,13 @@ class Lab:
             self.arbiter.power_on()
         for h in self.hosts:
             h.create(conf, AUTHKEY.read_bytes())
-            seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml")
+            seed_cib(h.root / "var/lib/pacemaker/cib/cib.xml", self.stack)
         _remember_undo(_make_dir(XAPI_DIR))
         _remember_undo(_make_dir(XENSOURCE_DIR))
         service.start(self.hosts, vms)
         progress("XAPI pool served: master %s, %d VMs" % (self.hosts[0].name, vms))
-        _remember_undo(_install_agents())
+        if not self.stack:  # a stack's root has them: stacks.prepare_lab
+            _remember_undo(_install_agents())
         pdu_wanted = "apc" in self.fencing
         bmcs.start(self.hosts, outlets=pdu.outlets(self.hosts) if pdu_wanted else ())
         if pdu_wanted:
@@ -163,6 +172,8 @@ class Lab:
         if self.arbiter:
             quorum["qdevice"] = {"host": self.arbiter.address, "tls": self.arbiter.tls}
         cluster = {"name": "xenha-lab", "timing": self.timing}
+        if self.stack:
+            cluster["pacemaker"] = stacks.STACKS[self.stack].target
         if self.token_ms is not None:
             cluster["token_ms"] = self.token_ms
         return {
@@ -231,7 +242,8 @@ class Lab:
             self._check_up()
             path = DESCRIPTION
             path.write_text(_yaml(description or self.description()))
-            crm = render(model.load(str(path)), "crm") + recorder.install()
+            crm = render(model.load(str(path)), "crm")
+            crm += recorder.install(stacks.cluster_ids(self.stack))
             (STATE / "pool.crm").write_text(crm)
             self.hosts[0].load_crm(crm)
             # As `xenha config load` does: the description kept in the CIB for the
@@ -327,16 +339,24 @@ def _yaml(description):
     return yaml.safe_dump(description, sort_keys=False)
 
 
-def seed_cib(path):
-    """An initial CIB with the seed properties (before the cluster writes its own)."""
-    empty = run(["cibadmin", "--empty"])
-    path.write_text(empty)
+def seed_cib(path, stack=None):
+    """An initial CIB with the seed properties (before the cluster writes its own), by the
+    tools of the Pacemaker that reads it (``stack``'s, or this machine's)."""
+
+    def tool(argv, env=None):
+        if stack is None:
+            return run(argv, env=dict(env or {}, PATH="/usr/sbin:/usr/bin:/sbin:/bin"))
+        r = stacks.run(stack, argv, binds=[str(path.parent)], env=env)
+        if r.returncode != 0:
+            raise XenhaError("%s failed in the %s root: %s" % (argv[0], stack, r.stderr[-300:]))
+        return r.stdout
+
+    path.write_text(tool(["cibadmin", "--empty"]))
     for name, value in SEED_PROPERTIES.items():
-        run(
-            ["crm_attribute", "-t", "crm_config", "-n", name, "-v", value],
-            env={"CIB_file": str(path), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        tool(
+            ["crm_attribute", "-t", "crm_config", "-n", name, "-v", value], {"CIB_file": str(path)}
         )
-    shutil.chown(path, "hacluster", "haclient")
+    os.chown(path, *stacks.cluster_ids(stack))
     path.chmod(0o600)
 
 

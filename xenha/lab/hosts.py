@@ -12,10 +12,12 @@ arbiter) and pacemakerd; the arbiter runs corosync-qnetd. Its services find the
 host's own tools first on PATH (its ``bin`` directory): there the lab puts the
 host's ``list_domains``, its hypervisor's answer (xenha.lab.pool.service), so the
 agents Pacemaker runs ask it exactly as on a dom0.
+
+A machine may run on another cluster stack (``stack``, xenha.lab.stacks): its init
+then mounts the same directories into that root and runs its services chrooted there.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,7 +26,7 @@ from pathlib import Path
 from xenha import boot_role
 from xenha.crm.totem import AUTHKEY
 from xenha.errors import XenhaError
-from xenha.install import ALERT_STATE_DIR, ALERT_USER
+from xenha.install import ALERT_STATE_DIR
 from xenha.lab import network
 from xenha.lab.proc import PidFile, run
 
@@ -50,6 +52,23 @@ hostname {name}
 wait
 """
 
+# A machine on another cluster stack (xenha.lab.stacks): the same mounts inside that root,
+# which also sees the lab's state, this checkout and the XenAPI module at their paths;
+# then its services run chrooted there.
+STACKED_INIT = """\
+set -e
+mount --make-rprivate /
+S="{stack}"
+mount --rbind /dev "$S/dev"
+for d in {mounts}; do mkdir -p "$S/$d"; mount --bind "{root}/$d" "$S/$d"; done
+{binds}
+mount -t tmpfs -o mode=0755 tmpfs "$S/run"
+mount -t tmpfs -o mode=1777 tmpfs "$S/dev/shm"
+mount -t proc proc "$S/proc"
+hostname {name}
+exec chroot "$S" /bin/bash "{root}/services.sh"
+"""
+
 
 class Machine:
     """A lab machine: its name, address, private directories, services and power."""
@@ -58,12 +77,13 @@ class Machine:
     binds = ()  # (outside path, inside path) pairs also bind-mounted
     services = ""  # shell lines its init runs; long-running ones end with &
 
-    def __init__(self, name, address, veth):
+    def __init__(self, name, address, veth, stack=None):
         self.name = name
         self.address = address
         self.root = STATE / name
         self.cable = network.Cable(name, address, veth)
         self.init = PidFile(self.root / "init.pid")
+        self.stack = stack  # xenha.lab.stacks' name of the root it runs on; None: this one
 
     def create(self):
         """Lay out the private directories and plug the machine into the lab network."""
@@ -72,16 +92,45 @@ class Machine:
             (Path("/") / d).mkdir(parents=True, exist_ok=True)  # the mount point
         for outside, _ in self.binds:
             Path(outside).mkdir(parents=True, exist_ok=True)
-        binds = "\n".join('mount --bind "%s" "%s"' % pair for pair in self.binds)
-        script = INIT.format(
-            mounts=" ".join(self.mounts),
-            binds=binds,
-            root=self.root,
-            name=self.name,
-            services=self.services,
-        )
+        if self.stack is None:
+            binds = "\n".join('mount --bind "%s" "%s"' % pair for pair in self.binds)
+            script = INIT.format(
+                mounts=" ".join(self.mounts),
+                binds=binds,
+                root=self.root,
+                name=self.name,
+                services=self.services,
+            )
+        else:
+            script = self._stacked_init()
         (self.root / "init.sh").write_text(script)
         self.cable.plug()
+
+    def _stacked_init(self):
+        from xenha.lab import stacks
+
+        root = stacks.path(self.stack)
+        # Shared at the same paths: the lab's state (its files, sockets, the recorder) and
+        # this checkout (xenha itself).
+        shared = [str(STATE), stacks.checkout()]
+        pairs = list(self.binds) + [(p, p) for p in shared]
+        lines = []
+        for outside, inside in pairs:
+            inside = '"$S%s"' % inside
+            if os.path.isdir(outside):
+                lines.append("mkdir -p %s" % inside)
+            else:
+                lines.append('mkdir -p "$(dirname %s)"; touch %s' % (inside, inside))
+            lines.append('mount --bind "%s" %s' % (outside, inside))
+        lines += stacks.xenapi_mount('"$S"')
+        (self.root / "services.sh").write_text(self.services + "\nwait\n")
+        return STACKED_INIT.format(
+            stack=root,
+            mounts=" ".join(self.mounts),
+            binds="\n".join(lines),
+            root=self.root,
+            name=self.name,
+        )
 
     def power_on(self):
         """Boot: a fresh init in fresh namespaces."""
@@ -124,7 +173,10 @@ class Machine:
         pid = self.init.pid()
         if pid is None:
             raise XenhaError("%s is powered off" % self.name)
-        return ["nsenter", "-t", str(pid), "-m", "-u", "-n", "-i", "-p", "--"] + list(argv)
+        chroot = ["-r", "-w"] if self.stack else []  # into the root its init runs in
+        return (
+            ["nsenter", "-t", str(pid), "-m", "-u", "-n", "-i", "-p"] + chroot + ["--"] + list(argv)
+        )
 
     def exec(self, argv, **kw):
         """Run ``argv`` inside the machine (its mounts, hostname, network, IPC, PIDs)."""
@@ -162,14 +214,16 @@ class Host(Machine):
     )
     pacemaker_subdirs = ("cib", "pengine", "blackbox", "cores")
 
-    def __init__(self, index, qdevice=False):
+    def __init__(self, index, qdevice=False, stack=None):
         veth = network.VETH_PREFIX + str(index)
-        super().__init__("host%d" % index, network.PREFIX + str(10 + index), veth)
+        super().__init__("host%d" % index, network.PREFIX + str(10 + index), veth, stack)
         self.index = index
         self.xapi_dir = XAPI_SOCKETS / self.name  # the simulator's socket for this host
         self.xensource_dir = POOL_CONFS / self.name  # the simulator writes pool.conf here
         self.binds = ((str(self.xapi_dir), XAPI_DIR), (str(self.xensource_dir), XENSOURCE_DIR))
         self.bin = self.root / "bin"  # this host's own tools, first on its services' PATH
+        # xenha's Python on this host: this one, or the stack's (its site has xenha: stacks)
+        self.python = sys.executable if stack is None else "/usr/bin/python3"
         self.services = "\n".join(
             [
                 'export PATH="%s:$PATH"' % self.bin,
@@ -181,21 +235,29 @@ class Host(Machine):
                 "pacemakerd -f &",
                 # as the xenha-follow service runs on a dom0, with the lab's pace
                 "%s -m xenha.cli.main vm follow --every %d >> %s 2>&1 &"
-                % (sys.executable, FOLLOW_EVERY, FOLLOW_LOG),
+                % (self.python, FOLLOW_EVERY, FOLLOW_LOG),
             ]
         )
+
+    def cluster_ids(self):
+        """(uid, gid) of hacluster and haclient where its services run (ALERT_USER is
+        hacluster)."""
+        from xenha.lab import stacks
+
+        return stacks.cluster_ids(self.stack)
 
     def create(self, corosync_conf, authkey):
         """Lay the host out with its corosync.conf and corosync's shared key (bytes)."""
         super().create()
         pcmk = self.root / "var/lib/pacemaker"
+        uid, gid = self.cluster_ids()
         for d in [pcmk, self.root / "var/log/pacemaker"] + [
             pcmk / s for s in self.pacemaker_subdirs
         ]:
             d.mkdir(exist_ok=True)
-            shutil.chown(d, "hacluster", "haclient")
+            os.chown(d, uid, gid)
         alerts = self.root / ALERT_STATE_DIR
-        shutil.chown(alerts, ALERT_USER, "haclient")
+        os.chown(alerts, uid, gid)
         alerts.chmod(0o700)
         (self.root / "etc/corosync/corosync.conf").write_text(corosync_conf)
         key = self.root / AUTHKEY.lstrip("/")

@@ -7,7 +7,7 @@ Alert agents run as ``hacluster``, which cannot run the virtualenv's Python (it 
 under root's home), so the recorder is a four-line shell script.
 """
 
-import shutil
+import os
 
 from xenha.lab.hosts import STATE
 
@@ -27,12 +27,16 @@ printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$CRM_alert_timestamp" "$
 CRM_ALERT = 'alert lab-timeline "{recorder}" meta timestamp-format="%s.%06N" to "{events}"\n'
 
 
-def install():
-    """Write the recorder and an events file the ``hacluster`` user may append to; the
-    crm text of the alert that runs it."""
+def install(owner=None):
+    """Write the recorder and an events file the ``hacluster`` user may append to
+    (``owner``: its uid and gid where the hosts run; default this machine's); the crm text
+    of the alert that runs it."""
+    from xenha.lab import stacks
+
+    owner = owner or stacks.cluster_ids(None)
     SCRIPT.parent.mkdir(parents=True, exist_ok=True)
     SCRIPT.write_text(RECORDER_SCRIPT)
     SCRIPT.chmod(0o755)
     EVENTS.touch()
-    shutil.chown(EVENTS, "hacluster", "haclient")
+    os.chown(EVENTS, *owner)
     return CRM_ALERT.format(recorder=SCRIPT, events=EVENTS)

@@ -12,6 +12,9 @@ services kept from starting (policy-rc.d). It is cached under CACHE with a stamp
 naming what it was built with; a root whose stamp differs is built anew. Building
 takes a few minutes and needs the Debian mirror this machine's apt uses.
 
+The tests run commands in a root (:func:`run`); the lab runs its hosts on one
+(``xenha lab up --stack``: :func:`prepare_lab`, xenha.lab.hosts).
+
 :func:`run` runs a command in a root through ``unshare --mount`` and ``chroot``: /proc,
 /dev, a checkout of xenha (at its own path, on PYTHONPATH with the XenAPI module) and
 any directory shared with this machine are mounted in a private mount namespace that
@@ -48,6 +51,7 @@ PACKAGES = (
     "python3-yaml",
     "python3-jinja2",
     "libxml2-utils",
+    "python3-pyghmi",  # the lab's IPMI fencing, by xenha's agent under the stack's Python
 )
 STAMP = ".xenha-stack"
 DEPS = "/opt/xenha-deps"  # the XenAPI module, inside a root
@@ -158,17 +162,65 @@ def _inside(root, argv, source=None, binds=()):
     for outside in shared:
         mounts += ['mkdir -p "$R%s"' % outside, 'mount --bind "%s" "$R%s"' % (outside, outside)]
     if source:
-        xenapi = _xenapi_dir()
-        target = DEPS + "/" + xenapi.name
-        if xenapi.is_dir():
-            mounts.append('mkdir -p "$R%s"' % target)
-        else:
-            mounts.append('mkdir -p "$R%s"; touch "$R%s"' % (DEPS, target))
-        mounts.append('mount --bind -o ro "%s" "$R%s"' % (xenapi, target))
+        mounts += xenapi_mount('"$R"')
     script = "; ".join(mounts) + '; shift; exec chroot "$R" "$@"'
     return ["unshare", "--mount", "--fork", "sh", "-ec", 'R="$0"; ' + script, str(root), "--"] + [
         str(a) for a in argv
     ]
+
+
+def xenapi_mount(root):
+    """Shell lines that mount the XenAPI module under DEPS in ``root`` (a shell word)."""
+    xenapi = _xenapi_dir()
+    target = "%s%s/%s" % (root, DEPS, xenapi.name)
+    if xenapi.is_dir():
+        lines = ["mkdir -p %s" % target]
+    else:
+        lines = ["mkdir -p %s%s" % (root, DEPS), "touch %s" % target]
+    return lines + ['mount --bind -o ro "%s" %s' % (xenapi, target)]
+
+
+def checkout():
+    """This checkout of xenha (the directory that holds the package)."""
+    import xenha
+
+    return str(Path(xenha.__file__).resolve().parent.parent)
+
+
+def cluster_ids(name):
+    """(uid, gid) of hacluster and haclient in the root ``name`` (None: this machine's)."""
+    import grp
+    import pwd
+
+    if name is None:
+        return pwd.getpwnam("hacluster").pw_uid, grp.getgrnam("haclient").gr_gid
+    etc = path(name) / "etc"
+    uid = _id_of(etc / "passwd", "hacluster")
+    gid = _id_of(etc / "group", "haclient")
+    return uid, gid
+
+
+def _id_of(table, who):
+    for line in table.read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == who:
+            return int(fields[2])
+    raise XenhaError("%s has no %s" % (table, who))
+
+
+LAB_PTH = "usr/lib/python3/dist-packages/xenha-lab.pth"
+
+
+def prepare_lab(name):
+    """Make the root ``name`` run this checkout's agents as a lab host does: their
+    launchers (for its /usr/bin/python3, with the lab's test-only agents) where its
+    Pacemaker finds them, and xenha and XenAPI on its Python's path (a .pth file: Pacemaker
+    runs agents with an environment of its own)."""
+    from xenha import install
+
+    root = path(name)
+    install.install(str(root), python="/usr/bin/python3", lab=True)
+    (root / LAB_PTH).write_text("%s\n%s\n" % (checkout(), DEPS))
 
 
 def _inside_run(root, argv):

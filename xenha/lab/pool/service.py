@@ -81,7 +81,9 @@ def start(hosts, vms, timeout=30.0):
             (SIM_DIR / "info.json.tmp").rename(INFO)
             served = json.loads(text)
             for h in hosts:  # each host's hypervisor: the truth for that host
-                list_domains.write_wrapper(str(h.bin), h.name, served["control_socket"])
+                list_domains.write_wrapper(
+                    str(h.bin), h.name, served["control_socket"], python=h.python
+                )
             return served
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
