@@ -436,7 +436,14 @@ def node_attribute(node, name, timeout=TOOL_TIMEOUT):
 # last 2.0, has 3.6.1 and refuses it (CRM_EX_USAGE). There, as crm_master -l reboot does,
 # the score is the node attribute master-<instance>, the name --promotion sets too
 # (pcmk_promotion_score_name, still so in 3.0) and the scheduler reads.
-LEGACY_FEATURE_SET = (3, 7)  # below: no --promotion
+LEGACY_FEATURE_SET = (3, 7)  # below: no --promotion, and Master/Slave role names
+
+
+def before_2_1(env):
+    """Whether the Pacemaker that runs this agent says (by its feature set) it predates
+    2.1; False when it says nothing."""
+    known = _feature_set(env)
+    return known is not None and known < LEGACY_FEATURE_SET
 
 
 def set_promotion_score(instance, score, timeout=TOOL_TIMEOUT, env=None):
@@ -446,8 +453,7 @@ def set_promotion_score(instance, score, timeout=TOOL_TIMEOUT, env=None):
     env = os.environ if env is None else env
     change = "--delete" if score is None else "--update=%s" % score
     legacy = ["crm_attribute", "--name=master-" + instance, "--lifetime=reboot", change]
-    known = _feature_set(env)
-    if known is not None and known < LEGACY_FEATURE_SET:
+    if before_2_1(env):
         argv = legacy
     else:
         argv = ["crm_attribute", "--promotion=" + instance, change]
