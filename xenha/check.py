@@ -244,6 +244,12 @@ def stack(pacemaker_text, corosync_text, python=None):
                     "%s is newer than xenha was tested with" % (".".join(map(str, v))),
                 )
             )
+        elif name == "Pacemaker" and v[:2] == (2, 0) and v < (2, 0, 4):
+            what = (
+                "%s has no priority-fencing-delay (2.0.4 has): the 2.0 target writes it, so a "
+                "two_node cluster's fence race has no delay here (docs/platforms.md)"
+            )
+            out.append(Finding(WARNING, name, what % ".".join(map(str, v))))
         else:
             out.append(Finding(OK, name, ".".join(map(str, v))))
     if tuple(python[:2]) < PYTHON:

@@ -34,8 +34,6 @@ FAILED_PROMOTED = 9
 
 OCF_VERSION = "1.1"
 ROLES = ("Promoted", "Unpromoted")
-# The names Pacemaker before 2.1 gives those roles (its schema knows no others).
-OLD_ROLE_NAMES = {"Promoted": "Master", "Unpromoted": "Slave"}
 # Content types both resource-agents' metadata.rng and ra-api-1.dtd accept.
 TYPES = ("string", "integer", "boolean")
 # A ``parse`` for integer parameters that must be above zero.
@@ -146,15 +144,14 @@ class ActionSpec:
         self.depth = depth
         self.role = role
 
-    def to_xml(self, roles=None):
-        """The element; ``roles``: other names for the roles (OLD_ROLE_NAMES)."""
+    def to_xml(self):
         attrs = ' name="%s" timeout="%ds"' % (self.name, self.timeout)
         if self.interval is not None:
             attrs += ' interval="%ds"' % self.interval
         if self.depth is not None:
             attrs += ' depth="%d"' % self.depth
         if self.role is not None:
-            attrs += ' role="%s"' % (roles or {}).get(self.role, self.role)
+            attrs += ' role="%s"' % self.role
         return "  <action%s/>\n" % attrs
 
 
@@ -287,13 +284,7 @@ class ResourceAgent:
 
         return register
 
-    def metadata(self, env=None):
-        """The metadata, with the role names of the Pacemaker that asks, where it says
-        which it is (OCF_RESKEY_crm_feature_set: xenha.pacemaker.before_2_1)."""
-        from xenha import pacemaker
-
-        env = os.environ if env is None else env
-        roles = OLD_ROLE_NAMES if pacemaker.before_2_1(env) else None
+    def metadata(self):
         return (
             '<?xml version="1.0"?>\n'
             '<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">\n'
@@ -311,7 +302,7 @@ class ResourceAgent:
             values.xml_escape(self.longdesc),
             values.xml_escape(self.shortdesc),
             "".join(p.to_xml() for p in self.parameters),
-            "".join(s.to_xml(roles) for s in self.specs),
+            "".join(s.to_xml() for s in self.specs),
         )
 
     def _print_metadata(self, res):

@@ -13,7 +13,14 @@ import os
 from xenha.errors import XenhaError
 
 TOOL_TIMEOUT = 10.0
-USAGE = 64  # CRM_EX_USAGE: what a tool too old for an option answers
+USAGE = 64  # CRM_EX_USAGE: what a tool of Pacemaker 2.0 or later answers an unknown option
+
+
+def refused_option(rc, err):
+    """Whether a Pacemaker tool refused an option it does not know: CRM_EX_USAGE from
+    2.0 on; on 1.1, exit 1 after getopt's complaint (crm_help('?', 1), lib/common/utils.c)."""
+    low = err.lower()
+    return rc == USAGE or (rc == 1 and ("unrecognized option" in low or "invalid option" in low))
 
 
 def _feature_set(env):
@@ -126,6 +133,9 @@ class FenceEvent:
         self.origin = origin  # the node the request came from
         self.client = client  # the requester: pacemaker-controld.PID, stonith_admin.PID
         self.exit_reason = exit_reason  # why it failed, when the fencer says
+        # The latest epoch the completion may be: later than ``completed`` only for a
+        # zoneless local time in the hour a clock change repeats (parse_text_fence_history).
+        self.completed_latest = completed
 
     def as_dict(self):
         return {
@@ -208,9 +218,11 @@ def parse_fence_history(xml_text):
     return events
 
 
-# Formatted output (--output-as=xml) came with Pacemaker 2.0.2 (feature set 3.2.0); 1.1
-# (3.0.14) and 2.0.0-2.0.1 (3.1.0) print only text, and refuse the option (CRM_EX_USAGE).
-XML_HISTORY_FEATURE_SET = (3, 2)
+# Formatted output (--output-as=xml) came with Pacemaker 2.0.2, whose feature set (3.1.0)
+# is 2.0.0's and 2.0.1's too: those print only text and refuse the option, as 1.1 (3.0.14)
+# does. Below 3.1 the text is read at once; from 3.1 on the XML is asked for, and the text
+# only once the option is refused.
+XML_HISTORY_FEATURE_SET = (3, 1)
 # Their lines, from 1.1.23's fencing/admin.c (and 2.0.1's tools/stonith_admin.c), the time
 # ctime()'s, local and without a zone; a pending one has no time.
 _TEXT_EVENT = (
@@ -234,7 +246,7 @@ def fence_history(node, timeout=TOOL_TIMEOUT, env=None):
     known = _feature_set(env)
     if known is None or known >= XML_HISTORY_FEATURE_SET:
         rc, out, err = _run(argv + ["--output-as=xml"] + wait, timeout + 2)
-        if rc != USAGE:
+        if not refused_option(rc, err):
             if not out.strip():
                 raise PacemakerError(
                     "stonith_admin --history %s failed (rc %d): %s" % (node, rc, err.strip())
@@ -254,8 +266,10 @@ def fence_history(node, timeout=TOOL_TIMEOUT, env=None):
 def parse_text_fence_history(text):
     """The events of an old stonith_admin's ``--history NODE --verbose`` text. Its times
     are this machine's local time without a zone: each is read as the epoch that local
-    time has; in the hour a clock change makes ambiguous, the earlier one (a fence then
-    looks older, never newer, than it is), and an unreadable line is "cannot tell"."""
+    time has; in the hour a clock change repeats, as the earlier one (``completed``: a
+    fence then looks older, never newer, than it is, against another machine's time) with
+    the later one kept (``completed_latest``: two fences are ordered only if they are in
+    every reading); an unreadable line is "cannot tell"."""
     import re
 
     events = []
@@ -265,19 +279,19 @@ def parse_text_fence_history(text):
             continue
         m = re.match(_TEXT_EVENT, line)
         if m:
-            events.append(
-                FenceEvent(
-                    m.group("target"),
-                    _text_action(m.group("action")),
-                    "success" if m.group("verb") == "was able to" else "failed",
-                    _local_epoch(m.group("when")),
-                    delegate=None
-                    if m.group("delegate") in ("This node", "We")
-                    else m.group("delegate"),
-                    origin=m.group("origin"),
-                    client=m.group("client"),
-                )
+            earliest, latest = _local_epochs(m.group("when"))
+            ourselves = m.group("delegate") in _OURSELVES
+            event = FenceEvent(
+                m.group("target"),
+                _text_action(m.group("action")),
+                "success" if m.group("verb") == "was able to" else "failed",
+                earliest,
+                delegate=None if ourselves else m.group("delegate"),
+                origin=m.group("origin"),
+                client=m.group("client"),
             )
+            event.completed_latest = latest
+            events.append(event)
             continue
         m = re.match(_TEXT_PENDING, line)
         if not m:
@@ -299,8 +313,9 @@ def _text_action(words):
     return {"turn on": "on", "turn off": "off"}.get(words, words)
 
 
-def _local_epoch(text):
-    """The earliest epoch whose local time is ``text`` (ctime's form)."""
+def _local_epochs(text):
+    """(earliest, latest) of the epochs whose local time is ``text`` (ctime's form): one
+    and the same but in the hour a clock change repeats."""
     import time
 
     try:
@@ -317,15 +332,16 @@ def _local_epoch(text):
             found.append(int(epoch))
     if not found:  # a local time the clock skipped: no epoch has it
         raise PacemakerError("fencing history time %r is no local time here" % text)
-    return min(found)
+    return min(found), max(found)
 
 
-def fenced_since(node, since, timeout=TOOL_TIMEOUT, margin=CLOCK_MARGIN):
+def fenced_since(node, since, timeout=TOOL_TIMEOUT, margin=CLOCK_MARGIN, latest=False):
     """The completion time of a successful power-off or reboot of ``node`` at least
     ``margin`` seconds after ``since`` (epoch seconds, another machine's clock: see
-    CLOCK_MARGIN), or None when the history shows none."""
+    CLOCK_MARGIN), or None when the history shows none. A time the history cannot pin
+    down is read as early as it may be, or with ``latest`` as late."""
     done = [
-        e.completed
+        e.completed_latest if latest else e.completed
         for e in fence_history(node, timeout)
         if e.target == node
         and e.status == "success"
@@ -458,7 +474,7 @@ def set_promotion_score(instance, score, timeout=TOOL_TIMEOUT, env=None):
     else:
         argv = ["crm_attribute", "--promotion=" + instance, change]
     rc, out, err = _run(argv, timeout)
-    if rc == USAGE and argv is not legacy:
+    if refused_option(rc, err) and argv is not legacy:
         argv = legacy
         rc, out, err = _run(argv, timeout)
     if rc != 0:

@@ -367,7 +367,22 @@ class Pool:
                 "other" % self.describe(rival)
             )
         mine, theirs = fences
-        return mine is not None and (theirs is None or mine > theirs)
+        if mine is None or theirs is None:
+            return mine is not None
+        # Ordered only if they are in every reading of a zoneless time (Pacemaker 1.1's
+        # text history: a clock change's repeated hour), else "cannot tell".
+        mine_latest = pacemaker.fenced_since(self.node(), 0, latest=True)
+        theirs_latest = pacemaker.fenced_since(rival_node, 0, latest=True)
+        if mine > theirs_latest:
+            return True
+        if mine_latest < theirs:
+            return False
+        raise ocf.generic(
+            "host %s and this host both claim to be the pool master, and their fences "
+            "(%s, %s) cannot be told apart in the fencing history's local times; run "
+            "xe pool-emergency-reset-master master-address=<the real master> on the other"
+            % (self.describe(rival), mine, theirs)
+        )
 
     def leaders(self, addresses):
         """What the xapi at each of ``addresses`` says of its master, all asked at once,

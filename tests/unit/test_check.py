@@ -118,6 +118,8 @@ def test_every_node_must_run_this_xenha():
         ("Pacemaker 3.0.0", "Corosync Cluster Engine, version '3.1.9'", [OK, OK]),
         ("Pacemaker 1.1.23", "version '3.1.7'", [WARNING, OK]),  # the generator's 1.1 target
         ("Pacemaker 1.0.13", "version '3.1.7'", [CRITICAL, OK]),
+        ("Pacemaker 2.0.3", "version '3.0.3'", [WARNING, OK]),  # no priority-fencing-delay
+        ("Pacemaker 2.0.5", "version '3.1.2'", [OK, OK]),
         ("Pacemaker 3.1.0", "version '2.4.5'", [WARNING, WARNING]),
         ("Pacemaker 2.1.5", "version '2.3.6'", [OK, CRITICAL]),
         (XenhaError("pacemakerd is not installed"), "version '3.1.7'", [CRITICAL, OK]),

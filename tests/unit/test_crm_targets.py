@@ -72,10 +72,13 @@ def test_roles_resource_kinds_and_the_fence_race_per_target():
     assert "priority-fencing-delay=" not in legacy["crm"]
     fence = [line for line in legacy["crm"].splitlines() if "pcmk_host_list=" in line]
     assert "pcmk_delay_base=15s" in fence[0] and "pcmk_host_list=xs1" in fence[0]
+    # 1.1's fencer leaves the delay out of the time it waits for the device: added here.
+    assert "pcmk_off_timeout=105s pcmk_reboot_timeout=105s" in fence[0]
     assert "pcmk_delay_base" not in fence[1]
     assert "has no priority-fencing-delay: fencing xs1 waits 15s" in legacy["crm"]
     # Corosync 2: udpu, no knet link timings.
     assert "transport: udpu" in legacy["corosync"] and "knet_" not in legacy["corosync"]
+    assert "logfile: /var/log/cluster/corosync.log" in legacy["corosync"]  # el7's
     assert "transport: knet" in by["2.0"]["corosync"]
 
 

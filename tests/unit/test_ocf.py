@@ -189,19 +189,6 @@ def test_metadata_renders_escaped_xml_with_roles_depths_and_flags():
     assert {"name": "meta-data", "timeout": "5s"} in actions
 
 
-def test_metadata_names_the_roles_as_the_pacemaker_that_asks_does():
-    """Pacemaker before 2.1 (feature set 3.6.1: 2.0.5) knows Master and Slave only."""
-    import xml.etree.ElementTree as ET
-
-    def roles(env):
-        root = ET.fromstring(AGENT.metadata(env).split("\n", 2)[2])
-        return sorted(a.get("role") for a in root.iter("action") if a.get("role"))
-
-    assert roles({}) == ["Promoted", "Unpromoted"]
-    assert roles({"OCF_RESKEY_crm_feature_set": "3.16.1"}) == ["Promoted", "Unpromoted"]
-    assert roles({"OCF_RESKEY_crm_feature_set": "3.6.1"}) == ["Master", "Slave"]
-
-
 def test_declaration_mistakes_are_caught_early():
     with pytest.raises(ValueError):
         ocf.Parameter("x", "x", "x", type="float")

@@ -258,13 +258,28 @@ def test_fencing_history_as_pacemaker_1_1_prints_it(shim, utc):
     events = pacemaker.fence_history("node2", env={})
     assert events[1].completed == EPOCH_2210 - 3600
     assert len((tool.parent / "stonith_admin.args").read_text().splitlines()) == 2
+    # 1.1 itself refuses an unknown option with exit 1 and getopt's complaint.
+    refuses.write_text(
+        '#!/bin/sh\ncase "$*" in *--output-as*)\n'
+        "  echo \"stonith_admin: unrecognized option '--output-as=xml'\" >&2; exit 1;; esac\n"
+        'cat "%s.out"\n' % refuses
+    )
+    assert len(pacemaker.fence_history("node2", env={})) == 4
+    # A feature set of 3.1 (2.0.0 to 2.0.2) asks for the XML first: 2.0.2 has it.
+    xml = shim("stonith_admin", HISTORY)
+    (xml.parent / "stonith_admin.args").unlink()
+    pacemaker.fence_history("node2", env={"OCF_RESKEY_crm_feature_set": "3.1.0"})
+    assert "--output-as=xml" in (xml.parent / "stonith_admin.args").read_text()
 
 
 def test_a_text_history_time_a_clock_change_makes_ambiguous_is_the_earlier(utc):
     utc("Europe/Berlin")  # summer time ends 2026-10-25 03:00 CEST: 02:30 happens twice
     line = "node3 was able to reboot node node2 on behalf of crmd.1 from node1 at %s\n"
     (event,) = pacemaker.parse_text_fence_history(line % "Sun Oct 25 02:30:00 2026")
-    assert event.completed == 1792888200  # 00:30 UTC (CEST), not 01:30 UTC (CET)
+    assert event.completed == 1792888200  # 00:30 UTC (CEST), not 01:30 UTC (CET) ...
+    assert event.completed_latest == 1792891800  # ... which is kept, to order two fences
+    (plain,) = pacemaker.parse_text_fence_history(line % "Sun Oct 25 04:30:00 2026")
+    assert plain.completed == plain.completed_latest
     with pytest.raises(pacemaker.PacemakerError, match="no local time here"):
         pacemaker.parse_text_fence_history(line % "Sun Mar 29 02:30:00 2026")  # skipped
     with pytest.raises(pacemaker.PacemakerError, match="unreadable fencing history line"):

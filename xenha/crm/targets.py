@@ -9,11 +9,12 @@ target. What differs (Pacemaker Explained, and each release's ChangeLog):
   3.0 accepts only the new ones.
 * 1.1 has no promotable clone: a ``master`` resource (crmsh ``ms``, pcs 0.9
   ``resource master``) with ``master-max``/``master-node-max``.
-* ``priority-fencing-delay`` (2.0.4 and later; the 2.0 target means 2.0.4+): 1.1
+* ``priority-fencing-delay`` (2.0.4 and later; ``xenha check`` warns on 2.0.0-2.0.3): 1.1
   lacks it. Its stated equivalent there is a fixed ``pcmk_delay_base`` on the devices
   that fence the first node listed, so that node wins a fence race, whichever node
   holds the pool master.
-* the CIB schema each release validates against (``validate-with``).
+* the CIB schema each release validates against (``validate-with``; 2.0's is the one
+  every 2.0 release reads, pacemaker-3.0).
 * Corosync: 1.1 runs with Corosync 2 (CentOS 7), which has udpu, not knet
   (xenha.crm.totem).
 """
@@ -30,7 +31,7 @@ TARGETS = {
     t.name: t
     for t in (
         Target("1.1", "pacemaker-2.10", "Master", "Slave", False, False, 2),
-        Target("2.0", "pacemaker-3.5", "Master", "Slave", True, True, 3),
+        Target("2.0", "pacemaker-3.0", "Master", "Slave", True, True, 3),
         Target("2.1", "pacemaker-3.9", "Promoted", "Unpromoted", True, True, 3),
         Target("3.0", "pacemaker-4.0", "Promoted", "Unpromoted", True, True, 3),
     )
@@ -75,6 +76,22 @@ def of(model):
     return TARGETS[model["cluster"].get("pacemaker") or machine()]
 
 
+def _delayed(params, delay, stonith_timeout):
+    """A fence device's parameters with ``pcmk_delay_base`` set to ``delay`` and its off
+    and reboot timeouts that much longer: 1.1.23's fencer reports a device's delay in
+    its query reply divided by 1000 twice (seconds already; fencing/commands.c), so the
+    requesting node's timeout leaves it out and the delay would eat the device's time."""
+    from xenha import values
+
+    extra = values.duration(delay)
+    given = dict(params)
+    out = [(k, v) for k, v in params if k not in ("pcmk_off_timeout", "pcmk_reboot_timeout")]
+    for key in ("pcmk_off_timeout", "pcmk_reboot_timeout"):
+        base = values.duration(given.get(key, stonith_timeout))
+        out.append((key, "%ds" % (base + extra)))
+    return out + [("pcmk_delay_base", delay)]
+
+
 def adapt(cfg, target, first_node):
     """Rewrite the 2.1 Config ``cfg`` for ``target`` (in place); ``first_node``: the node
     that wins a fence race where priority-fencing-delay is missing."""
@@ -104,7 +121,7 @@ def adapt(cfg, target, first_node):
             }
             for p in cfg.primitives:
                 if p.id in fencing_first:
-                    p.params = list(p.params) + [("pcmk_delay_base", delay)]
+                    p.params = _delayed(p.params, delay, dict(cfg.properties)["stonith-timeout"])
             cfg.notes.append(
                 "Pacemaker %s has no priority-fencing-delay: fencing %s waits %s "
                 "(pcmk_delay_base), so %s wins a fence race."

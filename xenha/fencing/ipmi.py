@@ -51,7 +51,12 @@ class IpmiDevice(Device):
             raise _explain(e, self.opts) from None
 
     def negotiated(self):
-        algorithm = self.ipmi.ipmi_session.integrityalgo
+        # pyghmi's session attribute (older pyghmi, as Debian 11 ships, may lack it): a
+        # line for the log only, so an unknown one is nothing to tell.
+        session = getattr(self.ipmi, "ipmi_session", None)
+        algorithm = getattr(session, "integrityalgo", None)
+        if algorithm is None:
+            return None
         return "IPMI 2.0 " + SUITES.get(algorithm, "integrity algorithm %r" % (algorithm,))
 
     def close(self):

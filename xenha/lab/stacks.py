@@ -27,6 +27,7 @@ import glob
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -126,15 +127,35 @@ def build(name, progress=print):
 
 
 def _step(argv, name):
-    proc = subprocess.run(
-        argv,
+    """Run one build step in a private mount namespace (debootstrap mounts /proc and /sys
+    in the root it makes; they go with the namespace whatever ends the step), in a
+    process group of its own that a timeout kills whole."""
+    private = [
+        "unshare",
+        "--mount",
+        "--fork",
+        "sh",
+        "-c",
+        'mount --make-rprivate / && exec "$@"',
+        "-",
+    ]
+    proc = subprocess.Popen(
+        private + list(argv),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        timeout=BUILD_TIMEOUT,
+        start_new_session=True,
     )
+    try:
+        out, _ = proc.communicate(timeout=BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise XenhaError(
+            "building the %s root: %s did not finish within %d s" % (name, argv[0], BUILD_TIMEOUT)
+        ) from None
     if proc.returncode != 0:
-        tail = proc.stdout.decode(errors="replace").strip().splitlines()[-15:]
+        tail = out.decode(errors="replace").strip().splitlines()[-15:]
         raise XenhaError(
             "building the %s root failed (%s, rc %d):\n%s"
             % (name, argv[0], proc.returncode, "\n".join(tail))
@@ -215,11 +236,13 @@ def prepare_lab(name):
     """Make the root ``name`` run this checkout's agents as a lab host does: their
     launchers (for its /usr/bin/python3, with the lab's test-only agents) where its
     Pacemaker finds them, and xenha and XenAPI on its Python's path (a .pth file: Pacemaker
-    runs agents with an environment of its own)."""
+    runs agents with an environment of its own). They stay in the cached root: the next
+    lab's up writes its own."""
     from xenha import install
 
     root = path(name)
     install.install(str(root), python="/usr/bin/python3", lab=True)
+    os.chown(str(root / install.ALERT_STATE_DIR), *cluster_ids(name))  # its hacluster's
     (root / LAB_PTH).write_text("%s\n%s\n" % (checkout(), DEPS))
 
 

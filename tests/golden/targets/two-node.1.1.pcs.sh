@@ -9,7 +9,7 @@ pcs cluster cib "$cib"
 pcs -f "$cib" property set stonith-enabled=true stonith-timeout=90s no-quorum-policy=stop stop-orphan-resources=false
 pcs -f "$cib" resource defaults resource-stickiness=1000 migration-threshold=3 failure-timeout=10min
 pcs -f "$cib" resource op defaults timeout=120s
-pcs -f "$cib" stonith create fence-xs1-ilo fence_xenha_ilo ip=198.18.1.11 username=fence password_file=/etc/xenha/ilo.secret method=ipmi pcmk_host_list=xs1 pcmk_delay_base=15s op monitor interval=60s timeout=60s
+pcs -f "$cib" stonith create fence-xs1-ilo fence_xenha_ilo ip=198.18.1.11 username=fence password_file=/etc/xenha/ilo.secret method=ipmi pcmk_host_list=xs1 pcmk_off_timeout=105s pcmk_reboot_timeout=105s pcmk_delay_base=15s op monitor interval=60s timeout=60s
 pcs -f "$cib" stonith create fence-xs2-ilo fence_xenha_ilo ip=198.18.1.12 username=fence password_file=/etc/xenha/ilo.secret method=ipmi pcmk_host_list=xs2 op monitor interval=60s timeout=60s
 pcs -f "$cib" resource create ping ocf:pacemaker:ping --no-default-ops host_list=198.18.0.1 multiplier=1000 dampen=5s name=pingd op monitor interval=10s timeout=60s
 pcs -f "$cib" resource create pool-master ocf:xenha:xapi-pool-master --no-default-ops op start interval=0s timeout=120s stop interval=0s timeout=120s monitor interval=10s timeout=60s role=Master on-fail=fence monitor interval=11s timeout=60s role=Slave promote interval=0s timeout=300s demote interval=0s timeout=120s notify interval=0s timeout=30s
